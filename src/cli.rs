@@ -1,0 +1,115 @@
+//! Command-line definitions (clap derive) and logging set-up. Only
+//! subcommands that work are listed here.
+
+use clap::{Args, Parser, Subcommand};
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tsfleet",
+    version,
+    about = "Keep ThreatSTOP IP block and allow lists in sync on a fleet of Cisco IOS routers",
+    long_about = "Keep ThreatSTOP IP block and allow lists in sync on a fleet of Cisco IOS routers.\n\n\
+        The lists are published over DNS; each router holds them as network object-groups \
+        that its ACLs reference. tsfleet resolves every list once, connects to the routers \
+        over SSH, pushes only the difference and reports per device.\n\n\
+        Exit codes: 0 success, 1 a device failed, 2 changes pending (with --detailed-exitcode), \
+        3 invalid input (nothing was contacted)."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// More log output (-v info, -vv debug, -vvv trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a simulated fleet of IOS routers over SSH (for tests, demos and benchmarks).
+    Sim(SimArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    tsfleet sim --devices 3 --write-inventory lab/inventory.yaml\n  \
+    ssh -p 20001 admin@127.0.0.1        # password: admin, then `enable` with secret: enable\n  \
+    tsfleet sim --stdio                  # one device's CLI on this terminal")]
+pub struct SimArgs {
+    /// Number of devices, on consecutive ports from --base-port.
+    #[arg(long, default_value_t = 3)]
+    pub devices: usize,
+    /// Port of the first device; 0 picks any free ports (not consecutive).
+    #[arg(long, default_value_t = 20001)]
+    pub base_port: u16,
+    /// Loopback address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub listen: IpAddr,
+    /// Login username of every device.
+    #[arg(long, default_value = "admin")]
+    pub username: String,
+    /// Login password of every device.
+    #[arg(long, default_value = "admin", env = "TSFLEET_SIM_PASSWORD", hide_env_values = true)]
+    pub password: String,
+    /// Enable secret of every device.
+    #[arg(long, default_value = "enable", env = "TSFLEET_SIM_ENABLE", hide_env_values = true)]
+    pub enable_secret: String,
+    /// Round-trip latency added to every answer, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub rtt_ms: u64,
+    /// Processing time per configuration line, in microseconds.
+    #[arg(long, default_value_t = 0)]
+    pub line_cost_us: u64,
+    /// Extra processing time per configuration line per 1,000 entries in the group, in microseconds.
+    #[arg(long, default_value_t = 0)]
+    pub entry_cost_us: u64,
+    /// YAML profile: per-device versions, initial groups and ACLs, and faults.
+    #[arg(long)]
+    pub profile: Option<PathBuf>,
+    /// Keep host keys (and reload device state) here across runs.
+    #[arg(long)]
+    pub state_dir: Option<PathBuf>,
+    /// Write an inventory for the started fleet (with known_hosts and secret files beside it).
+    #[arg(long)]
+    pub write_inventory: Option<PathBuf>,
+    /// On Ctrl-C or SIGTERM, write every device's state here as JSON.
+    #[arg(long)]
+    pub dump_state: Option<PathBuf>,
+    /// Run one device's CLI on stdin/stdout instead of SSH servers (for use behind OpenSSH's sshd).
+    #[arg(long, conflicts_with_all = ["devices", "base_port", "write_inventory"])]
+    pub stdio: bool,
+    /// With --stdio: the device's name from the profile (default the first device).
+    #[arg(long, requires = "stdio")]
+    pub device: Option<String>,
+}
+
+/// Logs go to stderr; `-q` and `-v` pick the level, `RUST_LOG` overrides.
+pub fn init_logging(global: &GlobalArgs) {
+    let level = if global.quiet {
+        "error"
+    } else {
+        match global.verbose {
+            0 => "warn",
+            1 => "info",
+            2 => "debug",
+            _ => "trace",
+        }
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{level},russh=warn")));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}

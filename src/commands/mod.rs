@@ -1,0 +1,13 @@
+//! One file per subcommand; each is thin glue between the CLI and the library.
+
+mod sim;
+
+use crate::cli::{Cli, Command};
+use crate::error::Error;
+use std::process::ExitCode;
+
+pub async fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
+    match cli.command {
+        Command::Sim(args) => sim::run(args).await,
+    }
+}

@@ -1,0 +1,146 @@
+//! The inventory's YAML schema. Every struct refuses unknown keys so a typo is
+//! an error with its line and column, not a silently ignored setting.
+
+use super::Secret;
+use ipnet::Ipv4Net;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Inventory {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns: Option<DnsSettings>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub policies: BTreeMap<String, Policy>,
+    #[serde(default)]
+    pub defaults: DeviceSettings,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub groups: BTreeMap<String, DeviceSettings>,
+    #[serde(default)]
+    pub devices: Vec<Device>,
+}
+
+/// Where and how the lists are resolved.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DnsSettings {
+    /// Tried in order; the first that answers is used.
+    pub servers: Vec<String>,
+    #[serde(default = "default_dns_port")]
+    pub port: u16,
+    #[serde(default)]
+    pub transport: DnsTransport,
+    #[serde(default = "default_dns_timeout_ms")]
+    pub timeout_ms: u64,
+    #[serde(default = "default_dns_attempts")]
+    pub attempts: u32,
+}
+
+fn default_dns_port() -> u16 {
+    53
+}
+fn default_dns_timeout_ms() -> u64 {
+    3000
+}
+fn default_dns_attempts() -> u32 {
+    2
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DnsTransport {
+    /// TCP only (lists are long; this is what ThreatSTOP requires).
+    #[default]
+    Tcp,
+    /// UDP first, retried over TCP when the answer is truncated.
+    Udp,
+}
+
+/// Which lists a device carries and the guards applied to them.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    #[serde(default)]
+    pub block: Vec<String>,
+    #[serde(default)]
+    pub allow: Vec<String>,
+    /// Prefixes that must never be blocked (management networks).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub protect: Vec<Ipv4Net>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_policy_size: Option<usize>,
+    /// Shortest prefix accepted from a list (default /8).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_prefix_len: Option<u8>,
+    /// Merge adjacent prefixes (covers exactly the same addresses).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aggregate: Option<bool>,
+    /// Refuse a list that shrinks by more than this fraction (0.0–1.0) against the previous snapshot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_shrink: Option<f64>,
+}
+
+/// How host keys are checked.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HostKeyPolicy {
+    /// Only keys already in known_hosts are accepted.
+    #[default]
+    Strict,
+    /// Unknown keys are learned and recorded; changed keys are refused.
+    AcceptNew,
+    /// No checking at all (a loud warning).
+    Off,
+}
+
+/// Settings that `defaults`, `groups` and devices can each set; the most
+/// specific wins (defaults → groups in order → device).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceSettings {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<Secret>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enable_secret: Option<Secret>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private_key: Option<PathBuf>,
+    /// Name of a key under `policies`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub block_group: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_group: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_key_policy: Option<HostKeyPolicy>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub known_hosts: Option<PathBuf>,
+    /// Offer the legacy IOS SSH algorithms after the modern ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legacy_algorithms: Option<bool>,
+    /// `write memory` after a change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub save_config: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect_timeout_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command_timeout_ms: Option<u64>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Device {
+    pub name: String,
+    pub host: String,
+    /// Groups whose settings apply, in order, after `defaults`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
+    #[serde(flatten)]
+    pub settings: DeviceSettings,
+}

@@ -1,0 +1,40 @@
+//! tsfleet keeps ThreatSTOP IP block and allow lists in sync on a fleet of
+//! Cisco IOS routers.
+//!
+//! Data flows forward through the modules named after what they own:
+//! [`inventory`] (the fleet described in YAML) → `lists` (DNS → snapshot →
+//! per-device policy) → `device` (one router over SSH) → `fleet` (fan-out) →
+//! `report`. [`sim`] is the simulated IOS fleet that tests, benchmarks and the
+//! demo run against. [`cli`] holds the clap definitions and [`commands`] the
+//! thin glue per subcommand; [`error`] maps every failure to an exit code.
+
+pub mod cli;
+pub mod commands;
+pub mod error;
+pub mod inventory;
+pub mod sim;
+
+use std::process::ExitCode;
+
+pub use error::Error;
+
+/// Parse the command line, run the command, print any error once, and
+/// return the exit code (see [`error::Error::exit_code`]).
+pub fn run() -> ExitCode {
+    let args = <cli::Cli as clap::Parser>::parse();
+    cli::init_logging(&args.global);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(error::EXIT_INVALID);
+        }
+    };
+    match runtime.block_on(commands::dispatch(args)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! The simulated router's configuration: hostname, IOS version, object groups,
+//! ACLs, running vs startup configuration. Plain data, serialisable as JSON for
+//! `--dump-state`; the CLI in `sim::cli` reads and changes it.
+
+use indexmap::IndexSet;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::net::Ipv4Addr;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+
+/// One device's state, shared by all its vty sessions.
+pub type SharedState = Arc<Mutex<DeviceState>>;
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceState {
+    pub hostname: String,
+    /// IOS version as `show version` prints it, e.g. `15.7(3)M5` or `16.09.03` (IOS-XE).
+    pub version: String,
+    pub running: Config,
+    pub startup: Config,
+    #[serde(default)]
+    pub stats: SessionStats,
+}
+
+impl DeviceState {
+    /// True when the running configuration has been saved.
+    pub fn saved(&self) -> bool {
+        self.running == self.startup
+    }
+}
+
+/// What `show running-config` would print for the parts the simulator models.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub groups: Vec<ObjectGroup>,
+    #[serde(default)]
+    pub acls: Vec<Acl>,
+}
+
+/// Counters the transport keeps so tests can see how sessions ended.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SessionStats {
+    pub logins: u64,
+    pub config_lines: u64,
+    /// Sessions that closed while still in a configuration mode.
+    pub left_in_config_mode: u64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectGroup {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Entries in the order IOS shows them.
+    #[serde(default)]
+    pub entries: IndexSet<Entry>,
+}
+
+/// A network object-group entry, written and parsed in IOS syntax.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Entry {
+    Host(Ipv4Addr),
+    /// Address and a real (not wildcard) mask.
+    Network(Ipv4Addr, Ipv4Addr),
+    Range(Ipv4Addr, Ipv4Addr),
+    GroupObject(String),
+    Any,
+}
+
+impl fmt::Display for Entry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Entry::Host(a) => write!(f, "host {a}"),
+            Entry::Network(a, m) => write!(f, "{a} {m}"),
+            Entry::Range(a, b) => write!(f, "range {a} {b}"),
+            Entry::GroupObject(g) => write!(f, "group-object {g}"),
+            Entry::Any => f.write_str("any"),
+        }
+    }
+}
+
+impl FromStr for Entry {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let words: Vec<&str> = s.split_whitespace().collect();
+        let ip = |w: &str| w.parse::<Ipv4Addr>().map_err(|_| format!("bad address {w:?} in {s:?}"));
+        match words.as_slice() {
+            ["host", a] => Ok(Entry::Host(ip(a)?)),
+            ["range", a, b] => Ok(Entry::Range(ip(a)?, ip(b)?)),
+            ["group-object", g] => Ok(Entry::GroupObject((*g).to_string())),
+            ["any"] => Ok(Entry::Any),
+            [a, m] => Ok(Entry::Network(ip(a)?, ip(m)?)),
+            _ => Err(format!("not a network object-group entry: {s:?}")),
+        }
+    }
+}
+
+impl Serialize for Entry {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Entry {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// A named extended ACL; lines as typed, e.g. `deny ip object-group X any`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Acl {
+    pub name: String,
+    #[serde(default)]
+    pub lines: Vec<String>,
+}
