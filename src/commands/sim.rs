@@ -2,8 +2,77 @@
 
 use crate::cli::SimArgs;
 use crate::error::Error;
+use crate::sim::{FleetConfig, Profile, SimError, SimFleet, stdio};
 use std::process::ExitCode;
+use std::time::Duration;
 
-pub async fn run(_args: SimArgs) -> Result<ExitCode, Error> {
+pub async fn run(args: SimArgs) -> Result<ExitCode, Error> {
+    let profile = match &args.profile {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+                path: path.clone(),
+                source,
+            })?;
+            Profile::parse(&text)
+                .map_err(|e| SimError::Other(format!("profile {}: {e}", path.display())))?
+        }
+        None => Profile::default(),
+    };
+    let config = FleetConfig {
+        devices: args.devices,
+        base_port: args.base_port,
+        listen: args.listen,
+        username: args.username,
+        password: args.password,
+        enable_secret: args.enable_secret,
+        rtt: Duration::from_millis(args.rtt_ms),
+        line_cost: Duration::from_micros(args.line_cost_us),
+        entry_cost: Duration::from_micros(args.entry_cost_us),
+        profile,
+        state_dir: args.state_dir,
+    };
+    if args.stdio {
+        stdio::run(config, args.device).await?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !config.listen.is_loopback() {
+        return Err(Error::Usage(format!(
+            "--listen {} is not a loopback address: the simulator only serves this machine",
+            config.listen
+        )));
+    }
+    let fleet = SimFleet::start(config).await?;
+    if let Some(path) = &args.write_inventory {
+        fleet.write_inventory(path)?;
+    }
+    let devices = fleet.devices();
+    if let (Some(first), Some(last)) = (devices.first(), devices.last()) {
+        eprintln!(
+            "tsfleet sim: {} devices ({} on {} … {} on {}); Ctrl-C to stop",
+            devices.len(),
+            first.name,
+            first.addr,
+            last.name,
+            last.addr
+        );
+    }
+    if let Some(path) = &args.write_inventory {
+        eprintln!("tsfleet sim: inventory written to {}", path.display());
+    }
+    wait_for_shutdown().await;
+    fleet.save_state()?;
+    if let Some(path) = &args.dump_state {
+        fleet.write_dump(path)?;
+        eprintln!("tsfleet sim: state written to {}", path.display());
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+async fn wait_for_shutdown() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("SIGTERM handler installs");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
 }

@@ -1,12 +1,36 @@
 //! The simulated IOS fleet (`tsfleet sim`): many devices on consecutive
 //! loopback ports in one process, each an SSH server whose CLI follows real
 //! IOS to the character, with a cost model and injectable faults.
+//!
+//! - [`device`]: the configuration model (groups, ACLs, running vs startup).
+//! - [`cli`]: the IOS command line, pure bytes in → bytes out.
+//! - [`session`]: drives a CLI over a byte stream with costs and faults.
+//! - [`server`]: the russh server of one device.
+//! - [`fleet`]: starts N devices, exposes their state, writes an inventory.
+//! - [`profile`]: per-device overrides and faults from YAML.
+//! - [`stdio`]: one device's CLI on stdin/stdout, for OpenSSH's sshd.
 
 pub mod cli;
 pub mod device;
+pub mod fleet;
+pub mod hostkeys;
+pub mod profile;
+pub mod server;
+pub mod session;
+pub mod stdio;
+
+pub use fleet::{DeviceRuntime, FleetConfig, SimFleet};
+pub use profile::{Faults, Profile};
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SimError {
+    #[error("cannot listen on {0}: {1} (is another simulator running? try another --base-port)")]
+    Bind(SocketAddr, #[source] std::io::Error),
+    #[error("{0}: {1}")]
+    Io(PathBuf, #[source] std::io::Error),
     #[error("{0}")]
     Other(String),
 }

@@ -1,0 +1,180 @@
+//! Drives one CLI session over any byte stream (an SSH channel or
+//! stdin/stdout): applies the cost model and the round-trip latency, and
+//! the per-session faults (disconnect, hang, dropped input).
+//!
+//! Three tasks, so a slow device never deadlocks its own transport: a
+//! reader that queues input (this is where back-pressure starts: when the
+//! queue is full the reader stops reading and the transport stalls), a
+//! processor that feeds the CLI line by line and pays each line's cost, and
+//! a writer that delivers output once its latency has passed.
+
+use super::cli::Cli;
+use super::device::SharedState;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+/// Session-level behaviour taken from the device's settings and faults.
+#[derive(Clone, Debug, Default)]
+pub struct SessionBehaviour {
+    pub rtt: Duration,
+    pub disconnect_after_lines: Option<u64>,
+    pub hang_after_lines: Option<u64>,
+    pub drop_input_over_bytes: Option<usize>,
+}
+
+/// How the session ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Ending {
+    /// `exit`/`logout`, or the client closed its side.
+    Normal,
+    /// The disconnect fault fired: the transport should drop the connection.
+    Disconnect,
+}
+
+/// Chunks of at most this many bytes wait in the input queue.
+const QUEUE_CHUNKS: usize = 64;
+
+pub async fn drive<R, W>(
+    mut cli: Cli,
+    state: SharedState,
+    mut input: R,
+    mut output: W,
+    behaviour: SessionBehaviour,
+) -> Ending
+where
+    R: AsyncRead + Unpin + Send + 'static,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
+    let unread = Arc::new(AtomicUsize::new(0));
+    let (in_tx, mut in_rx) = mpsc::channel::<Vec<u8>>(QUEUE_CHUNKS);
+    let reader_unread = unread.clone();
+    let drop_over = behaviour.drop_input_over_bytes;
+    let reader = tokio::spawn(async move {
+        let mut buf = vec![0u8; 16 * 1024];
+        loop {
+            let n = match input.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            let pending = reader_unread.load(Ordering::Acquire);
+            if let Some(limit) = drop_over
+                && pending + n > limit
+            {
+                // The fault: a device whose input buffer overflows loses bytes.
+                continue;
+            }
+            reader_unread.fetch_add(n, Ordering::AcqRel);
+            if in_tx.send(buf[..n].to_vec()).await.is_err() {
+                break;
+            }
+        }
+    });
+
+    let (out_tx, mut out_rx) = mpsc::unbounded_channel::<(Instant, Vec<u8>)>();
+    let writer = tokio::spawn(async move {
+        while let Some((due, bytes)) = out_rx.recv().await {
+            tokio::time::sleep_until(due).await;
+            if output.write_all(&bytes).await.is_err() || output.flush().await.is_err() {
+                break;
+            }
+        }
+        let _ = output.shutdown().await;
+    });
+
+    let rtt = behaviour.rtt;
+    let send = |bytes: Vec<u8>| {
+        if !bytes.is_empty() {
+            let _ = out_tx.send((Instant::now() + rtt, bytes));
+        }
+    };
+    send(cli.greeting());
+
+    let mut lines_seen: u64 = 0;
+    // The device's own clock: when it will have finished what it was given.
+    let mut busy_until = Instant::now();
+    let mut ending = Ending::Normal;
+    'session: while let Some(chunk) = in_rx.recv().await {
+        for piece in split_after_terminators(&chunk) {
+            let in_config = cli.in_config_mode();
+            let step = cli.input(piece);
+            lines_seen += u64::from(step.lines);
+            if in_config && step.lines > 0 {
+                state.lock().unwrap().stats.config_lines += u64::from(step.lines);
+            }
+            if !step.cost.is_zero() {
+                busy_until = busy_until.max(Instant::now()) + step.cost;
+                // Sleep only when the debt is worth a timer tick; the average rate stays exact.
+                if busy_until > Instant::now() + Duration::from_millis(1) {
+                    tokio::time::sleep_until(busy_until).await;
+                }
+            }
+            // Input counts as read once the device has processed it, not when queued.
+            unread.fetch_sub(piece.len(), Ordering::AcqRel);
+            if behaviour.hang_after_lines.is_some_and(|n| lines_seen >= n) {
+                // Hung: read and ignore everything, answer nothing, until the client gives up.
+                while in_rx.recv().await.is_some() {}
+                break 'session;
+            }
+            send(step.output);
+            if step.close {
+                break 'session;
+            }
+            if behaviour.disconnect_after_lines.is_some_and(|n| lines_seen >= n) {
+                ending = Ending::Disconnect;
+                break 'session;
+            }
+        }
+    }
+    if cli.in_config_mode() {
+        state.lock().unwrap().stats.left_in_config_mode += 1;
+    }
+    reader.abort();
+    if ending == Ending::Disconnect {
+        writer.abort();
+    } else {
+        drop(out_tx);
+        let _ = writer.await;
+    }
+    ending
+}
+
+/// Split input so each piece ends right after a line terminator (or is the
+/// trailing partial line), letting the processor pay each line's cost in turn.
+fn split_after_terminators(data: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = data;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let end = rest
+            .iter()
+            .position(|&b| b == b'\n' || b == b'\r')
+            .map(|i| {
+                // Keep a `\r\n` pair together.
+                if rest[i] == b'\r' && rest.get(i + 1) == Some(&b'\n') {
+                    i + 2
+                } else {
+                    i + 1
+                }
+            })
+            .unwrap_or(rest.len());
+        let (piece, tail) = rest.split_at(end);
+        rest = tail;
+        Some(piece)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_after_terminators;
+
+    #[test]
+    fn splits_after_each_terminator_keeping_crlf_pairs() {
+        let pieces: Vec<&[u8]> = split_after_terminators(b"a\r\nb\nc\rpartial").collect();
+        assert_eq!(pieces, vec![&b"a\r\n"[..], b"b\n", b"c\r", b"partial"]);
+    }
+}

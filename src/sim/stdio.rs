@@ -1,0 +1,70 @@
+//! One device's CLI on stdin/stdout (`tsfleet sim --stdio`), so a real
+//! OpenSSH `sshd` (with `ForceCommand`) can serve it with whatever algorithm
+//! set it is configured for. The device's state is read from and written back
+//! to `--state-dir`, since every SSH login starts a new process.
+
+use super::cli::Cli;
+use super::fleet::{DeviceRuntime, FleetConfig};
+use super::session;
+use super::SimError;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Serve one session on stdin/stdout; returns when it ends.
+pub async fn run(config: FleetConfig, device: Option<String>) -> Result<(), SimError> {
+    let name = device
+        .or_else(|| config.profile.devices.keys().next().cloned())
+        .unwrap_or_else(|| super::fleet::device_name(0, 1));
+    let runtime = Arc::new(DeviceRuntime::for_stdio(&config, &name)?);
+    // A PTY from sshd would echo and translate line endings itself; the CLI
+    // does both, as IOS does, so the terminal must pass bytes through untouched.
+    let _raw = RawMode::enter();
+    let faults = runtime.faults();
+    let cli = Cli::new(runtime.state.clone(), Arc::new(runtime.cli_options(&faults)));
+    session::drive(
+        cli,
+        runtime.state.clone(),
+        tokio::io::stdin(),
+        tokio::io::stdout(),
+        runtime.behaviour(&faults),
+    )
+    .await;
+    if let Some(dir) = &config.state_dir {
+        save(&runtime, &dir.join(format!("{name}.json")))?;
+    }
+    Ok(())
+}
+
+fn save(runtime: &DeviceRuntime, path: &Path) -> Result<(), SimError> {
+    let json = serde_json::to_string_pretty(&runtime.snapshot()).expect("device state serialises");
+    let tmp = PathBuf::from(format!("{}.tmp", path.display()));
+    std::fs::write(&tmp, json).map_err(|e| SimError::Io(tmp.clone(), e))?;
+    std::fs::rename(&tmp, path).map_err(|e| SimError::Io(path.to_path_buf(), e))
+}
+
+/// Puts a terminal on stdin into raw mode and restores it on drop; does
+/// nothing when stdin is not a terminal.
+struct RawMode {
+    saved: Option<rustix::termios::Termios>,
+}
+
+impl RawMode {
+    fn enter() -> RawMode {
+        let stdin = rustix::stdio::stdin();
+        let Ok(saved) = rustix::termios::tcgetattr(stdin) else {
+            return RawMode { saved: None };
+        };
+        let mut raw = saved.clone();
+        raw.make_raw();
+        let _ = rustix::termios::tcsetattr(stdin, rustix::termios::OptionalActions::Now, &raw);
+        RawMode { saved: Some(saved) }
+    }
+}
+
+impl Drop for RawMode {
+    fn drop(&mut self) {
+        if let Some(saved) = &self.saved {
+            let _ = rustix::termios::tcsetattr(rustix::stdio::stdin(), rustix::termios::OptionalActions::Now, saved);
+        }
+    }
+}
