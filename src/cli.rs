@@ -59,10 +59,20 @@ pub struct SimArgs {
     #[arg(long, default_value = "admin")]
     pub username: String,
     /// Login password of every device.
-    #[arg(long, default_value = "admin", env = "TSFLEET_SIM_PASSWORD", hide_env_values = true)]
+    #[arg(
+        long,
+        default_value = "admin",
+        env = "TSFLEET_SIM_PASSWORD",
+        hide_env_values = true
+    )]
     pub password: String,
     /// Enable secret of every device.
-    #[arg(long, default_value = "enable", env = "TSFLEET_SIM_ENABLE", hide_env_values = true)]
+    #[arg(
+        long,
+        default_value = "enable",
+        env = "TSFLEET_SIM_ENABLE",
+        hide_env_values = true
+    )]
     pub enable_secret: String,
     /// Round-trip latency added to every answer, in milliseconds.
     #[arg(long, default_value_t = 0)]

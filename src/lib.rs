@@ -10,8 +10,10 @@
 
 pub mod cli;
 pub mod commands;
+pub mod device;
 pub mod error;
 pub mod inventory;
+pub mod plan;
 pub mod sim;
 
 use std::process::ExitCode;
@@ -23,7 +25,10 @@ pub use error::Error;
 pub fn run() -> ExitCode {
     let args = <cli::Cli as clap::Parser>::parse();
     cli::init_logging(&args.global);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

@@ -99,7 +99,11 @@ impl DeviceRuntime {
             enable_secret,
             privileged_login: self.privileged_login,
             cost: self.cost,
-            error_entries: faults.error_entries.iter().map(|e| normalise_entry(e)).collect(),
+            error_entries: faults
+                .error_entries
+                .iter()
+                .map(|e| normalise_entry(e))
+                .collect(),
             max_group_entries: faults.max_group_entries,
             syslog_every: faults.syslog_every_lines,
         }
@@ -116,9 +120,20 @@ impl DeviceRuntime {
 
     /// The device `--stdio` serves: no listener, state from the state dir.
     pub(crate) fn for_stdio(config: &FleetConfig, name: &str) -> Result<DeviceRuntime, SimError> {
-        let profile = config.profile.devices.get(name).cloned().unwrap_or_default();
+        let profile = config
+            .profile
+            .devices
+            .get(name)
+            .cloned()
+            .unwrap_or_default();
         let key = hostkeys::load_or_generate(None, name, false, true)?;
-        build_runtime(config, name, SocketAddr::new(config.listen, 0), &profile, key.public_key().clone())
+        build_runtime(
+            config,
+            name,
+            SocketAddr::new(config.listen, 0),
+            &profile,
+            key.public_key().clone(),
+        )
     }
 
     /// A copy of the device's state now.
@@ -143,7 +158,9 @@ pub struct SimFleet {
 impl SimFleet {
     /// Bind every device's port and start serving.
     pub async fn start(config: FleetConfig) -> Result<SimFleet, SimError> {
-        let names: Vec<String> = (0..config.devices).map(|i| device_name(i, config.devices)).collect();
+        let names: Vec<String> = (0..config.devices)
+            .map(|i| device_name(i, config.devices))
+            .collect();
         if let Some(unknown) = config.profile.devices.keys().find(|n| !names.contains(n)) {
             return Err(SimError::Other(format!(
                 "the profile configures device {unknown:?}, but the fleet has {} devices ({} … {})",
@@ -161,31 +178,52 @@ impl SimFleet {
             state_dir: config.state_dir.clone(),
         };
         for (i, name) in names.iter().enumerate() {
-            let profile = config.profile.devices.get(name).cloned().unwrap_or_default();
+            let profile = config
+                .profile
+                .devices
+                .get(name)
+                .cloned()
+                .unwrap_or_default();
             let port = if config.base_port == 0 {
                 0
             } else {
                 u16::try_from(usize::from(config.base_port) + i).map_err(|_| {
-                    SimError::Other(format!("--base-port {} + {} devices passes port 65535", config.base_port, config.devices))
+                    SimError::Other(format!(
+                        "--base-port {} + {} devices passes port 65535",
+                        config.base_port, config.devices
+                    ))
                 })?
             };
             let listener = TcpListener::bind((config.listen, port))
                 .await
                 .map_err(|e| SimError::Bind(SocketAddr::new(config.listen, port), e))?;
-            let addr = listener.local_addr().map_err(|e| SimError::Bind(SocketAddr::new(config.listen, port), e))?;
+            let addr = listener
+                .local_addr()
+                .map_err(|e| SimError::Bind(SocketAddr::new(config.listen, port), e))?;
             let key = hostkeys::load_or_generate(
                 config.state_dir.as_deref(),
                 name,
                 profile.faults.legacy_only,
                 profile.faults.rotate_host_key,
             )?;
-            let runtime = Arc::new(build_runtime(&config, name, addr, &profile, key.public_key().clone())?);
+            let runtime = Arc::new(build_runtime(
+                &config,
+                name,
+                addr,
+                &profile,
+                key.public_key().clone(),
+            )?);
             if profile.faults.refuse_connections {
                 // Nothing listens: connections are refused by the OS.
                 drop(listener);
             } else {
-                let server_config = Arc::new(server::server_config(key, profile.faults.legacy_only));
-                fleet.tasks.push(tokio::spawn(server::serve(listener, runtime.clone(), server_config)));
+                let server_config =
+                    Arc::new(server::server_config(key, profile.faults.legacy_only));
+                fleet.tasks.push(tokio::spawn(server::serve(
+                    listener,
+                    runtime.clone(),
+                    server_config,
+                )));
             }
             fleet.devices.push(runtime);
         }
@@ -202,7 +240,10 @@ impl SimFleet {
 
     /// Every device's state, by name.
     pub fn dump(&self) -> BTreeMap<String, DeviceState> {
-        self.devices.iter().map(|d| (d.name.clone(), d.snapshot())).collect()
+        self.devices
+            .iter()
+            .map(|d| (d.name.clone(), d.snapshot()))
+            .collect()
     }
 
     /// Write every device's state as JSON.
@@ -214,10 +255,13 @@ impl SimFleet {
 
     /// Keep each device's state in the state dir so the next start resumes it.
     pub fn save_state(&self) -> Result<(), SimError> {
-        let Some(dir) = &self.state_dir else { return Ok(()) };
+        let Some(dir) = &self.state_dir else {
+            return Ok(());
+        };
         for d in &self.devices {
             let path = dir.join(format!("{}.json", d.name));
-            let json = serde_json::to_string_pretty(&d.snapshot()).expect("device state serialises");
+            let json =
+                serde_json::to_string_pretty(&d.snapshot()).expect("device state serialises");
             std::fs::write(&path, json).map_err(|e| SimError::Io(path.clone(), e))?;
         }
         Ok(())
@@ -227,28 +271,46 @@ impl SimFleet {
     /// is: host keys trusted through a known_hosts file and credentials in
     /// secret files (mode 0600), all beside the inventory.
     pub fn write_inventory(&self, path: &Path) -> Result<(), SimError> {
-        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir).map_err(|e| SimError::Io(dir.to_path_buf(), e))?;
-        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("inventory");
+        let stem = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("inventory");
         let known_hosts = format!("{stem}.known_hosts");
         let secrets = format!("{stem}.secrets");
         let first = self.devices.first();
         let lines: String = self
             .devices
             .iter()
-            .map(|d| hostkeys::known_hosts_line(&d.addr.ip().to_string(), d.addr.port(), &d.host_key) + "\n")
+            .map(|d| {
+                hostkeys::known_hosts_line(&d.addr.ip().to_string(), d.addr.port(), &d.host_key)
+                    + "\n"
+            })
             .collect();
         write_file(&dir.join(&known_hosts), &lines, 0o644)?;
-        std::fs::create_dir_all(dir.join(&secrets)).map_err(|e| SimError::Io(dir.join(&secrets), e))?;
+        std::fs::create_dir_all(dir.join(&secrets))
+            .map_err(|e| SimError::Io(dir.join(&secrets), e))?;
         if let Some(d) = first {
             write_file(&dir.join(&secrets).join("password"), &d.password, 0o600)?;
-            write_file(&dir.join(&secrets).join("enable_secret"), &d.enable_secret, 0o600)?;
+            write_file(
+                &dir.join(&secrets).join("enable_secret"),
+                &d.enable_secret,
+                0o600,
+            )?;
         }
         let inventory = Inventory {
             defaults: DeviceSettings {
                 username: first.map(|d| d.username.clone()),
-                password: Some(Secret::File { file: PathBuf::from(&secrets).join("password") }),
-                enable_secret: Some(Secret::File { file: PathBuf::from(&secrets).join("enable_secret") }),
+                password: Some(Secret::File {
+                    file: PathBuf::from(&secrets).join("password"),
+                }),
+                enable_secret: Some(Secret::File {
+                    file: PathBuf::from(&secrets).join("enable_secret"),
+                }),
                 known_hosts: Some(PathBuf::from(&known_hosts)),
                 host_key_policy: Some(HostKeyPolicy::Strict),
                 ..DeviceSettings::default()
@@ -259,7 +321,10 @@ impl SimFleet {
                 .map(|d| Device {
                     name: d.name.clone(),
                     host: d.addr.ip().to_string(),
-                    settings: DeviceSettings { port: Some(d.addr.port()), ..DeviceSettings::default() },
+                    settings: DeviceSettings {
+                        port: Some(d.addr.port()),
+                        ..DeviceSettings::default()
+                    },
                     ..Device::default()
                 })
                 .collect(),
@@ -303,7 +368,10 @@ fn build_runtime(
         let running = profile.running.clone().unwrap_or_default();
         DeviceState {
             hostname: profile.hostname.clone().unwrap_or_else(|| name.to_string()),
-            version: profile.version.clone().unwrap_or_else(|| DEFAULT_VERSION.to_string()),
+            version: profile
+                .version
+                .clone()
+                .unwrap_or_else(|| DEFAULT_VERSION.to_string()),
             startup: running.clone(),
             running,
             stats: Default::default(),
@@ -320,7 +388,10 @@ fn build_runtime(
         host_key,
         active_sessions: AtomicUsize::new(0),
         privileged_login: profile.privileged_login.unwrap_or(false),
-        rtt: profile.rtt_ms.map(Duration::from_millis).unwrap_or(config.rtt),
+        rtt: profile
+            .rtt_ms
+            .map(Duration::from_millis)
+            .unwrap_or(config.rtt),
         cost: CostModel {
             line_cost: micros(profile.line_cost_us, config.line_cost),
             per_1000_entries: micros(profile.entry_cost_us, config.entry_cost),
@@ -349,5 +420,6 @@ fn write_file(path: &Path, text: &str, mode: u32) -> Result<(), SimError> {
         .mode(mode)
         .open(path)
         .map_err(|e| SimError::Io(path.to_path_buf(), e))?;
-    f.write_all(text.as_bytes()).map_err(|e| SimError::Io(path.to_path_buf(), e))
+    f.write_all(text.as_bytes())
+        .map_err(|e| SimError::Io(path.to_path_buf(), e))
 }

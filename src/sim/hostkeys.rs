@@ -28,7 +28,9 @@ pub fn load_or_generate(
     let key = generate(algorithm)?;
     if let (Some(path), false) = (&file, rotate) {
         key.write_openssh_file(path, russh::keys::ssh_key::LineEnding::LF)
-            .map_err(|e| SimError::Other(format!("cannot write host key {}: {e}", path.display())))?;
+            .map_err(|e| {
+                SimError::Other(format!("cannot write host key {}: {e}", path.display()))
+            })?;
     }
     Ok(key)
 }

@@ -23,7 +23,11 @@ pub fn legacy_preferred() -> Preferred {
     Preferred {
         kex: Cow::Borrowed(&[kex::DH_G14_SHA1, kex::DH_G1_SHA1]),
         key: Cow::Borrowed(&[Algorithm::Rsa { hash: None }]),
-        cipher: Cow::Borrowed(&[cipher::AES_128_CBC, cipher::TRIPLE_DES_CBC, cipher::AES_256_CBC]),
+        cipher: Cow::Borrowed(&[
+            cipher::AES_128_CBC,
+            cipher::TRIPLE_DES_CBC,
+            cipher::AES_256_CBC,
+        ]),
         mac: Cow::Borrowed(&[mac::HMAC_SHA1]),
         ..Preferred::DEFAULT
     }
@@ -45,7 +49,11 @@ pub fn modern_preferred() -> Preferred {
             .cipher
             .iter()
             .cloned()
-            .chain([cipher::AES_128_CBC, cipher::AES_256_CBC, cipher::TRIPLE_DES_CBC])
+            .chain([
+                cipher::AES_128_CBC,
+                cipher::AES_256_CBC,
+                cipher::TRIPLE_DES_CBC,
+            ])
             .collect(),
     );
     p.mac = Cow::Owned(
@@ -82,7 +90,11 @@ pub fn server_config(key: PrivateKey, legacy_only: bool) -> russh::server::Confi
 }
 
 /// Accept connections for one device until the listener is dropped.
-pub async fn serve(listener: TcpListener, device: Arc<DeviceRuntime>, config: Arc<russh::server::Config>) {
+pub async fn serve(
+    listener: TcpListener,
+    device: Arc<DeviceRuntime>,
+    config: Arc<russh::server::Config>,
+) {
     loop {
         let Ok((socket, _peer)) = listener.accept().await else {
             continue;
@@ -196,7 +208,11 @@ impl russh::server::Handler for DeviceHandler {
         Ok(())
     }
 
-    async fn shell_request(&mut self, channel: ChannelId, session: &mut Session) -> Result<(), Self::Error> {
+    async fn shell_request(
+        &mut self,
+        channel: ChannelId,
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
         let Some(ch) = self.channel.take() else {
             session.channel_failure(channel)?;
             return Ok(());
@@ -215,10 +231,10 @@ impl russh::server::Handler for DeviceHandler {
                 let mut reader_w = reader_w;
                 while let Some(msg) = read_half.wait().await {
                     match msg {
-                        russh::ChannelMsg::Data { data } => {
-                            if reader_w.write_all(&data).await.is_err() {
-                                break;
-                            }
+                        russh::ChannelMsg::Data { data }
+                            if reader_w.write_all(&data).await.is_err() =>
+                        {
+                            break;
                         }
                         russh::ChannelMsg::Eof | russh::ChannelMsg::Close => break,
                         _ => {}
@@ -241,7 +257,11 @@ impl russh::server::Handler for DeviceHandler {
                 Ending::Disconnect => {}
             }
             let _ = handle
-                .disconnect(russh::Disconnect::ByApplication, String::new(), String::new())
+                .disconnect(
+                    russh::Disconnect::ByApplication,
+                    String::new(),
+                    String::new(),
+                )
                 .await;
         });
         Ok(())

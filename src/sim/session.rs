@@ -123,7 +123,10 @@ where
             if step.close {
                 break 'session;
             }
-            if behaviour.disconnect_after_lines.is_some_and(|n| lines_seen >= n) {
+            if behaviour
+                .disconnect_after_lines
+                .is_some_and(|n| lines_seen >= n)
+            {
                 ending = Ending::Disconnect;
                 break 'session;
             }

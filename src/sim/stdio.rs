@@ -3,10 +3,10 @@
 //! set it is configured for. The device's state is read from and written back
 //! to `--state-dir`, since every SSH login starts a new process.
 
+use super::SimError;
 use super::cli::Cli;
 use super::fleet::{DeviceRuntime, FleetConfig};
 use super::session;
-use super::SimError;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -20,7 +20,10 @@ pub async fn run(config: FleetConfig, device: Option<String>) -> Result<(), SimE
     // does both, as IOS does, so the terminal must pass bytes through untouched.
     let _raw = RawMode::enter();
     let faults = runtime.faults();
-    let cli = Cli::new(runtime.state.clone(), Arc::new(runtime.cli_options(&faults)));
+    let cli = Cli::new(
+        runtime.state.clone(),
+        Arc::new(runtime.cli_options(&faults)),
+    );
     session::drive(
         cli,
         runtime.state.clone(),
@@ -64,7 +67,11 @@ impl RawMode {
 impl Drop for RawMode {
     fn drop(&mut self) {
         if let Some(saved) = &self.saved {
-            let _ = rustix::termios::tcsetattr(rustix::stdio::stdin(), rustix::termios::OptionalActions::Now, saved);
+            let _ = rustix::termios::tcsetattr(
+                rustix::stdio::stdin(),
+                rustix::termios::OptionalActions::Now,
+                saved,
+            );
         }
     }
 }

@@ -38,7 +38,10 @@ async fn netmiko_cisco_ios_driver_configures_and_saves() {
     let version = out["shows"][0].as_str().unwrap();
     assert!(version.starts_with("Cisco IOS Software, "), "{version}");
     assert_eq!(out["shows"][1], "", "an absent group shows nothing");
-    assert!(out["save_output"].as_str().unwrap().contains("[OK]"), "{out}");
+    assert!(
+        out["save_output"].as_str().unwrap().contains("[OK]"),
+        "{out}"
+    );
     assert_eq!(
         out["shows_after"][0],
         "Network object group threatstop-block\n Description managed by tsfleet\n host 192.0.2.1\n 198.51.100.0 255.255.255.0"
@@ -69,16 +72,31 @@ async fn a_whole_session_follows_the_captured_layout() {
     let text = out["output"].as_str().unwrap();
     assert!(!text.contains("\r\r"), "CRLF, never CR CR: {text:?}");
     let lines: Vec<&str> = text.split("\r\n").collect();
-    let capture = std::fs::read_to_string(harness::repo_root().join("../shared/fixtures/ios/session_cisco881_user_exec.netmiko.log"))
-        .or_else(|_| std::fs::read_to_string("/work/shared/fixtures/ios/session_cisco881_user_exec.netmiko.log"));
-    let error_block = ["cisco1>show foooooooo", "              ^", "% Invalid input detected at '^' marker.", ""];
+    let capture = std::fs::read_to_string(
+        harness::repo_root().join("../shared/fixtures/ios/session_cisco881_user_exec.netmiko.log"),
+    )
+    .or_else(|_| {
+        std::fs::read_to_string("/work/shared/fixtures/ios/session_cisco881_user_exec.netmiko.log")
+    });
+    let error_block = [
+        "cisco1>show foooooooo",
+        "              ^",
+        "% Invalid input detected at '^' marker.",
+        "",
+    ];
     if let Ok(capture) = capture {
         let captured: Vec<&str> = capture.lines().collect();
-        let at = captured.iter().position(|l| *l == "cisco1>show foooooooo").unwrap();
+        let at = captured
+            .iter()
+            .position(|l| *l == "cisco1>show foooooooo")
+            .unwrap();
         // The capture echoes the command twice (netmiko logs its own write); the device's part follows.
         assert_eq!(&captured[at + 2..at + 5], &error_block[1..]);
     }
-    let at = lines.iter().position(|l| *l == error_block[0]).unwrap_or_else(|| panic!("{lines:?}"));
+    let at = lines
+        .iter()
+        .position(|l| *l == error_block[0])
+        .unwrap_or_else(|| panic!("{lines:?}"));
     assert_eq!(&lines[at..at + 4], &error_block);
     assert_eq!(lines[at + 4], "cisco1>exit");
     assert!(out["closed"].as_bool().unwrap(), "exit ends the session");
@@ -90,8 +108,18 @@ async fn openssh_reaches_a_legacy_only_device_only_with_legacy_options() {
     let dir = tempfile::tempdir().unwrap();
     let port = port(&fleet, "rtr-002").to_string();
     let dialogue = "enable\nenable\nshow version\nexit\n";
-    let base = ["-p", port.as_str(), "-o", "PreferredAuthentications=password,keyboard-interactive"];
-    let (ok, _, err) = openssh(dir.path(), "admin", &[&base[..], &["admin@127.0.0.1"]].concat(), dialogue);
+    let base = [
+        "-p",
+        port.as_str(),
+        "-o",
+        "PreferredAuthentications=password,keyboard-interactive",
+    ];
+    let (ok, _, err) = openssh(
+        dir.path(),
+        "admin",
+        &[&base[..], &["admin@127.0.0.1"]].concat(),
+        dialogue,
+    );
     assert!(!ok, "a modern client must be refused");
     assert!(err.contains("no matching"), "{err}");
     let legacy = [
@@ -101,7 +129,12 @@ async fn openssh_reaches_a_legacy_only_device_only_with_legacy_options() {
         "aes128-cbc",
         "admin@127.0.0.1",
     ];
-    let (ok, out, err) = openssh(dir.path(), "admin", &[&base[..], &legacy[..]].concat(), dialogue);
+    let (ok, out, err) = openssh(
+        dir.path(),
+        "admin",
+        &[&base[..], &legacy[..]].concat(),
+        dialogue,
+    );
     assert!(ok, "legacy options reach the device: {err}");
     assert!(out.contains("rtr-002#show version"), "{out}");
     assert!(out.contains("Cisco IOS Software"), "{out}");
@@ -110,7 +143,13 @@ async fn openssh_reaches_a_legacy_only_device_only_with_legacy_options() {
     let (ok, out, err) = openssh(
         dir.path(),
         "admin",
-        &["-p", &port1, "-o", "PreferredAuthentications=password", "admin@127.0.0.1"],
+        &[
+            "-p",
+            &port1,
+            "-o",
+            "PreferredAuthentications=password",
+            "admin@127.0.0.1",
+        ],
         "show version\nexit\n",
     );
     assert!(ok && out.contains("Cisco IOS Software"), "{out} {err}");
@@ -120,28 +159,46 @@ async fn openssh_reaches_a_legacy_only_device_only_with_legacy_options() {
 async fn two_hundred_devices_in_one_process_each_accept_a_login() {
     let fleet = fleet(200, "").await;
     let ports: Vec<u16> = fleet.devices().iter().map(|d| d.addr.port()).collect();
-    let out = peer_async(json!({"action": "logins", "host": "127.0.0.1", "ports": ports, "workers": 16})).await;
+    let out =
+        peer_async(json!({"action": "logins", "host": "127.0.0.1", "ports": ports, "workers": 16}))
+            .await;
     let prompts = out["prompts"].as_array().unwrap_or_else(|| panic!("{out}"));
     assert_eq!(prompts.len(), 200);
     for (d, p) in fleet.devices().iter().zip(prompts) {
-        assert!(p.as_str().unwrap().ends_with(&format!("{}>", d.name)), "{}: {p}", d.name);
+        assert!(
+            p.as_str().unwrap().ends_with(&format!("{}>", d.name)),
+            "{}: {p}",
+            d.name
+        );
         assert_eq!(d.snapshot().stats.logins, 1);
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fault_wrong_password_refuses_login() {
-    let fleet = fleet(2, "devices: { rtr-001: { faults: { wrong_password: true } } }").await;
-    let bad = peer_async(json!({"action": "auth", "host": "127.0.0.1", "port": port(&fleet, "rtr-001")})).await;
+    let fleet = fleet(
+        2,
+        "devices: { rtr-001: { faults: { wrong_password: true } } }",
+    )
+    .await;
+    let bad =
+        peer_async(json!({"action": "auth", "host": "127.0.0.1", "port": port(&fleet, "rtr-001")}))
+            .await;
     assert_eq!(bad["ok"], false);
     assert_eq!(bad["error"], "auth", "{bad}");
-    let good = peer_async(json!({"action": "auth", "host": "127.0.0.1", "port": port(&fleet, "rtr-002")})).await;
+    let good =
+        peer_async(json!({"action": "auth", "host": "127.0.0.1", "port": port(&fleet, "rtr-002")}))
+            .await;
     assert_eq!(good["ok"], true, "{good}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fault_wrong_enable_secret_denies_enable() {
-    let fleet = fleet(1, "devices: { rtr-001: { faults: { wrong_enable_secret: true } } }").await;
+    let fleet = fleet(
+        1,
+        "devices: { rtr-001: { faults: { wrong_enable_secret: true } } }",
+    )
+    .await;
     let out = peer_async(json!({
         "action": "raw", "host": "127.0.0.1", "port": port(&fleet, "rtr-001"), "greeting_until": ">",
         "steps": [
@@ -156,20 +213,34 @@ async fn fault_wrong_enable_secret_denies_enable() {
     assert!(text.contains("% Access denied"), "{text}");
     assert!(text.contains("% Bad secrets"), "{text}");
     assert!(!text.contains("rtr-001#"), "{text}");
-    let netmiko = peer_async(json!({"action": "netmiko", "host": "127.0.0.1", "port": port(&fleet, "rtr-001")})).await;
-    assert!(netmiko["exception"].is_string(), "netmiko's enable() fails: {netmiko}");
+    let netmiko = peer_async(
+        json!({"action": "netmiko", "host": "127.0.0.1", "port": port(&fleet, "rtr-001")}),
+    )
+    .await;
+    assert!(
+        netmiko["exception"].is_string(),
+        "netmiko's enable() fails: {netmiko}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fault_refused_connection() {
-    let fleet = fleet(1, "devices: { rtr-001: { faults: { refuse_connections: true } } }").await;
+    let fleet = fleet(
+        1,
+        "devices: { rtr-001: { faults: { refuse_connections: true } } }",
+    )
+    .await;
     let err = std::net::TcpStream::connect(fleet.device("rtr-001").unwrap().addr).unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::ConnectionRefused);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fault_disconnect_after_n_lines() {
-    let fleet = fleet(1, "devices: { rtr-001: { faults: { disconnect_after_lines: 3 } } }").await;
+    let fleet = fleet(
+        1,
+        "devices: { rtr-001: { faults: { disconnect_after_lines: 3 } } }",
+    )
+    .await;
     let out = peer_async(json!({
         "action": "raw", "host": "127.0.0.1", "port": port(&fleet, "rtr-001"), "greeting_until": ">",
         "steps": [
@@ -182,12 +253,19 @@ async fn fault_disconnect_after_n_lines() {
     .await;
     assert!(out["closed"].as_bool().unwrap(), "{out}");
     let text = out["output"].as_str().unwrap();
-    assert!(!text.contains("Cisco IOS Software"), "nothing after the third line: {text}");
+    assert!(
+        !text.contains("Cisco IOS Software"),
+        "nothing after the third line: {text}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fault_hang_after_n_lines() {
-    let fleet = fleet(1, "devices: { rtr-001: { faults: { hang_after_lines: 2 } } }").await;
+    let fleet = fleet(
+        1,
+        "devices: { rtr-001: { faults: { hang_after_lines: 2 } } }",
+    )
+    .await;
     let out = peer_async(json!({
         "action": "raw", "host": "127.0.0.1", "port": port(&fleet, "rtr-001"), "greeting_until": ">",
         "steps": [
@@ -199,19 +277,29 @@ async fn fault_hang_after_n_lines() {
     .await;
     let text = out["output"].as_str().unwrap();
     assert!(!text.contains("Cisco IOS Software"), "{text}");
-    assert!(!out["closed"].as_bool().unwrap(), "a hung device keeps the connection open: {out}");
+    assert!(
+        !out["closed"].as_bool().unwrap(),
+        "a hung device keeps the connection open: {out}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fault_asynchronous_syslog_lines() {
-    let fleet = fleet(1, "devices: { rtr-001: { faults: { syslog_every_lines: 2 } } }").await;
+    let fleet = fleet(
+        1,
+        "devices: { rtr-001: { faults: { syslog_every_lines: 2 } } }",
+    )
+    .await;
     let out = peer_async(json!({
         "action": "raw", "host": "127.0.0.1", "port": port(&fleet, "rtr-001"), "greeting_until": ">",
         "steps": [{"send": "\n\n\n\n", "seconds": 1}],
     }))
     .await;
     let text = out["output"].as_str().unwrap();
-    assert!(text.contains("%SYS-5-CONFIG_I") || text.contains("%LINEPROTO-5-UPDOWN"), "{text}");
+    assert!(
+        text.contains("%SYS-5-CONFIG_I") || text.contains("%LINEPROTO-5-UPDOWN"),
+        "{text}"
+    );
     // Devices without the fault print none.
     let quiet = harness::fleet(1, "").await;
     let out = peer_async(json!({
@@ -229,16 +317,33 @@ async fn fault_error_on_chosen_entries_and_group_size_limit() {
         "devices:\n  rtr-001: { faults: { error_entries: ['host 192.0.2.66'] } }\n  rtr-002: { faults: { max_group_entries: 2 } }\n",
     )
     .await;
-    let config = json!(["object-group network G", "host 192.0.2.1", "host 192.0.2.66", "host 192.0.2.3"]);
+    let config = json!([
+        "object-group network G",
+        "host 192.0.2.1",
+        "host 192.0.2.66",
+        "host 192.0.2.3"
+    ]);
     for name in ["rtr-001", "rtr-002"] {
         let out = peer_async(json!({
             "action": "netmiko", "host": "127.0.0.1", "port": port(&fleet, name), "config": config,
         }))
         .await;
-        assert!(out["config_output"].as_str().unwrap_or_default().contains('%'), "{name}: {out}");
+        assert!(
+            out["config_output"]
+                .as_str()
+                .unwrap_or_default()
+                .contains('%'),
+            "{name}: {out}"
+        );
     }
-    assert_eq!(entries(&fleet, "rtr-001", "G"), ["host 192.0.2.1", "host 192.0.2.3"]);
-    assert_eq!(entries(&fleet, "rtr-002", "G"), ["host 192.0.2.1", "host 192.0.2.66"]);
+    assert_eq!(
+        entries(&fleet, "rtr-001", "G"),
+        ["host 192.0.2.1", "host 192.0.2.3"]
+    );
+    assert_eq!(
+        entries(&fleet, "rtr-002", "G"),
+        ["host 192.0.2.1", "host 192.0.2.66"]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -247,7 +352,8 @@ async fn fault_vty_limit_closes_extra_sessions() {
     let addr = fleet.device("rtr-001").unwrap().addr;
     let held = std::net::TcpStream::connect(addr).unwrap();
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let refused = peer_async(json!({"action": "auth", "host": "127.0.0.1", "port": addr.port()})).await;
+    let refused =
+        peer_async(json!({"action": "auth", "host": "127.0.0.1", "port": addr.port()})).await;
     assert_eq!(refused["ok"], false, "{refused}");
     assert_eq!(refused["error"], "connect", "{refused}");
     drop(held);
@@ -263,14 +369,20 @@ async fn fault_rotating_host_key_changes_between_runs() {
         tsfleet::sim::SimFleet::start(tsfleet::sim::FleetConfig {
             devices: 2,
             state_dir: Some(dir.path().to_path_buf()),
-            profile: tsfleet::sim::Profile::parse("devices: { rtr-002: { faults: { rotate_host_key: true } } }").unwrap(),
+            profile: tsfleet::sim::Profile::parse(
+                "devices: { rtr-002: { faults: { rotate_host_key: true } } }",
+            )
+            .unwrap(),
             ..Default::default()
         })
         .await
         .unwrap()
     };
     let keys = |f: &tsfleet::sim::SimFleet| -> Vec<String> {
-        f.devices().iter().map(|d| tsfleet::sim::hostkeys::fingerprint(&d.host_key)).collect()
+        f.devices()
+            .iter()
+            .map(|d| tsfleet::sim::hostkeys::fingerprint(&d.host_key))
+            .collect()
     };
     let first = keys(&start().await);
     let second = keys(&start().await);
@@ -282,7 +394,9 @@ async fn fault_rotating_host_key_changes_between_runs() {
 async fn fault_input_dropped_when_too_much_is_unread() {
     let profile = "devices:\n  rtr-001: { line_cost_us: 2000, faults: { drop_input_over_bytes: 200 } }\n  rtr-002: { line_cost_us: 2000 }\n";
     let fleet = fleet(2, profile).await;
-    let burst: String = (1..=100).map(|i| format!("host 10.0.{}.{}\n", i / 250, i % 250)).collect();
+    let burst: String = (1..=100)
+        .map(|i| format!("host 10.0.{}.{}\n", i / 250, i % 250))
+        .collect();
     for name in ["rtr-001", "rtr-002"] {
         let out = peer_async(json!({
             "action": "raw", "host": "127.0.0.1", "port": port(&fleet, name), "greeting_until": ">",
@@ -299,8 +413,15 @@ async fn fault_input_dropped_when_too_much_is_unread() {
         assert!(out["output"].is_string(), "{out}");
     }
     let dropped = entries(&fleet, "rtr-001", "G").len();
-    assert!(dropped < 100, "the overflowing device lost input ({dropped} of 100 arrived)");
-    assert_eq!(entries(&fleet, "rtr-002", "G").len(), 100, "a slow device without the fault loses nothing");
+    assert!(
+        dropped < 100,
+        "the overflowing device lost input ({dropped} of 100 arrived)"
+    );
+    assert_eq!(
+        entries(&fleet, "rtr-002", "G").len(),
+        100,
+        "a slow device without the fault loses nothing"
+    );
 }
 
 #[test]
@@ -309,7 +430,16 @@ fn sim_binary_writes_inventory_and_dumps_state_on_sigterm() {
     let inventory = dir.path().join("lab/inventory.yaml");
     let dump = dir.path().join("state.json");
     let child = std::process::Command::new(harness::tsfleet_bin())
-        .args(["sim", "--devices", "2", "--base-port", "0", "--password", "s3cret-pw", "--write-inventory"])
+        .args([
+            "sim",
+            "--devices",
+            "2",
+            "--base-port",
+            "0",
+            "--password",
+            "s3cret-pw",
+            "--write-inventory",
+        ])
         .arg(&inventory)
         .arg("--dump-state")
         .arg(&dump)
@@ -324,15 +454,33 @@ fn sim_binary_writes_inventory_and_dumps_state_on_sigterm() {
     std::thread::sleep(Duration::from_millis(200));
     let loaded = tsfleet::inventory::load(&inventory).expect("the written inventory loads");
     assert_eq!(loaded.inventory.devices.len(), 2);
-    let known_hosts = std::fs::read_to_string(dir.path().join("lab/inventory.known_hosts")).unwrap();
+    let known_hosts =
+        std::fs::read_to_string(dir.path().join("lab/inventory.known_hosts")).unwrap();
     assert_eq!(known_hosts.lines().count(), 2);
     let password_file = dir.path().join("lab/inventory.secrets/password");
     use std::os::unix::fs::PermissionsExt;
-    assert_eq!(std::fs::metadata(&password_file).unwrap().permissions().mode() & 0o777, 0o600);
-    let password = loaded.inventory.defaults.password.as_ref().unwrap().reveal(&loaded.base_dir).unwrap();
+    assert_eq!(
+        std::fs::metadata(&password_file)
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o600
+    );
+    let password = loaded
+        .inventory
+        .defaults
+        .password
+        .as_ref()
+        .unwrap()
+        .reveal(&loaded.base_dir)
+        .unwrap();
     assert_eq!(password, "s3cret-pw");
     let text = std::fs::read_to_string(&inventory).unwrap();
-    assert!(!text.contains("s3cret-pw"), "no secret in the inventory itself");
+    assert!(
+        !text.contains("s3cret-pw"),
+        "no secret in the inventory itself"
+    );
     let killed = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -342,7 +490,8 @@ fn sim_binary_writes_inventory_and_dumps_state_on_sigterm() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(!stderr.contains("s3cret-pw"), "{stderr}");
-    let dumped: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&dump).unwrap()).unwrap();
+    let dumped: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&dump).unwrap()).unwrap();
     assert_eq!(dumped["devices"].as_object().unwrap().len(), 2);
     assert_eq!(dumped["devices"]["rtr-001"]["hostname"], "rtr-001");
 }

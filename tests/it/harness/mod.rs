@@ -62,7 +62,9 @@ pub fn peer(request: serde_json::Value) -> serde_json::Value {
 
 /// Same, off the async runtime's worker threads.
 pub async fn peer_async(request: serde_json::Value) -> serde_json::Value {
-    tokio::task::spawn_blocking(move || peer(request)).await.unwrap()
+    tokio::task::spawn_blocking(move || peer(request))
+        .await
+        .unwrap()
 }
 
 /// A fleet on any free loopback ports, with an optional YAML profile.

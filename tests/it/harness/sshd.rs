@@ -83,7 +83,10 @@ impl Sshd {
             .expect("sshd starts");
         let deadline = Instant::now() + Duration::from_secs(10);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "sshd did not listen on 127.0.0.1:{port}");
+            assert!(
+                Instant::now() < deadline,
+                "sshd did not listen on 127.0.0.1:{port}"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         Sshd {

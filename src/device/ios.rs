@@ -1,0 +1,256 @@
+//! The IOS dialect: the commands tsfleet sends and parsers of what real IOS
+//! prints back (`show object-group`, `show version`). Pure functions, tested
+//! on real device captures.
+
+use ipnet::Ipv4Net;
+use std::collections::BTreeSet;
+use std::net::Ipv4Addr;
+
+/// One network object-group as `show object-group` prints it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GroupContents {
+    pub name: String,
+    /// `host A` and `A MASK` entries: the ones tsfleet manages.
+    pub managed: BTreeSet<Ipv4Net>,
+    /// Entries tsfleet never removes (`range`, `group-object`, `any`,
+    /// `Description`), as printed.
+    pub unmanaged: Vec<String>,
+}
+
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("line {line} of `show object-group`: {message}: {text:?}")]
+pub struct ParseError {
+    pub line: usize,
+    pub text: String,
+    pub message: &'static str,
+}
+
+/// Parse the network object-groups in `show object-group` output. Service
+/// and IPv6 groups are skipped; unknown entry forms are errors, so a reply
+/// tsfleet does not understand never looks like an empty group.
+pub fn parse_object_groups(output: &str) -> Result<Vec<GroupContents>, ParseError> {
+    let mut groups = Vec::new();
+    let mut current: Option<GroupContents> = None;
+    // True while inside a group of another kind (service, v6) whose entries we skip.
+    let mut skipping = false;
+    for (i, raw) in output.lines().enumerate() {
+        let line = raw.trim_end_matches('\r');
+        if line.trim().is_empty() {
+            continue;
+        }
+        let err = |message| ParseError {
+            line: i + 1,
+            text: line.to_string(),
+            message,
+        };
+        if !line.starts_with(' ') {
+            if let Some(g) = current.take() {
+                groups.push(g);
+            }
+            if let Some(name) = line.strip_prefix("Network object group ") {
+                current = Some(GroupContents {
+                    name: name.trim().to_string(),
+                    ..Default::default()
+                });
+                skipping = false;
+            } else if line.contains("object group ") {
+                skipping = true;
+            } else {
+                return Err(err("not an object-group header"));
+            }
+            continue;
+        }
+        if skipping {
+            continue;
+        }
+        let Some(group) = current.as_mut() else {
+            return Err(err("an entry before any group header"));
+        };
+        let entry = line.trim();
+        match parse_entry(entry) {
+            Some(EntryKind::Managed(net)) => {
+                group.managed.insert(net);
+            }
+            Some(EntryKind::Unmanaged) => group.unmanaged.push(entry.to_string()),
+            None => return Err(err("not a network object-group entry")),
+        }
+    }
+    if let Some(g) = current.take() {
+        groups.push(g);
+    }
+    Ok(groups)
+}
+
+/// The contents of group `name` in `show object-group name NAME` output;
+/// IOS prints nothing for a group that does not exist, which is an empty group.
+pub fn parse_group(output: &str, name: &str) -> Result<GroupContents, ParseError> {
+    Ok(parse_object_groups(output)?
+        .into_iter()
+        .find(|g| g.name == name)
+        .unwrap_or_else(|| GroupContents {
+            name: name.to_string(),
+            ..Default::default()
+        }))
+}
+
+enum EntryKind {
+    Managed(Ipv4Net),
+    Unmanaged,
+}
+
+fn parse_entry(entry: &str) -> Option<EntryKind> {
+    let words: Vec<&str> = entry.split_whitespace().collect();
+    match words.as_slice() {
+        ["host", a] => Some(EntryKind::Managed(Ipv4Net::new(a.parse().ok()?, 32).ok()?)),
+        ["range", a, b] => {
+            a.parse::<Ipv4Addr>().ok()?;
+            b.parse::<Ipv4Addr>().ok()?;
+            Some(EntryKind::Unmanaged)
+        }
+        ["group-object", _] | ["any"] => Some(EntryKind::Unmanaged),
+        ["Description", ..] | ["description", ..] => Some(EntryKind::Unmanaged),
+        [a, m] => {
+            let addr: Ipv4Addr = a.parse().ok()?;
+            let mask: Ipv4Addr = m.parse().ok()?;
+            let len = ipnet::ipv4_mask_to_prefix(mask).ok()?;
+            Some(EntryKind::Managed(Ipv4Net::new(addr, len).ok()?))
+        }
+        _ => None,
+    }
+}
+
+/// The entry line for a prefix: `host A` for a /32, `A MASK` otherwise.
+pub fn entry_line(net: &Ipv4Net) -> String {
+    if net.prefix_len() == 32 {
+        format!("host {}", net.addr())
+    } else {
+        format!("{} {}", net.network(), net.netmask())
+    }
+}
+
+/// What `show version` says about the software.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IosVersion {
+    /// As printed, e.g. `12.4(22)T5`, `15.7(3)M5`, `16.09.03`.
+    pub version: String,
+    pub ios_xe: bool,
+}
+
+/// Read the version from `show version`'s first lines.
+pub fn parse_show_version(output: &str) -> Option<IosVersion> {
+    for line in output.lines().take(5) {
+        let line = line.trim();
+        if let Some(rest) = line.strip_prefix("Cisco IOS XE Software, Version ") {
+            return Some(IosVersion {
+                version: rest.split([',', ' ']).next()?.to_string(),
+                ios_xe: true,
+            });
+        }
+        if line.starts_with("Cisco IOS Software") || line.starts_with("IOS (tm)") {
+            let at = line.find("Version ")? + "Version ".len();
+            return Some(IosVersion {
+                version: line[at..].split([',', ' ']).next()?.to_string(),
+                ios_xe: false,
+            });
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> String {
+        let path = format!(
+            "{}/../shared/fixtures/ios/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    fn net(s: &str) -> Ipv4Net {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn parses_the_real_show_object_group_capture() {
+        let groups = parse_object_groups(&fixture("show_object-group.ntc.raw")).unwrap();
+        let names: Vec<&str> = groups.iter().map(|g| g.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["NNNN", "TEST_NET_OGR", "XXXX", "YYYY"],
+            "service groups skipped"
+        );
+        let g = &groups[1];
+        assert_eq!(
+            g.managed.iter().copied().collect::<Vec<_>>(),
+            [net("1.1.1.0/24"), net("1.1.1.1/32")]
+        );
+        assert_eq!(
+            g.unmanaged,
+            [
+                "Description ###TEST NETWORK OGR###",
+                "any",
+                "range 2.2.2.2 3.3.3.3",
+                "group-object NNNN"
+            ]
+        );
+        assert!(
+            groups[0].managed.is_empty() && groups[0].unmanaged.is_empty(),
+            "empty group"
+        );
+    }
+
+    #[test]
+    fn ipv6_groups_are_skipped() {
+        assert_eq!(
+            parse_object_groups(&fixture("show_object-group-v6.ntc.raw")).unwrap(),
+            []
+        );
+    }
+
+    #[test]
+    fn an_absent_group_is_empty_and_crlf_is_accepted() {
+        assert_eq!(
+            parse_group("", "threatstop-block").unwrap().managed.len(),
+            0
+        );
+        let out =
+            "Network object group threatstop-block\r\n host 192.0.2.1\r\n 10.0.0.0 255.0.0.0\r\n";
+        let g = parse_group(out, "threatstop-block").unwrap();
+        assert_eq!(g.managed.len(), 2);
+    }
+
+    #[test]
+    fn unknown_output_is_an_error_not_an_empty_group() {
+        let e = parse_group("% Invalid input detected at '^' marker.", "G").unwrap_err();
+        assert_eq!(e.line, 1);
+        let e = parse_group("Network object group G\n host 300.1.1.1\n", "G").unwrap_err();
+        assert_eq!(e.message, "not a network object-group entry");
+        let e = parse_group("Network object group G\n 10.0.0.0 255.0.255.0\n", "G").unwrap_err();
+        assert_eq!(e.line, 2, "a non-contiguous mask is not a prefix");
+    }
+
+    #[test]
+    fn entry_lines_round_trip() {
+        for s in ["192.0.2.1/32", "10.0.0.0/8", "198.51.100.0/24", "0.0.0.0/0"] {
+            let line = entry_line(&net(s));
+            let g = parse_group(&format!("Network object group G\n {line}\n"), "G").unwrap();
+            assert_eq!(g.managed.into_iter().next().unwrap(), net(s), "{line}");
+        }
+        assert_eq!(entry_line(&net("192.0.2.1/32")), "host 192.0.2.1");
+        assert_eq!(entry_line(&net("10.0.0.0/8")), "10.0.0.0 255.0.0.0");
+    }
+
+    #[test]
+    fn versions_from_the_real_captures() {
+        let v = parse_show_version(&fixture("show_version_c1801_12.4.ntc.raw")).unwrap();
+        assert_eq!((v.version.as_str(), v.ios_xe), ("12.4(6)T2", false));
+        let v = parse_show_version(&fixture("show_version_iosv_15.8.ntc.raw")).unwrap();
+        assert_eq!((v.version.as_str(), v.ios_xe), ("15.8(3)M2", false));
+        let v = parse_show_version(&fixture("show_version_c9500_xe16.9.ntc.raw")).unwrap();
+        assert_eq!((v.version.as_str(), v.ios_xe), ("16.09.03", true));
+        assert_eq!(parse_show_version("% Invalid input"), None);
+    }
+}
