@@ -173,7 +173,72 @@ fn split_after_terminators(data: &[u8]) -> impl Iterator<Item = &[u8]> {
 
 #[cfg(test)]
 mod tests {
-    use super::split_after_terminators;
+    use super::*;
+    use crate::sim::cli::{CliOptions, CostModel};
+    use crate::sim::device::DeviceState;
+    use std::sync::Mutex;
+    use tokio::io::AsyncBufReadExt;
+
+    /// A CLI driven over an in-memory pipe; returns the client's ends.
+    fn start(
+        options: CliOptions,
+        behaviour: SessionBehaviour,
+    ) -> (tokio::io::DuplexStream, tokio::io::BufReader<tokio::io::DuplexStream>, SharedState) {
+        let state: SharedState = Arc::new(Mutex::new(DeviceState {
+            hostname: "R1".into(),
+            version: "15.7(3)M5".into(),
+            ..Default::default()
+        }));
+        let (client_in, device_in) = tokio::io::duplex(1 << 20);
+        let (device_out, client_out) = tokio::io::duplex(1 << 20);
+        let cli = Cli::new(state.clone(), Arc::new(options));
+        tokio::spawn(drive(cli, state.clone(), device_in, device_out, behaviour));
+        (client_in, tokio::io::BufReader::new(client_out), state)
+    }
+
+    async fn read_until(out: &mut tokio::io::BufReader<tokio::io::DuplexStream>, text: &str) -> String {
+        let mut seen = Vec::new();
+        while !String::from_utf8_lossy(&seen).ends_with(text) {
+            let mut byte = Vec::new();
+            out.read_until(text.as_bytes()[text.len() - 1], &mut byte).await.unwrap();
+            assert!(!byte.is_empty(), "stream ended before {text:?}: {:?}", String::from_utf8_lossy(&seen));
+            seen.extend(byte);
+        }
+        String::from_utf8_lossy(&seen).into_owned()
+    }
+
+    #[tokio::test]
+    async fn every_answer_waits_for_the_round_trip() {
+        let started = Instant::now();
+        let rtt = Duration::from_millis(150);
+        let (_input, mut output, _) = start(CliOptions::default(), SessionBehaviour { rtt, ..Default::default() });
+        read_until(&mut output, "R1>").await;
+        assert!(started.elapsed() >= rtt, "the greeting came back after {:?}", started.elapsed());
+    }
+
+    #[tokio::test]
+    async fn configuration_lines_cost_their_processing_time() {
+        let options = CliOptions {
+            enable_secret: "s".into(),
+            privileged_login: true,
+            cost: CostModel { line_cost: Duration::from_millis(10), per_1000_entries: Duration::ZERO },
+            ..Default::default()
+        };
+        let (mut input, mut output, state) = start(options, SessionBehaviour::default());
+        read_until(&mut output, "R1#").await;
+        input.write_all(b"configure terminal\nobject-group network G\n").await.unwrap();
+        read_until(&mut output, "(config-network-group)#").await;
+        let started = Instant::now();
+        let lines: String = (1..=30).map(|i| format!("host 192.0.2.{i}\n")).collect();
+        input.write_all(lines.as_bytes()).await.unwrap();
+        input.write_all(b"end\n").await.unwrap();
+        read_until(&mut output, "R1#").await;
+        let elapsed = started.elapsed();
+        // 31 configuration lines at 10 ms each; the pipe itself costs nothing.
+        assert!(elapsed >= Duration::from_millis(300), "took {elapsed:?}");
+        assert_eq!(state.lock().unwrap().running.groups[0].entries.len(), 30);
+        assert!(state.lock().unwrap().stats.config_lines >= 31);
+    }
 
     #[test]
     fn splits_after_each_terminator_keeping_crlf_pairs() {
