@@ -29,6 +29,12 @@
 //! * A refused `error_entries` line gets the invalid-input caret under the
 //!   entry's first character; a full group (`max_group_entries`) answers
 //!   `% Object-group X: maximum of N entries reached` (*chosen*).
+//! * Commands and `show` keywords that exist on IOS but are not modelled are
+//!   accepted by the parser (so abbreviations stay as ambiguous as on a real
+//!   router) and answer `% Not supported by this simulator` (*chosen*).
+//! * Addresses: `A.B.C.D M.M.M.M` needs a contiguous mask (a wildcard gets the
+//!   caret under the mask); host bits set are kept as typed, and `range A B`
+//!   is not checked for order (*chosen*, IOS behaviour unconfirmed).
 //! * Removing an entry moves the group's last entry into its place (O(1) on
 //!   30,000-entry groups); real IOS order after removals is unconfirmed.
 
@@ -442,7 +448,7 @@ impl Cli {
             Cmd::TerminalLength(n) => self.term_length = n,
             Cmd::TerminalWidth(n) => self.term_width = n,
             Cmd::Show(what, filter) => {
-                let out = render_show(&what, dev);
+                let out = render_show(&what, &self.mode, dev);
                 match filter {
                     Some(f) => text.push_str(&show::filter(&out, &f)),
                     None => text.push_str(&out),
@@ -638,7 +644,7 @@ fn save(dev: &mut DeviceState, text: &mut String) {
     text.push_str("Building configuration...\n[OK]\n");
 }
 
-fn render_show(what: &Show, dev: &DeviceState) -> String {
+fn render_show(what: &Show, mode: &Mode, dev: &DeviceState) -> String {
     match what {
         Show::Version => show::version(dev),
         Show::ObjectGroups(name) => show::object_groups(&dev.running, name.as_deref()),
@@ -646,6 +652,10 @@ fn render_show(what: &Show, dev: &DeviceState) -> String {
         Show::StartupConfig => show::startup_config(dev),
         Show::AccessLists(name) => show::access_lists(&dev.running, name.as_deref()),
         Show::Clock => "*00:01:02.345 UTC Mon Mar 1 1993\n".to_string(),
+        Show::Privilege => {
+            let level = if *mode == Mode::UserExec { 1 } else { 15 };
+            format!("Current privilege level is {level}\n")
+        }
         Show::IpInterfaceBrief => show::IP_INTERFACE_BRIEF.to_string(),
         Show::Unsupported => format!("{UNSUPPORTED}\n"),
     }

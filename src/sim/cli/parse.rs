@@ -319,6 +319,17 @@ impl<'a> Words<'a> {
         self.keyword(kws).map(Some)
     }
 
+    /// Like [`Words::opt_keyword`], but `|` also ends the command (an output filter follows).
+    pub fn opt_keyword_before_pipe(
+        &mut self,
+        kws: &[&'static str],
+    ) -> Parsed<Option<&'static str>> {
+        match self.peek() {
+            Some((_, "|")) => Ok(None),
+            _ => self.opt_keyword(kws),
+        }
+    }
+
     pub fn ip(&mut self) -> Parsed<Ipv4Addr> {
         let (at, w) = self.word()?;
         w.parse().map_err(|_| Fail::Invalid(at))
@@ -409,6 +420,7 @@ pub enum Show {
     StartupConfig,
     AccessLists(Option<String>),
     Clock,
+    Privilege,
     IpInterfaceBrief,
     /// A real `show` keyword the simulator does not model.
     Unsupported,
@@ -554,7 +566,7 @@ fn show(w: &mut Words, privileged: bool) -> Parsed<Cmd> {
         .collect();
     let what = match w.keyword(&kws)? {
         "version" => Show::Version,
-        "object-group" => match w.opt_keyword(&["name", "network", "service"])? {
+        "object-group" => match w.opt_keyword_before_pipe(&["name", "network", "service"])? {
             None | Some("network") => Show::ObjectGroups(None),
             Some("name") => Show::ObjectGroups(Some(w.word()?.1.to_string())),
             // No service groups are modelled, so `service` shows nothing, as a
@@ -566,11 +578,15 @@ fn show(w: &mut Words, privileged: bool) -> Parsed<Cmd> {
         "access-lists" => {
             let name = match w.peek() {
                 Some((_, "|")) | None => None,
-                Some(_) => Some(w.word()?.1.to_string()),
+                Some((_, name)) => {
+                    w.next += 1;
+                    Some(name.to_string())
+                }
             };
             Show::AccessLists(name)
         }
         "clock" => Show::Clock,
+        "privilege" => Show::Privilege,
         "ip" => match w.keyword(&["access-lists", "arp", "interface", "route", "ssh"])? {
             "interface" => {
                 w.keyword(&["brief"])?;

@@ -868,3 +868,47 @@ fn large_group_renders_quickly() {
     cli.input(input.as_bytes());
     assert_eq!(entries(&state, "L"), ["host 12.0.0.0"]);
 }
+
+#[test]
+fn more_filters_and_privilege() {
+    let (mut cli, _) = ready();
+    send(
+        &mut cli,
+        "conf t\nobject-group network A\nhost 1.1.1.1\nhost 1.1.1.2\nend\n",
+    );
+    assert_eq!(
+        send(&mut cli, "show object-group | begin 1.2\n"),
+        "show object-group | begin 1.2\n host 1.1.1.2\nR1#"
+    );
+    assert_eq!(
+        send(&mut cli, "show object-group | exclude 1.1.1.1\n"),
+        "show object-group | exclude 1.1.1.1\nNetwork object group A\n host 1.1.1.2\nR1#"
+    );
+    assert_eq!(
+        send(&mut cli, "show object-group | count host\n"),
+        "show object-group | count host\nNumber of lines which match regexp = 2\nR1#"
+    );
+    assert_eq!(
+        send(&mut cli, "show object-group | i 1.1.1.2$\n"),
+        "show object-group | i 1.1.1.2$\n host 1.1.1.2\nR1#"
+    );
+    assert_eq!(
+        send(&mut cli, "show privilege\n"),
+        "show privilege\nCurrent privilege level is 15\nR1#"
+    );
+    assert_eq!(
+        send(&mut cli, "show users\n"),
+        "show users\n% Not supported by this simulator\nR1#"
+    );
+}
+
+#[test]
+fn show_filter_regex() {
+    use super::show::matches;
+    assert!(matches("^host", "hostname R1"));
+    assert!(!matches("^host", " host 1.1.1.1"));
+    assert!(matches("1.*4$", "host 1.2.3.4"));
+    assert!(matches("_any_", " permit ip any any"));
+    assert!(!matches("_an_", " permit ip any any"));
+    assert!(matches("object-group", "object-group network X"));
+}
