@@ -1,10 +1,52 @@
 //! The IOS command line of one vty session: prompts, echo, enable, paging,
 //! show and configuration commands, `%` errors with carets. Pure: bytes in,
 //! bytes out, no I/O or clocks, so every dialogue is testable without SSH.
+//!
+//! Layouts (`\r\n` on the wire; those marked *chosen* are not in the captures):
+//!
+//! * Each completed line: its characters were echoed as typed, Enter prints
+//!   `\r\n`, then the command's output, then the next prompt. An empty line
+//!   prints `\r\n` and the prompt.
+//! * Invalid input (capture): spaces up to the caret column (prompt length +
+//!   offset in the line), `^`, `\r\n`, `% Invalid input detected at '^'
+//!   marker.\r\n`, `\r\n`, prompt.
+//! * `% Incomplete command.\r\n\r\n` then the prompt; `% Ambiguous command:
+//!   "<line>"\r\n` then the prompt, without a blank line (IOS habit, *chosen*).
+//!   A bare `show` answers `% Type "show ?" for a list of subcommands` (IOS).
+//! * `enable` (*chosen* layout, per DESIGN §4): `Password: `, the secret is not
+//!   echoed; good → `\r\nHOST#`; wrong (tries 1-2) →
+//!   `\r\n% Access denied\r\n\r\nPassword: `; wrong third time →
+//!   `\r\n% Bad secrets\r\n\r\nHOST>`. No secret configured →
+//!   `% No password set` (as IOS on a vty).
+//! * Paging (*chosen*): a page is `length - 1` lines followed by ` --More-- `;
+//!   each key then first erases it with 9 backspaces, 9 spaces, 9 backspaces.
+//!   Space: next page; Enter: one more line; anything else: stop, prompt.
+//!   Page keys are consumed, not echoed, and do not count as input lines.
+//! * Ctrl-Z in a configuration mode prints `^Z\r\n` then `HOST#`; any text
+//!   typed on that line is discarded (*chosen*). `end` prints nothing.
+//! * `% Object-group X is being used` refuses deleting or emptying a group an
+//!   ACL or another group references (*chosen*, unconfirmed wording).
+//! * A refused `error_entries` line gets the invalid-input caret under the
+//!   entry's first character; a full group (`max_group_entries`) answers
+//!   `% Object-group X: maximum of N entries reached` (*chosen*).
+//! * Commands and `show` keywords that exist on IOS but are not modelled are
+//!   accepted by the parser (so abbreviations stay as ambiguous as on a real
+//!   router) and answer `% Not supported by this simulator` (*chosen*).
+//! * Addresses: `A.B.C.D M.M.M.M` needs a contiguous mask (a wildcard gets the
+//!   caret under the mask); host bits set are kept as typed, and `range A B`
+//!   is not checked for order (*chosen*, IOS behaviour unconfirmed).
+//! * Removing an entry moves the group's last entry into its place (O(1) on
+//!   30,000-entry groups); real IOS order after removals is unconfirmed.
 
-use super::device::SharedState;
+mod parse;
+mod show;
+#[cfg(test)]
+mod tests;
+
+use super::device::{Acl, DeviceState, Entry, ObjectGroup, SharedState};
+use parse::{Cmd, Fail, Show, Words};
 use std::collections::HashSet;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
 /// The per-device processing cost the transport waits for (the cost model).
@@ -44,34 +86,601 @@ pub struct Step {
     pub close: bool,
 }
 
+/// Where the session is in IOS's mode tree.
+#[derive(Clone, Debug, PartialEq)]
+enum Mode {
+    UserExec,
+    PrivExec,
+    Config,
+    /// `(config-network-group)#`, editing this group.
+    Group(String),
+    /// `(config-ext-nacl)#`, editing this ACL.
+    Acl(String),
+}
+
+impl Mode {
+    fn is_config(&self) -> bool {
+        matches!(self, Mode::Config | Mode::Group(_) | Mode::Acl(_))
+    }
+}
+
+/// What the next completed line answers.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Awaiting {
+    Command,
+    /// The enable secret, after this many wrong tries.
+    Password {
+        failed: u8,
+    },
+    /// `Destination filename [startup-config]? ` of `copy run start`.
+    CopyDestination,
+    /// `Configuring from terminal, memory, or network [terminal]? `
+    ConfigureSource,
+}
+
+/// Output held back at ` --More-- `.
+struct Pager {
+    text: String,
+    pos: usize,
+}
+
+const MORE: &[u8] = b" --More-- ";
+/// Erases ` --More-- ` before the output goes on.
+const MORE_ERASE: &[u8] =
+    b"\x08\x08\x08\x08\x08\x08\x08\x08\x08         \x08\x08\x08\x08\x08\x08\x08\x08\x08";
+const UNSUPPORTED: &str = "% Not supported by this simulator";
+const CONFIG_BANNER: &str = "Enter configuration commands, one per line.  End with CNTL/Z.\n";
+
 /// One vty session's CLI.
 pub struct Cli {
     state: SharedState,
     options: Arc<CliOptions>,
+    mode: Mode,
+    awaiting: Awaiting,
+    /// The partial line typed so far.
+    line: Vec<u8>,
+    /// The last byte was `\r`: a `\n` right after it is the same Enter,
+    /// even when it arrives in the next call.
+    after_cr: bool,
+    /// `terminal length`: 0 turns paging off. A vty starts at 24.
+    term_length: u32,
+    /// `terminal width`: kept, not used (long lines are not scrolled).
+    term_width: u32,
+    pager: Option<Pager>,
+    lines_seen: u64,
+    syslog_due: bool,
+    syslogs_sent: u32,
+    closed: bool,
 }
 
 impl Cli {
     pub fn new(state: SharedState, options: Arc<CliOptions>) -> Self {
-        Cli { state, options }
+        let mode = if options.privileged_login {
+            Mode::PrivExec
+        } else {
+            Mode::UserExec
+        };
+        Cli {
+            state,
+            options,
+            mode,
+            awaiting: Awaiting::Command,
+            line: Vec::new(),
+            after_cr: false,
+            term_length: 24,
+            term_width: 80,
+            pager: None,
+            lines_seen: 0,
+            syslog_due: false,
+            syslogs_sent: 0,
+            closed: false,
+        }
     }
 
     /// What the router prints when the shell opens.
     pub fn greeting(&mut self) -> Vec<u8> {
-        let host = self.state.lock().unwrap().hostname.clone();
-        format!("\r\n{host}>").into_bytes()
+        let state = Arc::clone(&self.state);
+        let dev = state.lock().unwrap_or_else(PoisonError::into_inner);
+        format!("\r\n{}", self.prompt(&dev)).into_bytes()
     }
 
     /// Feed bytes the client typed.
     pub fn input(&mut self, data: &[u8]) -> Step {
-        let _ = &self.options;
-        Step {
-            output: data.to_vec(),
-            ..Step::default()
+        let mut step = Step::default();
+        if self.closed {
+            return step;
         }
+        let state = Arc::clone(&self.state);
+        let mut dev = state.lock().unwrap_or_else(PoisonError::into_inner);
+        for &b in data {
+            if std::mem::take(&mut self.after_cr) && b == b'\n' {
+                continue;
+            }
+            self.after_cr = b == b'\r';
+            if self.pager.is_some() {
+                self.page_key(b, &dev, &mut step.output);
+                continue;
+            }
+            let echo = !matches!(self.awaiting, Awaiting::Password { .. });
+            match b {
+                b'\r' | b'\n' => {
+                    step.lines += 1;
+                    self.enter(&mut dev, &mut step);
+                    if step.close {
+                        break;
+                    }
+                }
+                0x1a => self.ctrl_z(&dev, &mut step.output),
+                0x08 | 0x7f => {
+                    if self.line.pop().is_some() && echo {
+                        step.output.extend_from_slice(b"\x08 \x08");
+                    }
+                }
+                0 => {}
+                _ => {
+                    self.line.push(b);
+                    if echo {
+                        step.output.push(b);
+                    }
+                }
+            }
+        }
+        step
     }
 
     /// True while the session is in any configuration mode.
     pub fn in_config_mode(&self) -> bool {
-        false
+        self.mode.is_config()
     }
+
+    fn prompt(&self, dev: &DeviceState) -> String {
+        let host = &dev.hostname;
+        match &self.mode {
+            Mode::UserExec => format!("{host}>"),
+            Mode::PrivExec => format!("{host}#"),
+            Mode::Config => format!("{host}(config)#"),
+            Mode::Group(_) => format!("{host}(config-network-group)#"),
+            Mode::Acl(_) => format!("{host}(config-ext-nacl)#"),
+        }
+    }
+
+    /// Print the prompt, then any syslog line that fell due, reprinting the
+    /// prompt after it as `logging synchronous` does.
+    fn prompt_out(&mut self, dev: &DeviceState, out: &mut Vec<u8>) {
+        let prompt = self.prompt(dev);
+        out.extend_from_slice(prompt.as_bytes());
+        if std::mem::take(&mut self.syslog_due) {
+            let msg = self.syslog_line();
+            out.extend_from_slice(format!("\r\n{msg}\r\n{prompt}").as_bytes());
+        }
+    }
+
+    /// A varied, plausible asynchronous log message.
+    fn syslog_line(&mut self) -> String {
+        self.syslogs_sent += 1;
+        let k = self.syslogs_sent;
+        let secs = 62 + 17 * k;
+        let ms = (345 + 211 * k) % 1000;
+        let msg = if k % 2 == 1 {
+            "%SYS-5-CONFIG_I: Configured from console by vty0 (127.0.0.1)"
+        } else {
+            "%LINEPROTO-5-UPDOWN: Line protocol on Interface GigabitEthernet0/1, changed state to up"
+        };
+        format!(
+            "*Mar  1 {:02}:{:02}:{:02}.{ms:03}: {msg}",
+            secs / 3600 % 24,
+            secs / 60 % 60,
+            secs % 60
+        )
+    }
+
+    /// Enter pressed: answer the completed line.
+    fn enter(&mut self, dev: &mut DeviceState, step: &mut Step) {
+        let line = String::from_utf8_lossy(&std::mem::take(&mut self.line)).into_owned();
+        self.lines_seen += 1;
+        if let Some(n) = self.options.syslog_every.filter(|n| *n > 0) {
+            self.syslog_due |= self.lines_seen % u64::from(n) == 0;
+        }
+        step.output.extend_from_slice(b"\r\n");
+        let mut text = String::new();
+        match self.awaiting {
+            Awaiting::Command => {
+                step.cost += self.line_cost(dev);
+                let prompt_len = self.prompt(dev).chars().count();
+                if let Err(fail) = self.command(&line, dev, &mut text) {
+                    render_fail(&fail, &line, prompt_len, &mut text);
+                }
+            }
+            Awaiting::Password { failed } => {
+                self.awaiting = Awaiting::Command;
+                if line == self.options.enable_secret {
+                    self.mode = Mode::PrivExec;
+                } else if failed < 2 {
+                    text.push_str("% Access denied\n\nPassword: ");
+                    self.awaiting = Awaiting::Password { failed: failed + 1 };
+                } else {
+                    text.push_str("% Bad secrets\n\n");
+                }
+            }
+            Awaiting::CopyDestination => {
+                self.awaiting = Awaiting::Command;
+                match line.trim() {
+                    "" | "startup-config" | "nvram:startup-config" => save(dev, &mut text),
+                    _ => text.push_str(UNSUPPORTED),
+                }
+            }
+            Awaiting::ConfigureSource => {
+                self.awaiting = Awaiting::Command;
+                let answer = line.trim().to_ascii_lowercase();
+                if "terminal".starts_with(&answer) {
+                    text.push_str(CONFIG_BANNER);
+                    self.mode = Mode::Config;
+                } else if "memory".starts_with(&answer) || "network".starts_with(&answer) {
+                    text.push_str(UNSUPPORTED);
+                    text.push('\n');
+                } else {
+                    text.push_str("?Must be \"terminal\", \"memory\" or \"network\"\n");
+                }
+            }
+        }
+        if self.closed {
+            step.output.extend_from_slice(crlf(&text).as_bytes());
+            step.close = true;
+        } else if self.awaiting != Awaiting::Command {
+            // A question is waiting for its answer: it stands in for the prompt.
+            step.output.extend_from_slice(crlf(&text).as_bytes());
+        } else {
+            self.show_text(text, dev, &mut step.output);
+        }
+    }
+
+    /// The cost model's time for a line processed in the current mode.
+    fn line_cost(&self, dev: &DeviceState) -> Duration {
+        let cost = self.options.cost;
+        match &self.mode {
+            Mode::Group(name) => {
+                let n = group(dev, name).map_or(0, |g| g.entries.len());
+                cost.line_cost + cost.per_1000_entries.mul_f64(n as f64 / 1000.0)
+            }
+            m if m.is_config() => cost.line_cost,
+            _ => Duration::ZERO,
+        }
+    }
+
+    fn ctrl_z(&mut self, dev: &DeviceState, out: &mut Vec<u8>) {
+        if self.awaiting != Awaiting::Command || !self.mode.is_config() {
+            return;
+        }
+        self.line.clear();
+        self.mode = Mode::PrivExec;
+        out.extend_from_slice(b"^Z\r\n");
+        self.prompt_out(dev, out);
+    }
+
+    /// Send command output, pausing at ` --More-- ` when it is longer than a page.
+    fn show_text(&mut self, text: String, dev: &DeviceState, out: &mut Vec<u8>) {
+        let page = self.page_lines();
+        if self.term_length == 0 || text.lines().nth(page).is_none() {
+            out.extend_from_slice(crlf(&text).as_bytes());
+            self.prompt_out(dev, out);
+            return;
+        }
+        self.pager = Some(Pager { text, pos: 0 });
+        self.next_page(page, dev, out);
+    }
+
+    fn page_lines(&self) -> usize {
+        (self.term_length as usize).saturating_sub(1).max(1)
+    }
+
+    /// Send up to `n` more held-back lines, then ` --More-- ` or the prompt.
+    fn next_page(&mut self, n: usize, dev: &DeviceState, out: &mut Vec<u8>) {
+        let Some(pager) = &mut self.pager else {
+            return;
+        };
+        let rest = &pager.text[pager.pos..];
+        let end = rest
+            .match_indices('\n')
+            .nth(n - 1)
+            .map_or(rest.len(), |(i, _)| i + 1);
+        out.extend_from_slice(crlf(&rest[..end]).as_bytes());
+        pager.pos += end;
+        if pager.pos < pager.text.len() {
+            out.extend_from_slice(MORE);
+        } else {
+            self.pager = None;
+            self.prompt_out(dev, out);
+        }
+    }
+
+    /// A key typed at ` --More-- `.
+    fn page_key(&mut self, key: u8, dev: &DeviceState, out: &mut Vec<u8>) {
+        out.extend_from_slice(MORE_ERASE);
+        match key {
+            b' ' => self.next_page(self.page_lines(), dev, out),
+            b'\r' | b'\n' => self.next_page(1, dev, out),
+            _ => {
+                self.pager = None;
+                self.prompt_out(dev, out);
+            }
+        }
+    }
+
+    /// Parse and run one command line; its output goes to `text` (`\n` endings).
+    fn command(
+        &mut self,
+        line: &str,
+        dev: &mut DeviceState,
+        text: &mut String,
+    ) -> Result<(), Fail> {
+        let mut words = Words::new(line);
+        if words.is_empty() {
+            return Ok(());
+        }
+        let cmd = match &self.mode {
+            Mode::UserExec => parse::exec(&mut words, false),
+            Mode::PrivExec => parse::exec(&mut words, true),
+            Mode::Config => parse::global(&mut words),
+            Mode::Group(_) => parse::sub_mode(&mut words, parse::group_line),
+            Mode::Acl(_) => parse::sub_mode(&mut words, parse::acl_line),
+        }?;
+        self.run(cmd, dev, text)
+    }
+
+    fn run(&mut self, cmd: Cmd, dev: &mut DeviceState, text: &mut String) -> Result<(), Fail> {
+        match cmd {
+            Cmd::NoOp => {}
+            Cmd::Enable => {
+                if self.mode == Mode::UserExec {
+                    if self.options.enable_secret.is_empty() {
+                        return Err(Fail::Msg("% No password set".to_string()));
+                    }
+                    text.push_str("Password: ");
+                    self.awaiting = Awaiting::Password { failed: 0 };
+                }
+            }
+            Cmd::Disable => {
+                if self.mode == Mode::PrivExec {
+                    self.mode = Mode::UserExec;
+                }
+            }
+            Cmd::Logout => self.closed = true,
+            Cmd::TerminalLength(n) => self.term_length = n,
+            Cmd::TerminalWidth(n) => self.term_width = n,
+            Cmd::Show(what, filter) => {
+                let out = render_show(&what, &self.mode, dev);
+                match filter {
+                    Some(f) => text.push_str(&show::filter(&out, &f)),
+                    None => text.push_str(&out),
+                }
+            }
+            Cmd::WriteTerminal(filter) => {
+                let out = show::running_config(dev);
+                match filter {
+                    Some(f) => text.push_str(&show::filter(&out, &f)),
+                    None => text.push_str(&out),
+                }
+            }
+            Cmd::ConfigureTerminal => {
+                text.push_str(CONFIG_BANNER);
+                self.mode = Mode::Config;
+            }
+            Cmd::ConfigurePrompt => {
+                text.push_str("Configuring from terminal, memory, or network [terminal]? ");
+                self.awaiting = Awaiting::ConfigureSource;
+            }
+            Cmd::WriteMemory => save(dev, text),
+            Cmd::CopyRunStart => {
+                text.push_str("Destination filename [startup-config]? ");
+                self.awaiting = Awaiting::CopyDestination;
+            }
+            Cmd::Unsupported => return Err(Fail::Msg(UNSUPPORTED.to_string())),
+            Cmd::End => self.mode = Mode::PrivExec,
+            Cmd::ExitMode => {
+                self.mode = match self.mode {
+                    Mode::Config => Mode::PrivExec,
+                    Mode::Group(_) | Mode::Acl(_) => Mode::Config,
+                    ref other => other.clone(),
+                }
+            }
+            Cmd::Do(inner) => return self.run(*inner, dev, text),
+            Cmd::InParent(inner) => {
+                self.mode = Mode::Config;
+                return self.run(*inner, dev, text);
+            }
+            Cmd::GroupEnter(name) => {
+                if group(dev, &name).is_none() {
+                    dev.running.groups.push(ObjectGroup {
+                        name: name.clone(),
+                        ..ObjectGroup::default()
+                    });
+                }
+                self.mode = Mode::Group(name);
+            }
+            Cmd::GroupDelete(name) => {
+                if in_use(dev, &name) {
+                    return Err(Fail::Msg(format!("% Object-group {name} is being used")));
+                }
+                dev.running.groups.retain(|g| g.name != name);
+            }
+            Cmd::AclEnter(name) => {
+                if !dev.running.acls.iter().any(|a| a.name == name) {
+                    dev.running.acls.push(Acl {
+                        name: name.clone(),
+                        lines: Vec::new(),
+                    });
+                }
+                self.mode = Mode::Acl(name);
+            }
+            Cmd::AclDelete(name) => dev.running.acls.retain(|a| a.name != name),
+            Cmd::GroupEntry { no, entry, at } => self.group_entry(dev, no, entry, at)?,
+            Cmd::Description(text) => {
+                if let Mode::Group(name) = &self.mode
+                    && let Some(g) = group_mut(dev, name)
+                {
+                    g.description = text;
+                }
+            }
+            Cmd::AclLine { no, line, groups } => self.acl_line(dev, no, line, &groups)?,
+        }
+        Ok(())
+    }
+
+    /// Add or remove one entry of the group being edited.
+    fn group_entry(
+        &self,
+        dev: &mut DeviceState,
+        no: bool,
+        entry: Entry,
+        at: usize,
+    ) -> Result<(), Fail> {
+        let Mode::Group(name) = &self.mode else {
+            return Ok(());
+        };
+        if no {
+            let Some(g) = group(dev, name) else {
+                return Ok(());
+            };
+            if !g.entries.contains(&entry) {
+                return Ok(());
+            }
+            if g.entries.len() == 1 && in_use(dev, name) {
+                return Err(Fail::Msg(format!("% Object-group {name} is being used")));
+            }
+            if let Some(g) = group_mut(dev, name) {
+                g.entries.swap_remove(&entry);
+            }
+            return Ok(());
+        }
+        if let Entry::GroupObject(child) = &entry {
+            if child == name || group(dev, child).is_none() {
+                return Err(Fail::Msg(format!("% Object-group {child} does not exist")));
+            }
+        }
+        if !self.options.error_entries.is_empty()
+            && self.options.error_entries.contains(&entry.to_string())
+        {
+            return Err(Fail::Invalid(at));
+        }
+        let max = self.options.max_group_entries;
+        // The group may have been deleted by another session meanwhile; IOS
+        // would keep editing a detached group, the simulator just drops the line.
+        let Some(g) = group_mut(dev, name) else {
+            return Ok(());
+        };
+        if g.entries.contains(&entry) {
+            return Ok(());
+        }
+        if let Some(max) = max.filter(|m| g.entries.len() >= *m) {
+            return Err(Fail::Msg(format!(
+                "% Object-group {name}: maximum of {max} entries reached"
+            )));
+        }
+        g.entries.insert(entry);
+        Ok(())
+    }
+
+    /// Add or remove one line of the ACL being edited.
+    fn acl_line(
+        &self,
+        dev: &mut DeviceState,
+        no: bool,
+        line: String,
+        groups: &[String],
+    ) -> Result<(), Fail> {
+        let Mode::Acl(name) = &self.mode else {
+            return Ok(());
+        };
+        if !no {
+            if let Some(missing) = groups.iter().find(|g| group(dev, g).is_none()) {
+                return Err(Fail::Msg(format!(
+                    "% Object-group {missing} does not exist"
+                )));
+            }
+        }
+        let Some(acl) = dev.running.acls.iter_mut().find(|a| a.name == *name) else {
+            return Ok(());
+        };
+        let present = acl.lines.iter().position(|l| *l == line);
+        match (no, present) {
+            (true, Some(i)) => {
+                acl.lines.remove(i);
+            }
+            (false, None) => acl.lines.push(line),
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+fn group<'a>(dev: &'a DeviceState, name: &str) -> Option<&'a ObjectGroup> {
+    dev.running.groups.iter().find(|g| g.name == name)
+}
+
+fn group_mut<'a>(dev: &'a mut DeviceState, name: &str) -> Option<&'a mut ObjectGroup> {
+    dev.running.groups.iter_mut().find(|g| g.name == name)
+}
+
+/// Whether an ACL line or another group refers to the group.
+fn in_use(dev: &DeviceState, name: &str) -> bool {
+    let by_acl = dev
+        .running
+        .acls
+        .iter()
+        .flat_map(|a| &a.lines)
+        .any(|l| parse::referenced_groups(l).any(|g| g == name));
+    let nested = Entry::GroupObject(name.to_string());
+    by_acl
+        || dev
+            .running
+            .groups
+            .iter()
+            .any(|g| g.entries.contains(&nested))
+}
+
+/// `write memory` and `copy run start`.
+fn save(dev: &mut DeviceState, text: &mut String) {
+    dev.startup = dev.running.clone();
+    text.push_str("Building configuration...\n[OK]\n");
+}
+
+fn render_show(what: &Show, mode: &Mode, dev: &DeviceState) -> String {
+    match what {
+        Show::Version => show::version(dev),
+        Show::ObjectGroups(name) => show::object_groups(&dev.running, name.as_deref()),
+        Show::RunningConfig => show::running_config(dev),
+        Show::StartupConfig => show::startup_config(dev),
+        Show::AccessLists(name) => show::access_lists(&dev.running, name.as_deref()),
+        Show::Clock => "*00:01:02.345 UTC Mon Mar 1 1993\n".to_string(),
+        Show::Privilege => {
+            let level = if *mode == Mode::UserExec { 1 } else { 15 };
+            format!("Current privilege level is {level}\n")
+        }
+        Show::IpInterfaceBrief => show::IP_INTERFACE_BRIEF.to_string(),
+        Show::Unsupported => format!("{UNSUPPORTED}\n"),
+    }
+}
+
+/// A refused line, in IOS's layouts (see the module docs).
+fn render_fail(fail: &Fail, line: &str, prompt_len: usize, text: &mut String) {
+    match fail {
+        Fail::Invalid(at) => {
+            let col = prompt_len + line.get(..*at).map_or(0, |s| s.chars().count());
+            text.push_str(&" ".repeat(col));
+            text.push_str("^\n% Invalid input detected at '^' marker.\n\n");
+        }
+        Fail::Incomplete => text.push_str("% Incomplete command.\n\n"),
+        Fail::Ambiguous => {
+            text.push_str(&format!("% Ambiguous command:  \"{}\"\n", line.trim()));
+        }
+        Fail::Msg(msg) => {
+            text.push_str(msg);
+            text.push('\n');
+        }
+    }
+}
+
+/// `\n` → `\r\n` for the wire.
+fn crlf(text: &str) -> String {
+    text.replace('\n', "\r\n")
 }
