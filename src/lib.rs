@@ -2,7 +2,7 @@
 //! Cisco IOS routers.
 //!
 //! Data flows forward through the modules named after what they own:
-//! [`inventory`] (the fleet described in YAML) → `lists` (DNS → snapshot →
+//! [`inventory`] (the fleet described in YAML) → [`lists`] (DNS → snapshot →
 //! per-device policy) → `device` (one router over SSH) → `fleet` (fan-out) →
 //! `report`. [`sim`] is the simulated IOS fleet that tests, benchmarks and the
 //! demo run against. [`cli`] holds the clap definitions and [`commands`] the
@@ -12,6 +12,7 @@ pub mod cli;
 pub mod commands;
 pub mod error;
 pub mod inventory;
+pub mod lists;
 pub mod sim;
 
 use std::process::ExitCode;
@@ -23,7 +24,10 @@ pub use error::Error;
 pub fn run() -> ExitCode {
     let args = <cli::Cli as clap::Parser>::parse();
     cli::init_logging(&args.global);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

@@ -88,7 +88,10 @@ impl FromStr for Entry {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         let words: Vec<&str> = s.split_whitespace().collect();
-        let ip = |w: &str| w.parse::<Ipv4Addr>().map_err(|_| format!("bad address {w:?} in {s:?}"));
+        let ip = |w: &str| {
+            w.parse::<Ipv4Addr>()
+                .map_err(|_| format!("bad address {w:?} in {s:?}"))
+        };
         match words.as_slice() {
             ["host", a] => Ok(Entry::Host(ip(a)?)),
             ["range", a, b] => Ok(Entry::Range(ip(a)?, ip(b)?)),
