@@ -31,12 +31,14 @@ use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
 
 const APL: RecordType = RecordType::Unknown(apl::APL_TYPE);
 
-/// Sub-lists in flight at once per list. hickory multiplexes them over one
-/// connection and answers "busy" beyond 32 in flight.
-const SUBLIST_CONCURRENCY: usize = 16;
+/// Queries in flight at once per server, across all lists. hickory
+/// multiplexes them over one connection and answers "busy" beyond 32 in
+/// flight, which would look like a server fault and trigger a failover.
+const QUERIES_PER_SERVER: usize = 16;
 
 /// Where a sub-list's items came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -246,7 +248,7 @@ impl ResolveConfig {
 
     /// One resolver per server, so failover order and the answering server
     /// are ours to decide and report, not the pool's.
-    fn resolver(&self, server: &Server) -> Result<TokioResolver, NetError> {
+    fn upstream(&self, server: &Server) -> Result<Upstream, NetError> {
         let mut connections = Vec::new();
         if self.transport == DnsTransport::Udp {
             // hickory retries over the next connection (TCP) when UDP is truncated.
@@ -271,7 +273,17 @@ impl ResolveConfig {
         )
         .with_options(opts)
         .build()
+        .map(|resolver| Upstream {
+            resolver,
+            permits: Semaphore::new(QUERIES_PER_SERVER),
+        })
     }
+}
+
+/// One server's resolver and its share of in-flight queries.
+struct Upstream {
+    resolver: TokioResolver,
+    permits: Semaphore,
 }
 
 /// Parse and normalise a list name (lowercase, fully qualified).
@@ -320,10 +332,10 @@ pub async fn fetch_lists(
     config: &ResolveConfig,
     names: &[Name],
 ) -> Result<Vec<FetchedList>, Vec<ListFailure>> {
-    let resolvers: Vec<Result<TokioResolver, String>> = config
+    let resolvers: Vec<Result<Upstream, String>> = config
         .servers
         .iter()
-        .map(|s| config.resolver(s).map_err(|e| e.to_string()))
+        .map(|s| config.upstream(s).map_err(|e| e.to_string()))
         .collect();
     let health = Arc::new(ServerHealth {
         down: Mutex::new(vec![false; config.servers.len()]),
@@ -351,7 +363,7 @@ pub async fn fetch_lists(
 
 async fn fetch_with_failover(
     config: &ResolveConfig,
-    resolvers: &[Result<TokioResolver, String>],
+    resolvers: &[Result<Upstream, String>],
     health: &ServerHealth,
     name: &Name,
 ) -> Result<FetchedList, ListFailure> {
@@ -435,7 +447,7 @@ enum Answer<T> {
 }
 
 async fn query(
-    resolver: &TokioResolver,
+    upstream: &Upstream,
     name: &Name,
     rtype: RecordType,
 ) -> Result<Answer<RData>, FetchError> {
@@ -447,7 +459,9 @@ async fn query(
         RecordType::TXT => "TXT",
         _ => "other",
     };
-    match resolver.lookup(name.clone(), rtype).await {
+    // The semaphore is never closed, so acquiring cannot fail.
+    let _permit = upstream.permits.acquire().await.ok();
+    match upstream.resolver.lookup(name.clone(), rtype).await {
         Ok(lookup) => Ok(Answer::Records(
             lookup
                 .answers()
@@ -456,16 +470,14 @@ async fn query(
                 .map(|r| r.data.clone())
                 .collect(),
         )),
-        Err(NetError::Dns(DnsError::NoRecordsFound(NoRecords { response_code, .. })))
-            if response_code == ResponseCode::NXDomain =>
-        {
-            Ok(Answer::NxDomain)
-        }
-        Err(NetError::Dns(DnsError::NoRecordsFound(NoRecords { response_code, .. })))
-            if response_code == ResponseCode::NoError =>
-        {
-            Ok(Answer::NoData)
-        }
+        Err(NetError::Dns(DnsError::NoRecordsFound(NoRecords {
+            response_code: ResponseCode::NXDomain,
+            ..
+        }))) => Ok(Answer::NxDomain),
+        Err(NetError::Dns(DnsError::NoRecordsFound(NoRecords {
+            response_code: ResponseCode::NoError,
+            ..
+        }))) => Ok(Answer::NoData),
         Err(NetError::Truncated) => Err(FetchError::Truncated {
             name: label(),
             rtype: rname(),
@@ -479,10 +491,7 @@ async fn query(
 }
 
 /// One list from one server: PTR expansion, then every sub-list.
-async fn fetch_list(
-    resolver: &TokioResolver,
-    list: &Name,
-) -> Result<(bool, Vec<SubList>), FetchError> {
+async fn fetch_list(resolver: &Upstream, list: &Name) -> Result<(bool, Vec<SubList>), FetchError> {
     let (via_ptr, names) = match query(resolver, list, RecordType::PTR).await? {
         Answer::NxDomain => {
             return Err(FetchError::NoSuchList {
@@ -513,14 +522,14 @@ async fn fetch_list(
     };
     let sublists = stream::iter(names)
         .map(|n| async move { fetch_sublist(resolver, &n).await })
-        .buffered(SUBLIST_CONCURRENCY)
+        .buffered(QUERIES_PER_SERVER)
         .try_collect()
         .await?;
     Ok((via_ptr, sublists))
 }
 
 /// One sub-list: APL, else A, else TXT.
-async fn fetch_sublist(resolver: &TokioResolver, name: &Name) -> Result<SubList, FetchError> {
+async fn fetch_sublist(resolver: &Upstream, name: &Name) -> Result<SubList, FetchError> {
     let label = display_name(name);
     let apl = match query(resolver, name, APL).await? {
         Answer::NxDomain => return Err(FetchError::NoSuchSubList { name: label }),
