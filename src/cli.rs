@@ -63,7 +63,11 @@ pub enum Command {
       corp:\n      \
         block: [corp-block.acme.threatstop.local]\n      \
         allow: [corp-allow.acme.threatstop.local]\n      \
-        protect: [192.0.2.0/24]               # never blocked\n\n\
+        protect: [192.0.2.0/24]               # never blocked\n      \
+        max_policy_size: 30000                # allow entries first, then the widest block ones\n      \
+        min_prefix_len: 8                     # shorter prefixes from a list are dropped\n      \
+        aggregate: false                      # merge adjacent prefixes (same addresses)\n      \
+        max_shrink: 0.5                       # refuse a list that lost more than half\n\n\
 Examples:\n  \
     tsfleet resolve -i inventory.yaml                       # print what each list holds\n  \
     tsfleet resolve -i inventory.yaml -o lists.json         # write a snapshot for plan/apply --lists\n  \
