@@ -36,8 +36,62 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Resolve every list the inventory's policies name over DNS, once, into a snapshot.
+    Resolve(ResolveArgs),
     /// Run a simulated fleet of IOS routers over SSH (for tests, demos and benchmarks).
     Sim(SimArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(
+    long_about = "Resolve every distinct list named under `policies:` exactly once, from the \
+        servers under `dns:` (tried in order; the one that answered is reported), and check each \
+        policy against the result (empty and shrink guards, protect, cap). Nothing but the DNS \
+        servers is contacted.\n\n\
+        A list name has PTR records naming its sub-lists (or is its own only sub-list); each \
+        sub-list has APL records (RFC 3123), else A records, else TXT records of prefixes. A \
+        truncated, malformed or missing answer fails the run (exit 3) naming the sub-list: a list \
+        is never silently shorter.",
+    after_help = "Inventory keys used:\n  \
+    dns:\n    \
+      servers: [127.0.0.1, 127.0.0.2:5353]   # tried in order; IP, IP:PORT or HOST[:PORT]\n    \
+      port: 53                               # default port; 5353 where 53 is blocked\n    \
+      transport: tcp                         # or udp (retried over TCP when truncated)\n    \
+      timeout_ms: 3000\n    \
+      attempts: 2\n  \
+    policies:\n    \
+      corp:\n      \
+        block: [corp-block.acme.threatstop.local]\n      \
+        allow: [corp-allow.acme.threatstop.local]\n      \
+        protect: [192.0.2.0/24]               # never blocked\n      \
+        max_policy_size: 30000                # allow entries first, then the widest block ones\n      \
+        min_prefix_len: 8                     # shorter prefixes from a list are dropped\n      \
+        aggregate: false                      # merge adjacent prefixes (same addresses)\n      \
+        max_shrink: 0.5                       # refuse a list that lost more than half\n\n\
+Examples:\n  \
+    tsfleet resolve -i inventory.yaml                       # print what each list holds\n  \
+    tsfleet resolve -i inventory.yaml -o lists.json         # write a snapshot for plan/apply --lists\n  \
+    tsfleet resolve -i inventory.yaml --json | jq .lists    # machine-readable report\n  \
+    tsfleet resolve -i inventory.yaml -o lists.json --allow-shrink   # accept a list that shrank a lot\n\n\
+Exit codes: 0 resolved, 3 a list could not be resolved or a policy guard refused it \
+(nothing was written)."
+)]
+pub struct ResolveArgs {
+    /// The inventory file.
+    #[arg(short, long, env = "TSFLEET_INVENTORY")]
+    pub inventory: PathBuf,
+    /// Write the snapshot here (JSON); `plan` and `apply` read it with `--lists`.
+    #[arg(short, long, value_name = "SNAPSHOT.json")]
+    pub output: Option<PathBuf>,
+    /// Print the report as JSON on stdout instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// The snapshot last used, for the shrink guard (default: the --output file, if it exists).
+    #[arg(long, value_name = "SNAPSHOT.json")]
+    pub previous: Option<PathBuf>,
+    /// Accept lists that came back empty or shrank by more than their policy's max_shrink.
+    #[arg(long)]
+    pub allow_shrink: bool,
 }
 
 #[derive(Debug, Args)]

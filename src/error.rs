@@ -17,6 +17,10 @@ pub enum Error {
     Sim(#[from] crate::sim::SimError),
     #[error(transparent)]
     Inventory(#[from] crate::inventory::InventoryError),
+    /// A list could not be resolved, or a snapshot or policy is unusable;
+    /// raised before any device is contacted.
+    #[error(transparent)]
+    Lists(#[from] crate::lists::ListsError),
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
@@ -30,9 +34,11 @@ pub enum Error {
 impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Sim(_) | Error::Inventory(_) | Error::Io { .. } | Error::Usage(_) => {
-                EXIT_INVALID
-            }
+            Error::Sim(_)
+            | Error::Inventory(_)
+            | Error::Lists(_)
+            | Error::Io { .. }
+            | Error::Usage(_) => EXIT_INVALID,
         }
     }
 }

@@ -2,7 +2,7 @@
 //! Cisco IOS routers.
 //!
 //! Data flows forward through the modules named after what they own:
-//! [`inventory`] (the fleet described in YAML) → `lists` (DNS → snapshot →
+//! [`inventory`] (the fleet described in YAML) → [`lists`] (DNS → snapshot →
 //! per-device policy) → `device` (one router over SSH) → `fleet` (fan-out) →
 //! `report`. [`sim`] is the simulated IOS fleet that tests, benchmarks and the
 //! demo run against. [`cli`] holds the clap definitions and [`commands`] the
@@ -13,6 +13,7 @@ pub mod commands;
 pub mod device;
 pub mod error;
 pub mod inventory;
+pub mod lists;
 pub mod plan;
 pub mod sim;
 

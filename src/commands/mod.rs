@@ -1,5 +1,6 @@
 //! One file per subcommand; each is thin glue between the CLI and the library.
 
+mod resolve;
 mod sim;
 
 use crate::cli::{Cli, Command};
@@ -8,6 +9,7 @@ use std::process::ExitCode;
 
 pub async fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
     match cli.command {
+        Command::Resolve(args) => resolve::run(args).await,
         Command::Sim(args) => sim::run(args).await,
     }
 }

@@ -183,7 +183,11 @@ mod tests {
     fn start(
         options: CliOptions,
         behaviour: SessionBehaviour,
-    ) -> (tokio::io::DuplexStream, tokio::io::BufReader<tokio::io::DuplexStream>, SharedState) {
+    ) -> (
+        tokio::io::DuplexStream,
+        tokio::io::BufReader<tokio::io::DuplexStream>,
+        SharedState,
+    ) {
         let state: SharedState = Arc::new(Mutex::new(DeviceState {
             hostname: "R1".into(),
             version: "15.7(3)M5".into(),
@@ -196,12 +200,21 @@ mod tests {
         (client_in, tokio::io::BufReader::new(client_out), state)
     }
 
-    async fn read_until(out: &mut tokio::io::BufReader<tokio::io::DuplexStream>, text: &str) -> String {
+    async fn read_until(
+        out: &mut tokio::io::BufReader<tokio::io::DuplexStream>,
+        text: &str,
+    ) -> String {
         let mut seen = Vec::new();
         while !String::from_utf8_lossy(&seen).ends_with(text) {
             let mut byte = Vec::new();
-            out.read_until(text.as_bytes()[text.len() - 1], &mut byte).await.unwrap();
-            assert!(!byte.is_empty(), "stream ended before {text:?}: {:?}", String::from_utf8_lossy(&seen));
+            out.read_until(text.as_bytes()[text.len() - 1], &mut byte)
+                .await
+                .unwrap();
+            assert!(
+                !byte.is_empty(),
+                "stream ended before {text:?}: {:?}",
+                String::from_utf8_lossy(&seen)
+            );
             seen.extend(byte);
         }
         String::from_utf8_lossy(&seen).into_owned()
@@ -211,9 +224,19 @@ mod tests {
     async fn every_answer_waits_for_the_round_trip() {
         let started = Instant::now();
         let rtt = Duration::from_millis(150);
-        let (_input, mut output, _) = start(CliOptions::default(), SessionBehaviour { rtt, ..Default::default() });
+        let (_input, mut output, _) = start(
+            CliOptions::default(),
+            SessionBehaviour {
+                rtt,
+                ..Default::default()
+            },
+        );
         read_until(&mut output, "R1>").await;
-        assert!(started.elapsed() >= rtt, "the greeting came back after {:?}", started.elapsed());
+        assert!(
+            started.elapsed() >= rtt,
+            "the greeting came back after {:?}",
+            started.elapsed()
+        );
     }
 
     #[tokio::test]
@@ -221,12 +244,18 @@ mod tests {
         let options = CliOptions {
             enable_secret: "s".into(),
             privileged_login: true,
-            cost: CostModel { line_cost: Duration::from_millis(10), per_1000_entries: Duration::ZERO },
+            cost: CostModel {
+                line_cost: Duration::from_millis(10),
+                per_1000_entries: Duration::ZERO,
+            },
             ..Default::default()
         };
         let (mut input, mut output, state) = start(options, SessionBehaviour::default());
         read_until(&mut output, "R1#").await;
-        input.write_all(b"configure terminal\nobject-group network G\n").await.unwrap();
+        input
+            .write_all(b"configure terminal\nobject-group network G\n")
+            .await
+            .unwrap();
         read_until(&mut output, "(config-network-group)#").await;
         let started = Instant::now();
         let lines: String = (1..=30).map(|i| format!("host 192.0.2.{i}\n")).collect();

@@ -1,0 +1,231 @@
+//! `tsfleet resolve`: resolve every list once, check every policy against
+//! the result, print a report, and write the snapshot when asked.
+
+use crate::cli::ResolveArgs;
+use crate::error::Error;
+use crate::inventory;
+use crate::lists::{self, DevicePolicy, ListsError, Snapshot, policy};
+use serde_json::json;
+use std::process::ExitCode;
+
+pub async fn run(args: ResolveArgs) -> Result<ExitCode, Error> {
+    let loaded = inventory::load(&args.inventory)?;
+    let previous = previous_snapshot(&args)?;
+    let resolution = lists::resolve(&loaded.inventory).await?;
+    let snapshot = &resolution.snapshot;
+
+    for f in &resolution.fetched {
+        for failure in &f.failed_over {
+            tracing::warn!("list {}: {failure}; answered by {}", f.name, f.server);
+        }
+    }
+    for l in &snapshot.lists {
+        if !l.skipped.is_empty() {
+            tracing::warn!(
+                "list {}: {} item(s) skipped (e.g. {}: {})",
+                l.name,
+                l.skipped.len(),
+                l.skipped[0].item,
+                l.skipped[0].reason
+            );
+        }
+    }
+
+    // Every policy is checked now, so a guard refuses before any device is touched.
+    let mut policies = Vec::new();
+    let mut refused = None;
+    for (name, p) in &loaded.inventory.policies {
+        match policy::build(snapshot, p, previous.as_ref(), args.allow_shrink) {
+            Ok(d) => policies.push((name.as_str(), d)),
+            Err(source) => {
+                refused.get_or_insert(ListsError::Policy {
+                    policy: name.clone(),
+                    source,
+                });
+            }
+        }
+    }
+
+    if args.json {
+        let report = json_report(&resolution, &policies, args.output.as_deref());
+        println!("{report:#}");
+    } else {
+        print_table(&resolution, &policies);
+    }
+    if let Some(e) = refused {
+        return Err(e.into());
+    }
+    if let Some(path) = &args.output {
+        snapshot.write(path).map_err(ListsError::from)?;
+        if !args.json {
+            println!(
+                "snapshot written to {} (sha256 {})",
+                path.display(),
+                snapshot.sha256
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The snapshot the shrink guard compares against: `--previous`, else the
+/// file about to be replaced.
+fn previous_snapshot(args: &ResolveArgs) -> Result<Option<Snapshot>, Error> {
+    if let Some(p) = &args.previous {
+        return Ok(Some(Snapshot::read(p).map_err(ListsError::from)?));
+    }
+    match &args.output {
+        Some(out) if out.exists() => match Snapshot::read(out) {
+            Ok(s) => Ok(Some(s)),
+            Err(e) => {
+                tracing::warn!("{e}; the shrink guard has no previous snapshot to compare with");
+                Ok(None)
+            }
+        },
+        _ => Ok(None),
+    }
+}
+
+fn print_table(resolution: &lists::Resolution, policies: &[(&str, DevicePolicy)]) {
+    let snapshot = &resolution.snapshot;
+    let width = snapshot
+        .lists
+        .iter()
+        .flat_map(|l| {
+            std::iter::once(l.name.len()).chain(l.sublists.iter().map(|s| s.name.len() + 2))
+        })
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    println!(
+        "{:<width$}  {:>8}  {:>8}  {:>7}  {:>9}  {:<9}  {:<21}  {:>8}",
+        "LIST", "PREFIXES", "EXCLUDED", "SKIPPED", "SUB-LISTS", "TYPES", "SERVER", "TIME"
+    );
+    for l in &snapshot.lists {
+        println!(
+            "{:<width$}  {:>8}  {:>8}  {:>7}  {:>9}  {:<9}  {:<21}  {:>5} ms",
+            l.name,
+            l.prefixes.len(),
+            l.excluded.len(),
+            l.skipped.len(),
+            l.sublists.len(),
+            l.record_types.join(","),
+            l.server,
+            l.elapsed_ms
+        );
+        for s in &l.sublists {
+            println!(
+                "{:<width$}  {:>8}  {:>8}  {:>7}  {:>9}  {:<9}",
+                format!("  {}", s.name),
+                s.prefixes,
+                s.excluded,
+                s.skipped,
+                "",
+                s.record_type
+            );
+        }
+    }
+    for (name, d) in policies {
+        let r = &d.report;
+        let mut notes = Vec::new();
+        if !r.capped_allow.is_empty() || !r.capped_block.is_empty() {
+            notes.push(format!(
+                "capped {} allow + {} block entries",
+                r.capped_allow.len(),
+                r.capped_block.len()
+            ));
+        }
+        if !r.protected.is_empty() {
+            notes.push(format!(
+                "{} block prefixes cut by protect",
+                r.protected.len()
+            ));
+        }
+        if !r.canonicalised.is_empty() {
+            notes.push(format!("{} with host bits cleared", r.canonicalised.len()));
+        }
+        if !r.too_broad.is_empty() {
+            notes.push(format!(
+                "{} below the prefix-length floor dropped",
+                r.too_broad.len()
+            ));
+        }
+        if let Some(((_, a), (_, b))) = r.aggregated {
+            notes.push(format!("aggregated to {a} allow + {b} block"));
+        }
+        if !r.shrink_overridden.is_empty() {
+            notes.push(format!(
+                "shrink accepted for {}",
+                r.shrink_overridden.join(", ")
+            ));
+        }
+        println!(
+            "policy {name}: {} block, {} allow entries{}{}",
+            d.block.len(),
+            d.allow.len(),
+            if notes.is_empty() { "" } else { "; " },
+            notes.join("; ")
+        );
+    }
+}
+
+fn json_report(
+    resolution: &lists::Resolution,
+    policies: &[(&str, DevicePolicy)],
+    output: Option<&std::path::Path>,
+) -> serde_json::Value {
+    let snapshot = &resolution.snapshot;
+    let lists: Vec<_> = snapshot
+        .lists
+        .iter()
+        .map(|l| {
+            let failed_over: Vec<_> = resolution
+                .fetched
+                .iter()
+                .filter(|f| f.name == l.name)
+                .flat_map(|f| &f.failed_over)
+                .map(|f| json!({"server": f.server, "error": f.error.to_string()}))
+                .collect();
+            json!({
+                "name": l.name,
+                "server": l.server,
+                "elapsed_ms": l.elapsed_ms,
+                "record_types": l.record_types,
+                "prefixes": l.prefixes.len(),
+                "excluded": l.excluded.len(),
+                "skipped": l.skipped,
+                "sublists": l.sublists,
+                "failed_over": failed_over,
+            })
+        })
+        .collect();
+    let policies: Vec<_> = policies
+        .iter()
+        .map(|(name, d)| {
+            let r = &d.report;
+            json!({
+                "name": name,
+                "block": d.block.len(),
+                "allow": d.allow.len(),
+                "capped_allow": r.capped_allow,
+                "capped_block": r.capped_block,
+                "protected": r.protected,
+                "canonicalised": r.canonicalised.iter().map(|c| json!({"list": c.list, "published": c.published, "used": c.used})).collect::<Vec<_>>(),
+                "too_broad": r.too_broad.iter().map(|c| json!({"list": c.list, "prefix": c.prefix})).collect::<Vec<_>>(),
+                "excluded": r.excluded,
+                "redundant": r.redundant,
+                "skipped": r.skipped,
+                "shrink_overridden": r.shrink_overridden,
+            })
+        })
+        .collect();
+    json!({
+        "version": snapshot.version,
+        "created_at": snapshot.created_at,
+        "sha256": snapshot.sha256,
+        "servers": snapshot.servers,
+        "snapshot": output,
+        "lists": lists,
+        "policies": policies,
+    })
+}
