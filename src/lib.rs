@@ -36,7 +36,11 @@ pub fn run() -> ExitCode {
             return ExitCode::from(error::EXIT_INVALID);
         }
     };
-    match runtime.block_on(commands::dispatch(args)) {
+    let outcome = runtime.block_on(commands::dispatch(args));
+    // Do not wait for blocked readers (tokio reads stdin on a blocking
+    // thread that only returns with the next input line).
+    runtime.shutdown_background();
+    match outcome {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e}");

@@ -249,12 +249,12 @@ impl russh::server::Handler for DeviceHandler {
                 device.behaviour(&faults),
             )
             .await;
-            match ending {
-                Ending::Normal => {
-                    let _ = handle.eof(channel).await;
-                    let _ = handle.close(channel).await;
-                }
-                Ending::Disconnect => {}
+            if ending == Ending::Normal {
+                let _ = handle.eof(channel).await;
+                let _ = handle.close(channel).await;
+                // The client closes the connection once its channel is gone;
+                // one that lingers is cut off so it does not hold a vty.
+                tokio::time::sleep(Duration::from_secs(5)).await;
             }
             let _ = handle
                 .disconnect(

@@ -33,6 +33,7 @@ pub async fn run(config: FleetConfig, device: Option<String>) -> Result<(), SimE
     )
     .await;
     if let Some(dir) = &config.state_dir {
+        std::fs::create_dir_all(dir).map_err(|e| SimError::Io(dir.clone(), e))?;
         save(&runtime, &dir.join(format!("{name}.json")))?;
     }
     Ok(())

@@ -116,8 +116,6 @@ pub fn openssh(dir: &Path, password: &str, args: &[&str], input: &str) -> (bool,
             "-o",
             "StrictHostKeyChecking=no",
             "-o",
-            "LogLevel=ERROR",
-            "-o",
             "ConnectTimeout=10",
             "-o",
             "NumberOfPasswordPrompts=1",
@@ -135,6 +133,8 @@ pub fn openssh(dir: &Path, password: &str, args: &[&str], input: &str) -> (bool,
     let input = input.to_string();
     // Type slowly enough that every line arrives after the previous prompt.
     let feeder = std::thread::spawn(move || {
+        // Give the login (and, behind sshd, the process start) time to finish.
+        std::thread::sleep(std::time::Duration::from_millis(1000));
         for line in input.split_inclusive('\n') {
             std::thread::sleep(std::time::Duration::from_millis(150));
             if stdin.write_all(line.as_bytes()).is_err() {
