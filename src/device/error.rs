@@ -43,7 +43,9 @@ pub enum DeviceError {
         command: String,
         message: String,
     },
-    #[error("{device}: after {rounds} push rounds the group {group} still differs: {missing} missing, {extra} extra")]
+    #[error(
+        "{device}: after {rounds} push rounds the group {group} still differs: {missing} missing, {extra} extra"
+    )]
     Verify {
         device: String,
         group: String,
@@ -73,6 +75,12 @@ impl DeviceError {
 
     /// Worth retrying the whole device with backoff.
     pub fn is_transient(&self) -> bool {
-        matches!(self, DeviceError::Connect { transient: true, .. })
+        matches!(
+            self,
+            DeviceError::Connect {
+                transient: true,
+                ..
+            }
+        )
     }
 }
