@@ -53,6 +53,13 @@ pub enum DeviceError {
         missing: usize,
         extra: usize,
     },
+    /// tsfleet refused to make a change that would weaken the device.
+    #[error("{device}: group {group}: {reason}")]
+    Refused {
+        device: String,
+        group: String,
+        reason: String,
+    },
     /// The session ended or the device said something tsfleet cannot read.
     #[error("{device}: {reason}")]
     Protocol { device: String, reason: String },
@@ -69,6 +76,7 @@ impl DeviceError {
             DeviceError::Timeout { .. } => "timeout",
             DeviceError::Command { .. } => "device-error",
             DeviceError::Verify { .. } => "verify",
+            DeviceError::Refused { .. } => "refused",
             DeviceError::Protocol { .. } => "protocol",
         }
     }
