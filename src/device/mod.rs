@@ -16,3 +16,61 @@ pub mod sync;
 pub mod transcript;
 
 pub use error::DeviceError;
+
+use shell::{CliSession, Link, Timeouts};
+use std::time::Duration;
+use sync::{SyncOutcome, SyncRequest};
+use transcript::Transcript;
+
+/// What one device run produced, besides its outcome.
+#[derive(Clone, Debug, Default)]
+pub struct RunStats {
+    /// Lines typed to the device (commands and configuration lines).
+    pub lines_sent: u64,
+}
+
+impl Link for ssh::Shell {
+    async fn send(&mut self, bytes: &[u8]) -> Result<(), DeviceError> {
+        ssh::Shell::send(self, bytes).await
+    }
+
+    async fn recv(&mut self) -> Option<Vec<u8>> {
+        ssh::Shell::recv(self).await
+    }
+}
+
+/// Connect over SSH, sync (or plan) the device, log out. The deadline covers
+/// everything; `inactivity` is the longest silence tolerated while an answer is due.
+pub async fn run_device(
+    target: &ssh::SshTarget,
+    request: &SyncRequest,
+    transcript: Transcript,
+    inactivity: Duration,
+    deadline: Duration,
+) -> Result<(SyncOutcome, RunStats), DeviceError> {
+    let budget = deadline;
+    let deadline = tokio::time::Instant::now() + budget;
+    let work = async {
+        let shell = ssh::open_shell(target).await?;
+        let timeouts = Timeouts {
+            inactivity,
+            deadline,
+        };
+        let mut session = CliSession::start(shell, &target.device, timeouts, transcript).await?;
+        let result = sync::sync(&mut session, request).await;
+        let stats = RunStats {
+            lines_sent: session.lines_sent,
+        };
+        let shell = session.logout().await;
+        shell.close().await;
+        result.map(|outcome| (outcome, stats))
+    };
+    match tokio::time::timeout_at(deadline, work).await {
+        Ok(result) => result,
+        Err(_) => Err(DeviceError::Timeout {
+            device: target.device.clone(),
+            doing: "working through the device (its deadline passed)".into(),
+            after: budget,
+        }),
+    }
+}
