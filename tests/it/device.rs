@@ -18,7 +18,9 @@ const PASSWORD: &str = "admin";
 const ENABLE: &str = "enable";
 
 fn nets(range: std::ops::Range<u32>) -> BTreeSet<Ipv4Net> {
-    range.map(|i| Ipv4Net::new((0x0A00_0000 + i).into(), 32).unwrap()).collect()
+    range
+        .map(|i| Ipv4Net::new((0x0A00_0000 + i).into(), 32).unwrap())
+        .collect()
 }
 
 fn known_hosts(fleet: &SimFleet, dir: &Path) -> std::path::PathBuf {
@@ -50,8 +52,14 @@ fn request(block: BTreeSet<Ipv4Net>) -> SyncRequest {
     SyncRequest {
         enable_secret: Some(ENABLE.into()),
         groups: vec![
-            GroupTarget { name: "threatstop-allow".into(), desired: nets(900_000..900_002) },
-            GroupTarget { name: "threatstop-block".into(), desired: block },
+            GroupTarget {
+                name: "threatstop-allow".into(),
+                desired: nets(900_000..900_002),
+            },
+            GroupTarget {
+                name: "threatstop-block".into(),
+                desired: block,
+            },
         ],
         apply: true,
         save_config: true,
@@ -59,15 +67,31 @@ fn request(block: BTreeSet<Ipv4Net>) -> SyncRequest {
     }
 }
 
-async fn run(target: &SshTarget, request: &SyncRequest, transcript: Transcript) -> Result<SyncOutcome, DeviceError> {
-    tsfleet::device::run_device(target, request, transcript, Duration::from_secs(3), Duration::from_secs(120))
-        .await
-        .map(|(outcome, _)| outcome)
+async fn run(
+    target: &SshTarget,
+    request: &SyncRequest,
+    transcript: Transcript,
+) -> Result<SyncOutcome, DeviceError> {
+    tsfleet::device::run_device(
+        target,
+        request,
+        transcript,
+        Duration::from_secs(3),
+        Duration::from_secs(120),
+    )
+    .await
+    .map(|(outcome, _)| outcome)
 }
 
 fn group_len(fleet: &SimFleet, device: &str, group: &str) -> usize {
     let state = fleet.device(device).unwrap().snapshot();
-    state.running.groups.iter().find(|g| g.name == group).map(|g| g.entries.len()).unwrap_or(0)
+    state
+        .running
+        .groups
+        .iter()
+        .find(|g| g.name == group)
+        .map(|g| g.entries.len())
+        .unwrap_or(0)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -78,23 +102,45 @@ async fn first_sync_of_5000_then_incremental_over_ssh_with_a_private_transcript(
     let t = target(&fleet, "rtr-001", &kh);
     let log = dir.path().join("rtr-001.log");
     let secrets = vec![PASSWORD.to_string(), ENABLE.to_string()];
-    let out = run(&t, &request(nets(0..5000)), Transcript::create(&log, secrets).unwrap()).await.unwrap();
+    let out = run(
+        &t,
+        &request(nets(0..5000)),
+        Transcript::create(&log, secrets).unwrap(),
+    )
+    .await
+    .unwrap();
     assert_eq!(out.groups[1].added, 5000);
     assert!(out.saved);
     assert_eq!(group_len(&fleet, "rtr-001", "threatstop-block"), 5000);
     let state = fleet.device("rtr-001").unwrap().snapshot();
     assert!(state.saved());
-    let out = run(&t, &request(nets(50..5050)), Transcript::none(vec![])).await.unwrap();
+    let out = run(&t, &request(nets(50..5050)), Transcript::none(vec![]))
+        .await
+        .unwrap();
     assert_eq!((out.groups[1].added, out.groups[1].removed), (50, 50));
     let transcript = std::fs::read_to_string(&log).unwrap();
-    assert!(transcript.contains(">>> host 10.0.19.135"), "every line sent is in the transcript");
+    assert!(
+        transcript.contains(">>> host 10.0.19.135"),
+        "every line sent is in the transcript"
+    );
     assert!(transcript.contains("rtr-001(config-network-group)#"));
     // The enable secret is typed but never shown; "admin" is also the user name,
     // so only the dedicated enable secret is checked here (see the secrets test).
     assert!(transcript.contains(">>> ******"));
     use std::os::unix::fs::PermissionsExt;
-    assert_eq!(std::fs::metadata(&log).unwrap().permissions().mode() & 0o777, 0o600);
-    assert_eq!(fleet.device("rtr-001").unwrap().snapshot().stats.left_in_config_mode, 0);
+    assert_eq!(
+        std::fs::metadata(&log).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert_eq!(
+        fleet
+            .device("rtr-001")
+            .unwrap()
+            .snapshot()
+            .stats
+            .left_in_config_mode,
+        0
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -103,7 +149,10 @@ async fn secrets_never_appear_in_transcripts_or_errors() {
         devices: 2,
         password: "pw-Zq81x".into(),
         enable_secret: "en-Kx55q".into(),
-        profile: tsfleet::sim::Profile::parse("devices: { rtr-002: { faults: { wrong_enable_secret: true } } }").unwrap(),
+        profile: tsfleet::sim::Profile::parse(
+            "devices: { rtr-002: { faults: { wrong_enable_secret: true } } }",
+        )
+        .unwrap(),
         ..Default::default()
     })
     .await
@@ -118,18 +167,24 @@ async fn secrets_never_appear_in_transcripts_or_errors() {
         req.enable_secret = Some("en-Kx55q".into());
         let log = dir.path().join(format!("{name}.log"));
         let result = run(&t, &req, Transcript::create(&log, secrets.clone()).unwrap()).await;
-        let text = std::fs::read_to_string(&log).unwrap() + &format!("{result:?}") + &format!("{t:?}");
+        let text =
+            std::fs::read_to_string(&log).unwrap() + &format!("{result:?}") + &format!("{t:?}");
         if let Err(e) = &result {
             assert_eq!(e.class(), "enable", "{e}");
         }
         for s in &secrets {
-            assert!(!text.contains(s.as_str()), "{name}: a secret leaked: {text}");
+            assert!(
+                !text.contains(s.as_str()),
+                "{name}: a secret leaked: {text}"
+            );
         }
     }
     // A wrong password: the error names the user, never the password tried.
     let mut t = target(&fleet, "rtr-001", &kh);
     t.credentials = Credentials::Password("not-the-pw-Yy31".into());
-    let err = run(&t, &request(nets(0..1)), Transcript::none(vec![])).await.unwrap_err();
+    let err = run(&t, &request(nets(0..1)), Transcript::none(vec![]))
+        .await
+        .unwrap_err();
     assert_eq!(err.class(), "auth", "{err}");
     assert!(!err.to_string().contains("not-the-pw-Yy31"), "{err}");
 }
@@ -157,24 +212,35 @@ async fn every_fault_gives_its_typed_error_and_config_mode_is_left() {
         let result = run(&t, &request(nets(0..2000)), Transcript::none(vec![])).await;
         match (class, &result) {
             (Some(class), Err(e)) => assert_eq!(e.class(), class, "{name}: {e}"),
-            (None, Ok(out)) => assert_eq!(group_len(&fleet, name, "threatstop-block"), 2000, "{name}: {out:?}"),
+            (None, Ok(out)) => assert_eq!(
+                group_len(&fleet, name, "threatstop-block"),
+                2000,
+                "{name}: {out:?}"
+            ),
             _ => panic!("{name}: expected {class:?}, got {result:?}"),
         }
         let stats = fleet.device(name).unwrap().snapshot().stats;
         if !matches!(name, "rtr-004" | "rtr-005") {
             // (a dropped or hung session cannot be walked out of config mode)
-            assert_eq!(stats.left_in_config_mode, 0, "{name} was left in config mode");
+            assert_eq!(
+                stats.left_in_config_mode, 0,
+                "{name} was left in config mode"
+            );
         }
     }
     // The legacy-only device refuses a client without the legacy set.
     let mut t = target(&fleet, "rtr-008", &kh);
     t.legacy_algorithms = false;
-    let err = run(&t, &request(nets(0..1)), Transcript::none(vec![])).await.unwrap_err();
+    let err = run(&t, &request(nets(0..1)), Transcript::none(vec![]))
+        .await
+        .unwrap_err();
     assert_eq!(err.class(), "connect", "{err}");
     // Nothing listening at all.
     let mut t = target(&fleet, "rtr-009", &kh);
     t.port = free_port();
-    let err = run(&t, &request(nets(0..1)), Transcript::none(vec![])).await.unwrap_err();
+    let err = run(&t, &request(nets(0..1)), Transcript::none(vec![]))
+        .await
+        .unwrap_err();
     assert!(err.is_transient(), "{err}");
 }
 
@@ -184,7 +250,10 @@ fn sshd_target(sshd: &Sshd) -> SshTarget {
         host: "127.0.0.1".into(),
         port: sshd.port,
         username: sshd.user.clone(),
-        credentials: Credentials::PrivateKey { path: sshd.client_key.clone(), passphrase: None },
+        credentials: Credentials::PrivateKey {
+            path: sshd.client_key.clone(),
+            passphrase: None,
+        },
         host_key_policy: HostKeyPolicy::AcceptNew,
         known_hosts: sshd.dir.path().join("client_known_hosts"),
         legacy_algorithms: true,
@@ -195,17 +264,29 @@ fn sshd_target(sshd: &Sshd) -> SshTarget {
 async fn full_sync_behind_sshd(algorithms: &'static str) {
     let state = tempfile::tempdir().unwrap();
     let sim_args = format!("--state-dir {}", state.path().display());
-    let sshd = tokio::task::spawn_blocking(move || Sshd::start(algorithms, &sim_args)).await.unwrap();
+    let sshd = tokio::task::spawn_blocking(move || Sshd::start(algorithms, &sim_args))
+        .await
+        .unwrap();
     let t = sshd_target(&sshd);
-    let out = run(&t, &request(nets(0..3000)), Transcript::none(vec![])).await.unwrap();
+    let out = run(&t, &request(nets(0..3000)), Transcript::none(vec![]))
+        .await
+        .unwrap();
     assert_eq!(out.groups[1].added, 3000);
     let saved: tsfleet::sim::device::DeviceState =
-        serde_json::from_str(&std::fs::read_to_string(state.path().join("rtr-001.json")).unwrap()).unwrap();
-    let block = saved.running.groups.iter().find(|g| g.name == "threatstop-block").unwrap();
+        serde_json::from_str(&std::fs::read_to_string(state.path().join("rtr-001.json")).unwrap())
+            .unwrap();
+    let block = saved
+        .running
+        .groups
+        .iter()
+        .find(|g| g.name == "threatstop-block")
+        .unwrap();
     assert_eq!(block.entries.len(), 3000);
     assert!(saved.saved());
     // A second run (a new sshd session, a new process) finds nothing to do.
-    let out = run(&t, &request(nets(0..3000)), Transcript::none(vec![])).await.unwrap();
+    let out = run(&t, &request(nets(0..3000)), Transcript::none(vec![]))
+        .await
+        .unwrap();
     assert!(!out.changed());
 }
 

@@ -1,0 +1,552 @@
+//! Fan-out over the fleet: runs one job per device with a concurrency limit,
+//! a connect-rate limit with jitter (AAA servers lock out bursts), retries
+//! with backoff for transient connect errors only, a canary wave first, and
+//! the stops: after K authentication failures (so an account is not locked
+//! fleet-wide), after a failure budget, and on Ctrl-C. A stopped run
+//! launches nothing new; devices already in flight finish (and so leave
+//! configuration mode); the rest are skipped with the reason.
+//!
+//! Generic over the job, so the scheduling is tested without a network.
+
+use crate::device::DeviceError;
+use governor::{Jitter, Quota, RateLimiter};
+use std::future::Future;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::time::Duration;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+/// A failure budget: `N` devices or `P%` of the devices in the run.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum FailureBudget {
+    Count(usize),
+    Percent(f64),
+}
+
+impl FailureBudget {
+    /// The number of failures that stops the run, for `total` devices.
+    pub fn limit(self, total: usize) -> usize {
+        match self {
+            FailureBudget::Count(n) => n,
+            FailureBudget::Percent(p) => ((p / 100.0) * total as f64).ceil().max(1.0) as usize,
+        }
+    }
+}
+
+impl std::str::FromStr for FailureBudget {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad =
+            || format!("{s:?} is not a failure budget: use a count (5) or a percentage (10%)");
+        match s.trim().strip_suffix('%') {
+            Some(p) => {
+                let p: f64 = p.trim().parse().map_err(|_| bad())?;
+                if !(0.0..=100.0).contains(&p) {
+                    return Err(bad());
+                }
+                Ok(FailureBudget::Percent(p))
+            }
+            None => s
+                .trim()
+                .parse()
+                .map(FailureBudget::Count)
+                .map_err(|_| bad()),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct FanOutSettings {
+    pub concurrency: usize,
+    /// New connections per second, fleet-wide (0 = unlimited).
+    pub connect_rate: f64,
+    /// Random delay added to each connection start, up to this.
+    pub jitter: Duration,
+    /// Extra attempts for transient connect errors.
+    pub retries: u32,
+    /// First retry delay; doubled each attempt.
+    pub backoff: Duration,
+    /// Stop after this many authentication failures (0 = never).
+    pub auth_failure_limit: usize,
+    /// Run this many devices first; any failure among them stops the run.
+    pub canary: usize,
+    pub max_failures: Option<FailureBudget>,
+}
+
+impl Default for FanOutSettings {
+    fn default() -> Self {
+        FanOutSettings {
+            concurrency: 32,
+            connect_rate: 20.0,
+            jitter: Duration::from_millis(50),
+            retries: 2,
+            backoff: Duration::from_millis(500),
+            auth_failure_limit: 3,
+            canary: 0,
+            max_failures: None,
+        }
+    }
+}
+
+/// What became of one device.
+#[derive(Debug)]
+pub enum Outcome<R> {
+    Done(R),
+    Failed(DeviceError),
+    Skipped(String),
+}
+
+/// Events for progress display.
+#[derive(Clone, Debug)]
+pub enum Event {
+    Started {
+        index: usize,
+    },
+    Retrying {
+        index: usize,
+        attempt: u32,
+        error: String,
+    },
+    Finished {
+        index: usize,
+        ok: bool,
+    },
+}
+
+#[derive(Default)]
+struct Tally {
+    failures: usize,
+    auth_failures: usize,
+    /// Why launching stopped, once it has.
+    stopped: Option<String>,
+}
+
+/// Run `job` for every item; outcomes come back in the items' order.
+pub async fn run<T, R, F, Fut>(
+    items: Vec<T>,
+    settings: &FanOutSettings,
+    cancel: CancellationToken,
+    on_event: impl Fn(Event) + Send + Sync + 'static,
+    job: F,
+) -> Vec<Outcome<R>>
+where
+    T: Send + 'static,
+    R: Send + 'static,
+    F: Fn(T) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<R, DeviceError>> + Send + 'static,
+    T: Clone,
+{
+    let total = items.len();
+    let mut outcomes: Vec<Option<Outcome<R>>> = (0..total).map(|_| None).collect();
+    let tally = Arc::new(Mutex::new(Tally::default()));
+    let job = Arc::new(job);
+    let on_event = Arc::new(on_event);
+    let limiter = rate_limiter(settings.connect_rate).map(Arc::new);
+    let budget = settings.max_failures.map(|b| b.limit(total));
+    let canary = settings.canary.min(total);
+    let mut items: Vec<Option<T>> = items.into_iter().map(Some).collect();
+
+    // Wave one is the canary (when asked for), wave two everything else.
+    let waves = if canary > 0 {
+        vec![0..canary, canary..total]
+    } else {
+        vec![0..total]
+    };
+    for (wave_no, wave) in waves.into_iter().enumerate() {
+        let semaphore = Arc::new(tokio::sync::Semaphore::new(settings.concurrency.max(1)));
+        let mut tasks = JoinSet::new();
+        for index in wave {
+            let stop = {
+                let t = tally.lock().unwrap();
+                t.stopped.clone()
+            };
+            if let Some(reason) = stop {
+                outcomes[index] = Some(Outcome::Skipped(reason));
+                continue;
+            }
+            if cancel.is_cancelled() {
+                outcomes[index] = Some(Outcome::Skipped(
+                    "interrupted (Ctrl-C) before it started".into(),
+                ));
+                continue;
+            }
+            let permit = tokio::select! {
+                p = semaphore.clone().acquire_owned() => p.expect("the semaphore is never closed"),
+                _ = cancel.cancelled() => {
+                    outcomes[index] = Some(Outcome::Skipped("interrupted (Ctrl-C) before it started".into()));
+                    continue;
+                }
+            };
+            // A stop may have happened while waiting for a slot.
+            if let Some(reason) = tally.lock().unwrap().stopped.clone() {
+                outcomes[index] = Some(Outcome::Skipped(reason));
+                continue;
+            }
+            let item = items[index].take().expect("each item runs once");
+            let (job, on_event, tally, limiter, settings) = (
+                job.clone(),
+                on_event.clone(),
+                tally.clone(),
+                limiter.clone(),
+                settings.clone(),
+            );
+            tasks.spawn(async move {
+                let _permit = permit;
+                let mut attempt = 0;
+                let result = loop {
+                    if let Some(l) = &limiter {
+                        l.until_ready_with_jitter(Jitter::up_to(settings.jitter)).await;
+                    }
+                    if attempt == 0 {
+                        on_event(Event::Started { index });
+                    }
+                    match job(item.clone()).await {
+                        Err(e) if e.is_transient() && attempt < settings.retries => {
+                            on_event(Event::Retrying { index, attempt: attempt + 1, error: e.to_string() });
+                            tokio::time::sleep(settings.backoff * 2u32.pow(attempt)).await;
+                            attempt += 1;
+                        }
+                        other => break other,
+                    }
+                };
+                on_event(Event::Finished { index, ok: result.is_ok() });
+                if let Err(e) = &result {
+                    let mut t = tally.lock().unwrap();
+                    t.failures += 1;
+                    if e.class() == "auth" {
+                        t.auth_failures += 1;
+                        if settings.auth_failure_limit > 0 && t.auth_failures >= settings.auth_failure_limit && t.stopped.is_none() {
+                            t.stopped = Some(format!(
+                                "not started: the run stopped after {} authentication failures (so the account is not locked out)",
+                                t.auth_failures
+                            ));
+                        }
+                    }
+                    if let Some(limit) = budget
+                        && t.failures >= limit
+                        && t.stopped.is_none()
+                    {
+                        t.stopped = Some(format!("not started: the run stopped after {} failures (--max-failures)", t.failures));
+                    }
+                }
+                (index, result)
+            });
+        }
+        while let Some(joined) = tasks.join_next().await {
+            let (index, result) = match joined {
+                Ok(r) => r,
+                Err(e) => std::panic::resume_unwind(e.into_panic()),
+            };
+            outcomes[index] = Some(match result {
+                Ok(r) => Outcome::Done(r),
+                Err(e) => Outcome::Failed(e),
+            });
+        }
+        if wave_no == 0 && canary > 0 {
+            let failed = outcomes[..canary]
+                .iter()
+                .filter(|o| matches!(o, Some(Outcome::Failed(_))))
+                .count();
+            if failed > 0 {
+                let mut t = tally.lock().unwrap();
+                t.stopped.get_or_insert_with(|| {
+                    format!("not started: {failed} of the {canary} canary devices failed")
+                });
+            }
+        }
+    }
+    outcomes
+        .into_iter()
+        .map(|o| o.unwrap_or_else(|| Outcome::Skipped("not started".into())))
+        .collect()
+}
+
+type Limiter = RateLimiter<
+    governor::state::NotKeyed,
+    governor::state::InMemoryState,
+    governor::clock::DefaultClock,
+>;
+
+fn rate_limiter(per_second: f64) -> Option<Limiter> {
+    if per_second <= 0.0 || !per_second.is_finite() {
+        return None;
+    }
+    let quota = if per_second >= 1.0 {
+        Quota::per_second(NonZeroU32::new(per_second.round() as u32).unwrap_or(NonZeroU32::MIN))
+    } else {
+        Quota::with_period(Duration::from_secs_f64(1.0 / per_second))?
+    };
+    Some(RateLimiter::direct(quota))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    fn auth_error(i: usize) -> DeviceError {
+        DeviceError::Auth {
+            device: format!("d{i}"),
+            user: "u".into(),
+            methods: "password".into(),
+        }
+    }
+
+    fn fast() -> FanOutSettings {
+        FanOutSettings {
+            connect_rate: 0.0,
+            jitter: Duration::ZERO,
+            backoff: Duration::from_millis(1),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn failure_budgets_parse() {
+        assert_eq!("5".parse::<FailureBudget>(), Ok(FailureBudget::Count(5)));
+        assert_eq!(
+            "10%".parse::<FailureBudget>(),
+            Ok(FailureBudget::Percent(10.0))
+        );
+        assert!("ten".parse::<FailureBudget>().is_err());
+        assert_eq!(FailureBudget::Percent(10.0).limit(50), 5);
+        assert_eq!(FailureBudget::Percent(1.0).limit(10), 1);
+    }
+
+    #[tokio::test]
+    async fn concurrency_is_never_exceeded_and_order_is_kept() {
+        let running = Arc::new(AtomicUsize::new(0));
+        let peak = Arc::new(AtomicUsize::new(0));
+        let (r, p) = (running.clone(), peak.clone());
+        let settings = FanOutSettings {
+            concurrency: 4,
+            ..fast()
+        };
+        let out = run(
+            (0..40).collect(),
+            &settings,
+            CancellationToken::new(),
+            |_| {},
+            move |i: usize| {
+                let (r, p) = (r.clone(), p.clone());
+                async move {
+                    let now = r.fetch_add(1, Ordering::SeqCst) + 1;
+                    p.fetch_max(now, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                    r.fetch_sub(1, Ordering::SeqCst);
+                    Ok(i * 10)
+                }
+            },
+        )
+        .await;
+        assert!(peak.load(Ordering::SeqCst) <= 4);
+        assert_eq!(
+            out.iter()
+                .map(|o| match o {
+                    Outcome::Done(v) => *v,
+                    _ => usize::MAX,
+                })
+                .collect::<Vec<_>>(),
+            (0..40).map(|i| i * 10).collect::<Vec<_>>()
+        );
+    }
+
+    #[tokio::test]
+    async fn auth_failures_stop_the_run() {
+        let settings = FanOutSettings {
+            concurrency: 1,
+            auth_failure_limit: 3,
+            ..fast()
+        };
+        let out = run(
+            (0..10).collect(),
+            &settings,
+            CancellationToken::new(),
+            |_| {},
+            |i: usize| async move {
+                if i % 2 == 0 {
+                    Err(auth_error(i))
+                } else {
+                    Ok(())
+                }
+            },
+        )
+        .await;
+        let failed = out
+            .iter()
+            .filter(|o| matches!(o, Outcome::Failed(_)))
+            .count();
+        assert_eq!(
+            failed, 3,
+            "exactly K authentication failures, then nothing new"
+        );
+        assert!(
+            matches!(&out[5], Outcome::Skipped(r) if r.contains("3 authentication failures")),
+            "{:?}",
+            out[5]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failed_canary_stops_the_rest() {
+        let settings = FanOutSettings {
+            canary: 2,
+            ..fast()
+        };
+        let started = Arc::new(AtomicUsize::new(0));
+        let s = started.clone();
+        let out = run(
+            (0..10).collect(),
+            &settings,
+            CancellationToken::new(),
+            |_| {},
+            move |i: usize| {
+                s.fetch_add(1, Ordering::SeqCst);
+                async move {
+                    if i == 1 {
+                        Err(DeviceError::Protocol {
+                            device: "d1".into(),
+                            reason: "x".into(),
+                        })
+                    } else {
+                        Ok(())
+                    }
+                }
+            },
+        )
+        .await;
+        assert_eq!(started.load(Ordering::SeqCst), 2);
+        assert!(
+            out[2..]
+                .iter()
+                .all(|o| matches!(o, Outcome::Skipped(r) if r.contains("canary")))
+        );
+    }
+
+    #[tokio::test]
+    async fn the_failure_budget_stops_launching() {
+        let settings = FanOutSettings {
+            concurrency: 1,
+            max_failures: Some(FailureBudget::Count(2)),
+            ..fast()
+        };
+        let out = run(
+            (0..10).collect(),
+            &settings,
+            CancellationToken::new(),
+            |_| {},
+            |i: usize| async move {
+                Err::<(), _>(DeviceError::Protocol {
+                    device: format!("d{i}"),
+                    reason: "x".into(),
+                })
+            },
+        )
+        .await;
+        assert_eq!(
+            out.iter()
+                .filter(|o| matches!(o, Outcome::Failed(_)))
+                .count(),
+            2
+        );
+        assert!(
+            out[2..]
+                .iter()
+                .all(|o| matches!(o, Outcome::Skipped(r) if r.contains("--max-failures")))
+        );
+    }
+
+    #[tokio::test]
+    async fn transient_errors_are_retried_others_are_not() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let c = calls.clone();
+        let settings = FanOutSettings {
+            retries: 2,
+            ..fast()
+        };
+        let out = run(
+            vec![0usize, 1],
+            &settings,
+            CancellationToken::new(),
+            |_| {},
+            move |i| {
+                let n = c.fetch_add(1, Ordering::SeqCst);
+                async move {
+                    match i {
+                        0 => Err::<(), _>(DeviceError::Connect {
+                            device: "d0".into(),
+                            addr: "a".into(),
+                            reason: "refused".into(),
+                            transient: true,
+                        }),
+                        _ => {
+                            let _ = n;
+                            Err(auth_error(1))
+                        }
+                    }
+                }
+            },
+        )
+        .await;
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            3 + 1,
+            "device 0 tried three times, device 1 once"
+        );
+        assert!(matches!(
+            out[0],
+            Outcome::Failed(DeviceError::Connect { .. })
+        ));
+    }
+
+    #[tokio::test]
+    async fn cancellation_launches_nothing_new_and_lets_in_flight_finish() {
+        let cancel = CancellationToken::new();
+        let c = cancel.clone();
+        let settings = FanOutSettings {
+            concurrency: 2,
+            ..fast()
+        };
+        let out = run(
+            (0..10).collect(),
+            &settings,
+            cancel,
+            |_| {},
+            move |i: usize| {
+                let c = c.clone();
+                async move {
+                    if i == 1 {
+                        c.cancel();
+                    }
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    Ok(i)
+                }
+            },
+        )
+        .await;
+        assert!(
+            matches!(out[0], Outcome::Done(0)) && matches!(out[1], Outcome::Done(1)),
+            "in-flight devices finish"
+        );
+        assert!(
+            out[2..]
+                .iter()
+                .all(|o| matches!(o, Outcome::Skipped(r) if r.contains("interrupted")))
+        );
+    }
+
+    #[test]
+    fn the_connect_rate_limiter_holds_back_bursts() {
+        assert!(rate_limiter(0.0).is_none(), "0 means unlimited");
+        let limiter = rate_limiter(2.0).unwrap();
+        assert!(limiter.check().is_ok() && limiter.check().is_ok());
+        assert!(
+            limiter.check().is_err(),
+            "a third start in the same instant waits"
+        );
+        let slow = rate_limiter(0.5).unwrap();
+        assert!(slow.check().is_ok() && slow.check().is_err());
+    }
+}
