@@ -149,10 +149,10 @@ where
     let mut items: Vec<Option<T>> = items.into_iter().map(Some).collect();
 
     // Wave one is the canary (when asked for), wave two everything else.
-    let waves = if canary > 0 {
+    let waves: Vec<std::ops::Range<usize>> = if canary > 0 {
         vec![0..canary, canary..total]
     } else {
-        vec![0..total]
+        std::iter::once(0..total).collect()
     };
     for (wave_no, wave) in waves.into_iter().enumerate() {
         let semaphore = Arc::new(tokio::sync::Semaphore::new(settings.concurrency.max(1)));
