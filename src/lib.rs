@@ -15,6 +15,7 @@ pub mod error;
 pub mod fleet;
 pub mod inventory;
 pub mod lists;
+pub mod lock;
 pub mod plan;
 pub mod sim;
 
