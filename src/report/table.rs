@@ -77,8 +77,10 @@ pub fn summary_line(report: &RunReport) -> String {
         s.failed
     );
     if !s.failures_by_class.is_empty() {
-        let classes: Vec<String> = s
-            .failures_by_class
+        // The commonest cause first: "failed (auth 12, timeout 1)".
+        let mut by_count: Vec<_> = s.failures_by_class.iter().collect();
+        by_count.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        let classes: Vec<String> = by_count
             .iter()
             .map(|(class, n)| format!("{class} {n}"))
             .collect();
@@ -308,6 +310,16 @@ edge-05  skipped      -        -     -       -      -        -  canary failed
             .replace("\x1b[35m", "")
             .replace("\x1b[0m", "");
         assert_eq!(stripped, plain);
+    }
+
+    #[test]
+    fn failure_classes_commonest_first() {
+        let mut report = sample(Command::Apply);
+        let mut timeout = report.devices[4].clone();
+        timeout.name = "core-02".into();
+        report.devices.push(timeout);
+        let line = summary_line(&report);
+        assert!(line.contains("3 failed (timeout 2, auth 1)"), "{line}");
     }
 
     #[test]
