@@ -4,7 +4,7 @@
 //! Data flows forward through the modules named after what they own:
 //! [`inventory`] (the fleet described in YAML) → [`lists`] (DNS → snapshot →
 //! per-device policy) → `device` (one router over SSH) → `fleet` (fan-out) →
-//! `report`. [`sim`] is the simulated IOS fleet that tests, benchmarks and the
+//! [`report`]. [`sim`] is the simulated IOS fleet that tests, benchmarks and the
 //! demo run against. [`cli`] holds the clap definitions and [`commands`] the
 //! thin glue per subcommand; [`error`] maps every failure to an exit code.
 
@@ -17,6 +17,7 @@ pub mod inventory;
 pub mod lists;
 pub mod lock;
 pub mod plan;
+pub mod report;
 pub mod sim;
 
 use std::process::ExitCode;

@@ -3,6 +3,7 @@
 
 mod device;
 mod harness;
+mod report;
 mod resolve;
 mod sim;
 mod sim_sshd;

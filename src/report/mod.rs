@@ -1,0 +1,865 @@
+//! The outcome of one run (`plan`, `apply`, later `check` and `remove`) as a
+//! plain value, and its renderings: the terminal table ([`table`]), the JSON
+//! file ([`json`], described by `schemas/report.schema.json`) and JUnit XML
+//! ([`junit`]).
+//!
+//! This module owns the report model, the per-run [`Summary`] and the mapping
+//! of a run to an exit code ([`RunReport::exit_code`]). Everything here is pure
+//! except the two file writers ([`json::write`], [`junit::write`]), so the
+//! fleet runner builds a [`RunReport`] from [`DeviceReport`]s and hands it on.
+//!
+//! Devices that `--limit` or `--shard` left out are not part of the run and
+//! never appear in a report; a `skipped` device was selected but not synced
+//! because the run was stopped.
+
+pub mod json;
+pub mod junit;
+pub mod table;
+
+use crate::device::DeviceError;
+use crate::device::sync::SyncOutcome;
+use crate::error::{EXIT_CHANGES, EXIT_DEVICE_FAILED, EXIT_OK};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// The JSON schema version written in every report (`version`). Bump it, and
+/// `schemas/report.schema.json`, on any change a reader would notice.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("{path}: cannot write the report: {source}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: cannot read the report: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: not a tsfleet report: {reason}")]
+    Parse { path: PathBuf, reason: String },
+    #[error("cannot render the JUnit report: {0}")]
+    Junit(#[from] quick_junit::SerializeError),
+}
+
+/// The subcommand a report comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Command {
+    Plan,
+    Apply,
+    Check,
+    Remove,
+}
+
+impl Command {
+    pub const ALL: [Command; 4] = [
+        Command::Plan,
+        Command::Apply,
+        Command::Check,
+        Command::Remove,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Command::Plan => "plan",
+            Command::Apply => "apply",
+            Command::Check => "check",
+            Command::Remove => "remove",
+        }
+    }
+
+    /// Reads and diffs only: its `changed` devices still have changes pending.
+    pub fn is_dry_run(self) -> bool {
+        matches!(self, Command::Plan | Command::Check)
+    }
+}
+
+impl fmt::Display for Command {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where one device ended up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Converged: nothing to change.
+    Ok,
+    /// Changes applied (`apply`, `remove`) or pending (`plan`, `check`).
+    Changed,
+    Failed,
+    /// Selected but never synced because the run was stopped (see [`StopReason`]).
+    Skipped,
+}
+
+impl Status {
+    pub const ALL: [Status; 4] = [Status::Ok, Status::Changed, Status::Failed, Status::Skipped];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Changed => "changed",
+            Status::Failed => "failed",
+            Status::Skipped => "skipped",
+        }
+    }
+
+    /// Display order: what needs attention first (failed, then changed), and
+    /// skipped last because a stopped run skips a long tail of devices that
+    /// would otherwise bury the changes.
+    fn rank(self) -> u8 {
+        match self {
+            Status::Failed => 0,
+            Status::Changed => 1,
+            Status::Ok => 2,
+            Status::Skipped => 3,
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The class of a device failure: [`DeviceError::class`] as a closed set, so
+/// the JSON schema can enumerate it and JUnit can use it as the failure type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ErrorClass {
+    Connect,
+    HostKey,
+    Auth,
+    Enable,
+    Timeout,
+    DeviceError,
+    Verify,
+    Refused,
+    Protocol,
+}
+
+impl ErrorClass {
+    pub const ALL: [ErrorClass; 9] = [
+        ErrorClass::Connect,
+        ErrorClass::HostKey,
+        ErrorClass::Auth,
+        ErrorClass::Enable,
+        ErrorClass::Timeout,
+        ErrorClass::DeviceError,
+        ErrorClass::Verify,
+        ErrorClass::Refused,
+        ErrorClass::Protocol,
+    ];
+
+    /// Exhaustive on purpose: a new [`DeviceError`] variant does not compile
+    /// until it has a class here and in the schema.
+    pub fn of(error: &DeviceError) -> Self {
+        match error {
+            DeviceError::Connect { .. } => ErrorClass::Connect,
+            DeviceError::HostKey { .. } => ErrorClass::HostKey,
+            DeviceError::Auth { .. } => ErrorClass::Auth,
+            DeviceError::Enable { .. } => ErrorClass::Enable,
+            DeviceError::Timeout { .. } => ErrorClass::Timeout,
+            DeviceError::Command { .. } => ErrorClass::DeviceError,
+            DeviceError::Verify { .. } => ErrorClass::Verify,
+            DeviceError::Refused { .. } => ErrorClass::Refused,
+            DeviceError::Protocol { .. } => ErrorClass::Protocol,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorClass::Connect => "connect",
+            ErrorClass::HostKey => "host-key",
+            ErrorClass::Auth => "auth",
+            ErrorClass::Enable => "enable",
+            ErrorClass::Timeout => "timeout",
+            ErrorClass::DeviceError => "device-error",
+            ErrorClass::Verify => "verify",
+            ErrorClass::Refused => "refused",
+            ErrorClass::Protocol => "protocol",
+        }
+    }
+}
+
+impl fmt::Display for ErrorClass {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why the fleet runner stopped launching devices; each device it never
+/// started is reported `skipped` with this as its reason.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StopReason {
+    /// The fleet-wide stop after K authentication failures (AAA lockout guard).
+    AuthBreaker { failures: usize },
+    /// A canary device failed, so the rest of the fleet was not touched.
+    CanaryFailed,
+    /// `--max-failures` was reached.
+    MaxFailures { failures: usize },
+    /// Ctrl-C (or SIGTERM).
+    Interrupted,
+}
+
+impl fmt::Display for StopReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StopReason::AuthBreaker { failures } => {
+                write!(f, "stopped after {failures} authentication failures")
+            }
+            StopReason::CanaryFailed => f.write_str("canary failed"),
+            StopReason::MaxFailures { failures } => {
+                write!(f, "stopped after {failures} failures (--max-failures)")
+            }
+            StopReason::Interrupted => f.write_str("interrupted"),
+        }
+    }
+}
+
+/// `--shard i/n`: this run handled shard `index` (1-based) of `count`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shard {
+    pub index: u32,
+    pub count: u32,
+}
+
+/// One object-group on one device.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupReport {
+    pub name: String,
+    pub added: u64,
+    pub removed: u64,
+    pub kept: u64,
+    /// Entries tsfleet does not manage (`range`, `group-object`, …), left alone.
+    pub unmanaged: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorReport {
+    pub class: ErrorClass,
+    pub message: String,
+}
+
+/// One device's row of the report.
+///
+/// Every field is always present in the JSON (`null` when absent) so that
+/// `jq` filters need no defaults.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DeviceReport {
+    /// The inventory name.
+    pub name: String,
+    pub host: String,
+    pub status: Status,
+    /// Why a `skipped` device was not synced; `null` otherwise.
+    pub reason: Option<String>,
+    pub groups: Vec<GroupReport>,
+    /// Totals over `groups`: applied by `apply`, pending for `plan`.
+    pub added: u64,
+    pub removed: u64,
+    pub kept: u64,
+    /// Desired entries left out by the policy cap (device group limit).
+    pub capped: u64,
+    pub duration_ms: u64,
+    /// Lines typed to the device, commands included
+    /// ([`RunStats::lines_sent`](crate::device::RunStats)).
+    pub lines_sent: u64,
+    /// `lines_sent` over the whole device duration (0 when nothing was sent).
+    pub lines_per_sec: f64,
+    pub error: Option<ErrorReport>,
+    /// The configuration was saved (`write memory`).
+    pub saved: bool,
+}
+
+impl DeviceReport {
+    /// A device that completed its sync. Whether `changed` means applied or
+    /// pending follows from the run's [`Command`].
+    pub fn from_outcome(
+        name: impl Into<String>,
+        host: impl Into<String>,
+        outcome: &SyncOutcome,
+        capped: u64,
+        duration: Duration,
+        lines_sent: u64,
+    ) -> Self {
+        let groups: Vec<GroupReport> = outcome
+            .groups
+            .iter()
+            .map(|g| GroupReport {
+                name: g.name.clone(),
+                added: g.added as u64,
+                removed: g.removed as u64,
+                kept: g.kept as u64,
+                unmanaged: g.unmanaged.len() as u64,
+            })
+            .collect();
+        let mut report = Self::empty(name.into(), host.into(), Status::Ok, duration);
+        report.added = groups.iter().map(|g| g.added).sum();
+        report.removed = groups.iter().map(|g| g.removed).sum();
+        report.kept = groups.iter().map(|g| g.kept).sum();
+        report.groups = groups;
+        report.status = if outcome.changed() {
+            Status::Changed
+        } else {
+            Status::Ok
+        };
+        report.capped = capped;
+        report.lines_sent = lines_sent;
+        report.lines_per_sec = rate(lines_sent, duration);
+        report.saved = outcome.saved;
+        report
+    }
+
+    /// A device whose run ended with `error`. Its message loses the leading
+    /// `device: ` (the report names the device already).
+    pub fn failed(
+        name: impl Into<String>,
+        host: impl Into<String>,
+        error: &DeviceError,
+        duration: Duration,
+    ) -> Self {
+        let name = name.into();
+        let text = error.to_string();
+        let message = text
+            .strip_prefix(&format!("{name}: "))
+            .unwrap_or(&text)
+            .to_string();
+        let mut report = Self::empty(name, host.into(), Status::Failed, duration);
+        report.error = Some(ErrorReport {
+            class: ErrorClass::of(error),
+            message,
+        });
+        report
+    }
+
+    /// A device the run never started; `reason` is usually a [`StopReason`].
+    pub fn skipped(
+        name: impl Into<String>,
+        host: impl Into<String>,
+        reason: impl fmt::Display,
+    ) -> Self {
+        let mut report = Self::empty(name.into(), host.into(), Status::Skipped, Duration::ZERO);
+        report.reason = Some(reason.to_string());
+        report
+    }
+
+    fn empty(name: String, host: String, status: Status, duration: Duration) -> Self {
+        DeviceReport {
+            name,
+            host,
+            status,
+            reason: None,
+            groups: Vec::new(),
+            added: 0,
+            removed: 0,
+            kept: 0,
+            capped: 0,
+            duration_ms: millis(duration),
+            lines_sent: 0,
+            lines_per_sec: 0.0,
+            error: None,
+            saved: false,
+        }
+    }
+}
+
+/// The whole run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunReport {
+    /// [`SCHEMA_VERSION`].
+    pub version: u32,
+    pub command: Command,
+    /// RFC 3339, UTC, millisecond precision.
+    #[serde(with = "rfc3339")]
+    pub started_at: SystemTime,
+    /// Wall time of the whole run.
+    pub duration_ms: u64,
+    /// The [`Snapshot`](crate::lists::snapshot::Snapshot)'s sha256: shard
+    /// reports can only be merged when it is the same.
+    pub snapshot_sha256: String,
+    pub shard: Option<Shard>,
+    /// In the order the runner produced them; renderers sort (see [`sorted`]).
+    pub devices: Vec<DeviceReport>,
+}
+
+impl RunReport {
+    pub fn new(
+        command: Command,
+        started_at: SystemTime,
+        duration: Duration,
+        snapshot_sha256: impl Into<String>,
+        shard: Option<Shard>,
+        devices: Vec<DeviceReport>,
+    ) -> Self {
+        RunReport {
+            version: SCHEMA_VERSION,
+            command,
+            // The JSON keeps milliseconds; truncating here makes a report
+            // equal to itself after a round trip through the file.
+            started_at: truncate_to_millis(started_at),
+            duration_ms: millis(duration),
+            snapshot_sha256: snapshot_sha256.into(),
+            shard,
+            devices,
+        }
+    }
+
+    pub fn summary(&self) -> Summary {
+        Summary::of(&self.devices)
+    }
+
+    /// The process exit code for this run (DESIGN §7):
+    ///
+    /// - 1 ([`EXIT_DEVICE_FAILED`]) if any device failed or was skipped. A
+    ///   skipped device was selected but left untouched because the run was
+    ///   stopped (authentication breaker, failed canary, `--max-failures`,
+    ///   Ctrl-C), so the fleet is not in the state asked for.
+    /// - else, with `detailed` (`--detailed-exitcode`), 2 ([`EXIT_CHANGES`]) if
+    ///   a dry run (`plan`, `check`) found changes pending. For `apply` a
+    ///   `changed` device had its changes applied: that is success, 0.
+    /// - else 0 ([`EXIT_OK`]).
+    pub fn exit_code(&self, detailed: bool) -> u8 {
+        let summary = self.summary();
+        if summary.failed + summary.skipped > 0 {
+            EXIT_DEVICE_FAILED
+        } else if detailed && self.command.is_dry_run() && summary.changed > 0 {
+            EXIT_CHANGES
+        } else {
+            EXIT_OK
+        }
+    }
+
+    /// The devices in display order (see [`sorted`]).
+    pub fn sorted_devices(&self) -> Vec<&DeviceReport> {
+        sorted(&self.devices)
+    }
+}
+
+/// Display order of the table and JUnit: failed first, then changed, then ok,
+/// then skipped; by name within each status.
+pub fn sorted(devices: &[DeviceReport]) -> Vec<&DeviceReport> {
+    let mut out: Vec<&DeviceReport> = devices.iter().collect();
+    out.sort_by(|a, b| {
+        (a.status.rank(), &a.name, &a.host).cmp(&(b.status.rank(), &b.name, &b.host))
+    });
+    out
+}
+
+/// Counts and totals over a run's devices; always computed, never stored in
+/// [`RunReport`] so it cannot disagree with the devices (the JSON file carries
+/// a copy for `jq` users).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub devices: u64,
+    pub ok: u64,
+    pub changed: u64,
+    pub failed: u64,
+    pub skipped: u64,
+    pub added: u64,
+    pub removed: u64,
+    pub kept: u64,
+    pub capped: u64,
+    pub lines_sent: u64,
+    /// Failed devices per error class (only classes that occurred).
+    pub failures_by_class: BTreeMap<ErrorClass, u64>,
+}
+
+impl Summary {
+    pub fn of(devices: &[DeviceReport]) -> Self {
+        let mut s = Summary::default();
+        for d in devices {
+            s.devices += 1;
+            match d.status {
+                Status::Ok => s.ok += 1,
+                Status::Changed => s.changed += 1,
+                Status::Failed => s.failed += 1,
+                Status::Skipped => s.skipped += 1,
+            }
+            s.added += d.added;
+            s.removed += d.removed;
+            s.kept += d.kept;
+            s.capped += d.capped;
+            s.lines_sent += d.lines_sent;
+            if let Some(e) = &d.error {
+                *s.failures_by_class.entry(e.class).or_default() += 1;
+            }
+        }
+        s
+    }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+fn rate(lines: u64, duration: Duration) -> f64 {
+    let secs = duration.as_secs_f64();
+    if lines == 0 || secs <= 0.0 {
+        return 0.0;
+    }
+    // One decimal is all a reader needs, and it keeps the JSON stable.
+    (lines as f64 / secs * 10.0).round() / 10.0
+}
+
+fn truncate_to_millis(t: SystemTime) -> SystemTime {
+    match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => UNIX_EPOCH + Duration::from_millis(millis(d)),
+        Err(_) => t,
+    }
+}
+
+/// Write `bytes` to `path` so that a reader sees the old file or the whole new
+/// one, never a partial report: a temporary file beside it, synced, renamed.
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
+    let err = |source| ReportError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file_name = path
+        .file_name()
+        .ok_or_else(|| err(std::io::Error::other("not a file name")))?;
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(file_name);
+    tmp_name.push(format!(".tmp{}", std::process::id()));
+    let tmp = path.with_file_name(tmp_name);
+    let result = (|| {
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.map_err(err)
+}
+
+/// `started_at` as RFC 3339 (`2026-03-01T12:00:00.123Z`).
+mod rfc3339 {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+    use std::time::SystemTime;
+
+    pub fn serialize<S: Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&humantime::format_rfc3339_millis(*t))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<SystemTime, D::Error> {
+        let text = String::deserialize(d)?;
+        humantime::parse_rfc3339(&text).map_err(|e| D::Error::custom(format!("{text:?}: {e}")))
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::device::sync::GroupOutcome;
+
+    pub(crate) fn outcome(block: (usize, usize, usize), saved: bool) -> SyncOutcome {
+        SyncOutcome {
+            hostname: "R".into(),
+            groups: vec![
+                GroupOutcome {
+                    name: "threatstop-allow".into(),
+                    kept: 2,
+                    ..Default::default()
+                },
+                GroupOutcome {
+                    name: "threatstop-block".into(),
+                    added: block.0,
+                    removed: block.1,
+                    kept: block.2,
+                    unmanaged: vec!["range 192.0.2.1 192.0.2.9".into()],
+                    ..Default::default()
+                },
+            ],
+            saved,
+        }
+    }
+
+    fn auth_error(device: &str) -> DeviceError {
+        DeviceError::Auth {
+            device: device.into(),
+            user: "tsfleet".into(),
+            methods: "publickey,password".into(),
+        }
+    }
+
+    fn timeout_error(device: &str) -> DeviceError {
+        DeviceError::Timeout {
+            device: device.into(),
+            doing: "reading threatstop-block".into(),
+            after: Duration::from_secs(30),
+        }
+    }
+
+    /// A small fleet with every status, as the fleet runner would build it.
+    pub(crate) fn sample(command: Command) -> RunReport {
+        let apply = command == Command::Apply;
+        let devices = vec![
+            DeviceReport::from_outcome(
+                "edge-03",
+                "10.0.0.3",
+                &outcome((0, 0, 5000), false),
+                0,
+                Duration::from_millis(800),
+                0,
+            ),
+            DeviceReport::from_outcome(
+                "edge-01",
+                "10.0.0.1",
+                &outcome((50, 7, 4950), apply),
+                12,
+                Duration::from_millis(2500),
+                if apply { 70 } else { 13 },
+            ),
+            DeviceReport::failed(
+                "edge-02",
+                "10.0.0.2",
+                &auth_error("edge-02"),
+                Duration::from_millis(1200),
+            ),
+            DeviceReport::skipped("edge-05", "10.0.0.5", StopReason::CanaryFailed),
+            DeviceReport::failed(
+                "core-01",
+                "10.0.1.1",
+                &timeout_error("core-01"),
+                Duration::from_secs(30),
+            ),
+        ];
+        RunReport::new(
+            command,
+            UNIX_EPOCH + Duration::from_millis(1_772_366_400_123),
+            Duration::from_millis(31_400),
+            "a".repeat(64),
+            Some(Shard { index: 1, count: 2 }),
+            devices,
+        )
+    }
+
+    fn run(command: Command, devices: Vec<DeviceReport>) -> RunReport {
+        RunReport::new(
+            command,
+            SystemTime::now(),
+            Duration::from_secs(1),
+            "0".repeat(64),
+            None,
+            devices,
+        )
+    }
+
+    fn ok(name: &str) -> DeviceReport {
+        DeviceReport::from_outcome(name, "h", &outcome((0, 0, 10), false), 0, Duration::ZERO, 0)
+    }
+
+    fn changed(name: &str) -> DeviceReport {
+        DeviceReport::from_outcome(
+            name,
+            "h",
+            &outcome((1, 0, 10), true),
+            0,
+            Duration::from_secs(1),
+            1,
+        )
+    }
+
+    #[test]
+    fn from_outcome_totals_the_groups() {
+        let d = DeviceReport::from_outcome(
+            "R1",
+            "192.0.2.1",
+            &outcome((50, 7, 4950), true),
+            3,
+            Duration::from_millis(2000),
+            57,
+        );
+        assert_eq!(d.status, Status::Changed);
+        assert_eq!((d.added, d.removed, d.kept, d.capped), (50, 7, 4952, 3));
+        assert_eq!(d.groups[1].unmanaged, 1);
+        assert_eq!(d.duration_ms, 2000);
+        assert_eq!(d.lines_per_sec, 28.5);
+        assert!(d.saved && d.error.is_none() && d.reason.is_none());
+        assert_eq!(ok("R2").status, Status::Ok);
+        assert_eq!(
+            ok("R2").lines_per_sec,
+            0.0,
+            "no division by a zero duration"
+        );
+    }
+
+    #[test]
+    fn failed_keeps_the_class_and_drops_the_device_prefix() {
+        let d = DeviceReport::failed("R1", "h", &auth_error("R1"), Duration::from_secs(2));
+        assert_eq!(d.status, Status::Failed);
+        let e = d.error.unwrap();
+        assert_eq!(e.class, ErrorClass::Auth);
+        assert_eq!(
+            e.message,
+            "authentication failed for user \"tsfleet\" (publickey,password)"
+        );
+    }
+
+    #[test]
+    fn error_classes_match_device_error_class() {
+        let device = || "R1".to_string();
+        let errors = [
+            DeviceError::Connect {
+                device: device(),
+                addr: "a".into(),
+                reason: "r".into(),
+                transient: true,
+            },
+            DeviceError::HostKey {
+                device: device(),
+                addr: "a".into(),
+                problem: "p".into(),
+            },
+            auth_error("R1"),
+            DeviceError::Enable {
+                device: device(),
+                reason: "r".into(),
+            },
+            timeout_error("R1"),
+            DeviceError::Command {
+                device: device(),
+                command: "c".into(),
+                message: "m".into(),
+            },
+            DeviceError::Verify {
+                device: device(),
+                group: "g".into(),
+                rounds: 3,
+                missing: 1,
+                extra: 0,
+            },
+            DeviceError::Refused {
+                device: device(),
+                group: "g".into(),
+                reason: "r".into(),
+            },
+            DeviceError::Protocol {
+                device: device(),
+                reason: "r".into(),
+            },
+        ];
+        for e in &errors {
+            let class = ErrorClass::of(e);
+            assert_eq!(class.as_str(), e.class());
+            assert_eq!(
+                serde_json::to_value(class).unwrap(),
+                serde_json::json!(e.class())
+            );
+        }
+        assert_eq!(errors.len(), ErrorClass::ALL.len());
+    }
+
+    #[test]
+    fn skipped_carries_the_stop_reason() {
+        let d = DeviceReport::skipped("R9", "h", StopReason::AuthBreaker { failures: 3 });
+        assert_eq!(d.status, Status::Skipped);
+        assert_eq!(
+            d.reason.as_deref(),
+            Some("stopped after 3 authentication failures")
+        );
+        assert_eq!(
+            DeviceReport::skipped("R9", "h", "maintenance window closed")
+                .reason
+                .as_deref(),
+            Some("maintenance window closed")
+        );
+    }
+
+    #[test]
+    fn exit_codes() {
+        use Command::*;
+        for detailed in [false, true] {
+            assert_eq!(run(Plan, vec![]).exit_code(detailed), EXIT_OK);
+            assert_eq!(run(Plan, vec![ok("a")]).exit_code(detailed), EXIT_OK);
+            assert_eq!(
+                run(Apply, vec![ok("a"), changed("b")]).exit_code(detailed),
+                EXIT_OK,
+                "apply applied its changes: success"
+            );
+            for command in Command::ALL {
+                let failed = DeviceReport::failed("c", "h", &auth_error("c"), Duration::ZERO);
+                assert_eq!(
+                    run(command, vec![changed("b"), failed]).exit_code(detailed),
+                    EXIT_DEVICE_FAILED
+                );
+                let skipped = DeviceReport::skipped("d", "h", StopReason::Interrupted);
+                assert_eq!(
+                    run(command, vec![ok("a"), skipped]).exit_code(detailed),
+                    EXIT_DEVICE_FAILED,
+                    "a stopped run is not a success"
+                );
+            }
+        }
+        assert_eq!(run(Plan, vec![changed("b")]).exit_code(false), EXIT_OK);
+        assert_eq!(run(Plan, vec![changed("b")]).exit_code(true), EXIT_CHANGES);
+        assert_eq!(run(Check, vec![changed("b")]).exit_code(true), EXIT_CHANGES);
+        assert_eq!(run(Remove, vec![changed("b")]).exit_code(true), EXIT_OK);
+    }
+
+    #[test]
+    fn sorting_failed_then_changed_then_ok_then_skipped_by_name() {
+        let report = sample(Command::Apply);
+        let names: Vec<&str> = report
+            .sorted_devices()
+            .iter()
+            .map(|d| d.name.as_str())
+            .collect();
+        assert_eq!(
+            names,
+            ["core-01", "edge-02", "edge-01", "edge-03", "edge-05"]
+        );
+    }
+
+    #[test]
+    fn summary_counts_and_totals() {
+        let s = sample(Command::Apply).summary();
+        assert_eq!(
+            (s.devices, s.ok, s.changed, s.failed, s.skipped),
+            (5, 1, 1, 2, 1)
+        );
+        assert_eq!((s.added, s.removed, s.kept, s.capped), (50, 7, 9954, 12));
+        assert_eq!(s.lines_sent, 70);
+        assert_eq!(
+            s.failures_by_class.into_iter().collect::<Vec<_>>(),
+            [(ErrorClass::Auth, 1), (ErrorClass::Timeout, 1)]
+        );
+    }
+
+    #[test]
+    fn started_at_is_rfc3339_and_survives_a_round_trip() {
+        let report = sample(Command::Plan);
+        let value = serde_json::to_value(&report).unwrap();
+        assert_eq!(value["started_at"], "2026-03-01T12:00:00.123Z");
+        let now = run(Command::Plan, vec![]);
+        let back: RunReport = serde_json::from_str(&serde_json::to_string(&now).unwrap()).unwrap();
+        assert_eq!(back, now);
+    }
+
+    #[test]
+    fn atomic_write_replaces_the_file_and_leaves_no_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.json");
+        write_atomic(&path, b"old").unwrap();
+        write_atomic(&path, b"new").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"new");
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(names.len(), 1);
+        let missing = dir.path().join("no/such/dir/r.json");
+        let err = write_atomic(&missing, b"x").unwrap_err();
+        assert!(err.to_string().contains("no/such/dir/r.json"), "{err}");
+    }
+}
