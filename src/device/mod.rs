@@ -22,6 +22,14 @@ use std::time::Duration;
 use sync::{SyncOutcome, SyncRequest};
 use transcript::Transcript;
 
+/// Show what a device is doing: the progress line of its span on a
+/// terminal, a debug log line otherwise.
+pub fn phase(text: &str) {
+    use tracing_indicatif::span_ext::IndicatifSpanExt;
+    tracing::Span::current().pb_set_message(text);
+    tracing::debug!("{text}");
+}
+
 /// What one device run produced, besides its outcome.
 #[derive(Clone, Debug, Default)]
 pub struct RunStats {
@@ -51,6 +59,7 @@ pub async fn run_device(
     let budget = deadline;
     let deadline = tokio::time::Instant::now() + budget;
     let work = async {
+        phase("connecting");
         let shell = ssh::open_shell(target).await?;
         let timeouts = Timeouts {
             inactivity,

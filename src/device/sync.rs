@@ -77,6 +77,7 @@ async fn sync_inner<L: Link>(
     session: &mut CliSession<L>,
     request: &SyncRequest,
 ) -> Result<SyncOutcome, DeviceError> {
+    super::phase("enable");
     session.enable(request.enable_secret.as_deref()).await?;
     session.command("terminal length 0").await?;
     session.command("terminal width 511").await?;
@@ -85,6 +86,7 @@ async fn sync_inner<L: Link>(
         ..Default::default()
     };
     let mut current = Vec::with_capacity(request.groups.len());
+    super::phase("reading groups");
     for group in &request.groups {
         let contents = read_group(session, &group.name, false).await?;
         let diff = plan::diff(&contents.managed, &group.desired);
@@ -111,6 +113,7 @@ async fn sync_inner<L: Link>(
     }
     session.command("end").await?;
     if request.save_config {
+        super::phase("write memory");
         let out = session.command("write memory").await?;
         if !out.contains("[OK]") {
             return Err(DeviceError::Command {
@@ -155,6 +158,7 @@ async fn push_group<L: Link>(
             group.name,
             lines.len()
         ));
+        super::phase(&format!("pushing {} lines to {}", lines.len(), group.name));
         let pushed = session.push(&lines).await?;
         result.push_rounds = round + 1;
         result.lost_lines += pushed.lost;

@@ -1,0 +1,259 @@
+//! A fleet run (`plan` or `apply`), from a loaded inventory to a report:
+//! take the lists (a snapshot file, or resolve each distinct list once), build
+//! every device's policy and credentials — all before any device is
+//! contacted, so bad input exits 3 having touched nothing — then fan out the
+//! device sessions and turn the outcomes into a [`RunReport`].
+
+use crate::device::DeviceError;
+use crate::device::ssh::{Credentials, SshTarget};
+use crate::device::sync::{GroupTarget, SyncRequest};
+use crate::device::transcript::Transcript;
+use crate::fleet::{self, Event, FanOutSettings, Outcome};
+use crate::inventory::{LoadedInventory, ResolvedDevice};
+use crate::lists::{self, DevicePolicy, ListsError, Snapshot, policy};
+use crate::report::{Command, DeviceReport, RunReport};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+use tokio_util::sync::CancellationToken;
+
+/// How a run goes, beyond the inventory.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    pub command: Command,
+    /// A snapshot from `tsfleet resolve -o` (no DNS queries then).
+    pub lists: Option<PathBuf>,
+    /// The snapshot last used, for the shrink guard.
+    pub previous: Option<PathBuf>,
+    pub allow_shrink: bool,
+    pub fanout: FanOutSettings,
+    /// Transcripts go here, one file per device (none when unset).
+    pub run_dir: Option<PathBuf>,
+    /// Longest time one device may take, connect to logout.
+    pub device_deadline: Duration,
+}
+
+/// Invalid input found before any device was contacted (exit 3).
+#[derive(Debug, thiserror::Error)]
+pub enum PrepareError {
+    #[error(transparent)]
+    Lists(#[from] ListsError),
+    #[error("device {device}: {message}")]
+    Device { device: String, message: String },
+    #[error("cannot create the run directory {path}: {source}")]
+    RunDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// One device, ready to go: everything checked, secrets in memory only.
+#[derive(Clone)]
+pub struct Job {
+    pub name: String,
+    pub host: String,
+    pub target: SshTarget,
+    pub request: SyncRequest,
+    /// Entries the policy cap cut for this device.
+    pub capped: u64,
+    transcript: Option<PathBuf>,
+    secrets: Vec<String>,
+    inactivity: Duration,
+}
+
+/// The checked run: the snapshot and a job per selected device.
+pub struct Prepared {
+    pub snapshot: Snapshot,
+    pub jobs: Vec<Job>,
+    /// Per policy, what its build reported (capped, protected, …).
+    pub policies: BTreeMap<String, DevicePolicy>,
+}
+
+/// Take the lists, build the policies and the jobs. Contacts DNS servers
+/// only (and not even those with `--lists`).
+pub async fn prepare(
+    loaded: &LoadedInventory,
+    devices: &[ResolvedDevice],
+    options: &RunOptions,
+) -> Result<Prepared, PrepareError> {
+    let snapshot = match &options.lists {
+        Some(path) => Snapshot::read(path).map_err(ListsError::from)?,
+        None => lists::resolve(&loaded.inventory).await?.snapshot,
+    };
+    let previous = match &options.previous {
+        Some(path) => Some(Snapshot::read(path).map_err(ListsError::from)?),
+        None => None,
+    };
+    let mut policies = BTreeMap::new();
+    for device in devices {
+        let Some(name) = &device.policy else {
+            return Err(PrepareError::Device {
+                device: device.name.clone(),
+                message: "no policy: add `policies:` to the inventory and name one in `policy:`".into(),
+            });
+        };
+        if policies.contains_key(name) {
+            continue;
+        }
+        let p = loaded.inventory.policies.get(name).ok_or_else(|| PrepareError::Device {
+            device: device.name.clone(),
+            message: format!("policy {name:?} is not under `policies:`"),
+        })?;
+        let built = policy::build(&snapshot, p, previous.as_ref(), options.allow_shrink)
+            .map_err(|source| ListsError::Policy { policy: name.clone(), source })?;
+        policies.insert(name.clone(), built);
+    }
+    if let Some(dir) = &options.run_dir {
+        std::fs::create_dir_all(dir).map_err(|source| PrepareError::RunDir { path: dir.clone(), source })?;
+    }
+    let mut jobs = Vec::with_capacity(devices.len());
+    for device in devices {
+        let built = &policies[device.policy.as_deref().unwrap_or_default()];
+        jobs.push(job(loaded, device, built, options)?);
+    }
+    Ok(Prepared { snapshot, jobs, policies })
+}
+
+fn job(loaded: &LoadedInventory, d: &ResolvedDevice, built: &DevicePolicy, options: &RunOptions) -> Result<Job, PrepareError> {
+    let reveal = |secret: &crate::inventory::Secret, what: &str| {
+        secret.reveal(&loaded.base_dir).map_err(|e| PrepareError::Device {
+            device: d.name.clone(),
+            message: format!("{what}: {e}"),
+        })
+    };
+    let password = d.password.as_ref().map(|s| reveal(s, "password")).transpose()?;
+    let enable_secret = d.enable_secret.as_ref().map(|s| reveal(s, "enable_secret")).transpose()?;
+    let credentials = match (&d.private_key, &password) {
+        (Some(path), _) => Credentials::PrivateKey { path: path.clone(), passphrase: None },
+        (None, Some(pw)) => Credentials::Password(pw.clone()),
+        (None, None) => {
+            return Err(PrepareError::Device {
+                device: d.name.clone(),
+                message: "no password and no private_key: set one of them".into(),
+            });
+        }
+    };
+    let secrets: Vec<String> = password.iter().chain(enable_secret.iter()).cloned().collect();
+    let request = SyncRequest {
+        enable_secret,
+        groups: vec![
+            GroupTarget { name: d.allow_group.clone(), desired: built.allow.iter().copied().collect::<BTreeSet<_>>() },
+            GroupTarget { name: d.block_group.clone(), desired: built.block.iter().copied().collect::<BTreeSet<_>>() },
+        ],
+        apply: options.command == Command::Apply,
+        save_config: d.save_config,
+        group_limit: None,
+    };
+    Ok(Job {
+        name: d.name.clone(),
+        host: d.host.clone(),
+        target: SshTarget {
+            device: d.name.clone(),
+            host: d.host.clone(),
+            port: d.port,
+            username: d.username.clone(),
+            credentials,
+            host_key_policy: d.host_key_policy,
+            known_hosts: d.known_hosts.clone(),
+            legacy_algorithms: d.legacy_algorithms,
+            connect_timeout: d.connect_timeout,
+        },
+        request,
+        capped: (built.report.capped_allow.len() + built.report.capped_block.len()) as u64,
+        transcript: options.run_dir.as_ref().map(|dir| dir.join(format!("{}.log", d.name))),
+        secrets,
+        inactivity: d.command_timeout,
+    })
+}
+
+/// Run every job and report. `on_event` sees starts, retries and finishes
+/// (for progress display); `cancel` stops launching new devices.
+pub async fn execute(
+    prepared: &Prepared,
+    options: &RunOptions,
+    cancel: CancellationToken,
+    on_event: impl Fn(&Job, Event) + Send + Sync + 'static,
+) -> RunReport {
+    let started_at = SystemTime::now();
+    let started = Instant::now();
+    let jobs = Arc::new(prepared.jobs.clone());
+    let events_jobs = jobs.clone();
+    let deadline = options.device_deadline;
+    // Failed devices reach the fan-out as errors (it counts them for its
+    // stops); their time is kept here for the report.
+    let durations = Arc::new(std::sync::Mutex::new(vec![Duration::ZERO; jobs.len()]));
+    let outcomes = fleet::run(
+        (0..jobs.len()).collect(),
+        &options.fanout,
+        cancel,
+        move |event| {
+            let index = match &event {
+                Event::Started { index } | Event::Retrying { index, .. } | Event::Finished { index, .. } => *index,
+            };
+            on_event(&events_jobs[index], event);
+        },
+        {
+            let (jobs, durations) = (jobs.clone(), durations.clone());
+            move |index: usize| {
+                let (job, durations) = (jobs[index].clone(), durations.clone());
+                async move {
+                    let started = Instant::now();
+                    let span = tracing::info_span!("device", device = %job.name);
+                    let result = tracing::Instrument::instrument(run_job(&job, deadline), span).await;
+                    durations.lock().unwrap()[index] = started.elapsed();
+                    result
+                }
+            }
+        },
+    )
+    .await;
+    let durations = durations.lock().unwrap().clone();
+    let devices = jobs
+        .iter()
+        .zip(outcomes)
+        .zip(durations)
+        .map(|((job, outcome), took)| match outcome {
+            Outcome::Done(report) => report,
+            Outcome::Failed(error) => DeviceReport::failed(&job.name, &job.host, &error, took),
+            Outcome::Skipped(reason) => DeviceReport::skipped(&job.name, &job.host, reason),
+        })
+        .collect();
+    RunReport::new(
+        options.command,
+        started_at,
+        started.elapsed(),
+        prepared.snapshot.sha256.clone(),
+        None,
+        devices,
+    )
+}
+
+/// One device, connect to logout.
+async fn run_job(job: &Job, deadline: Duration) -> Result<DeviceReport, DeviceError> {
+    let started = Instant::now();
+    let transcript = match &job.transcript {
+        Some(path) => Transcript::create(path, job.secrets.clone()).unwrap_or_else(|e| {
+            tracing::warn!("{}: cannot write the transcript {}: {e}", job.name, path.display());
+            Transcript::none(job.secrets.clone())
+        }),
+        None => Transcript::none(job.secrets.clone()),
+    };
+    let (outcome, stats) =
+        crate::device::run_device(&job.target, &job.request, transcript, job.inactivity, deadline).await?;
+    Ok(DeviceReport::from_outcome(
+        &job.name,
+        &job.host,
+        &outcome,
+        job.capped,
+        started.elapsed(),
+        stats.lines_sent,
+    ))
+}
+
+/// The default run directory: `tsfleet-runs/<UTC time>-<command>` here.
+pub fn default_run_dir(command: Command) -> PathBuf {
+    let stamp = humantime::format_rfc3339_seconds(SystemTime::now()).to_string().replace(':', "");
+    Path::new("tsfleet-runs").join(format!("{stamp}-{}", command.as_str()))
+}
