@@ -40,6 +40,98 @@ pub enum Command {
     Resolve(ResolveArgs),
     /// Run a simulated fleet of IOS routers over SSH (for tests, demos and benchmarks).
     Sim(SimArgs),
+    /// Check an inventory, or show each device's effective settings.
+    Inventory {
+        #[command(subcommand)]
+        command: InventoryCommand,
+    },
+}
+
+const INVENTORY_FORMAT: &str = "Inventory format (YAML):\n  \
+    dns: { servers: [127.0.0.1] }          # where the lists are published (see `tsfleet resolve --help`)\n  \
+    policies:                              # named once, referenced by devices\n    \
+      corp: { block: [corp-block.acme.threatstop.local], protect: [192.0.2.0/24] }\n  \
+    defaults:                              # every device\n    \
+      username: netops\n    \
+      password: { env: TSFLEET_PASSWORD }  # or { file: secrets/pw } (relative to this file)\n    \
+      enable_secret: { file: secrets/enable }\n  \
+    groups:                                # applied in the order a device lists them\n    \
+      branch: { connect_timeout_ms: 20000, save_config: false }\n  \
+    devices:\n    \
+      - { name: hq-core-1, host: 192.0.2.1, policy: corp }\n    \
+      - { name: br-01, host: br-01.example.net, groups: [branch], port: 2222 }\n\n\
+Device settings (in defaults, a group or a device; the most specific wins):\n  \
+    port (22), username (required), password, enable_secret, private_key, policy (the only \
+    policy if there is one, else required), block_group (threatstop-block), allow_group \
+    (threatstop-allow), host_key_policy (strict | accept-new | off), known_hosts \
+    (~/.ssh/known_hosts), legacy_algorithms (true), save_config (true), connect_timeout_ms \
+    (10000), command_timeout_ms (30000, inactivity).\n\n\
+Object-group names: 1-64 letters, digits, `-`, `_` or `.`, starting with a letter or digit.";
+
+#[derive(Debug, Subcommand)]
+pub enum InventoryCommand {
+    /// Validate an inventory: every mistake with file:line:column and what to fix.
+    #[command(
+        long_about = "Validate an inventory without contacting anything: YAML syntax, unknown or \
+            duplicate keys, duplicate device names, missing hosts, bad prefixes, object-group \
+            names, references to groups and policies that do not exist, and that every device \
+            ends up with a username and a policy. Every mistake is reported with \
+            file:line:column, the line with a caret under the fault and what to write instead. \
+            A password written in the file itself is accepted with a warning.",
+        after_help = concat!(
+            "Examples:\n  ",
+            "tsfleet inventory check -i inventory/example.yaml\n  ",
+            "TSFLEET_INVENTORY=fleet.yaml tsfleet inventory check\n\n",
+            "Exit codes: 0 valid (one summary line on stdout), 3 invalid (the mistakes on stderr)."
+        )
+    )]
+    Check(InventoryCheckArgs),
+    /// Print each device's effective settings and where each one came from.
+    #[command(
+        long_about = "Print each device's effective settings: defaults, then its groups in the \
+            order the device lists them, then the device itself (the most specific level wins), \
+            then built-in defaults. Each value is followed by the level that set it. Secrets \
+            are never printed: a reference is shown as written ({ env: NAME }, { file: PATH }), \
+            a literal as ******. Relative paths are shown resolved against the inventory's folder.",
+        after_help = concat!(
+            "Examples:\n  ",
+            "tsfleet inventory show -i inventory/example.yaml            # every device\n  ",
+            "tsfleet inventory show -i inventory/example.yaml hq-core-1  # one device\n  ",
+            "tsfleet inventory show -i inventory/example.yaml @branch 'hq-*'\n\n",
+            "PATTERN: @GROUP selects the devices in a group; anything else is a glob on device \
+            names (*, ?, [a-c], {a,b}). Several patterns add up; one that selects nothing is an error."
+        )
+    )]
+    Show(InventoryShowArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(after_long_help = INVENTORY_FORMAT)]
+pub struct InventoryCheckArgs {
+    /// The inventory file.
+    #[arg(short, long, env = "TSFLEET_INVENTORY")]
+    pub inventory: PathBuf,
+}
+
+#[derive(Debug, Args)]
+#[command(after_long_help = INVENTORY_FORMAT)]
+pub struct InventoryShowArgs {
+    /// The inventory file.
+    #[arg(short, long, env = "TSFLEET_INVENTORY")]
+    pub inventory: PathBuf,
+    /// Devices to show: a name, a glob (`br-*`) or `@GROUP`; all when omitted.
+    #[arg(value_name = "PATTERN")]
+    pub devices: Vec<String>,
+}
+
+/// `--limit` for the commands that act on devices.
+#[derive(Debug, Args)]
+pub struct LimitArgs {
+    /// Only these devices: `@GROUP` (a group's devices) or a glob on device
+    /// names (`br-*`, `hq-{a,b}`). Repeat to add more; a pattern that selects
+    /// nothing is an error.
+    #[arg(short = 'l', long = "limit", value_name = "PATTERN")]
+    pub limit: Vec<String>,
 }
 
 #[derive(Debug, Args)]

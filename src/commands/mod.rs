@@ -1,5 +1,6 @@
 //! One file per subcommand; each is thin glue between the CLI and the library.
 
+mod inventory;
 mod resolve;
 mod sim;
 
@@ -11,5 +12,6 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
     match cli.command {
         Command::Resolve(args) => resolve::run(args).await,
         Command::Sim(args) => sim::run(args).await,
+        Command::Inventory { command } => inventory::run(command),
     }
 }

@@ -1,16 +1,38 @@
 //! The fleet described in YAML: DNS servers, named policies (which lists a
 //! device gets), defaults, groups and devices, and secret references.
 //!
-//! This module owns the file format. Loading reports mistakes with the file,
-//! line and column (serde-saphyr); relative paths in the file resolve against
-//! the inventory's own folder, never the current directory.
+//! This module owns the file format and what it means:
+//! - [`model`]: the schema (serde; unknown keys refused everywhere);
+//! - [`secret`]: `{ env: NAME }`, `{ file: PATH }` or a literal (warned about);
+//! - `located`: where each key and value is written, for messages;
+//! - `validate`: checks of each value where it is written;
+//! - [`effective`]: defaults → groups (in the device's order) → device, then
+//!   built-in defaults, into one [`ResolvedDevice`] per router;
+//! - [`select`]: `--limit` patterns (`@group` or a device-name glob);
+//! - `diagnostic`: `file:line:column: message`, a snippet with a caret, help.
+//!
+//! [`load`] does all of it, so a [`LoadedInventory`] is always usable.
+//! Relative paths in the file resolve against the inventory's own folder,
+//! never the current directory; `~/` against `$HOME`.
 
+mod diagnostic;
+pub mod effective;
+mod located;
 mod model;
 mod secret;
+pub mod select;
+mod validate;
 
+pub use diagnostic::Diagnostic;
+pub use effective::{Origin, ResolvedDevice};
 pub use model::*;
 pub use secret::{Secret, SecretError};
+pub use select::select;
+pub use validate::{MAX_OBJECT_GROUP_NAME, object_group_name_problem};
 
+use effective::PathContext;
+use located::Located;
+use std::fmt;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
@@ -21,19 +43,49 @@ pub enum InventoryError {
         #[source]
         source: std::io::Error,
     },
-    /// A YAML or schema mistake; the message carries line, column and a caret.
-    #[error("{path}: {message}")]
-    Parse { path: PathBuf, message: String },
-    #[error("{path}: {message}")]
-    Invalid { path: PathBuf, message: String },
+    /// YAML, schema or meaning mistakes, each with line, column, a snippet
+    /// with a caret and what to write instead.
+    #[error("{}", DisplayMistakes { path, mistakes })]
+    Invalid {
+        path: PathBuf,
+        mistakes: Vec<Diagnostic>,
+    },
+    /// A `--limit` pattern that selects nothing or does not parse.
+    #[error("--limit {pattern}: {message}")]
+    Limit { pattern: String, message: String },
 }
 
-/// An inventory as loaded, with the folder its relative paths resolve against.
+struct DisplayMistakes<'a> {
+    path: &'a Path,
+    mistakes: &'a [Diagnostic],
+}
+
+impl fmt::Display for DisplayMistakes<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let file = self.path.display().to_string();
+        for (i, m) in self.mistakes.iter().enumerate() {
+            if i > 0 {
+                f.write_str("\nerror: ")?;
+            }
+            write!(f, "{}", m.display(&file))?;
+        }
+        if self.mistakes.len() > 1 {
+            write!(f, "\n{} mistakes in {file}", self.mistakes.len())?;
+        }
+        Ok(())
+    }
+}
+
+/// An inventory as loaded and validated, with the folder its relative paths
+/// resolve against and the effective settings of every device.
 #[derive(Clone, Debug)]
 pub struct LoadedInventory {
     pub path: PathBuf,
+    /// Absolute.
     pub base_dir: PathBuf,
     pub inventory: Inventory,
+    /// In the order of `devices:`.
+    pub devices: Vec<ResolvedDevice>,
 }
 
 impl LoadedInventory {
@@ -45,33 +97,103 @@ impl LoadedInventory {
             self.base_dir.join(p)
         }
     }
+
+    /// The effective settings of every device, in inventory order.
+    pub fn devices(&self) -> &[ResolvedDevice] {
+        &self.devices
+    }
+
+    /// One device by name.
+    pub fn device(&self, name: &str) -> Option<&ResolvedDevice> {
+        self.devices.iter().find(|d| d.name == name)
+    }
 }
 
-/// Read and parse an inventory file.
+/// Read, parse and validate an inventory file: every mistake is reported
+/// (with `file:line:column`), warnings (literal secrets) are logged.
 pub fn load(path: &Path) -> Result<LoadedInventory, InventoryError> {
     let text = std::fs::read_to_string(path).map_err(|source| InventoryError::Read {
         path: path.to_path_buf(),
         source,
     })?;
-    let inventory = parse(&text).map_err(|message| InventoryError::Parse {
-        path: path.to_path_buf(),
-        message,
-    })?;
-    let base_dir = path
+    let parent = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."));
+        .unwrap_or(Path::new("."));
+    let base_dir = std::path::absolute(parent).unwrap_or_else(|_| parent.to_path_buf());
+    let home = std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .map(PathBuf::from);
+    let paths = PathContext {
+        base_dir: &base_dir,
+        home: home.as_deref(),
+    };
+    let file = path.display().to_string();
+    let checked = check_text(&text, &paths).map_err(|mistakes| InventoryError::Invalid {
+        path: path.to_path_buf(),
+        mistakes,
+    })?;
+    for w in &checked.warnings {
+        tracing::warn!("{}", w.display(&file));
+    }
     Ok(LoadedInventory {
         path: path.to_path_buf(),
         base_dir,
-        inventory,
+        inventory: checked.inventory,
+        devices: checked.devices,
     })
 }
 
-/// Parse inventory YAML text; the error message names line and column.
+/// What [`check_text`] found in a valid inventory.
+#[derive(Debug)]
+pub struct Checked {
+    pub inventory: Inventory,
+    pub devices: Vec<ResolvedDevice>,
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// Parse and validate inventory text (pure but for nothing: paths are
+/// resolved with `paths`). Every mistake found is returned, in file order.
+pub fn check_text(text: &str, paths: &PathContext<'_>) -> Result<Checked, Vec<Diagnostic>> {
+    let tree = Located::parse(text);
+    let inventory = serde_saphyr::from_str::<Inventory>(text)
+        .map_err(|e| vec![diagnostic::from_yaml_error(&e, text, &tree)])?;
+    let findings = validate::check(&inventory, &tree);
+    let mut errors = findings.errors;
+    let devices = if errors.is_empty() {
+        match effective::resolve_all(&inventory, &tree, paths) {
+            Ok(devices) => devices,
+            Err(mut e) => {
+                errors.append(&mut e);
+                Vec::new()
+            }
+        }
+    } else {
+        Vec::new()
+    };
+    if !errors.is_empty() {
+        errors.sort_by_key(|d| d.loc);
+        return Err(errors.into_iter().map(|d| d.with_snippet(text)).collect());
+    }
+    Ok(Checked {
+        inventory,
+        devices,
+        warnings: findings
+            .warnings
+            .into_iter()
+            .map(|d| d.with_snippet(text))
+            .collect(),
+    })
+}
+
+/// Parse inventory YAML text (schema only, no checks of meaning); the error
+/// message names line and column.
 pub fn parse(text: &str) -> Result<Inventory, String> {
-    serde_saphyr::from_str(text).map_err(|e| e.to_string())
+    serde_saphyr::from_str(text).map_err(|e| {
+        diagnostic::from_yaml_error(&e, text, &Located::parse(text))
+            .display("<inventory>")
+            .to_string()
+    })
 }
 
 /// Serialise an inventory as YAML.

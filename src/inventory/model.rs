@@ -133,8 +133,11 @@ pub struct DeviceSettings {
     pub command_timeout_ms: Option<u64>,
 }
 
+/// One router. Its settings are written beside `name`, `host` and `groups`
+/// (serialised flattened); see [`DeviceEntry`] for why reading does not use
+/// `#[serde(flatten)]`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(from = "DeviceEntry")]
 pub struct Device {
     pub name: String,
     pub host: String,
@@ -143,4 +146,115 @@ pub struct Device {
     pub groups: Vec<String>,
     #[serde(flatten)]
     pub settings: DeviceSettings,
+}
+
+/// A device entry as read: every key spelled out. serde's `flatten` buffers
+/// the entry, so with it an unknown key is reported at the entry's first line
+/// with no list of valid keys; without it, serde-saphyr points at the key
+/// itself. A unit test keeps this list in step with [`DeviceSettings`].
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeviceEntry {
+    name: String,
+    host: String,
+    #[serde(default)]
+    groups: Vec<String>,
+    #[serde(default)]
+    port: Option<u16>,
+    #[serde(default)]
+    username: Option<String>,
+    #[serde(default)]
+    password: Option<Secret>,
+    #[serde(default)]
+    enable_secret: Option<Secret>,
+    #[serde(default)]
+    private_key: Option<PathBuf>,
+    #[serde(default)]
+    policy: Option<String>,
+    #[serde(default)]
+    block_group: Option<String>,
+    #[serde(default)]
+    allow_group: Option<String>,
+    #[serde(default)]
+    host_key_policy: Option<HostKeyPolicy>,
+    #[serde(default)]
+    known_hosts: Option<PathBuf>,
+    #[serde(default)]
+    legacy_algorithms: Option<bool>,
+    #[serde(default)]
+    save_config: Option<bool>,
+    #[serde(default)]
+    connect_timeout_ms: Option<u64>,
+    #[serde(default)]
+    command_timeout_ms: Option<u64>,
+}
+
+impl From<DeviceEntry> for Device {
+    fn from(e: DeviceEntry) -> Device {
+        Device {
+            name: e.name,
+            host: e.host,
+            groups: e.groups,
+            settings: DeviceSettings {
+                port: e.port,
+                username: e.username,
+                password: e.password,
+                enable_secret: e.enable_secret,
+                private_key: e.private_key,
+                policy: e.policy,
+                block_group: e.block_group,
+                allow_group: e.allow_group,
+                host_key_policy: e.host_key_policy,
+                known_hosts: e.known_hosts,
+                legacy_algorithms: e.legacy_algorithms,
+                save_config: e.save_config,
+                connect_timeout_ms: e.connect_timeout_ms,
+                command_timeout_ms: e.command_timeout_ms,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every `DeviceSettings` key, set, round-trips through a device entry:
+    /// `DeviceEntry` has not fallen behind.
+    #[test]
+    fn device_entry_knows_every_setting() {
+        let settings = DeviceSettings {
+            port: Some(2222),
+            username: Some("u".into()),
+            password: Some(Secret::Env { env: "P".into() }),
+            enable_secret: Some(Secret::File { file: "e".into() }),
+            private_key: Some("k".into()),
+            policy: Some("p".into()),
+            block_group: Some("b".into()),
+            allow_group: Some("a".into()),
+            host_key_policy: Some(HostKeyPolicy::AcceptNew),
+            known_hosts: Some("kh".into()),
+            legacy_algorithms: Some(false),
+            save_config: Some(false),
+            connect_timeout_ms: Some(1),
+            command_timeout_ms: Some(2),
+        };
+        let device = Device {
+            name: "r1".into(),
+            host: "192.0.2.1".into(),
+            groups: vec!["g".into()],
+            settings,
+        };
+        let yaml = serde_saphyr::to_string(&device).unwrap();
+        let back: Device = serde_saphyr::from_str(&yaml).unwrap();
+        assert_eq!(back, device);
+    }
+
+    #[test]
+    fn unknown_device_key_points_at_the_key() {
+        let e = serde_saphyr::from_str::<Device>("name: r1\nhost: h\nprot: 22\n").unwrap_err();
+        let loc = e.location().unwrap();
+        assert_eq!((loc.line(), loc.column()), (3, 1));
+        assert!(e.to_string().contains("expected one of"), "{e}");
+    }
 }

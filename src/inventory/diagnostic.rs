@@ -1,0 +1,291 @@
+//! A mistake in an inventory, as shown to the person who must fix it:
+//! `file:line:column: what is wrong`, the lines around it with a caret under
+//! the fault, and a `help:` line saying what to write instead.
+//!
+//! serde-saphyr's own messages are short ("invalid u16", "unknown field …");
+//! [`from_yaml_error`] rewords the common ones, names where in the inventory
+//! the mistake is (device, group, policy) and suggests the nearest valid key.
+//! Snippets are rendered here, for YAML and semantic mistakes alike, so both
+//! look the same.
+
+use super::located::{Loc, Located};
+use std::fmt;
+
+/// One mistake, located.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub loc: Option<Loc>,
+    pub message: String,
+    pub help: Option<String>,
+    /// The source lines with a caret, already rendered (may be empty).
+    pub snippet: String,
+}
+
+impl Diagnostic {
+    pub fn new(loc: Option<Loc>, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            loc,
+            message: message.into(),
+            help: None,
+            snippet: String::new(),
+        }
+    }
+
+    pub fn help(mut self, help: impl Into<String>) -> Diagnostic {
+        self.help = Some(help.into());
+        self
+    }
+
+    /// Render the snippet from the inventory text.
+    pub fn with_snippet(mut self, text: &str) -> Diagnostic {
+        if let Some(loc) = self.loc {
+            self.snippet = snippet(text, loc);
+        }
+        self
+    }
+
+    /// `file:line:column: message`, then the snippet and the help.
+    pub fn display<'a>(&'a self, file: &'a str) -> impl fmt::Display + 'a {
+        DisplayDiagnostic { d: self, file }
+    }
+}
+
+struct DisplayDiagnostic<'a> {
+    d: &'a Diagnostic,
+    file: &'a str,
+}
+
+impl fmt::Display for DisplayDiagnostic<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.d.loc {
+            Some(Loc { line, column }) => write!(f, "{}:{line}:{column}: ", self.file)?,
+            None => write!(f, "{}: ", self.file)?,
+        }
+        f.write_str(&self.d.message)?;
+        if !self.d.snippet.is_empty() {
+            write!(f, "\n{}", self.d.snippet.trim_end())?;
+        }
+        if let Some(help) = &self.d.help {
+            let pad = if self.d.snippet.is_empty() { "" } else { "   " };
+            write!(f, "\n{pad}= help: {help}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The lines up to `loc` (two before it) with a caret under the token at
+/// `loc`: rustc's layout, as serde-saphyr renders its own snippets.
+pub fn snippet(text: &str, loc: Loc) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    if loc.line == 0 || loc.line > lines.len() {
+        return String::new();
+    }
+    let first = loc.line.saturating_sub(2).max(1);
+    let width = loc.line.to_string().len();
+    let mut out = format!("{:width$} |\n", "");
+    for n in first..=loc.line {
+        let l = lines[n - 1];
+        if l.is_empty() {
+            out.push_str(&format!("{n:>width$} |\n"));
+        } else {
+            out.push_str(&format!("{n:>width$} | {l}\n"));
+        }
+    }
+    let line = lines[loc.line - 1];
+    let pad: String = line
+        .chars()
+        .take(loc.column.saturating_sub(1))
+        .map(|c| if c == '\t' { '\t' } else { ' ' })
+        .collect();
+    let rest: String = line.chars().skip(loc.column.saturating_sub(1)).collect();
+    let carets = "^".repeat(token_len(&rest).max(1));
+    out.push_str(&format!("{:width$} | {pad}{carets}\n", ""));
+    out
+}
+
+/// Length in characters of the YAML token that starts `rest`: a quoted
+/// string up to its closing quote, else up to the next delimiter.
+fn token_len(rest: &str) -> usize {
+    let mut chars = rest.chars();
+    match chars.next() {
+        Some(q @ ('"' | '\'')) => chars
+            .position(|c| c == q)
+            .map_or(rest.chars().count(), |p| p + 2),
+        Some('[' | '{' | '-') | None => 1,
+        Some(_) => rest
+            .char_indices()
+            .find(|&(i, c)| {
+                matches!(c, ',' | ']' | '}' | '#')
+                    || (c == ':' && rest[i + 1..].starts_with([' ', '\t'])
+                        || c == ':' && i + 1 == rest.len())
+            })
+            .map_or_else(
+                || rest.trim_end().chars().count(),
+                |(i, _)| rest[..i].trim_end().chars().count(),
+            ),
+    }
+}
+
+/// A serde-saphyr error as a diagnostic: reworded, placed ("device `r2`,
+/// key `port`"), with help where there is something useful to say.
+pub fn from_yaml_error(err: &serde_saphyr::Error, text: &str, tree: &Located) -> Diagnostic {
+    use serde_saphyr::MessageFormatter;
+    let inner = err.without_snippet();
+    let raw = serde_saphyr::DefaultMessageFormatter
+        .format_message(inner)
+        .into_owned();
+    let loc = err.location().and_then(|l| {
+        let (line, column) = (l.line() as usize, l.column() as usize);
+        (line > 0).then_some(Loc { line, column })
+    });
+    let (place, found) = loc.map(|l| tree.describe(l)).unwrap_or((None, None));
+    let (message, help) = reword(&raw, found.as_deref());
+    let message = match place {
+        Some(place) if !place.is_empty() => format!("{place}: {message}"),
+        _ => message,
+    };
+    let mut d = Diagnostic::new(loc, message).with_snippet(text);
+    d.help = help;
+    d
+}
+
+/// Reword one of serde's or serde-saphyr's messages; `found` is the scalar
+/// written at the error's location, when there is one.
+pub fn reword(raw: &str, found: Option<&str>) -> (String, Option<String>) {
+    let found_note = |what: &str| match found {
+        Some(f) if !f.is_empty() => format!("{what}, found `{f}`"),
+        _ => what.to_string(),
+    };
+    if let Some(rest) = raw.strip_prefix("unknown field `") {
+        let (key, expected) = rest.split_once('`').unwrap_or((rest, ""));
+        let valid: Vec<&str> = expected
+            .trim_start_matches(", expected one of ")
+            .trim_start_matches(", expected ")
+            .split(", ")
+            .map(|s| s.trim_matches('`'))
+            .filter(|s| !s.is_empty() && !s.starts_with("there are no"))
+            .collect();
+        let help = match closest(key, &valid) {
+            Some(near) => format!(
+                "did you mean `{near}`? Valid keys here: {}",
+                valid.join(", ")
+            ),
+            None if valid.is_empty() => "remove it".to_string(),
+            None => format!("valid keys here: {}", valid.join(", ")),
+        };
+        return (format!("unknown key `{key}`"), Some(help));
+    }
+    if let Some(rest) = raw.strip_prefix("missing field `") {
+        let key = rest.trim_end_matches('`');
+        let help = match key {
+            "host" => "add `host:` with the router's IP address or DNS name".to_string(),
+            "name" => "add `name:` with a name for the router (used by --limit and in reports)"
+                .to_string(),
+            "servers" => {
+                "add `servers:` with the DNS servers that publish the lists, e.g. [127.0.0.1]"
+                    .to_string()
+            }
+            _ => format!("add `{key}:`"),
+        };
+        return (format!("missing key `{key}`"), Some(help));
+    }
+    if let Some(rest) = raw.strip_prefix("duplicate mapping key: ") {
+        let key = rest
+            .split(", set DuplicateKeyPolicy")
+            .next()
+            .unwrap_or(rest);
+        return (
+            format!("key `{key}` is written twice in the same mapping"),
+            Some("keep one of them: YAML readers disagree on which one wins".into()),
+        );
+    }
+    let typed = |what: &str| (found_note(&format!("expected {what}")), None);
+    match raw {
+        "invalid u8" => return typed("a whole number from 0 to 255"),
+        "invalid u16" => return typed("a whole number from 0 to 65535"),
+        "invalid u32" | "invalid u64" | "invalid usize" => {
+            return typed("a whole number (0 or more)");
+        }
+        "invalid f64" | "invalid f32" => return typed("a number"),
+        "invalid boolean" => return typed("true or false"),
+        "expected sequence start" => {
+            return (
+                "expected a list".into(),
+                Some("write `[a, b]`, or one `- item` per line".into()),
+            );
+        }
+        "expected mapping start" => {
+            return (
+                "expected a mapping".into(),
+                Some("write `key: value` lines indented under this key".into()),
+            );
+        }
+        _ => {}
+    }
+    if raw.contains("invalid IP address syntax") || raw.contains("invalid IPv4") {
+        return (
+            found_note("not an IPv4 prefix"),
+            Some("write ADDRESS/LENGTH, e.g. 192.0.2.0/24".into()),
+        );
+    }
+    (raw.to_string(), None)
+}
+
+/// The candidate nearest to `word` by edit distance, if near enough to be a typo.
+pub fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    candidates
+        .iter()
+        .map(|c| (distance(word, c), *c))
+        .filter(|&(d, c)| d <= 2.max(c.len() / 4) && d < c.len())
+        .min_by_key(|&(d, _)| d)
+        .map(|(_, c)| c)
+}
+
+/// Levenshtein distance over characters.
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snippet_puts_carets_under_the_token() {
+        let text = "a: 1\nb:\n  prot: 22\n";
+        let s = snippet(text, Loc { line: 3, column: 3 });
+        assert_eq!(s, "  |\n2 | b:\n3 |   prot: 22\n  |   ^^^^\n");
+    }
+
+    #[test]
+    fn unknown_key_suggests_the_nearest() {
+        let (m, h) = reword(
+            "unknown field `prot`, expected one of `port`, `username`",
+            None,
+        );
+        assert_eq!(m, "unknown key `prot`");
+        assert!(h.unwrap().starts_with("did you mean `port`?"));
+        let (_, h) = reword(
+            "unknown field `zzzzzz`, expected one of `port`, `username`",
+            None,
+        );
+        assert_eq!(h.unwrap(), "valid keys here: port, username");
+    }
+
+    #[test]
+    fn closest_ignores_far_words() {
+        assert_eq!(closest("usrname", &["username", "port"]), Some("username"));
+        assert_eq!(closest("x", &["port"]), None);
+    }
+}

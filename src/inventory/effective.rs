@@ -1,0 +1,285 @@
+//! The effective settings of each device: `defaults`, then the device's
+//! groups in the order it lists them, then the device itself (the last level
+//! that sets a key wins), then tsfleet's built-in defaults for what no level
+//! sets. Paths are resolved against the inventory's folder here, so users of
+//! a [`ResolvedDevice`] never need to know where the inventory was.
+//!
+//! Pure apart from reading `$HOME` for `~` (passed in as `home`).
+
+use super::diagnostic::Diagnostic;
+use super::located::{Located, Seg, yaml_path};
+use super::{DeviceSettings, HostKeyPolicy, Inventory, Secret};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub const DEFAULT_PORT: u16 = 22;
+pub const DEFAULT_BLOCK_GROUP: &str = "threatstop-block";
+pub const DEFAULT_ALLOW_GROUP: &str = "threatstop-allow";
+pub const DEFAULT_KNOWN_HOSTS: &str = "~/.ssh/known_hosts";
+pub const DEFAULT_CONNECT_TIMEOUT_MS: u64 = 10_000;
+pub const DEFAULT_COMMAND_TIMEOUT_MS: u64 = 30_000;
+
+/// One device with every setting decided and validated.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ResolvedDevice {
+    pub name: String,
+    pub host: String,
+    pub port: u16,
+    pub groups: Vec<String>,
+    pub username: String,
+    /// File secrets carry absolute paths (resolved against the inventory's folder).
+    pub password: Option<Secret>,
+    pub enable_secret: Option<Secret>,
+    pub private_key: Option<PathBuf>,
+    /// A key of `policies`. `None` only when the inventory defines no policy
+    /// at all (e.g. the one `tsfleet sim --write-inventory` writes): such an
+    /// inventory can be checked and shown but has no lists to push.
+    pub policy: Option<String>,
+    pub block_group: String,
+    pub allow_group: String,
+    pub host_key_policy: HostKeyPolicy,
+    pub known_hosts: PathBuf,
+    pub legacy_algorithms: bool,
+    pub save_config: bool,
+    pub connect_timeout: Duration,
+    /// Longest wait for any output from the router (inactivity, not total).
+    pub command_timeout: Duration,
+    /// YAML line of the device entry, for messages.
+    pub line: usize,
+    /// Which level set each setting (keyed by the YAML key name).
+    pub origins: BTreeMap<&'static str, Origin>,
+}
+
+/// Where an effective setting came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Origin {
+    BuiltIn,
+    Defaults,
+    Group(String),
+    Device,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::BuiltIn => f.write_str("built-in default"),
+            Origin::Defaults => f.write_str("defaults"),
+            Origin::Group(g) => write!(f, "group {g}"),
+            Origin::Device => f.write_str("device"),
+        }
+    }
+}
+
+/// Where paths in the inventory resolve: its folder, and `$HOME` for `~`.
+#[derive(Clone, Debug)]
+pub struct PathContext<'a> {
+    pub base_dir: &'a Path,
+    pub home: Option<&'a Path>,
+}
+
+impl PathContext<'_> {
+    /// `~/x` → `$HOME/x`; relative → against the inventory's folder.
+    pub fn resolve(&self, p: &Path) -> PathBuf {
+        if let (Ok(rest), Some(home)) = (p.strip_prefix("~"), self.home) {
+            return home.join(rest);
+        }
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.base_dir.join(p)
+        }
+    }
+
+    fn secret(&self, s: &Secret) -> Secret {
+        match s {
+            Secret::File { file } => Secret::File {
+                file: self.resolve(file),
+            },
+            other => other.clone(),
+        }
+    }
+}
+
+/// The levels that apply to device `index`, most general first.
+fn levels(inv: &Inventory, index: usize) -> Vec<(Origin, &DeviceSettings)> {
+    let device = &inv.devices[index];
+    let mut levels = vec![(Origin::Defaults, &inv.defaults)];
+    for g in &device.groups {
+        if let Some(settings) = inv.groups.get(g) {
+            levels.push((Origin::Group(g.clone()), settings));
+        }
+    }
+    levels.push((Origin::Device, &device.settings));
+    levels
+}
+
+/// The most specific level that sets a key, with the value.
+fn pick<'a, T>(
+    levels: &[(Origin, &'a DeviceSettings)],
+    get: impl Fn(&'a DeviceSettings) -> Option<&'a T>,
+) -> Option<(&'a T, Origin)> {
+    levels
+        .iter()
+        .rev()
+        .find_map(|(origin, s)| get(s).map(|v| (v, origin.clone())))
+}
+
+/// The YAML path of the level `origin` for device `index`.
+fn level_path(origin: &Origin, index: usize) -> Vec<Seg<'_>> {
+    match origin {
+        Origin::Defaults => yaml_path!["defaults"].to_vec(),
+        Origin::Group(g) => yaml_path!["groups", g.as_str()].to_vec(),
+        Origin::Device | Origin::BuiltIn => yaml_path!["devices", index].to_vec(),
+    }
+}
+
+/// The effective settings of every device, or every reason some device has
+/// none. Expects [`super::validate::check`] to have passed (group and policy
+/// references exist).
+pub fn resolve_all(
+    inv: &Inventory,
+    tree: &Located,
+    paths: &PathContext<'_>,
+) -> Result<Vec<ResolvedDevice>, Vec<Diagnostic>> {
+    let mut devices = Vec::new();
+    let mut errors = Vec::new();
+    for i in 0..inv.devices.len() {
+        match resolve_one(inv, tree, paths, i) {
+            Ok(d) => devices.push(d),
+            Err(mut e) => errors.append(&mut e),
+        }
+    }
+    if errors.is_empty() {
+        Ok(devices)
+    } else {
+        Err(errors)
+    }
+}
+
+fn resolve_one(
+    inv: &Inventory,
+    tree: &Located,
+    paths: &PathContext<'_>,
+    i: usize,
+) -> Result<ResolvedDevice, Vec<Diagnostic>> {
+    let device = &inv.devices[i];
+    let levels = levels(inv, i);
+    let entry = tree.value(yaml_path!["devices", i]);
+    let mut origins = BTreeMap::new();
+    let mut errors = Vec::new();
+    let here = format!("device `{}`", device.name);
+
+    macro_rules! setting {
+        ($key:ident, $default:expr) => {{
+            match pick(&levels, |s| s.$key.as_ref()) {
+                Some((v, origin)) => {
+                    origins.insert(stringify!($key), origin);
+                    Some(v.clone())
+                }
+                None => {
+                    let d: Option<_> = $default;
+                    if d.is_some() {
+                        origins.insert(stringify!($key), Origin::BuiltIn);
+                    }
+                    d
+                }
+            }
+        }};
+    }
+
+    let port = setting!(port, Some(DEFAULT_PORT)).unwrap_or(DEFAULT_PORT);
+    let username = setting!(username, None::<String>);
+    if username.is_none() {
+        errors.push(
+            Diagnostic::new(entry, format!("{here} has no `username`"))
+                .help("set `username:` under `defaults:`, in one of the device's groups, or on the device"),
+        );
+    }
+    let password = setting!(password, None::<Secret>).map(|s| paths.secret(&s));
+    let enable_secret = setting!(enable_secret, None::<Secret>).map(|s| paths.secret(&s));
+    let private_key = setting!(private_key, None::<PathBuf>).map(|p| paths.resolve(&p));
+    let policy = setting!(
+        policy,
+        match inv.policies.len() {
+            1 => inv.policies.keys().next().cloned(),
+            _ => None,
+        }
+    );
+    if policy.is_none() && inv.policies.len() > 1 {
+        errors.push(
+            Diagnostic::new(
+                entry,
+                format!(
+                    "{here} has no `policy`, and the inventory defines {}",
+                    inv.policies.len()
+                ),
+            )
+            .help(format!(
+                "set `policy:` to one of {} under `defaults:`, a group, or the device",
+                inv.policies
+                    .keys()
+                    .map(|k| format!("`{k}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        );
+    }
+    let block_group =
+        setting!(block_group, Some(DEFAULT_BLOCK_GROUP.to_string())).unwrap_or_default();
+    let allow_group =
+        setting!(allow_group, Some(DEFAULT_ALLOW_GROUP.to_string())).unwrap_or_default();
+    if block_group == allow_group {
+        let origin = origins
+            .get("allow_group")
+            .cloned()
+            .unwrap_or(Origin::Device);
+        let mut p = level_path(&origin, i);
+        p.push(Seg::Key("allow_group"));
+        errors.push(
+            Diagnostic::new(
+                tree.value(&p).or(entry),
+                format!("{here}: `block_group` and `allow_group` are both `{block_group}`"),
+            )
+            .help("the block and allow lists need two different object-groups"),
+        );
+    }
+    let host_key_policy =
+        setting!(host_key_policy, Some(HostKeyPolicy::Strict)).unwrap_or_default();
+    let known_hosts = paths.resolve(
+        &setting!(known_hosts, Some(PathBuf::from(DEFAULT_KNOWN_HOSTS))).unwrap_or_default(),
+    );
+    let legacy_algorithms = setting!(legacy_algorithms, Some(true)).unwrap_or(true);
+    let save_config = setting!(save_config, Some(true)).unwrap_or(true);
+    let connect_timeout_ms = setting!(connect_timeout_ms, Some(DEFAULT_CONNECT_TIMEOUT_MS))
+        .unwrap_or(DEFAULT_CONNECT_TIMEOUT_MS);
+    let command_timeout_ms = setting!(command_timeout_ms, Some(DEFAULT_COMMAND_TIMEOUT_MS))
+        .unwrap_or(DEFAULT_COMMAND_TIMEOUT_MS);
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    origins.insert("host", Origin::Device);
+    origins.insert("groups", Origin::Device);
+    Ok(ResolvedDevice {
+        name: device.name.clone(),
+        host: device.host.clone(),
+        port,
+        groups: device.groups.clone(),
+        username: username.unwrap_or_default(),
+        password,
+        enable_secret,
+        private_key,
+        policy,
+        block_group,
+        allow_group,
+        host_key_policy,
+        known_hosts,
+        legacy_algorithms,
+        save_config,
+        connect_timeout: Duration::from_millis(connect_timeout_ms),
+        command_timeout: Duration::from_millis(command_timeout_ms),
+        line: entry.map_or(0, |l| l.line),
+        origins,
+    })
+}
