@@ -36,6 +36,10 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Connect to every device, read its groups and show what `apply` would change (changes nothing).
+    Plan(RunArgs),
+    /// Push the changes to every device: add, remove, verify, save.
+    Apply(RunArgs),
     /// Resolve every list the inventory's policies name over DNS, once, into a snapshot.
     Resolve(ResolveArgs),
     /// Run a simulated fleet of IOS routers over SSH (for tests, demos and benchmarks).
@@ -249,6 +253,69 @@ pub struct SimArgs {
     pub device: Option<String>,
 }
 
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    tsfleet plan -i fleet.yaml                          # what would change, per device\n  \
+    tsfleet plan -i fleet.yaml --detailed-exitcode      # exit 2 when changes are pending\n  \
+    tsfleet apply -i fleet.yaml --limit 'branch-*' --yes\n  \
+    tsfleet apply -i fleet.yaml --canary 5 --max-failures 2% --yes --json run.json --junit run.xml\n  \
+    tsfleet resolve -i fleet.yaml -o lists.json && tsfleet apply -i fleet.yaml --lists lists.json --yes\n\n\
+Exit codes: 0 done (no change pending with --detailed-exitcode); 1 a device failed or was skipped \
+because the run stopped; 2 changes pending (plan --detailed-exitcode); 3 invalid input, nothing contacted.")]
+pub struct RunArgs {
+    /// The inventory file.
+    #[arg(short, long, env = "TSFLEET_INVENTORY")]
+    pub inventory: PathBuf,
+    /// Use this snapshot (from `tsfleet resolve -o`) instead of querying DNS.
+    #[arg(long, value_name = "SNAPSHOT.json")]
+    pub lists: Option<PathBuf>,
+    /// The snapshot used last time, for the shrink guard.
+    #[arg(long, value_name = "SNAPSHOT.json")]
+    pub previous: Option<PathBuf>,
+    /// Accept lists that came back empty or shrank by more than their policy's max_shrink.
+    #[arg(long)]
+    pub allow_shrink: bool,
+    /// Only these devices: name globs (`branch-*`) or group names; repeat or separate with commas.
+    #[arg(long, value_delimiter = ',')]
+    pub limit: Vec<String>,
+    /// Devices worked on at once.
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..))]
+    pub concurrency: u16,
+    /// New SSH connections per second, fleet-wide, with jitter (0 = no limit).
+    #[arg(long, default_value_t = 20.0)]
+    pub connect_rate: f64,
+    /// Extra attempts, with backoff, after a transient connection error.
+    #[arg(long, default_value_t = 2)]
+    pub retries: u32,
+    /// Stop launching devices after this many authentication failures (0 = never).
+    #[arg(long, default_value_t = 3)]
+    pub auth_failure_limit: usize,
+    /// Run this many devices first; stop if any of them fails.
+    #[arg(long, default_value_t = 0)]
+    pub canary: usize,
+    /// Stop launching devices after this many failures: a count (5) or a share (10%).
+    #[arg(long)]
+    pub max_failures: Option<crate::fleet::FailureBudget>,
+    /// Longest time one device may take, in seconds.
+    #[arg(long, default_value_t = 900)]
+    pub device_timeout: u64,
+    /// Write the report as JSON (schema: schemas/report.schema.json).
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Write the report as JUnit XML (one test case per device).
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Exit 2 when changes are pending (plan), 0 when none.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Where the per-device transcripts go (default tsfleet-runs/<time>-<command>).
+    #[arg(long, value_name = "DIR")]
+    pub run_dir: Option<PathBuf>,
+    /// Do not ask before applying (required when stdin is not a terminal).
+    #[arg(short, long)]
+    pub yes: bool,
+}
+
 /// Logs go to stderr; `-q` and `-v` pick the level, `RUST_LOG` overrides.
 pub fn init_logging(global: &GlobalArgs) {
     let level = if global.quiet {
@@ -261,11 +328,28 @@ pub fn init_logging(global: &GlobalArgs) {
             _ => "trace",
         }
     };
+    use std::io::IsTerminal;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{level},russh=warn")));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .try_init();
+    if std::io::stderr().is_terminal() && !global.quiet {
+        // Progress bars for the spans of devices in flight; log lines print above them.
+        let bars = tracing_indicatif::IndicatifLayer::new();
+        let _ = tracing_subscriber::registry()
+            .with(filter)
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_writer(bars.get_stderr_writer())
+                    .with_target(false),
+            )
+            .with(bars)
+            .try_init();
+    } else {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .with_target(false)
+            .try_init();
+    }
 }

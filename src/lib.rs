@@ -18,6 +18,7 @@ pub mod lists;
 pub mod lock;
 pub mod plan;
 pub mod report;
+pub mod runner;
 pub mod sim;
 
 use std::process::ExitCode;

@@ -1,0 +1,281 @@
+//! Whole-fleet runs through the real binary: simulated devices over SSH,
+//! lists from a real NSD, reports read back from JSON.
+
+use crate::harness::nsd::Nsd;
+use crate::harness::{self, Zone, prefixes};
+use ipnet::Ipv4Net;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use tsfleet::sim::{Faults, SimFleet};
+
+const BLOCK: usize = 2000;
+
+struct Lab {
+    fleet: SimFleet,
+    _nsd: Nsd,
+    dir: tempfile::TempDir,
+    inventory: PathBuf,
+    block: BTreeSet<Ipv4Net>,
+    allow: BTreeSet<Ipv4Net>,
+}
+
+/// `devices` simulated routers, a block list of 2,000 prefixes in PTR
+/// sub-lists and a two-entry allow list on NSD, and an inventory for both.
+async fn lab(devices: usize, profile: &str) -> Lab {
+    let block = prefixes(BLOCK, 7);
+    let allow: Vec<Ipv4Net> = vec!["198.51.100.10/32".parse().unwrap(), "198.51.100.11/32".parse().unwrap()];
+    let subs: Vec<String> = (0..2).map(|i| format!("s{i}.corp-block.acme")).collect();
+    let mut zone = Zone::new().ptrs("corp-block.acme", &subs);
+    for (i, chunk) in block.chunks(BLOCK / 2).enumerate() {
+        zone = zone.apl(&subs[i], &chunk.iter().map(|p| format!("1:{p}")).collect::<Vec<_>>());
+    }
+    zone = zone.apl("corp-allow.acme", &allow.iter().map(|p| format!("1:{p}")).collect::<Vec<_>>());
+    let nsd = Nsd::start(&zone);
+    let fleet = harness::fleet(devices, profile).await;
+    let dir = tempfile::tempdir().unwrap();
+    let inventory = dir.path().join("fleet.yaml");
+    fleet.write_inventory(&inventory).unwrap();
+    let text = std::fs::read_to_string(&inventory)
+        .unwrap()
+        .replace("defaults:\n", "defaults:\n  command_timeout_ms: 2000\n  connect_timeout_ms: 3000\n");
+    let lists = harness::inventory(&["127.0.0.1".into()], nsd.port, "tcp", &["corp-block.acme"], &["corp-allow.acme"]);
+    std::fs::write(&inventory, format!("{text}{lists}")).unwrap();
+    Lab {
+        fleet,
+        _nsd: nsd,
+        dir,
+        inventory,
+        block: block.into_iter().collect(),
+        allow: allow.into_iter().collect(),
+    }
+}
+
+impl Lab {
+    /// Run the binary off the async runtime (the simulator lives on it).
+    async fn tsfleet(&self, args: &[&str]) -> (Output, serde_json::Value) {
+        let report = self.dir.path().join(format!("report-{}.json", rand_suffix()));
+        let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        all.extend(["-i".into(), self.inventory.display().to_string()]);
+        all.extend(["--json".into(), report.display().to_string()]);
+        all.extend(["--run-dir".into(), self.dir.path().join("runs").display().to_string()]);
+        let cwd = self.dir.path().to_path_buf();
+        let out = tokio::task::spawn_blocking(move || {
+            let refs: Vec<&str> = all.iter().map(String::as_str).collect();
+            harness::tsfleet(&refs, &cwd)
+        })
+        .await
+        .unwrap();
+        let json = std::fs::read_to_string(&report)
+            .map(|t| serde_json::from_str(&t).unwrap())
+            .unwrap_or(serde_json::Value::Null);
+        (out, json)
+    }
+
+    fn group(&self, device: &str, group: &str) -> BTreeSet<Ipv4Net> {
+        let state = self.fleet.device(device).unwrap().snapshot();
+        let Some(g) = state.running.groups.iter().find(|g| g.name == group) else {
+            return BTreeSet::new();
+        };
+        let text: String = std::iter::once(format!("Network object group {group}\n"))
+            .chain(g.entries.iter().map(|e| format!(" {e}\n")))
+            .collect();
+        tsfleet::device::ios::parse_group(&text, group).unwrap().managed
+    }
+}
+
+fn rand_suffix() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    N.fetch_add(1, Ordering::Relaxed)
+}
+
+fn code(out: &Output) -> i32 {
+    out.status.code().unwrap_or(-1)
+}
+
+fn text(out: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+fn device<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    report["devices"].as_array().unwrap().iter().find(|d| d["name"] == name).unwrap_or_else(|| panic!("{name} in {report}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_apply_plan_on_fifty_devices() {
+    let lab = lab(50, "").await;
+    let (out, report) = lab.tsfleet(&["plan", "--detailed-exitcode"]).await;
+    assert_eq!(code(&out), 2, "{}", text(&out));
+    for d in report["devices"].as_array().unwrap() {
+        assert_eq!(d["status"], "changed", "{d}");
+        assert_eq!(d["added"], BLOCK as u64 + 2, "{d}");
+        assert_eq!(d["removed"], 0);
+    }
+    assert!(lab.fleet.devices().iter().all(|d| d.snapshot().running.groups.is_empty()), "plan changes nothing");
+
+    let (out, report) = lab.tsfleet(&["apply", "--yes"]).await;
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    assert_eq!(report["summary"]["changed"], 50, "{report}");
+    for d in lab.fleet.devices() {
+        assert_eq!(lab.group(&d.name, "threatstop-block"), lab.block, "{}", d.name);
+        assert_eq!(lab.group(&d.name, "threatstop-allow"), lab.allow, "{}", d.name);
+        let state = d.snapshot();
+        assert!(state.saved(), "{} saved", d.name);
+        assert_eq!(state.stats.left_in_config_mode, 0);
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("rtr-001") && stdout.contains("50 devices"), "{stdout}");
+
+    let (out, report) = lab.tsfleet(&["plan", "--detailed-exitcode"]).await;
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    assert_eq!(report["summary"]["ok"], 50, "{report}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fault_matrix_then_recovery() {
+    let faults = [
+        ("rtr-001", "wrong_password: true", Some("auth")),
+        ("rtr-002", "wrong_enable_secret: true", Some("enable")),
+        ("rtr-003", "refuse_connections: true", Some("connect")),
+        ("rtr-004", "disconnect_after_lines: 12", Some("protocol")),
+        ("rtr-005", "hang_after_lines: 12", Some("timeout")),
+        ("rtr-006", "error_entries: ['host 198.51.100.11']", Some("device-error")),
+        ("rtr-007", "max_group_entries: 100", Some("device-error")),
+        ("rtr-008", "legacy_only: true", None),
+        ("rtr-009", "syslog_every_lines: 5", None),
+        ("rtr-010", "drop_input_over_bytes: 3000", None),
+    ];
+    let profile: String = std::iter::once("devices:\n".to_string())
+        .chain(faults.iter().map(|(name, f, _)| {
+            let cost = if *name == "rtr-010" { "line_cost_us: 300, " } else { "" };
+            format!("  {name}: {{ {cost}faults: {{ {f} }} }}\n")
+        }))
+        .collect();
+    let lab = lab(14, &profile).await;
+    let (out, report) = lab.tsfleet(&["apply", "--yes", "--retries", "0"]).await;
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    for (name, _, class) in faults {
+        let d = device(&report, name);
+        match class {
+            Some(class) => assert_eq!(d["error"]["class"], class, "{name}: {d}"),
+            None => assert_eq!(d["status"], "changed", "{name}: {d}"),
+        }
+    }
+    for name in ["rtr-011", "rtr-012", "rtr-013", "rtr-014"] {
+        assert_eq!(device(&report, name)["status"], "changed");
+        assert_eq!(lab.group(name, "threatstop-block"), lab.block);
+    }
+    for d in lab.fleet.devices() {
+        let state = d.snapshot();
+        for g in &state.running.groups {
+            assert!(!g.entries.is_empty(), "{}: group {} was emptied", d.name, g.name);
+        }
+        if !matches!(d.name.as_str(), "rtr-004" | "rtr-005") {
+            assert_eq!(state.stats.left_in_config_mode, 0, "{} left in config mode", d.name);
+        }
+    }
+    // Clear the faults: a re-run converges every device.
+    for d in lab.fleet.devices() {
+        d.set_faults(Faults::default());
+    }
+    let refused = lab.fleet.device("rtr-003").unwrap();
+    assert!(std::net::TcpStream::connect(refused.addr).is_err(), "(rtr-003 has no listener in this process)");
+    let (out, report) = lab.tsfleet(&["apply", "--yes", "--limit", "rtr-0[0-9][0-9]", "--retries", "0"]).await;
+    for d in report["devices"].as_array().unwrap() {
+        if d["name"] != "rtr-003" {
+            assert_ne!(d["status"], "failed", "{d}\n{}", text(&out));
+        }
+    }
+    for d in lab.fleet.devices().iter().filter(|d| d.name != "rtr-003") {
+        assert_eq!(lab.group(&d.name, "threatstop-block"), lab.block, "{}", d.name);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_stops_authentication_canary_and_failure_budget() {
+    let profile: String = std::iter::once("devices:\n".to_string())
+        .chain((1..=5).map(|i| format!("  rtr-00{i}: {{ faults: {{ wrong_password: true }} }}\n")))
+        .collect();
+    let lab = lab(8, &profile).await;
+    let (out, report) = lab.tsfleet(&["plan", "--concurrency", "1"]).await;
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    let s = &report["summary"];
+    assert_eq!(s["failed"], 3, "three authentication failures, then the run stops: {report}");
+    assert_eq!(s["skipped"], 5, "{report}");
+    assert!(device(&report, "rtr-008")["reason"].as_str().unwrap().contains("authentication"), "{report}");
+
+    let (out, report) = lab.tsfleet(&["plan", "--canary", "2", "--auth-failure-limit", "0"]).await;
+    assert_eq!(code(&out), 1);
+    assert_eq!(report["summary"]["failed"], 2, "{report}");
+    assert!(device(&report, "rtr-007")["reason"].as_str().unwrap().contains("canary"), "{report}");
+
+    let (out, report) = lab.tsfleet(&["plan", "--concurrency", "1", "--max-failures", "2", "--auth-failure-limit", "0"]).await;
+    assert_eq!(code(&out), 1);
+    assert_eq!(report["summary"]["failed"], 2, "{report}");
+    assert!(device(&report, "rtr-006")["reason"].as_str().unwrap().contains("max-failures"), "{report}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigint_starts_nothing_new_and_in_flight_devices_finish() {
+    let lab = lab(6, "devices: { rtr-001: { line_cost_us: 1500 }, rtr-002: { line_cost_us: 1500 } }").await;
+    let report = lab.dir.path().join("sigint.json");
+    let child = std::process::Command::new(harness::tsfleet_bin())
+        .args(["apply", "--yes", "--concurrency", "2", "-i"])
+        .arg(&lab.inventory)
+        .arg("--json")
+        .arg(&report)
+        .arg("--run-dir")
+        .arg(lab.dir.path().join("runs"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the slow devices are busy in configuration mode.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while lab.fleet.device("rtr-001").unwrap().snapshot().stats.config_lines < 100 {
+        assert!(std::time::Instant::now() < deadline, "the run never started pushing");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let pid = child.id().to_string();
+    assert!(std::process::Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap()).await.unwrap();
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(device(&report, "rtr-001")["status"], "changed", "in flight: finished");
+    assert_eq!(device(&report, "rtr-006")["status"], "skipped", "{report}");
+    assert!(device(&report, "rtr-006")["reason"].as_str().unwrap().contains("interrupted"));
+    for d in lab.fleet.devices() {
+        assert_eq!(d.snapshot().stats.left_in_config_mode, 0, "{}", d.name);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_run_on_the_same_inventory_exits_3_naming_the_holder() {
+    let lab = lab(1, "").await;
+    let _held = tsfleet::lock::acquire(&lab.inventory).unwrap();
+    let (out, _) = lab.tsfleet(&["plan"]).await;
+    assert_eq!(code(&out), 3, "{}", text(&out));
+    assert!(text(&out).contains(&format!("pid {}", std::process::id())), "{}", text(&out));
+    let _ = Path::new("");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_needs_yes_without_a_terminal_and_no_secret_is_printed() {
+    let lab = lab(2, "").await;
+    let (out, _) = lab.tsfleet(&["apply"]).await;
+    assert_eq!(code(&out), 3, "{}", text(&out));
+    assert!(text(&out).contains("--yes"));
+    let (out, report) = lab.tsfleet(&["apply", "--yes", "-vv", "--junit", "/dev/null"]).await;
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let password = std::fs::read_to_string(lab.dir.path().join("fleet.secrets/password")).unwrap();
+    let enable = std::fs::read_to_string(lab.dir.path().join("fleet.secrets/enable_secret")).unwrap();
+    let mut everything = text(&out) + &report.to_string();
+    for entry in std::fs::read_dir(lab.dir.path().join("runs")).unwrap() {
+        everything += &std::fs::read_to_string(entry.unwrap().path()).unwrap();
+    }
+    assert!(everything.contains("rtr-001(config-network-group)#"), "the transcripts are there");
+    // The simulator's default secrets are short words; use the enable secret, which is only typed.
+    assert!(!everything.contains(&format!(">>> {enable}")), "the enable secret was shown");
+    let _ = password;
+}
