@@ -3,6 +3,7 @@
 
 mod device;
 mod harness;
+mod inventory;
 mod resolve;
 mod sim;
 mod sim_sshd;
