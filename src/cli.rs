@@ -51,8 +51,10 @@ pub enum Command {
     },
 }
 
-const INVENTORY_FORMAT: &str = "Inventory format (YAML):\n  \
-    dns: { servers: [127.0.0.1] }          # where the lists are published (see `tsfleet resolve --help`)\n  \
+macro_rules! inventory_format {
+    () => {
+        "Inventory format (YAML):\n  \
+    dns: { servers: [127.0.0.1] }          # where the lists are published\n  \
     policies:                              # named once, referenced by devices\n    \
       corp: { block: [corp-block.acme.threatstop.local], protect: [192.0.2.0/24] }\n  \
     defaults:                              # every device\n    \
@@ -70,7 +72,9 @@ Device settings (in defaults, a group or a device; the most specific wins):\n  \
     (threatstop-allow), host_key_policy (strict | accept-new | off), known_hosts \
     (~/.ssh/known_hosts), legacy_algorithms (true), save_config (true), connect_timeout_ms \
     (10000), command_timeout_ms (30000, inactivity).\n\n\
-Object-group names: 1-64 letters, digits, `-`, `_` or `.`, starting with a letter or digit.";
+Object-group names: 1-64 letters, digits, `-`, `_` or `.`, starting with a letter or digit."
+    };
+}
 
 #[derive(Debug, Subcommand)]
 pub enum InventoryCommand {
@@ -87,7 +91,13 @@ pub enum InventoryCommand {
             "tsfleet inventory check -i inventory/example.yaml\n  ",
             "TSFLEET_INVENTORY=fleet.yaml tsfleet inventory check\n\n",
             "Exit codes: 0 valid (one summary line on stdout), 3 invalid (the mistakes on stderr)."
-        )
+        ),
+        after_long_help = concat!(
+            "Examples:\n  ",
+            "tsfleet inventory check -i inventory/example.yaml\n  ",
+            "TSFLEET_INVENTORY=fleet.yaml tsfleet inventory check\n\n",
+            "Exit codes: 0 valid (one summary line on stdout), 3 invalid (the mistakes on stderr)."
+        , "\n\n", inventory_format!())
     )]
     Check(InventoryCheckArgs),
     /// Print each device's effective settings and where each one came from.
@@ -104,13 +114,20 @@ pub enum InventoryCommand {
             "tsfleet inventory show -i inventory/example.yaml @branch 'hq-*'\n\n",
             "PATTERN: @GROUP selects the devices in a group; anything else is a glob on device \
             names (*, ?, [a-c], {a,b}). Several patterns add up; one that selects nothing is an error."
-        )
+        ),
+        after_long_help = concat!(
+            "Examples:\n  ",
+            "tsfleet inventory show -i inventory/example.yaml            # every device\n  ",
+            "tsfleet inventory show -i inventory/example.yaml hq-core-1  # one device\n  ",
+            "tsfleet inventory show -i inventory/example.yaml @branch 'hq-*'\n\n",
+            "PATTERN: @GROUP selects the devices in a group; anything else is a glob on device \
+            names (*, ?, [a-c], {a,b}). Several patterns add up; one that selects nothing is an error."
+        , "\n\n", inventory_format!())
     )]
     Show(InventoryShowArgs),
 }
 
 #[derive(Debug, Args)]
-#[command(after_long_help = INVENTORY_FORMAT)]
 pub struct InventoryCheckArgs {
     /// The inventory file.
     #[arg(short, long, env = "TSFLEET_INVENTORY")]
@@ -118,7 +135,6 @@ pub struct InventoryCheckArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(after_long_help = INVENTORY_FORMAT)]
 pub struct InventoryShowArgs {
     /// The inventory file.
     #[arg(short, long, env = "TSFLEET_INVENTORY")]

@@ -66,7 +66,12 @@ impl fmt::Display for DisplayDiagnostic<'_> {
             write!(f, "\n{}", self.d.snippet.trim_end())?;
         }
         if let Some(help) = &self.d.help {
-            let pad = if self.d.snippet.is_empty() { "" } else { "   " };
+            let pad = match self.d.loc {
+                Some(loc) if !self.d.snippet.is_empty() => {
+                    " ".repeat(loc.line.to_string().len() + 1)
+                }
+                _ => String::new(),
+            };
             write!(f, "\n{pad}= help: {help}")?;
         }
         Ok(())
@@ -84,14 +89,14 @@ pub fn snippet(text: &str, loc: Loc) -> String {
     let width = loc.line.to_string().len();
     let mut out = format!("{:width$} |\n", "");
     for n in first..=loc.line {
-        let l = lines[n - 1];
+        let l = mask_secrets(lines[n - 1]);
         if l.is_empty() {
             out.push_str(&format!("{n:>width$} |\n"));
         } else {
             out.push_str(&format!("{n:>width$} | {l}\n"));
         }
     }
-    let line = lines[loc.line - 1];
+    let line = mask_secrets(lines[loc.line - 1]);
     let pad: String = line
         .chars()
         .take(loc.column.saturating_sub(1))
@@ -103,6 +108,47 @@ pub fn snippet(text: &str, loc: Loc) -> String {
     out
 }
 
+/// The keys whose literal values are never shown.
+const SECRET_KEYS: [&str; 2] = ["password:", "enable_secret:"];
+
+/// `line` with any literal written after `password:` or `enable_secret:`
+/// replaced by `******` (references such as `{ env: NAME }` are kept), so a
+/// snippet never shows a secret, even on a neighbouring line.
+pub fn mask_secrets(line: &str) -> String {
+    let mut out = String::new();
+    let mut rest = line;
+    while let Some(i) = SECRET_KEYS
+        .iter()
+        .filter_map(|k| rest.find(k).map(|i| (i, k.len())))
+        .min()
+    {
+        let (at, len) = i;
+        let boundary = at == 0 || rest[..at].ends_with([' ', '{', ',', '-', '\t']);
+        out.push_str(&rest[..at + len]);
+        rest = &rest[at + len..];
+        if !boundary {
+            continue;
+        }
+        let value_start = rest.len() - rest.trim_start().len();
+        let value = &rest[value_start..];
+        if value.is_empty() || value.starts_with(['{', '#', '&', '*']) {
+            continue;
+        }
+        let end = if value.starts_with(['"', '\'']) {
+            token_len(value)
+        } else {
+            value.find([',', '}', '#']).unwrap_or(value.len())
+        };
+        let trailing = value[..end].len() - value[..end].trim_end().len();
+        out.push_str(&rest[..value_start]);
+        out.push_str("******");
+        out.push_str(&" ".repeat(trailing));
+        rest = &value[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Length in characters of the YAML token that starts `rest`: a quoted
 /// string up to its closing quote, else up to the next delimiter.
 fn token_len(rest: &str) -> usize {
@@ -111,13 +157,13 @@ fn token_len(rest: &str) -> usize {
         Some(q @ ('"' | '\'')) => chars
             .position(|c| c == q)
             .map_or(rest.chars().count(), |p| p + 2),
-        Some('[' | '{' | '-') | None => 1,
+        Some('[' | '{') | None => 1,
+        Some('-') if rest[1..].starts_with([' ', '\t']) || rest.len() == 1 => 1,
         Some(_) => rest
             .char_indices()
             .find(|&(i, c)| {
                 matches!(c, ',' | ']' | '}' | '#')
-                    || (c == ':' && rest[i + 1..].starts_with([' ', '\t'])
-                        || c == ':' && i + 1 == rest.len())
+                    || (c == ':' && (i + 1 == rest.len() || rest[i + 1..].starts_with([' ', '\t'])))
             })
             .map_or_else(
                 || rest.trim_end().chars().count(),
@@ -138,11 +184,34 @@ pub fn from_yaml_error(err: &serde_saphyr::Error, text: &str, tree: &Located) ->
         let (line, column) = (l.line() as usize, l.column() as usize);
         (line > 0).then_some(Loc { line, column })
     });
-    let (place, found) = loc.map(|l| tree.describe(l)).unwrap_or((None, None));
-    let (message, help) = reword(&raw, found.as_deref());
-    let message = match place {
-        Some(place) if !place.is_empty() => format!("{place}: {message}"),
-        _ => message,
+    let described = loc.and_then(|l| tree.describe(l));
+    let found = described.as_ref().and_then(|d| d.scalar.as_deref());
+    let (message, help) = reword(&raw, found);
+    // Mistakes about a key (unknown, twice, missing) are about the mapping
+    // that holds it; a missing key is reported where that mapping starts.
+    let about_key = ["unknown key", "missing key", "key `"]
+        .iter()
+        .any(|p| message.starts_with(p));
+    let (place, loc) = match &described {
+        Some(d) if about_key => {
+            let loc = if message.starts_with("missing key") {
+                d.parent_loc.or(loc)
+            } else {
+                loc
+            };
+            (d.parent.clone(), loc)
+        }
+        Some(d) => (d.place.clone(), loc),
+        None => (String::new(), loc),
+    };
+    let message = if place.is_empty() {
+        if about_key && message.starts_with("unknown key") {
+            format!("{message} at the top level")
+        } else {
+            message
+        }
+    } else {
+        format!("{place}: {message}")
     };
     let mut d = Diagnostic::new(loc, message).with_snippet(text);
     d.help = help;
@@ -265,7 +334,37 @@ mod tests {
     fn snippet_puts_carets_under_the_token() {
         let text = "a: 1\nb:\n  prot: 22\n";
         let s = snippet(text, Loc { line: 3, column: 3 });
-        assert_eq!(s, "  |\n2 | b:\n3 |   prot: 22\n  |   ^^^^\n");
+        assert_eq!(s, "  |\n1 | a: 1\n2 | b:\n3 |   prot: 22\n  |   ^^^^\n");
+    }
+
+    #[test]
+    fn snippets_never_show_literal_secrets() {
+        assert_eq!(mask_secrets("  password: hunter2"), "  password: ******");
+        assert_eq!(
+            mask_secrets("  - { name: r, password: 'a b', enable_secret: x }"),
+            "  - { name: r, password: ******, enable_secret: ****** }"
+        );
+        assert_eq!(
+            mask_secrets("  password: { env: PW }"),
+            "  password: { env: PW }"
+        );
+        assert_eq!(mask_secrets("  my_password: x"), "  my_password: x");
+        let s = snippet(
+            "a: 1\npassword: hunter2\nb: 2\n",
+            Loc { line: 3, column: 1 },
+        );
+        assert!(!s.contains("hunter2"), "{s}");
+        let s = snippet(
+            "password: hunter2\n",
+            Loc {
+                line: 1,
+                column: 11,
+            },
+        );
+        assert!(
+            s.ends_with("| ******\n  |           ^^^^^^\n") || s.contains("^^^^^^"),
+            "{s}"
+        );
     }
 
     #[test]

@@ -136,8 +136,8 @@ fn level_path(origin: &Origin, index: usize) -> Vec<Seg<'_>> {
 }
 
 /// The effective settings of every device, or every reason some device has
-/// none. Expects [`super::validate::check`] to have passed (group and policy
-/// references exist).
+/// none. Dangling group or policy references are skipped here: they are
+/// [`super::validate::check`]'s to report.
 pub fn resolve_all(
     inv: &Inventory,
     tree: &Located,

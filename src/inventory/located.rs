@@ -68,7 +68,15 @@ impl Located {
     /// Read `text`; a text that does not parse gives a tree that locates nothing.
     pub fn parse(text: &str) -> Located {
         Located {
-            root: serde_saphyr::from_str::<Spanned<Node>>(text).ok(),
+            // Duplicate keys are forwarded, so the second one can be located
+            // when the typed parse refuses it.
+            root: serde_saphyr::from_str_with_options::<Spanned<Node>>(
+                text,
+                serde_saphyr::options! {
+                    duplicate_keys: serde_saphyr::DuplicateKeyPolicy::PassThrough,
+                },
+            )
+            .ok(),
         }
     }
 
@@ -124,17 +132,30 @@ impl Located {
         }
     }
 
-    /// Where in the inventory `loc` is, in words ("device `r2`, key `port`"),
-    /// and the scalar written there, if any.
-    pub fn describe(&self, loc: Loc) -> (Option<String>, Option<String>) {
-        let Some(root) = &self.root else {
-            return (None, None);
-        };
+    /// Where in the inventory `loc` is: in words, for the mapping that
+    /// holds it and for itself, and the scalar written there, if any.
+    pub fn describe(&self, loc: Loc) -> Option<Described> {
+        let root = self.root.as_ref()?;
         let mut trail = Vec::new();
-        let Some(found) = find(root, loc, &mut trail) else {
-            return (None, None);
+        let scalar = find(root, loc, &mut trail)?;
+        let (parent, key) = match trail.last() {
+            Some(PathStep::Key(k)) => (&trail[..trail.len() - 1], Some(k.clone())),
+            _ => (&trail[..], None),
         };
-        (Some(self.words(&trail)), found)
+        let parent_path: Vec<Seg> = parent
+            .iter()
+            .map(|s| match s {
+                PathStep::Key(k) => Seg::Key(k),
+                PathStep::Index(i) => Seg::Index(*i),
+            })
+            .collect();
+        Some(Described {
+            place: self.words(&trail),
+            parent: self.words(parent),
+            parent_loc: self.value(&parent_path),
+            key,
+            scalar,
+        })
     }
 
     fn words(&self, trail: &[PathStep]) -> String {
@@ -190,6 +211,20 @@ impl Located {
             _ => Vec::new(),
         }
     }
+}
+
+/// See [`Located::describe`].
+#[derive(Debug)]
+pub struct Described {
+    /// "device `r2`, key `port`" (empty at the top level).
+    pub place: String,
+    /// The same for the mapping or list holding it: "device `r2`".
+    pub parent: String,
+    /// Where that mapping or list starts.
+    pub parent_loc: Option<Loc>,
+    /// The key, when the location is a key's.
+    pub key: Option<String>,
+    pub scalar: Option<String>,
 }
 
 #[derive(Debug)]

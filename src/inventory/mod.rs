@@ -160,16 +160,14 @@ pub fn check_text(text: &str, paths: &PathContext<'_>) -> Result<Checked, Vec<Di
         .map_err(|e| vec![diagnostic::from_yaml_error(&e, text, &tree)])?;
     let findings = validate::check(&inventory, &tree);
     let mut errors = findings.errors;
-    let devices = if errors.is_empty() {
-        match effective::resolve_all(&inventory, &tree, paths) {
-            Ok(devices) => devices,
-            Err(mut e) => {
-                errors.append(&mut e);
-                Vec::new()
-            }
+    // Resolution copes with dangling references (validation reports them),
+    // so its own mistakes (no username, no policy) are reported alongside.
+    let devices = match effective::resolve_all(&inventory, &tree, paths) {
+        Ok(devices) => devices,
+        Err(mut e) => {
+            errors.append(&mut e);
+            Vec::new()
         }
-    } else {
-        Vec::new()
     };
     if !errors.is_empty() {
         errors.sort_by_key(|d| d.loc);

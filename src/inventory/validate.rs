@@ -34,8 +34,13 @@ pub fn object_group_name_problem(name: &str) -> Option<String> {
         .chars()
         .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
     {
+        let c = if c == ' ' {
+            "a space".to_string()
+        } else {
+            format!("`{c}`")
+        };
         return Some(format!(
-            "contains {c:?}; use only letters, digits, `-`, `_` and `.`"
+            "contains {c}; use only letters, digits, `-`, `_` and `.`"
         ));
     }
     if !name.starts_with(|c: char| c.is_ascii_alphanumeric()) {
@@ -401,7 +406,7 @@ mod tests {
         assert!(
             object_group_name_problem("threat stop")
                 .unwrap()
-                .contains("' '")
+                .contains("a space")
         );
         assert!(
             object_group_name_problem(&"a".repeat(65))

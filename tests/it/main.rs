@@ -4,6 +4,7 @@
 mod device;
 mod fleet;
 mod harness;
+mod inventory;
 mod report;
 mod resolve;
 mod sim;

@@ -1,0 +1,318 @@
+//! The inventory as a network engineer meets it: `tsfleet inventory check`
+//! messages for each kind of mistake (snapshot files), inheritance, paths
+//! relative to the inventory's folder, `--limit`, masked secrets in `show`,
+//! the example inventories, and the inventory `tsfleet sim` writes.
+//!
+//! Snapshots: `tests/snapshots/inventory/NAME.yaml` is checked with the real
+//! binary from that folder; its stderr must equal `NAME.txt`. Run with
+//! `UPDATE_SNAPSHOTS=1` to rewrite the `.txt` files, then review them by eye.
+
+use crate::harness::{repo_root, tsfleet};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tsfleet::inventory::{self, HostKeyPolicy, Origin, Secret};
+
+fn snapshot_dir() -> PathBuf {
+    repo_root().join("tests/snapshots/inventory")
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn stdout(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn every_kind_of_mistake_is_reported_with_line_column_and_a_fix() {
+    let dir = snapshot_dir();
+    let update = std::env::var_os("UPDATE_SNAPSHOTS").is_some_and(|v| v == "1");
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    cases.sort();
+    assert!(cases.len() >= 13, "snapshot cases missing: {cases:?}");
+    let mut failures = Vec::new();
+    for case in &cases {
+        let name = case.file_name().unwrap().to_str().unwrap();
+        let out = tsfleet(&["inventory", "check", "-i", name], &dir);
+        assert_eq!(out.status.code(), Some(3), "{name}: {}", stderr(&out));
+        assert!(stdout(&out).is_empty(), "{name}: {}", stdout(&out));
+        let got = stderr(&out);
+        let expected_path = case.with_extension("txt");
+        if update {
+            std::fs::write(&expected_path, &got).unwrap();
+            continue;
+        }
+        let expected = std::fs::read_to_string(&expected_path).unwrap_or_default();
+        if got != expected {
+            failures.push(format!(
+                "--- {name}: expected ({})\n{expected}--- got\n{got}",
+                expected_path.display()
+            ));
+        }
+        // Every message starts with file:line:column.
+        assert!(got.starts_with(&format!("error: {name}:")), "{name}: {got}");
+    }
+    assert!(
+        failures.is_empty(),
+        "{}\n(UPDATE_SNAPSHOTS=1 rewrites the snapshots)",
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn check_prints_a_one_line_summary() {
+    let out = tsfleet(
+        &["inventory", "check", "-i", "inventory/example.yaml"],
+        &repo_root(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "inventory/example.yaml: ok, 5 devices, 2 groups, 2 policies\n"
+    );
+}
+
+#[test]
+fn the_example_inventories_load() {
+    for name in ["example.yaml", "lab.yaml"] {
+        let loaded = inventory::load(&repo_root().join("inventory").join(name))
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(!loaded.devices().is_empty(), "{name}");
+    }
+    let lab = inventory::load(&repo_root().join("inventory/lab.yaml")).unwrap();
+    let ports: Vec<u16> = lab.devices().iter().map(|d| d.port).collect();
+    assert_eq!(ports, [20001, 20002, 20003]);
+    assert!(
+        lab.devices()
+            .iter()
+            .all(|d| d.host_key_policy == HostKeyPolicy::AcceptNew)
+    );
+}
+
+const LAYERS: &str = "\
+policies:
+  corp: { block: [corp-block.acme.threatstop.local] }
+  small: { block: [small-block.acme.threatstop.local] }
+defaults:
+  username: netops
+  policy: corp
+  port: 2200
+  connect_timeout_ms: 1000
+  command_timeout_ms: 1000
+groups:
+  a: { port: 2201, connect_timeout_ms: 2000, block_group: A-BLOCK }
+  b: { port: 2202, policy: small }
+devices:
+  - { name: ab, host: 192.0.2.1, groups: [a, b] }
+  - { name: ba, host: 192.0.2.2, groups: [b, a] }
+  - { name: own, host: 192.0.2.3, groups: [a, b], port: 2203, save_config: false }
+  - { name: plain, host: 192.0.2.4 }
+";
+
+#[test]
+fn settings_inherit_defaults_then_groups_in_order_then_device() {
+    let dir = tempfile::tempdir().unwrap();
+    let loaded = inventory::load(&write(dir.path(), "inv.yaml", LAYERS)).unwrap();
+    let d = |n: &str| loaded.device(n).unwrap().clone();
+
+    let ab = d("ab");
+    assert_eq!(ab.port, 2202, "the later group wins");
+    assert_eq!(ab.origins["port"], Origin::Group("b".into()));
+    assert_eq!(ab.connect_timeout, Duration::from_millis(2000));
+    assert_eq!(ab.command_timeout, Duration::from_millis(1000));
+    assert_eq!(ab.origins["command_timeout_ms"], Origin::Defaults);
+    assert_eq!(ab.policy.as_deref(), Some("small"));
+    assert_eq!(ab.block_group, "A-BLOCK");
+    assert_eq!(ab.allow_group, "threatstop-allow");
+    assert_eq!(ab.origins["allow_group"], Origin::BuiltIn);
+
+    assert_eq!(d("ba").port, 2201, "group order is the device's");
+    let own = d("own");
+    assert_eq!(own.port, 2203, "the device wins");
+    assert_eq!(own.origins["port"], Origin::Device);
+    assert!(!own.save_config);
+
+    let plain = d("plain");
+    assert_eq!(plain.port, 2200);
+    assert_eq!(plain.policy.as_deref(), Some("corp"));
+    assert!(plain.save_config && plain.legacy_algorithms);
+    assert_eq!(plain.host_key_policy, HostKeyPolicy::Strict);
+    assert_eq!(plain.line, 17);
+}
+
+#[test]
+fn built_in_defaults_apply_and_the_only_policy_is_implied() {
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = "policies:\n  only: { block: [b.threatstop.local] }\n\
+                defaults: { username: u }\ndevices:\n  - { name: r1, host: r1.example.net }\n";
+    let loaded = inventory::load(&write(dir.path(), "inv.yaml", yaml)).unwrap();
+    let r1 = &loaded.devices()[0];
+    assert_eq!(r1.policy.as_deref(), Some("only"));
+    assert_eq!(r1.port, 22);
+    assert_eq!(
+        (r1.block_group.as_str(), r1.allow_group.as_str()),
+        ("threatstop-block", "threatstop-allow")
+    );
+    assert_eq!(r1.connect_timeout, Duration::from_secs(10));
+    assert_eq!(r1.command_timeout, Duration::from_secs(30));
+    if let Some(home) = std::env::var_os("HOME").filter(|h| !h.is_empty()) {
+        assert_eq!(r1.known_hosts, PathBuf::from(home).join(".ssh/known_hosts"));
+    }
+}
+
+#[test]
+fn relative_paths_resolve_against_the_inventory_folder_not_the_cwd() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().join("site");
+    write(&site, "secrets/pw", "s3cret\n");
+    write(
+        &site,
+        "fleet.yaml",
+        "defaults:\n  username: u\n  password: { file: secrets/pw }\n  known_hosts: kh\n  private_key: keys/id\n\
+         devices:\n  - { name: r1, host: 192.0.2.1 }\n",
+    );
+    // Loaded from another folder, through a relative path.
+    let out = tsfleet(&["inventory", "show", "-i", "site/fleet.yaml"], dir.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let site_abs = std::path::absolute(&site).unwrap();
+    let text = stdout(&out);
+    assert!(
+        text.contains(&site_abs.join("kh").display().to_string()),
+        "{text}"
+    );
+    assert!(
+        text.contains(&site_abs.join("keys/id").display().to_string()),
+        "{text}"
+    );
+
+    let loaded = inventory::load(&site.join("fleet.yaml")).unwrap();
+    let r1 = &loaded.devices()[0];
+    assert_eq!(r1.known_hosts, site_abs.join("kh"));
+    match &r1.password {
+        Some(Secret::File { file }) => assert_eq!(file, &site_abs.join("secrets/pw")),
+        other => panic!("{other:?}"),
+    }
+    // A resolved secret reveals from anywhere.
+    let pw = r1
+        .password
+        .as_ref()
+        .unwrap()
+        .reveal(Path::new("/nonexistent"))
+        .unwrap();
+    assert_eq!(pw, "s3cret");
+}
+
+#[test]
+fn limit_selects_by_glob_and_group_and_refuses_patterns_matching_nothing() {
+    let root = repo_root();
+    let show = |patterns: &[&str]| {
+        let mut args = vec!["inventory", "show", "-i", "inventory/example.yaml"];
+        args.extend_from_slice(patterns);
+        tsfleet(&args, &root)
+    };
+    let headers = |o: &std::process::Output| -> Vec<String> {
+        stdout(o)
+            .lines()
+            .filter(|l| !l.starts_with(' ') && !l.is_empty())
+            .map(|l| l.split_whitespace().next().unwrap().to_string())
+            .collect()
+    };
+    let out = show(&["@branch"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(headers(&out), ["br-paris", "br-lyon", "br-nice"]);
+    let out = show(&["hq-*", "br-lyon"]);
+    assert_eq!(headers(&out), ["hq-core-1", "hq-core-2", "br-lyon"]);
+    let out = show(&["@legacy", "br-l*"]);
+    assert_eq!(headers(&out), ["br-lyon"], "a union, each device once");
+
+    let out = show(&["hq-*", "rtr-9*"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        stderr(&out).contains("--limit rtr-9*: no device name matches"),
+        "{}",
+        stderr(&out)
+    );
+    let out = show(&["branch"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(stderr(&out).contains("write `@branch`"), "{}", stderr(&out));
+}
+
+#[test]
+fn show_masks_secrets_and_names_where_values_came_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = "defaults:\n  username: u\n  password: hunter2-literal\n  enable_secret: { env: ENABLE_VAR }\n\
+                groups:\n  g: { port: 2222 }\n\
+                devices:\n  - { name: r1, host: 192.0.2.1, groups: [g] }\n  - { name: r2, host: 192.0.2.2, password: { file: pw } }\n";
+    write(dir.path(), "inv.yaml", yaml);
+    let out = tsfleet(&["inventory", "show", "-i", "inv.yaml"], dir.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(!text.contains("hunter2"), "{text}");
+    assert!(!stderr(&out).contains("hunter2"), "{}", stderr(&out));
+    assert!(text.contains("******"), "{text}");
+    assert!(text.contains("{ env: ENABLE_VAR }"), "{text}");
+    assert!(text.contains("{ file: "), "{text}");
+    let port_line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("port "))
+        .unwrap();
+    assert!(
+        port_line.contains("2222") && port_line.ends_with("(group g)"),
+        "{port_line}"
+    );
+    // The literal is accepted, with a warning naming where it is, not what it is.
+    let warn = stderr(&out);
+    assert!(
+        warn.contains("inv.yaml:3:13") && warn.contains("`password`"),
+        "{warn}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_inventory_written_by_the_simulator_loads_and_resolves() {
+    let fleet = tsfleet::sim::SimFleet::start(tsfleet::sim::FleetConfig {
+        devices: 3,
+        password: "pw-sim".into(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lab/inventory.yaml");
+    fleet.write_inventory(&path).unwrap();
+    let loaded = inventory::load(&path).unwrap();
+    assert_eq!(loaded.devices().len(), 3);
+    for (d, sim) in loaded.devices().iter().zip(fleet.devices()) {
+        assert_eq!(d.name, sim.name);
+        assert_eq!(d.port, sim.addr.port());
+        assert_eq!(d.username, "admin");
+        assert_eq!(d.policy, None, "the simulator's inventory has no policies");
+        assert_eq!(
+            d.known_hosts,
+            std::path::absolute(dir.path().join("lab/inventory.known_hosts")).unwrap()
+        );
+        let pw = d.password.as_ref().unwrap().reveal(Path::new("/")).unwrap();
+        assert_eq!(pw, "pw-sim");
+    }
+    let out = tsfleet(
+        &["inventory", "check", "-i", "lab/inventory.yaml"],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "lab/inventory.yaml: ok, 3 devices, 0 groups, 0 policies\n"
+    );
+}
