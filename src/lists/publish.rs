@@ -14,7 +14,9 @@
 //!   65,535-byte limit of a DNS message;
 //! - items are spread over APL records of at most [`RECORD_ITEMS`] items
 //!   (NSD refuses about 60 and more; we stay as strict as a real server);
-//! - positive prefixes come first, then the excluded (negated) ones.
+//! - positive prefixes come first, then the excluded (negated) ones;
+//! - an empty list is one empty TXT record (hickory-proto 0.26 refuses to
+//!   decode the RFC 3123 way, an APL record with empty RDATA).
 //!
 //! The server is authoritative for one zone: the closest common ancestor of
 //! the lists' parent names (e.g. `threatstop.local` for lists under it). It
@@ -52,6 +54,10 @@ pub const RECORD_ITEMS: usize = 50;
 /// TTL of every record, and the negative TTL in the SOA: 0, so a caching
 /// resolver never serves a list that [`ListServer::replace`] has changed.
 const TTL: u32 = 0;
+
+/// The SOA serial of the lists given to [`ListServer::start`]; each
+/// [`ListServer::replace`] adds one.
+const FIRST_SERIAL: u32 = 1;
 
 /// A TCP connection idle this long is closed (hickory-server requires a limit).
 const TCP_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -105,7 +111,19 @@ pub enum PublishError {
 pub struct ListServer {
     addr: SocketAddr,
     zone: Arc<RwLock<Arc<Zone>>>,
+    /// Held across a whole [`ListServer::replace`], so concurrent calls
+    /// publish in turn (the last call wins) while queries go on being
+    /// answered from the current zone; holds the SOA serial last published.
+    replacing: tokio::sync::Mutex<u32>,
     server: Server<Handler>,
+}
+
+impl std::fmt::Debug for ListServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ListServer")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ListServer {
@@ -118,7 +136,7 @@ impl ListServer {
         if !addr.ip().is_loopback() {
             return Err(PublishError::NotLoopback(addr));
         }
-        let zone = Arc::new(RwLock::new(Arc::new(Zone::build(lists, 1)?)));
+        let zone = Arc::new(RwLock::new(Arc::new(Zone::build(lists, FIRST_SERIAL)?)));
         let (udp, tcp) = bind_pair(addr)
             .await
             .map_err(|source| PublishError::Bind { addr, source })?;
@@ -132,6 +150,7 @@ impl ListServer {
         Ok(ListServer {
             addr: bound,
             zone,
+            replacing: tokio::sync::Mutex::new(FIRST_SERIAL),
             server,
         })
     }
@@ -142,13 +161,17 @@ impl ListServer {
     }
 
     /// Replace the published lists. Queries answered after this returns see
-    /// only the new lists; a query in flight sees the old or the new ones,
-    /// never a mix. On error the previous lists stay published.
+    /// only the new lists; each query is answered wholly from the old or the
+    /// new ones (a resolution straddling the call may see both, as with any
+    /// DNS server mid-update). On error the previous lists stay published.
     pub async fn replace(&self, lists: &[PublishedList]) -> Result<(), PublishError> {
-        let mut current = self.zone.write().unwrap_or_else(PoisonError::into_inner);
-        // A new serial, as a real primary would, so the change is visible in the SOA.
-        let zone = Zone::build(lists, current.serial.wrapping_add(1))?;
-        *current = Arc::new(zone);
+        let mut serial = self.replacing.lock().await;
+        // A new serial, as a real primary would, so the change shows in the SOA.
+        let next = serial.wrapping_add(1);
+        // Built before taking the write lock: queries are not held up by it.
+        let zone = Arc::new(Zone::build(lists, next)?);
+        *self.zone.write().unwrap_or_else(PoisonError::into_inner) = zone;
+        *serial = next;
         Ok(())
     }
 
@@ -186,7 +209,6 @@ async fn bind_pair(addr: SocketAddr) -> io::Result<(UdpSocket, TcpListener)> {
 #[derive(Debug)]
 struct Zone {
     apex: LowerName,
-    serial: u32,
     soa: Record,
     /// Every record, by owner name.
     records: HashMap<LowerName, Vec<Record>>,
@@ -287,7 +309,6 @@ impl Zone {
         names.insert(apex.clone());
         Ok(Zone {
             apex,
-            serial,
             soa,
             records,
             names,
@@ -794,6 +815,26 @@ mod tests {
         assert_eq!(m.answers.len(), 1);
         assert!(m.metadata.authoritative);
         server.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_taken_port_is_an_error_naming_the_address() {
+        let first = ListServer::start(loopback(), &[]).await.unwrap();
+        let err = ListServer::start(first.addr(), &[]).await.unwrap_err();
+        assert!(
+            matches!(err, PublishError::Bind { addr, .. } if addr == first.addr()),
+            "{err}"
+        );
+        assert!(format!("{first:?}").contains(&first.addr().to_string()));
+        // Shutting down frees the address (UDP and TCP) for a new server.
+        let addr = first.addr();
+        first.shutdown().await;
+        let again = ListServer::start(addr, &[list(ALLOW, vec![net("192.0.2.0/24")], vec![])])
+            .await
+            .expect("the address is free again");
+        let snap = resolve(&again, DnsTransport::Udp, &[ALLOW]).await.unwrap();
+        assert_eq!(prefix_set(&snap, ALLOW), set(&[net("192.0.2.0/24")]));
+        again.shutdown().await;
     }
 
     #[tokio::test]
