@@ -6,6 +6,8 @@
 //! - [`apl`] decodes RFC 3123 APL RDATA (pure).
 //! - [`snapshot`] owns the versioned JSON written by `tsfleet resolve -o` and
 //!   read by `plan`/`apply --lists`.
+//! - [`publish`] serves lists in the same layout from an in-process DNS
+//!   server (for `tsfleet demo` and tests): the mirror image of [`dns`].
 //! - [`policy`] turns a snapshot plus a device's [`Policy`](crate::inventory::Policy)
 //!   into its block and allow entries (pure).
 //!
@@ -15,6 +17,7 @@
 pub mod apl;
 pub mod dns;
 pub mod policy;
+pub mod publish;
 pub mod snapshot;
 
 use crate::inventory::Inventory;
