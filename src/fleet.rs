@@ -366,7 +366,7 @@ mod tests {
             CancellationToken::new(),
             |_| {},
             |i: usize| async move {
-                if i % 2 == 0 {
+                if i.is_multiple_of(2) {
                     Err(auth_error(i))
                 } else {
                     Ok(())

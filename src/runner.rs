@@ -91,42 +91,76 @@ pub async fn prepare(
         let Some(name) = &device.policy else {
             return Err(PrepareError::Device {
                 device: device.name.clone(),
-                message: "no policy: add `policies:` to the inventory and name one in `policy:`".into(),
+                message: "no policy: add `policies:` to the inventory and name one in `policy:`"
+                    .into(),
             });
         };
         if policies.contains_key(name) {
             continue;
         }
-        let p = loaded.inventory.policies.get(name).ok_or_else(|| PrepareError::Device {
-            device: device.name.clone(),
-            message: format!("policy {name:?} is not under `policies:`"),
-        })?;
-        let built = policy::build(&snapshot, p, previous.as_ref(), options.allow_shrink)
-            .map_err(|source| ListsError::Policy { policy: name.clone(), source })?;
+        let p = loaded
+            .inventory
+            .policies
+            .get(name)
+            .ok_or_else(|| PrepareError::Device {
+                device: device.name.clone(),
+                message: format!("policy {name:?} is not under `policies:`"),
+            })?;
+        let built = policy::build(&snapshot, p, previous.as_ref(), options.allow_shrink).map_err(
+            |source| ListsError::Policy {
+                policy: name.clone(),
+                source,
+            },
+        )?;
         policies.insert(name.clone(), built);
     }
     if let Some(dir) = &options.run_dir {
-        std::fs::create_dir_all(dir).map_err(|source| PrepareError::RunDir { path: dir.clone(), source })?;
+        std::fs::create_dir_all(dir).map_err(|source| PrepareError::RunDir {
+            path: dir.clone(),
+            source,
+        })?;
     }
     let mut jobs = Vec::with_capacity(devices.len());
     for device in devices {
         let built = &policies[device.policy.as_deref().unwrap_or_default()];
         jobs.push(job(loaded, device, built, options)?);
     }
-    Ok(Prepared { snapshot, jobs, policies })
+    Ok(Prepared {
+        snapshot,
+        jobs,
+        policies,
+    })
 }
 
-fn job(loaded: &LoadedInventory, d: &ResolvedDevice, built: &DevicePolicy, options: &RunOptions) -> Result<Job, PrepareError> {
+fn job(
+    loaded: &LoadedInventory,
+    d: &ResolvedDevice,
+    built: &DevicePolicy,
+    options: &RunOptions,
+) -> Result<Job, PrepareError> {
     let reveal = |secret: &crate::inventory::Secret, what: &str| {
-        secret.reveal(&loaded.base_dir).map_err(|e| PrepareError::Device {
-            device: d.name.clone(),
-            message: format!("{what}: {e}"),
-        })
+        secret
+            .reveal(&loaded.base_dir)
+            .map_err(|e| PrepareError::Device {
+                device: d.name.clone(),
+                message: format!("{what}: {e}"),
+            })
     };
-    let password = d.password.as_ref().map(|s| reveal(s, "password")).transpose()?;
-    let enable_secret = d.enable_secret.as_ref().map(|s| reveal(s, "enable_secret")).transpose()?;
+    let password = d
+        .password
+        .as_ref()
+        .map(|s| reveal(s, "password"))
+        .transpose()?;
+    let enable_secret = d
+        .enable_secret
+        .as_ref()
+        .map(|s| reveal(s, "enable_secret"))
+        .transpose()?;
     let credentials = match (&d.private_key, &password) {
-        (Some(path), _) => Credentials::PrivateKey { path: path.clone(), passphrase: None },
+        (Some(path), _) => Credentials::PrivateKey {
+            path: path.clone(),
+            passphrase: None,
+        },
         (None, Some(pw)) => Credentials::Password(pw.clone()),
         (None, None) => {
             return Err(PrepareError::Device {
@@ -135,12 +169,22 @@ fn job(loaded: &LoadedInventory, d: &ResolvedDevice, built: &DevicePolicy, optio
             });
         }
     };
-    let secrets: Vec<String> = password.iter().chain(enable_secret.iter()).cloned().collect();
+    let secrets: Vec<String> = password
+        .iter()
+        .chain(enable_secret.iter())
+        .cloned()
+        .collect();
     let request = SyncRequest {
         enable_secret,
         groups: vec![
-            GroupTarget { name: d.allow_group.clone(), desired: built.allow.iter().copied().collect::<BTreeSet<_>>() },
-            GroupTarget { name: d.block_group.clone(), desired: built.block.iter().copied().collect::<BTreeSet<_>>() },
+            GroupTarget {
+                name: d.allow_group.clone(),
+                desired: built.allow.iter().copied().collect::<BTreeSet<_>>(),
+            },
+            GroupTarget {
+                name: d.block_group.clone(),
+                desired: built.block.iter().copied().collect::<BTreeSet<_>>(),
+            },
         ],
         apply: options.command == Command::Apply,
         save_config: d.save_config,
@@ -162,7 +206,10 @@ fn job(loaded: &LoadedInventory, d: &ResolvedDevice, built: &DevicePolicy, optio
         },
         request,
         capped: (built.report.capped_allow.len() + built.report.capped_block.len()) as u64,
-        transcript: options.run_dir.as_ref().map(|dir| dir.join(format!("{}.log", d.name))),
+        transcript: options
+            .run_dir
+            .as_ref()
+            .map(|dir| dir.join(format!("{}.log", d.name))),
         secrets,
         inactivity: d.command_timeout,
     })
@@ -190,7 +237,9 @@ pub async fn execute(
         cancel,
         move |event| {
             let index = match &event {
-                Event::Started { index } | Event::Retrying { index, .. } | Event::Finished { index, .. } => *index,
+                Event::Started { index }
+                | Event::Retrying { index, .. }
+                | Event::Finished { index, .. } => *index,
             };
             on_event(&events_jobs[index], event);
         },
@@ -201,7 +250,8 @@ pub async fn execute(
                 async move {
                     let started = Instant::now();
                     let span = tracing::info_span!("device", device = %job.name);
-                    let result = tracing::Instrument::instrument(run_job(&job, deadline), span).await;
+                    let result =
+                        tracing::Instrument::instrument(run_job(&job, deadline), span).await;
                     durations.lock().unwrap()[index] = started.elapsed();
                     result
                 }
@@ -235,13 +285,23 @@ async fn run_job(job: &Job, deadline: Duration) -> Result<DeviceReport, DeviceEr
     let started = Instant::now();
     let transcript = match &job.transcript {
         Some(path) => Transcript::create(path, job.secrets.clone()).unwrap_or_else(|e| {
-            tracing::warn!("{}: cannot write the transcript {}: {e}", job.name, path.display());
+            tracing::warn!(
+                "{}: cannot write the transcript {}: {e}",
+                job.name,
+                path.display()
+            );
             Transcript::none(job.secrets.clone())
         }),
         None => Transcript::none(job.secrets.clone()),
     };
-    let (outcome, stats) =
-        crate::device::run_device(&job.target, &job.request, transcript, job.inactivity, deadline).await?;
+    let (outcome, stats) = crate::device::run_device(
+        &job.target,
+        &job.request,
+        transcript,
+        job.inactivity,
+        deadline,
+    )
+    .await?;
     Ok(DeviceReport::from_outcome(
         &job.name,
         &job.host,
@@ -254,6 +314,8 @@ async fn run_job(job: &Job, deadline: Duration) -> Result<DeviceReport, DeviceEr
 
 /// The default run directory: `tsfleet-runs/<UTC time>-<command>` here.
 pub fn default_run_dir(command: Command) -> PathBuf {
-    let stamp = humantime::format_rfc3339_seconds(SystemTime::now()).to_string().replace(':', "");
+    let stamp = humantime::format_rfc3339_seconds(SystemTime::now())
+        .to_string()
+        .replace(':', "");
     Path::new("tsfleet-runs").join(format!("{stamp}-{}", command.as_str()))
 }

@@ -12,7 +12,9 @@ use std::process::ExitCode;
 pub async fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
     match cli.command {
         Command::Plan(args) => run::run(args, crate::report::Command::Plan, cli.global.quiet).await,
-        Command::Apply(args) => run::run(args, crate::report::Command::Apply, cli.global.quiet).await,
+        Command::Apply(args) => {
+            run::run(args, crate::report::Command::Apply, cli.global.quiet).await
+        }
         Command::Resolve(args) => resolve::run(args).await,
         Command::Sim(args) => sim::run(args).await,
         Command::Inventory { command } => inventory::run(command),

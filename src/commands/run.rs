@@ -39,14 +39,23 @@ pub async fn run(args: RunArgs, command: Command, quiet: bool) -> Result<ExitCod
             max_failures: args.max_failures,
             ..FanOutSettings::default()
         },
-        run_dir: Some(args.run_dir.clone().unwrap_or_else(|| runner::default_run_dir(command))),
+        run_dir: Some(
+            args.run_dir
+                .clone()
+                .unwrap_or_else(|| runner::default_run_dir(command)),
+        ),
         device_deadline: Duration::from_secs(args.device_timeout),
     };
-    let prepared = runner::prepare(&loaded, &devices, &options).await.map_err(|e| Error::Usage(e.to_string()))?;
+    let prepared = runner::prepare(&loaded, &devices, &options)
+        .await
+        .map_err(|e| Error::Usage(e.to_string()))?;
 
     if command == Command::Apply && !args.yes {
         // Show what would change and ask, as a careful operator would.
-        let plan_options = RunOptions { command: Command::Plan, ..options.clone() };
+        let plan_options = RunOptions {
+            command: Command::Plan,
+            ..options.clone()
+        };
         let preview = prepared_for(&prepared, false);
         let report = execute(&preview, &plan_options, quiet).await;
         print!("{}", table::render(&report, table_options()));
@@ -76,7 +85,11 @@ pub async fn run(args: RunArgs, command: Command, quiet: bool) -> Result<ExitCod
 }
 
 fn prepared_for(p: &Prepared, apply: bool) -> Prepared {
-    let mut copy = Prepared { snapshot: p.snapshot.clone(), jobs: p.jobs.clone(), policies: p.policies.clone() };
+    let mut copy = Prepared {
+        snapshot: p.snapshot.clone(),
+        jobs: p.jobs.clone(),
+        policies: p.policies.clone(),
+    };
     copy.jobs.iter_mut().for_each(|j| j.request.apply = apply);
     copy
 }
@@ -87,14 +100,18 @@ async fn execute(prepared: &Prepared, options: &RunOptions, quiet: bool) -> RunR
     let on_signal = cancel.clone();
     let watcher = tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("tsfleet: interrupted: starting no new devices; devices in flight finish and leave configuration mode");
+            eprintln!(
+                "tsfleet: interrupted: starting no new devices; devices in flight finish and leave configuration mode"
+            );
             on_signal.cancel();
         }
     });
     let overall = tracing::info_span!("run", command = options.command.as_str());
     overall.pb_set_style(
-        &indicatif::ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len} devices {elapsed}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        &indicatif::ProgressStyle::with_template(
+            "{spinner} {msg} [{bar:30}] {pos}/{len} devices {elapsed}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     overall.pb_set_length(prepared.jobs.len() as u64);
     overall.pb_set_message(options.command.as_str());
@@ -102,7 +119,9 @@ async fn execute(prepared: &Prepared, options: &RunOptions, quiet: bool) -> RunR
     let report = tracing::Instrument::instrument(
         runner::execute(prepared, options, cancel, move |job, event| match event {
             Event::Started { .. } => tracing::debug!("{}: started", job.name),
-            Event::Retrying { attempt, error, .. } => tracing::warn!("{}: retry {attempt}: {error}", job.name),
+            Event::Retrying { attempt, error, .. } => {
+                tracing::warn!("{}: retry {attempt}: {error}", job.name)
+            }
             Event::Finished { ok, .. } => {
                 bar.pb_inc(1);
                 if ok {
@@ -128,7 +147,10 @@ fn table_options() -> table::TableOptions {
 }
 
 fn terminal_width() -> Option<usize> {
-    std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).or(Some(160))
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .or(Some(160))
 }
 
 fn confirm(question: &str) -> bool {

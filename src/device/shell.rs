@@ -271,12 +271,12 @@ impl<L: Link> CliSession<L> {
                 if is_only_syslog(output) {
                     continue;
                 }
-                if let Some(m) = markers.pop_front() {
-                    if m > acked {
-                        result.lost += m - acked;
-                        acked = m;
-                        self.window = (self.window / 4).max(1);
-                    }
+                if let Some(m) = markers.pop_front()
+                    && m > acked
+                {
+                    result.lost += m - acked;
+                    acked = m;
+                    self.window = (self.window / 4).max(1);
                 }
                 continue;
             }

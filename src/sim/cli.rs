@@ -279,7 +279,7 @@ impl Cli {
         let line = String::from_utf8_lossy(&std::mem::take(&mut self.line)).into_owned();
         self.lines_seen += 1;
         if let Some(n) = self.options.syslog_every.filter(|n| *n > 0) {
-            self.syslog_due |= self.lines_seen % u64::from(n) == 0;
+            self.syslog_due |= self.lines_seen.is_multiple_of(u64::from(n));
         }
         step.output.extend_from_slice(b"\r\n");
         let mut text = String::new();
@@ -552,10 +552,10 @@ impl Cli {
             }
             return Ok(());
         }
-        if let Entry::GroupObject(child) = &entry {
-            if child == name || group(dev, child).is_none() {
-                return Err(Fail::Msg(format!("% Object-group {child} does not exist")));
-            }
+        if let Entry::GroupObject(child) = &entry
+            && (child == name || group(dev, child).is_none())
+        {
+            return Err(Fail::Msg(format!("% Object-group {child} does not exist")));
         }
         if !self.options.error_entries.is_empty()
             && self.options.error_entries.contains(&entry.to_string())
@@ -591,12 +591,10 @@ impl Cli {
         let Mode::Acl(name) = &self.mode else {
             return Ok(());
         };
-        if !no {
-            if let Some(missing) = groups.iter().find(|g| group(dev, g).is_none()) {
-                return Err(Fail::Msg(format!(
-                    "% Object-group {missing} does not exist"
-                )));
-            }
+        if !no && let Some(missing) = groups.iter().find(|g| group(dev, g).is_none()) {
+            return Err(Fail::Msg(format!(
+                "% Object-group {missing} does not exist"
+            )));
         }
         let Some(acl) = dev.running.acls.iter_mut().find(|a| a.name == *name) else {
             return Ok(());

@@ -24,22 +24,38 @@ struct Lab {
 /// sub-lists and a two-entry allow list on NSD, and an inventory for both.
 async fn lab(devices: usize, profile: &str) -> Lab {
     let block = prefixes(BLOCK, 7);
-    let allow: Vec<Ipv4Net> = vec!["198.51.100.10/32".parse().unwrap(), "198.51.100.11/32".parse().unwrap()];
+    let allow: Vec<Ipv4Net> = vec![
+        "198.51.100.10/32".parse().unwrap(),
+        "198.51.100.11/32".parse().unwrap(),
+    ];
     let subs: Vec<String> = (0..2).map(|i| format!("s{i}.corp-block.acme")).collect();
     let mut zone = Zone::new().ptrs("corp-block.acme", &subs);
     for (i, chunk) in block.chunks(BLOCK / 2).enumerate() {
-        zone = zone.apl(&subs[i], &chunk.iter().map(|p| format!("1:{p}")).collect::<Vec<_>>());
+        zone = zone.apl(
+            &subs[i],
+            &chunk.iter().map(|p| format!("1:{p}")).collect::<Vec<_>>(),
+        );
     }
-    zone = zone.apl("corp-allow.acme", &allow.iter().map(|p| format!("1:{p}")).collect::<Vec<_>>());
+    zone = zone.apl(
+        "corp-allow.acme",
+        &allow.iter().map(|p| format!("1:{p}")).collect::<Vec<_>>(),
+    );
     let nsd = Nsd::start(&zone);
     let fleet = harness::fleet(devices, profile).await;
     let dir = tempfile::tempdir().unwrap();
     let inventory = dir.path().join("fleet.yaml");
     fleet.write_inventory(&inventory).unwrap();
-    let text = std::fs::read_to_string(&inventory)
-        .unwrap()
-        .replace("defaults:\n", "defaults:\n  command_timeout_ms: 2000\n  connect_timeout_ms: 3000\n");
-    let lists = harness::inventory(&["127.0.0.1".into()], nsd.port, "tcp", &["corp-block.acme"], &["corp-allow.acme"]);
+    let text = std::fs::read_to_string(&inventory).unwrap().replace(
+        "defaults:\n",
+        "defaults:\n  command_timeout_ms: 2000\n  connect_timeout_ms: 3000\n",
+    );
+    let lists = harness::inventory(
+        &["127.0.0.1".into()],
+        nsd.port,
+        "tcp",
+        &["corp-block.acme"],
+        &["corp-allow.acme"],
+    );
     std::fs::write(&inventory, format!("{text}{lists}")).unwrap();
     Lab {
         fleet,
@@ -54,11 +70,17 @@ async fn lab(devices: usize, profile: &str) -> Lab {
 impl Lab {
     /// Run the binary off the async runtime (the simulator lives on it).
     async fn tsfleet(&self, args: &[&str]) -> (Output, serde_json::Value) {
-        let report = self.dir.path().join(format!("report-{}.json", rand_suffix()));
+        let report = self
+            .dir
+            .path()
+            .join(format!("report-{}.json", rand_suffix()));
         let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
         all.extend(["-i".into(), self.inventory.display().to_string()]);
         all.extend(["--json".into(), report.display().to_string()]);
-        all.extend(["--run-dir".into(), self.dir.path().join("runs").display().to_string()]);
+        all.extend([
+            "--run-dir".into(),
+            self.dir.path().join("runs").display().to_string(),
+        ]);
         let cwd = self.dir.path().to_path_buf();
         let out = tokio::task::spawn_blocking(move || {
             let refs: Vec<&str> = all.iter().map(String::as_str).collect();
@@ -80,7 +102,9 @@ impl Lab {
         let text: String = std::iter::once(format!("Network object group {group}\n"))
             .chain(g.entries.iter().map(|e| format!(" {e}\n")))
             .collect();
-        tsfleet::device::ios::parse_group(&text, group).unwrap().managed
+        tsfleet::device::ios::parse_group(&text, group)
+            .unwrap()
+            .managed
     }
 }
 
@@ -95,11 +119,20 @@ fn code(out: &Output) -> i32 {
 }
 
 fn text(out: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }
 
 fn device<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
-    report["devices"].as_array().unwrap().iter().find(|d| d["name"] == name).unwrap_or_else(|| panic!("{name} in {report}"))
+    report["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["name"] == name)
+        .unwrap_or_else(|| panic!("{name} in {report}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -112,20 +145,39 @@ async fn plan_apply_plan_on_fifty_devices() {
         assert_eq!(d["added"], BLOCK as u64 + 2, "{d}");
         assert_eq!(d["removed"], 0);
     }
-    assert!(lab.fleet.devices().iter().all(|d| d.snapshot().running.groups.is_empty()), "plan changes nothing");
+    assert!(
+        lab.fleet
+            .devices()
+            .iter()
+            .all(|d| d.snapshot().running.groups.is_empty()),
+        "plan changes nothing"
+    );
 
     let (out, report) = lab.tsfleet(&["apply", "--yes"]).await;
     assert_eq!(code(&out), 0, "{}", text(&out));
     assert_eq!(report["summary"]["changed"], 50, "{report}");
     for d in lab.fleet.devices() {
-        assert_eq!(lab.group(&d.name, "threatstop-block"), lab.block, "{}", d.name);
-        assert_eq!(lab.group(&d.name, "threatstop-allow"), lab.allow, "{}", d.name);
+        assert_eq!(
+            lab.group(&d.name, "threatstop-block"),
+            lab.block,
+            "{}",
+            d.name
+        );
+        assert_eq!(
+            lab.group(&d.name, "threatstop-allow"),
+            lab.allow,
+            "{}",
+            d.name
+        );
         let state = d.snapshot();
         assert!(state.saved(), "{} saved", d.name);
         assert_eq!(state.stats.left_in_config_mode, 0);
     }
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("rtr-001") && stdout.contains("50 devices"), "{stdout}");
+    assert!(
+        stdout.contains("rtr-001") && stdout.contains("50 devices"),
+        "{stdout}"
+    );
 
     let (out, report) = lab.tsfleet(&["plan", "--detailed-exitcode"]).await;
     assert_eq!(code(&out), 0, "{}", text(&out));
@@ -140,7 +192,11 @@ async fn fault_matrix_then_recovery() {
         ("rtr-003", "refuse_connections: true", Some("connect")),
         ("rtr-004", "disconnect_after_lines: 12", Some("protocol")),
         ("rtr-005", "hang_after_lines: 12", Some("timeout")),
-        ("rtr-006", "error_entries: ['host 198.51.100.11']", Some("device-error")),
+        (
+            "rtr-006",
+            "error_entries: ['host 198.51.100.11']",
+            Some("device-error"),
+        ),
         ("rtr-007", "max_group_entries: 100", Some("device-error")),
         ("rtr-008", "legacy_only: true", None),
         ("rtr-009", "syslog_every_lines: 5", None),
@@ -148,7 +204,11 @@ async fn fault_matrix_then_recovery() {
     ];
     let profile: String = std::iter::once("devices:\n".to_string())
         .chain(faults.iter().map(|(name, f, _)| {
-            let cost = if *name == "rtr-010" { "line_cost_us: 300, " } else { "" };
+            let cost = if *name == "rtr-010" {
+                "line_cost_us: 300, "
+            } else {
+                ""
+            };
             format!("  {name}: {{ {cost}faults: {{ {f} }} }}\n")
         }))
         .collect();
@@ -169,10 +229,19 @@ async fn fault_matrix_then_recovery() {
     for d in lab.fleet.devices() {
         let state = d.snapshot();
         for g in &state.running.groups {
-            assert!(!g.entries.is_empty(), "{}: group {} was emptied", d.name, g.name);
+            assert!(
+                !g.entries.is_empty(),
+                "{}: group {} was emptied",
+                d.name,
+                g.name
+            );
         }
         if !matches!(d.name.as_str(), "rtr-004" | "rtr-005") {
-            assert_eq!(state.stats.left_in_config_mode, 0, "{} left in config mode", d.name);
+            assert_eq!(
+                state.stats.left_in_config_mode, 0,
+                "{} left in config mode",
+                d.name
+            );
         }
     }
     // Clear the faults: a re-run converges every device.
@@ -180,15 +249,32 @@ async fn fault_matrix_then_recovery() {
         d.set_faults(Faults::default());
     }
     let refused = lab.fleet.device("rtr-003").unwrap();
-    assert!(std::net::TcpStream::connect(refused.addr).is_err(), "(rtr-003 has no listener in this process)");
-    let (out, report) = lab.tsfleet(&["apply", "--yes", "--limit", "rtr-0[0-9][0-9]", "--retries", "0"]).await;
+    assert!(
+        std::net::TcpStream::connect(refused.addr).is_err(),
+        "(rtr-003 has no listener in this process)"
+    );
+    let (out, report) = lab
+        .tsfleet(&[
+            "apply",
+            "--yes",
+            "--limit",
+            "rtr-0[0-9][0-9]",
+            "--retries",
+            "0",
+        ])
+        .await;
     for d in report["devices"].as_array().unwrap() {
         if d["name"] != "rtr-003" {
             assert_ne!(d["status"], "failed", "{d}\n{}", text(&out));
         }
     }
     for d in lab.fleet.devices().iter().filter(|d| d.name != "rtr-003") {
-        assert_eq!(lab.group(&d.name, "threatstop-block"), lab.block, "{}", d.name);
+        assert_eq!(
+            lab.group(&d.name, "threatstop-block"),
+            lab.block,
+            "{}",
+            d.name
+        );
     }
 }
 
@@ -201,24 +287,61 @@ async fn the_stops_authentication_canary_and_failure_budget() {
     let (out, report) = lab.tsfleet(&["plan", "--concurrency", "1"]).await;
     assert_eq!(code(&out), 1, "{}", text(&out));
     let s = &report["summary"];
-    assert_eq!(s["failed"], 3, "three authentication failures, then the run stops: {report}");
+    assert_eq!(
+        s["failed"], 3,
+        "three authentication failures, then the run stops: {report}"
+    );
     assert_eq!(s["skipped"], 5, "{report}");
-    assert!(device(&report, "rtr-008")["reason"].as_str().unwrap().contains("authentication"), "{report}");
+    assert!(
+        device(&report, "rtr-008")["reason"]
+            .as_str()
+            .unwrap()
+            .contains("authentication"),
+        "{report}"
+    );
 
-    let (out, report) = lab.tsfleet(&["plan", "--canary", "2", "--auth-failure-limit", "0"]).await;
+    let (out, report) = lab
+        .tsfleet(&["plan", "--canary", "2", "--auth-failure-limit", "0"])
+        .await;
     assert_eq!(code(&out), 1);
     assert_eq!(report["summary"]["failed"], 2, "{report}");
-    assert!(device(&report, "rtr-007")["reason"].as_str().unwrap().contains("canary"), "{report}");
+    assert!(
+        device(&report, "rtr-007")["reason"]
+            .as_str()
+            .unwrap()
+            .contains("canary"),
+        "{report}"
+    );
 
-    let (out, report) = lab.tsfleet(&["plan", "--concurrency", "1", "--max-failures", "2", "--auth-failure-limit", "0"]).await;
+    let (out, report) = lab
+        .tsfleet(&[
+            "plan",
+            "--concurrency",
+            "1",
+            "--max-failures",
+            "2",
+            "--auth-failure-limit",
+            "0",
+        ])
+        .await;
     assert_eq!(code(&out), 1);
     assert_eq!(report["summary"]["failed"], 2, "{report}");
-    assert!(device(&report, "rtr-006")["reason"].as_str().unwrap().contains("max-failures"), "{report}");
+    assert!(
+        device(&report, "rtr-006")["reason"]
+            .as_str()
+            .unwrap()
+            .contains("max-failures"),
+        "{report}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigint_starts_nothing_new_and_in_flight_devices_finish() {
-    let lab = lab(6, "devices: { rtr-001: { line_cost_us: 1500 }, rtr-002: { line_cost_us: 1500 } }").await;
+    let lab = lab(
+        6,
+        "devices: { rtr-001: { line_cost_us: 1500 }, rtr-002: { line_cost_us: 1500 } }",
+    )
+    .await;
     let report = lab.dir.path().join("sigint.json");
     let child = std::process::Command::new(harness::tsfleet_bin())
         .args(["apply", "--yes", "--concurrency", "2", "-i"])
@@ -233,18 +356,47 @@ async fn sigint_starts_nothing_new_and_in_flight_devices_finish() {
         .unwrap();
     // Wait until the slow devices are busy in configuration mode.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while lab.fleet.device("rtr-001").unwrap().snapshot().stats.config_lines < 100 {
-        assert!(std::time::Instant::now() < deadline, "the run never started pushing");
+    while lab
+        .fleet
+        .device("rtr-001")
+        .unwrap()
+        .snapshot()
+        .stats
+        .config_lines
+        < 100
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run never started pushing"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     let pid = child.id().to_string();
-    assert!(std::process::Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
-    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap()).await.unwrap();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
     assert_eq!(code(&out), 1, "{}", text(&out));
-    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
-    assert_eq!(device(&report, "rtr-001")["status"], "changed", "in flight: finished");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(
+        device(&report, "rtr-001")["status"],
+        "changed",
+        "in flight: finished"
+    );
     assert_eq!(device(&report, "rtr-006")["status"], "skipped", "{report}");
-    assert!(device(&report, "rtr-006")["reason"].as_str().unwrap().contains("interrupted"));
+    assert!(
+        device(&report, "rtr-006")["reason"]
+            .as_str()
+            .unwrap()
+            .contains("interrupted")
+    );
     for d in lab.fleet.devices() {
         assert_eq!(d.snapshot().stats.left_in_config_mode, 0, "{}", d.name);
     }
@@ -256,7 +408,11 @@ async fn a_second_run_on_the_same_inventory_exits_3_naming_the_holder() {
     let _held = tsfleet::lock::acquire(&lab.inventory).unwrap();
     let (out, _) = lab.tsfleet(&["plan"]).await;
     assert_eq!(code(&out), 3, "{}", text(&out));
-    assert!(text(&out).contains(&format!("pid {}", std::process::id())), "{}", text(&out));
+    assert!(
+        text(&out).contains(&format!("pid {}", std::process::id())),
+        "{}",
+        text(&out)
+    );
     let _ = Path::new("");
 }
 
@@ -266,16 +422,25 @@ async fn apply_needs_yes_without_a_terminal_and_no_secret_is_printed() {
     let (out, _) = lab.tsfleet(&["apply"]).await;
     assert_eq!(code(&out), 3, "{}", text(&out));
     assert!(text(&out).contains("--yes"));
-    let (out, report) = lab.tsfleet(&["apply", "--yes", "-vv", "--junit", "/dev/null"]).await;
+    let (out, report) = lab
+        .tsfleet(&["apply", "--yes", "-vv", "--junit", "/dev/null"])
+        .await;
     assert_eq!(code(&out), 0, "{}", text(&out));
     let password = std::fs::read_to_string(lab.dir.path().join("fleet.secrets/password")).unwrap();
-    let enable = std::fs::read_to_string(lab.dir.path().join("fleet.secrets/enable_secret")).unwrap();
+    let enable =
+        std::fs::read_to_string(lab.dir.path().join("fleet.secrets/enable_secret")).unwrap();
     let mut everything = text(&out) + &report.to_string();
     for entry in std::fs::read_dir(lab.dir.path().join("runs")).unwrap() {
         everything += &std::fs::read_to_string(entry.unwrap().path()).unwrap();
     }
-    assert!(everything.contains("rtr-001(config-network-group)#"), "the transcripts are there");
+    assert!(
+        everything.contains("rtr-001(config-network-group)#"),
+        "the transcripts are there"
+    );
     // The simulator's default secrets are short words; use the enable secret, which is only typed.
-    assert!(!everything.contains(&format!(">>> {enable}")), "the enable secret was shown");
+    assert!(
+        !everything.contains(&format!(">>> {enable}")),
+        "the enable secret was shown"
+    );
     let _ = password;
 }
