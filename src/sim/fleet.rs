@@ -4,7 +4,7 @@
 
 use super::cli::{CliOptions, CostModel};
 use super::device::{DeviceState, SharedState};
-use super::profile::{DeviceProfile, Faults, Profile};
+use super::profile::{AuthMethod, DeviceProfile, Faults, Profile};
 use super::session::SessionBehaviour;
 use super::{SimError, hostkeys, server};
 use crate::inventory::{Device, DeviceSettings, HostKeyPolicy, Inventory, Secret};
@@ -72,6 +72,8 @@ pub struct DeviceRuntime {
     pub state: SharedState,
     pub host_key: PublicKey,
     pub active_sessions: AtomicUsize,
+    /// Login methods offered (the profile's `auth_methods`, default both).
+    pub auth_methods: Vec<AuthMethod>,
     privileged_login: bool,
     rtt: Duration,
     cost: CostModel,
@@ -217,8 +219,11 @@ impl SimFleet {
                 // Nothing listens: connections are refused by the OS.
                 drop(listener);
             } else {
-                let server_config =
-                    Arc::new(server::server_config(key, profile.faults.legacy_only));
+                let server_config = Arc::new(server::server_config(
+                    key,
+                    profile.faults.legacy_only,
+                    &runtime.auth_methods,
+                ));
                 fleet.tasks.push(tokio::spawn(server::serve(
                     listener,
                     runtime.clone(),
@@ -387,6 +392,10 @@ fn build_runtime(
         state: Arc::new(Mutex::new(state)),
         host_key,
         active_sessions: AtomicUsize::new(0),
+        auth_methods: profile
+            .auth_methods
+            .clone()
+            .unwrap_or_else(|| vec![AuthMethod::Password, AuthMethod::KeyboardInteractive]),
         privileged_login: profile.privileged_login.unwrap_or(false),
         rtt: profile
             .rtt_ms

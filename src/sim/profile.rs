@@ -41,11 +41,23 @@ pub struct DeviceProfile {
     /// Log in at `HOST#` (a privilege-15 user) instead of `HOST>`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub privileged_login: Option<bool>,
+    /// SSH login methods the device offers (default: both). `[keyboard-interactive]`
+    /// is what IOS with some AAA setups does: `password` is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_methods: Option<Vec<AuthMethod>>,
     /// Initial running configuration (also saved as the startup configuration).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub running: Option<Config>,
     #[serde(default)]
     pub faults: Faults,
+}
+
+/// An SSH login method the simulator can offer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AuthMethod {
+    Password,
+    KeyboardInteractive,
 }
 
 /// Faults a device can be told to show. All off by default.

@@ -5,6 +5,7 @@
 
 use super::cli::Cli;
 use super::fleet::DeviceRuntime;
+use super::profile::AuthMethod;
 use super::session::{self, Ending};
 use russh::keys::{Algorithm, PrivateKey};
 use russh::server::{Auth, Msg, Session};
@@ -67,10 +68,19 @@ pub fn modern_preferred() -> Preferred {
     p
 }
 
-pub fn server_config(key: PrivateKey, legacy_only: bool) -> russh::server::Config {
+/// `auth` lists the login methods offered (the profile's `auth_methods`).
+pub fn server_config(
+    key: PrivateKey,
+    legacy_only: bool,
+    auth: &[AuthMethod],
+) -> russh::server::Config {
     let mut methods = MethodSet::empty();
-    methods.push(MethodKind::Password);
-    methods.push(MethodKind::KeyboardInteractive);
+    for m in auth {
+        methods.push(match m {
+            AuthMethod::Password => MethodKind::Password,
+            AuthMethod::KeyboardInteractive => MethodKind::KeyboardInteractive,
+        });
+    }
     russh::server::Config {
         server_id: SshId::Standard(Cow::Borrowed(CISCO_SSH_ID)),
         methods,
@@ -139,7 +149,9 @@ impl russh::server::Handler for DeviceHandler {
     type Error = russh::Error;
 
     async fn auth_password(&mut self, user: &str, password: &str) -> Result<Auth, Self::Error> {
-        Ok(if self.password_ok(user, password) {
+        // russh calls this even for a method the config does not offer.
+        let offered = self.device.auth_methods.contains(&AuthMethod::Password);
+        Ok(if offered && self.password_ok(user, password) {
             Auth::Accept
         } else {
             Auth::reject()
@@ -152,6 +164,13 @@ impl russh::server::Handler for DeviceHandler {
         _submethods: &str,
         response: Option<russh::server::Response<'a>>,
     ) -> Result<Auth, Self::Error> {
+        if !self
+            .device
+            .auth_methods
+            .contains(&AuthMethod::KeyboardInteractive)
+        {
+            return Ok(Auth::reject());
+        }
         let Some(mut response) = response else {
             return Ok(Auth::Partial {
                 name: Cow::Borrowed(""),
