@@ -20,21 +20,48 @@ pub async fn run(config: FleetConfig, device: Option<String>) -> Result<(), SimE
     // does both, as IOS does, so the terminal must pass bytes through untouched.
     let _raw = RawMode::enter();
     let faults = runtime.faults();
-    let cli = Cli::new(
-        runtime.state.clone(),
-        Arc::new(runtime.cli_options(&faults)),
-    );
-    session::drive(
+    let cli = Cli::new(runtime.state.clone(), Arc::new(runtime.cli_options(&faults)));
+    let state_file = match &config.state_dir {
+        Some(dir) => {
+            std::fs::create_dir_all(dir).map_err(|e| SimError::Io(dir.clone(), e))?;
+            Some(dir.join(format!("{name}.json")))
+        }
+        None => None,
+    };
+    // sshd may end the process (SIGHUP) as soon as the client hangs up, so
+    // the state is kept on disk while the session runs, not only at its end.
+    let keeper = state_file.clone().map(|path| {
+        let runtime = runtime.clone();
+        tokio::spawn(async move {
+            let mut last = runtime.snapshot();
+            loop {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                let now = runtime.snapshot();
+                if now != last && save(&runtime, &path).is_ok() {
+                    last = now;
+                }
+            }
+        })
+    });
+    let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        .map_err(|e| SimError::Other(format!("cannot watch for SIGHUP: {e}")))?;
+    let session = session::drive(
         cli,
         runtime.state.clone(),
         tokio::io::stdin(),
         tokio::io::stdout(),
         runtime.behaviour(&faults),
-    )
-    .await;
-    if let Some(dir) = &config.state_dir {
-        std::fs::create_dir_all(dir).map_err(|e| SimError::Io(dir.clone(), e))?;
-        save(&runtime, &dir.join(format!("{name}.json")))?;
+    );
+    // When the client hangs up, sshd closes the terminal: save and go.
+    tokio::select! {
+        _ = session => {}
+        _ = hangup.recv() => {}
+    }
+    if let Some(k) = keeper {
+        k.abort();
+    }
+    if let Some(path) = &state_file {
+        save(&runtime, path)?;
     }
     Ok(())
 }
