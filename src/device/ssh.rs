@@ -920,9 +920,6 @@ async fn authenticate(
                     remaining_methods, ..
                 } => remaining_methods,
             };
-            if handle.is_closed() {
-                return Err(lost("the device closed the connection".into()));
-            }
             // IOS with AAA often accepts only keyboard-interactive. Only
             // when offered: a server with no method left hangs up on us.
             if remaining.contains(&MethodKind::KeyboardInteractive) {
@@ -940,6 +937,13 @@ async fn authenticate(
         }
         (Credentials::PrivateKey { .. }, None) => {}
     }
+    // A device that hangs up after refusing us has still refused us: this
+    // stays an auth error (a retry would only count more failures).
+    let closed = if handle.is_closed() {
+        "; the device then closed the connection"
+    } else {
+        ""
+    };
     let offered = offered
         .filter(|m| !m.is_empty())
         .map(|m| {
@@ -951,7 +955,7 @@ async fn authenticate(
         device: target.device.clone(),
         user,
         methods: format!(
-            "tried {}{offered}; check the username and {}",
+            "tried {}{offered}{closed}; check the username and {}",
             tried.join(", "),
             match target.credentials {
                 Credentials::Password(_) => "password",
