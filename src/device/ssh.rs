@@ -182,10 +182,9 @@ impl Shell {
                     }
                     Some(_) => {}
                 },
-                // The read side is drained but the device's EOF leaves the
-                // channel open for writing: just wait for the write.
-                else => reading = false,
             }
+            // After the device's EOF the channel may still take our data:
+            // keep writing, but there is nothing more to read.
             if *ended {
                 reading = false;
             }
@@ -194,8 +193,8 @@ impl Shell {
 
     /// The next bytes the device sent; `None` once the session has ended.
     ///
-    /// A chunk is whatever one SSH data packet carried; russh hands it over
-    /// without copying when it can.
+    /// A chunk is whatever one SSH data packet carried (up to 32 KiB): one
+    /// allocation per packet, never per byte or per line.
     pub async fn recv(&mut self) -> Option<Vec<u8>> {
         if let Some(data) = self.pending.pop_front() {
             return Some(data);
@@ -285,6 +284,7 @@ pub async fn open_shell(target: &SshTarget) -> Result<Shell, DeviceError> {
 /// Where `open_shell` was when the connect timeout struck.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Stage {
+    Resolve,
     Tcp,
     Handshake,
     Auth,
@@ -300,6 +300,10 @@ fn timeout_error(target: &SshTarget, stage: Stage) -> DeviceError {
         transient: true,
     };
     match stage {
+        Stage::Resolve => connect(format!(
+            "no answer from the DNS resolver within {after:?} for {:?}",
+            target.host
+        )),
         Stage::Tcp => connect(format!(
             "TCP connect timed out after {after:?} (is the device up and reachable, and the port right?)"
         )),
@@ -333,16 +337,24 @@ async fn open_shell_inner(
         transient,
     };
 
+    *stage = Stage::Resolve;
+    let addrs: Vec<std::net::SocketAddr> =
+        tokio::net::lookup_host((target.host.as_str(), target.port))
+            .await
+            .map_err(|e| {
+                // EAI_AGAIN: the resolver is unreachable, not the name unknown.
+                let transient = e.to_string().contains("Temporary failure");
+                connect_err(
+                    format!("cannot resolve the host name ({e}); check `host` in the inventory"),
+                    transient,
+                )
+            })?
+            .collect();
+
     *stage = Stage::Tcp;
-    let socket = tokio::net::TcpStream::connect((target.host.as_str(), target.port))
+    let socket = tokio::net::TcpStream::connect(addrs.as_slice())
         .await
-        .map_err(|e| {
-            let transient = !matches!(
-                e.kind(),
-                std::io::ErrorKind::InvalidInput | std::io::ErrorKind::Unsupported
-            ) && !is_resolution_error(&e);
-            connect_err(tcp_reason(&e), transient)
-        })?;
+        .map_err(|e| connect_err(tcp_reason(&e), true))?;
     // Pipelined lines must not wait for Nagle.
     let _ = socket.set_nodelay(true);
 
@@ -453,13 +465,6 @@ async fn await_reply(
     }
 }
 
-fn is_resolution_error(e: &std::io::Error) -> bool {
-    // tokio reports a failed name lookup as an io::Error of kind Other
-    // carrying the resolver's message.
-    e.kind() == std::io::ErrorKind::Other
-        && (e.to_string().contains("lookup") || e.to_string().contains("resolve"))
-}
-
 fn tcp_reason(e: &std::io::Error) -> String {
     use std::io::ErrorKind::*;
     match e.kind() {
@@ -468,9 +473,6 @@ fn tcp_reason(e: &std::io::Error) -> String {
         }
         ConnectionReset | ConnectionAborted => format!("connection reset ({e})"),
         TimedOut => format!("TCP connect timed out ({e})"),
-        _ if is_resolution_error(e) => {
-            format!("cannot resolve the host name ({e}); check `host` in the inventory")
-        }
         _ => format!("TCP connect failed: {e}"),
     }
 }
@@ -683,8 +685,8 @@ impl client::Handler for Client {
     ) -> Result<bool, Self::Error> {
         let key = match server_public_key {
             PublicKeyOrCertificate::PublicKey { key, .. } => key,
-            // We never advertise certificate algorithms, so this is only a
-            // server ignoring our list; judge the key it certifies.
+            // We never advertise certificate algorithms, so this is a
+            // server ignoring our list: refuse rather than guess whom to trust.
             PublicKeyOrCertificate::Certificate(cert) => {
                 return Err(ClientError::HostKey(format!(
                     "is a certificate (key id {:?}); tsfleet checks plain host keys only",
@@ -918,9 +920,6 @@ async fn authenticate(
                     remaining_methods, ..
                 } => remaining_methods,
             };
-            if handle.is_closed() {
-                return Err(lost("the device closed the connection".into()));
-            }
             // IOS with AAA often accepts only keyboard-interactive. Only
             // when offered: a server with no method left hangs up on us.
             if remaining.contains(&MethodKind::KeyboardInteractive) {
@@ -938,6 +937,13 @@ async fn authenticate(
         }
         (Credentials::PrivateKey { .. }, None) => {}
     }
+    // A device that hangs up after refusing us has still refused us: this
+    // stays an auth error (a retry would only count more failures).
+    let closed = if handle.is_closed() {
+        "; the device then closed the connection"
+    } else {
+        ""
+    };
     let offered = offered
         .filter(|m| !m.is_empty())
         .map(|m| {
@@ -949,7 +955,7 @@ async fn authenticate(
         device: target.device.clone(),
         user,
         methods: format!(
-            "tried {}{offered}; check the username and {}",
+            "tried {}{offered}{closed}; check the username and {}",
             tried.join(", "),
             match target.credentials {
                 Credentials::Password(_) => "password",
@@ -1072,7 +1078,13 @@ mod tests {
     #[test]
     fn timeout_errors_name_device_and_address() {
         let t = target("pw");
-        for stage in [Stage::Tcp, Stage::Handshake, Stage::Auth, Stage::Shell] {
+        for stage in [
+            Stage::Resolve,
+            Stage::Tcp,
+            Stage::Handshake,
+            Stage::Auth,
+            Stage::Shell,
+        ] {
             let msg = timeout_error(&t, stage).to_string();
             assert!(
                 msg.contains("rtr-001") && msg.contains("192.0.2.1:2222"),

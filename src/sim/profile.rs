@@ -6,6 +6,7 @@
 //! devices:
 //!   rtr-002:
 //!     version: "12.4(6)T2"
+//!     auth_methods: [keyboard-interactive]
 //!     faults: { wrong_password: true }
 //!   rtr-003:
 //!     running:

@@ -281,6 +281,8 @@ async fn device_ssh_hashed_known_hosts_entry_is_accepted() {
     let ok = std::process::Command::new("ssh-keygen")
         .args(["-q", "-H", "-f"])
         .arg(&kh)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
         .status()
         .map(|s| s.success())
         .unwrap_or(false);
@@ -482,6 +484,34 @@ async fn device_ssh_silent_listener_times_out() {
         "{msg}"
     );
     holder.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn device_ssh_unresolvable_host_names_the_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = SshTarget {
+        device: "rtr-typo".into(),
+        host: "no-such-router.invalid".into(),
+        port: 22,
+        username: "admin".into(),
+        credentials: Credentials::Password("admin".into()),
+        host_key_policy: HostKeyPolicy::Strict,
+        known_hosts: dir.path().join("known_hosts"),
+        legacy_algorithms: true,
+        connect_timeout: Duration::from_secs(3),
+    };
+    let err = open_err(&target).await;
+    let msg = err.to_string();
+    assert!(matches!(err, DeviceError::Connect { .. }), "{err:?}");
+    // Without a reachable resolver the lookup times out instead.
+    assert!(
+        msg.contains("resolve") || msg.contains("DNS resolver"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("rtr-typo") && msg.contains("no-such-router.invalid:22"),
+        "{msg}"
+    );
 }
 
 /// A known_hosts trusting sshd's host key of the given kind.
