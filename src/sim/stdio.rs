@@ -20,7 +20,10 @@ pub async fn run(config: FleetConfig, device: Option<String>) -> Result<(), SimE
     // does both, as IOS does, so the terminal must pass bytes through untouched.
     let _raw = RawMode::enter();
     let faults = runtime.faults();
-    let cli = Cli::new(runtime.state.clone(), Arc::new(runtime.cli_options(&faults)));
+    let cli = Cli::new(
+        runtime.state.clone(),
+        Arc::new(runtime.cli_options(&faults)),
+    );
     let state_file = match &config.state_dir {
         Some(dir) => {
             std::fs::create_dir_all(dir).map_err(|e| SimError::Io(dir.clone(), e))?;

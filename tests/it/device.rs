@@ -276,15 +276,25 @@ async fn full_sync_behind_sshd(algorithms: &'static str) {
     let file = state.path().join("rtr-001.json");
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     let saved = loop {
-        let saved: Option<tsfleet::sim::device::DeviceState> =
-            std::fs::read_to_string(&file).ok().and_then(|t| serde_json::from_str(&t).ok());
+        let saved: Option<tsfleet::sim::device::DeviceState> = std::fs::read_to_string(&file)
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok());
         match saved {
             Some(s) if s.saved() && !s.running.groups.is_empty() => break s,
-            _ if std::time::Instant::now() > deadline => panic!("no saved state in {}: {:?}", file.display(), std::fs::read_to_string(&file).map(|t| t.len())),
+            _ if std::time::Instant::now() > deadline => panic!(
+                "no saved state in {}: {:?}",
+                file.display(),
+                std::fs::read_to_string(&file).map(|t| t.len())
+            ),
             _ => tokio::time::sleep(Duration::from_millis(50)).await,
         }
     };
-    let block = saved.running.groups.iter().find(|g| g.name == "threatstop-block").unwrap();
+    let block = saved
+        .running
+        .groups
+        .iter()
+        .find(|g| g.name == "threatstop-block")
+        .unwrap();
     assert_eq!(block.entries.len(), 3000);
     // A second run (a new sshd session, a new process) finds nothing to do.
     let out = run(&t, &request(nets(0..3000)), Transcript::none(vec![]))
