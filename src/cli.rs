@@ -36,6 +36,8 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// See tsfleet work: a simulated fleet and a local list server, then plan, apply and plan again.
+    Demo(DemoArgs),
     /// Connect to every device, read its groups and show what `apply` would change (changes nothing).
     Plan(RunArgs),
     /// Push the changes to every device: add, remove, verify, save.
@@ -330,6 +332,28 @@ pub struct RunArgs {
     /// Do not ask before applying (required when stdin is not a terminal).
     #[arg(short, long)]
     pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    long_about = "Runs tsfleet end to end on this machine, no routers needed: starts a simulated \
+    fleet of IOS routers (a few with faults, so the report shows failure rows) and a DNS server \
+    publishing a block and an allow list, both on 127.0.0.1; writes an inventory for them; then \
+    runs plan, apply, and plan again (no changes left on the healthy devices), printing each report."
+)]
+pub struct DemoArgs {
+    /// Simulated routers.
+    #[arg(long, default_value_t = 25, value_parser = clap::value_parser!(u16).range(4..=2000))]
+    pub devices: u16,
+    /// Prefixes in the block list.
+    #[arg(long, default_value_t = 3000)]
+    pub entries: u32,
+    /// Latency the simulated routers add to every answer, in milliseconds.
+    #[arg(long, default_value_t = 5)]
+    pub rtt_ms: u64,
+    /// Keep the inventory, transcripts and reports here (default: a temporary folder, removed at the end).
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 /// Logs go to stderr; `-q` and `-v` pick the level, `RUST_LOG` overrides.

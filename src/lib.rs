@@ -12,6 +12,7 @@ pub mod cli;
 pub mod commands;
 pub mod device;
 pub mod error;
+pub mod files;
 pub mod fleet;
 pub mod inventory;
 pub mod lists;

@@ -1,5 +1,6 @@
 //! One file per subcommand; each is thin glue between the CLI and the library.
 
+mod demo;
 mod inventory;
 mod resolve;
 mod run;
@@ -11,6 +12,7 @@ use std::process::ExitCode;
 
 pub async fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
     match cli.command {
+        Command::Demo(args) => demo::run(args, cli.global.quiet).await,
         Command::Plan(args) => run::run(args, crate::report::Command::Plan, cli.global.quiet).await,
         Command::Apply(args) => {
             run::run(args, crate::report::Command::Apply, cli.global.quiet).await

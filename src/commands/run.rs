@@ -95,7 +95,7 @@ fn prepared_for(p: &Prepared, apply: bool) -> Prepared {
 }
 
 /// Run with a progress bar (on a terminal) and Ctrl-C handling.
-async fn execute(prepared: &Prepared, options: &RunOptions, quiet: bool) -> RunReport {
+pub(crate) async fn execute(prepared: &Prepared, options: &RunOptions, quiet: bool) -> RunReport {
     let cancel = CancellationToken::new();
     let on_signal = cancel.clone();
     let watcher = tokio::spawn(async move {
@@ -138,7 +138,7 @@ async fn execute(prepared: &Prepared, options: &RunOptions, quiet: bool) -> RunR
     report
 }
 
-fn table_options() -> table::TableOptions {
+pub(crate) fn table_options() -> table::TableOptions {
     let terminal = std::io::stdout().is_terminal();
     table::TableOptions {
         color: terminal,

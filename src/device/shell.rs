@@ -212,9 +212,15 @@ impl<L: Link> CliSession<L> {
         Ok(())
     }
 
-    /// Send `exit` and close the link.
+    /// Send `exit` and wait (briefly) for the device to end the session, as
+    /// IOS does; the link is then ready to be closed.
     pub async fn logout(mut self) -> L {
-        let _ = self.send_raw("exit\r", "exit", false).await;
+        if self.send_raw("exit\r", "exit", false).await.is_ok() {
+            let until = Instant::now() + Duration::from_secs(2).min(self.timeouts.inactivity);
+            while let Ok(Some(chunk)) = tokio::time::timeout_at(until, self.link.recv()).await {
+                self.transcript.received(&chunk);
+            }
+        }
         self.transcript.flush();
         self.link
     }

@@ -221,21 +221,7 @@ impl Snapshot {
         };
         let mut json = serde_json::to_vec_pretty(self).map_err(|e| err(e.into()))?;
         json.push(b'\n');
-        let dir = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned());
-        let tmp = dir.join(format!(
-            ".{}.tmp{}",
-            file_name.unwrap_or_else(|| "snapshot".into()),
-            std::process::id()
-        ));
-        std::fs::write(&tmp, &json).map_err(err)?;
-        std::fs::rename(&tmp, path).map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            err(e)
-        })
+        crate::files::write_atomic(path, &json).map_err(err)
     }
 }
 

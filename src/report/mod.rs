@@ -22,7 +22,6 @@ use crate::error::{EXIT_CHANGES, EXIT_DEVICE_FAILED, EXIT_OK};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -519,30 +518,12 @@ fn truncate_to_millis(t: SystemTime) -> SystemTime {
     }
 }
 
-/// Write `bytes` to `path` so that a reader sees the old file or the whole new
-/// one, never a partial report: a temporary file beside it, synced, renamed.
+/// Write a report file whole (see [`crate::files::write_atomic`]).
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
-    let err = |source| ReportError::Write {
+    crate::files::write_atomic(path, bytes).map_err(|source| ReportError::Write {
         path: path.to_path_buf(),
         source,
-    };
-    let file_name = path
-        .file_name()
-        .ok_or_else(|| err(std::io::Error::other("not a file name")))?;
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(file_name);
-    tmp_name.push(format!(".tmp{}", std::process::id()));
-    let tmp = path.with_file_name(tmp_name);
-    let result = (|| {
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map_err(err)
+    })
 }
 
 /// `started_at` as RFC 3339 (`2026-03-01T12:00:00.123Z`).

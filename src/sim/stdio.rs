@@ -7,7 +7,7 @@ use super::SimError;
 use super::cli::Cli;
 use super::fleet::{DeviceRuntime, FleetConfig};
 use super::session;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 /// Serve one session on stdin/stdout; returns when it ends.
@@ -71,9 +71,8 @@ pub async fn run(config: FleetConfig, device: Option<String>) -> Result<(), SimE
 
 fn save(runtime: &DeviceRuntime, path: &Path) -> Result<(), SimError> {
     let json = serde_json::to_string_pretty(&runtime.snapshot()).expect("device state serialises");
-    let tmp = PathBuf::from(format!("{}.tmp", path.display()));
-    std::fs::write(&tmp, json).map_err(|e| SimError::Io(tmp.clone(), e))?;
-    std::fs::rename(&tmp, path).map_err(|e| SimError::Io(path.to_path_buf(), e))
+    crate::files::write_atomic(path, json.as_bytes())
+        .map_err(|e| SimError::Io(path.to_path_buf(), e))
 }
 
 /// Puts a terminal on stdin into raw mode and restores it on drop; does

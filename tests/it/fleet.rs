@@ -437,7 +437,7 @@ async fn apply_needs_yes_without_a_terminal_and_no_secret_is_printed() {
     assert_eq!(code(&out), 3, "{}", text(&out));
     assert!(text(&out).contains("--yes"));
     let (out, report) = lab
-        .tsfleet(&["apply", "--yes", "-vv", "--junit", "/dev/null"])
+        .tsfleet(&["apply", "--yes", "-vv", "--junit", "junit.xml"])
         .await;
     assert_eq!(code(&out), 0, "{}", text(&out));
     let password = std::fs::read_to_string(lab.dir.path().join("fleet.secrets/password")).unwrap();

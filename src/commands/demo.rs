@@ -1,0 +1,168 @@
+//! `tsfleet demo`: the whole product on one machine. A simulated fleet and
+//! an in-process DNS server publishing the lists, both on loopback; an
+//! inventory written for them; then plan, apply and plan again.
+
+use super::run::{execute, table_options};
+use crate::cli::DemoArgs;
+use crate::error::Error;
+use crate::fleet::FanOutSettings;
+use crate::inventory;
+use crate::lists::publish::{ListServer, PublishedList};
+use crate::report::{Command, table};
+use crate::runner::{self, RunOptions};
+use crate::sim::{FleetConfig, Profile, SimFleet};
+use ipnet::Ipv4Net;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::process::ExitCode;
+use std::time::Duration;
+
+const BLOCK_LIST: &str = "demo-block.acme.threatstop.local";
+const ALLOW_LIST: &str = "demo-allow.acme.threatstop.local";
+
+/// Devices that show what failure rows look like (the last few of the fleet).
+fn fault_profile(devices: usize) -> String {
+    let name = |from_end: usize| crate::sim::fleet::device_name(devices - from_end, devices);
+    format!(
+        "devices:\n\
+         \x20 {}: {{ faults: {{ wrong_password: true }} }}\n\
+         \x20 {}: {{ faults: {{ hang_after_lines: 10 }} }}\n\
+         \x20 {}: {{ faults: {{ error_entries: ['host 198.18.0.9'] }} }}\n\
+         \x20 {}: {{ version: '12.4(15)T', faults: {{ legacy_only: true, syslog_every_lines: 40 }} }}\n",
+        name(1),
+        name(2),
+        name(3),
+        name(4),
+    )
+}
+
+/// The lists: `entries` block prefixes (hosts and a few networks) and a
+/// two-entry allow list.
+fn demo_lists(entries: u32) -> Vec<PublishedList> {
+    let mut block: Vec<Ipv4Net> = (0..entries.saturating_sub(1))
+        .map(|i| {
+            let addr =
+                Ipv4Addr::from(0xCB00_7100u32.wrapping_add(i.wrapping_mul(7919)) | 0x0100_0000);
+            if i % 50 == 0 {
+                Ipv4Net::new(addr, 24).expect("a /24 is valid").trunc()
+            } else {
+                Ipv4Net::new(addr, 32).expect("a /32 is valid")
+            }
+        })
+        .collect();
+    // The entry one faulty router refuses (outside the generated range).
+    block.push("198.18.0.9/32".parse().expect("valid"));
+    vec![
+        PublishedList {
+            name: BLOCK_LIST.into(),
+            prefixes: block,
+            excluded: Vec::new(),
+        },
+        PublishedList {
+            name: ALLOW_LIST.into(),
+            prefixes: vec![
+                "198.51.100.53/32".parse().expect("valid"),
+                "198.51.100.54/32".parse().expect("valid"),
+            ],
+            excluded: Vec::new(),
+        },
+    ]
+}
+
+pub async fn run(args: DemoArgs, quiet: bool) -> Result<ExitCode, Error> {
+    let devices = usize::from(args.devices);
+    let temp = tempfile_dir()?;
+    let dir = args.dir.clone().unwrap_or_else(|| temp.clone());
+    std::fs::create_dir_all(&dir).map_err(|source| Error::Io {
+        path: dir.clone(),
+        source,
+    })?;
+
+    let lists = ListServer::start(
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+        &demo_lists(args.entries),
+    )
+    .await
+    .map_err(|e| Error::Usage(format!("cannot start the demo list server: {e}")))?;
+    let fleet = SimFleet::start(FleetConfig {
+        devices,
+        rtt: Duration::from_millis(args.rtt_ms),
+        line_cost: Duration::from_micros(50),
+        // Secrets that are not also words of the CLI, so masked transcripts stay readable.
+        password: "demo-Pw-3141".into(),
+        enable_secret: "demo-En-2718".into(),
+        profile: Profile::parse(&fault_profile(devices))
+            .map_err(|e| Error::Usage(e.to_string()))?,
+        ..FleetConfig::default()
+    })
+    .await?;
+    let inventory_path = dir.join("demo-fleet.yaml");
+    fleet.write_inventory(&inventory_path)?;
+    let written = std::fs::read_to_string(&inventory_path).map_err(|source| Error::Io {
+        path: inventory_path.clone(),
+        source,
+    })?;
+    let text = written.replace(
+        "defaults:\n",
+        "defaults:\n  command_timeout_ms: 2000\n  connect_timeout_ms: 5000\n",
+    ) + &format!(
+        "dns:\n  servers: ['{}']\n  transport: tcp\n  timeout_ms: 2000\n\
+             policies:\n  demo:\n    block: [{BLOCK_LIST}]\n    allow: [{ALLOW_LIST}]\n    protect: [192.0.2.0/24]\n",
+        lists.addr()
+    );
+    std::fs::write(&inventory_path, text).map_err(|source| Error::Io {
+        path: inventory_path.clone(),
+        source,
+    })?;
+
+    println!(
+        "tsfleet demo: {devices} simulated IOS routers ({} … {}), lists served by DNS on {}",
+        fleet.devices()[0].addr,
+        fleet.devices()[devices - 1].addr,
+        lists.addr()
+    );
+    println!("inventory: {}\n", inventory_path.display());
+
+    let loaded = inventory::load(&inventory_path)?;
+    let mut options = RunOptions {
+        command: Command::Plan,
+        lists: None,
+        previous: None,
+        allow_shrink: false,
+        fanout: FanOutSettings {
+            concurrency: 16,
+            connect_rate: 0.0,
+            retries: 0,
+            ..FanOutSettings::default()
+        },
+        run_dir: Some(dir.join("transcripts")),
+        device_deadline: Duration::from_secs(120),
+    };
+    for (step, command) in [(1, Command::Plan), (2, Command::Apply), (3, Command::Plan)] {
+        options.command = command;
+        let prepared = runner::prepare(&loaded, loaded.devices(), &options)
+            .await
+            .map_err(|e| Error::Usage(e.to_string()))?;
+        println!("── step {step}: tsfleet {} ──", command.as_str());
+        let report = execute(&prepared, &options, quiet).await;
+        print!("{}", table::render(&report, table_options()));
+        println!();
+    }
+    println!(
+        "The last {} devices fail on purpose (a wrong password, a hung session, an entry the router refuses);\n\
+         the one before them only speaks legacy SSH algorithms and still converges.\n\
+         Transcripts (secrets masked): {}",
+        3,
+        dir.join("transcripts").display()
+    );
+    lists.shutdown().await;
+    drop(fleet);
+    if args.dir.is_none() {
+        let _ = std::fs::remove_dir_all(&temp);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn tempfile_dir() -> Result<std::path::PathBuf, Error> {
+    let dir = std::env::temp_dir().join(format!("tsfleet-demo-{}", std::process::id()));
+    Ok(dir)
+}
