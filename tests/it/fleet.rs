@@ -258,6 +258,40 @@ async fn fault_matrix_then_recovery() {
             );
         }
     }
+    // The files of a real run, read by independent consumers.
+    let (json_file, junit_file) = (
+        lab.dir.path().join("matrix.json"),
+        lab.dir.path().join("matrix.xml"),
+    );
+    let args = [
+        "plan",
+        "--retries",
+        "0",
+        "--junit",
+        "matrix.xml",
+        "--json",
+        "matrix.json",
+        "-i",
+    ];
+    let mut cmd: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    cmd.push(lab.inventory.display().to_string());
+    let cwd = lab.dir.path().to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let refs: Vec<&str> = cmd.iter().map(String::as_str).collect();
+        harness::tsfleet(&refs, &cwd)
+    })
+    .await
+    .unwrap();
+    let checked = crate::report::check(&[&json_file], Some(&junit_file));
+    assert_eq!(
+        checked["json"][0]["errors"],
+        serde_json::json!([]),
+        "{checked}"
+    );
+    let suite = &checked["junit"]["suites"][0];
+    assert_eq!(suite["tests"], 14, "{checked}");
+    assert!(suite["failures"].as_u64().unwrap() >= 3, "{checked}");
+
     // Clear the faults: a re-run converges every device.
     for d in lab.fleet.devices() {
         d.set_faults(Faults::default());

@@ -145,7 +145,7 @@ fn realistic(command: Command) -> RunReport {
 }
 
 /// Run `tests/peers/report_check.py` on the files and return its answer.
-fn check(json_files: &[&Path], junit_file: Option<&Path>) -> Value {
+pub fn check(json_files: &[&Path], junit_file: Option<&Path>) -> Value {
     let mut cmd = Process::new(python());
     cmd.arg(repo_root().join("tests/peers/report_check.py"))
         .arg(repo_root().join("schemas/report.schema.json"));
