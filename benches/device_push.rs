@@ -30,6 +30,11 @@ fn main() {
     let rtt_ms = arg("--rtt-ms", 20);
     let line_cost_us = arg("--line-cost-us", 200);
     let skip_netmiko = std::env::args().any(|a| a == "--skip-netmiko");
+    // RUST_LOG=debug shows each phase with its time.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .try_init();
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async move {
         let fleet = SimFleet::start(FleetConfig {

@@ -106,7 +106,12 @@ where
                 state.lock().unwrap().stats.config_lines += u64::from(step.lines);
             }
             if !step.cost.is_zero() {
-                busy_until = busy_until.max(Instant::now()) + step.cost;
+                // Timers overshoot by up to a tick; credit that back (but not
+                // idle time) so the device's average rate is exactly its cost.
+                let now = Instant::now();
+                busy_until = busy_until
+                    .max(now.checked_sub(Duration::from_millis(2)).unwrap_or(now))
+                    + step.cost;
                 // Sleep only when the debt is worth a timer tick; the average rate stays exact.
                 if busy_until > Instant::now() + Duration::from_millis(1) {
                     tokio::time::sleep_until(busy_until).await;
