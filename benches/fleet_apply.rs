@@ -24,7 +24,9 @@ fn arg(name: &str, default: u64) -> u64 {
 }
 
 fn hosts(range: std::ops::Range<u32>) -> Vec<Ipv4Net> {
-    range.map(|i| Ipv4Net::new(Ipv4Addr::from(0x0B00_0000 + 3 * i), 32).unwrap()).collect()
+    range
+        .map(|i| Ipv4Net::new(Ipv4Addr::from(0x0B00_0000 + 3 * i), 32).unwrap())
+        .collect()
 }
 
 /// The peak resident set of a running process, in MiB (VmHWM).
@@ -42,7 +44,10 @@ fn main() {
     let line_cost_us = arg("--line-cost-us", 200);
     let rtt_ms = arg("--rtt-ms", 5);
     let bin = concat!(env!("CARGO_MANIFEST_DIR"), "/target/release/tsfleet");
-    assert!(std::path::Path::new(bin).exists(), "build the binary first: cargo build --release");
+    assert!(
+        std::path::Path::new(bin).exists(),
+        "build the binary first: cargo build --release"
+    );
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async move {
         let block = |range| PublishedList { name: "bench-block.acme.threatstop.local".into(), prefixes: hosts(range), excluded: vec![] };

@@ -10,6 +10,8 @@ use std::process::Output;
 use tsfleet::sim::{Faults, SimFleet};
 
 const BLOCK: usize = 2000;
+const PASSWORD: &str = "fleet-Pw-8841";
+const ENABLE: &str = "fleet-En-1297";
 
 /// A device that already carries an old list: one entry, used by an ACL.
 const STALE: &str = "{ groups: [{ name: threatstop-block, entries: ['host 192.0.2.99'] }], acls: [{ name: OUTSIDE-IN, lines: ['deny ip object-group threatstop-block any'] }] }";
@@ -47,7 +49,17 @@ async fn lab(devices: usize, profile: &str) -> Lab {
         &allow.iter().map(|p| format!("1:{p}")).collect::<Vec<_>>(),
     );
     let nsd = Nsd::start(&zone);
-    let fleet = harness::fleet(devices, profile).await;
+    let fleet = SimFleet::start(tsfleet::sim::FleetConfig {
+        devices,
+        // Secrets that are not also words of the CLI, so a leak is visible.
+        password: PASSWORD.into(),
+        enable_secret: ENABLE.into(),
+        profile: tsfleet::sim::Profile::parse(if profile.is_empty() { "{}" } else { profile })
+            .unwrap(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let inventory = dir.path().join("fleet.yaml");
     fleet.write_inventory(&inventory).unwrap();
@@ -474,10 +486,8 @@ async fn apply_needs_yes_without_a_terminal_and_no_secret_is_printed() {
         .tsfleet(&["apply", "--yes", "-vv", "--junit", "junit.xml"])
         .await;
     assert_eq!(code(&out), 0, "{}", text(&out));
-    let password = std::fs::read_to_string(lab.dir.path().join("fleet.secrets/password")).unwrap();
-    let enable =
-        std::fs::read_to_string(lab.dir.path().join("fleet.secrets/enable_secret")).unwrap();
     let mut everything = text(&out) + &report.to_string();
+    everything += &std::fs::read_to_string(lab.dir.path().join("junit.xml")).unwrap();
     for entry in std::fs::read_dir(lab.dir.path().join("runs")).unwrap() {
         everything += &std::fs::read_to_string(entry.unwrap().path()).unwrap();
     }
@@ -485,10 +495,51 @@ async fn apply_needs_yes_without_a_terminal_and_no_secret_is_printed() {
         everything.contains("rtr-001(config-network-group)#"),
         "the transcripts are there"
     );
-    // The simulator's default secrets are short words; use the enable secret, which is only typed.
-    assert!(
-        !everything.contains(&format!(">>> {enable}")),
-        "the enable secret was shown"
-    );
-    let _ = password;
+    for secret in [PASSWORD, ENABLE] {
+        assert!(!everything.contains(secret), "a secret was shown");
+    }
+}
+
+#[test]
+fn the_demo_runs_plan_apply_plan_with_failure_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(harness::tsfleet_bin())
+        .args([
+            "demo",
+            "--devices",
+            "6",
+            "--entries",
+            "300",
+            "--rtt-ms",
+            "1",
+            "--dir",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out));
+    let steps: Vec<&str> = stdout.split("── step ").skip(1).collect();
+    assert_eq!(steps.len(), 3, "{stdout}");
+    assert!(steps[0].starts_with("1: tsfleet plan") && steps[1].starts_with("2: tsfleet apply"));
+    // After apply, the healthy devices have nothing left to change.
+    let last = steps[2];
+    for healthy in ["rtr-001", "rtr-002", "rtr-003"] {
+        let row = last
+            .lines()
+            .find(|l| l.starts_with(healthy))
+            .unwrap_or_else(|| panic!("{last}"));
+        assert!(row.contains(" ok "), "{row}");
+    }
+    let apply = steps[1];
+    for (device, class) in [
+        ("rtr-004", "device-error"),
+        ("rtr-005", "timeout"),
+        ("rtr-006", "auth"),
+    ] {
+        let row = apply.lines().find(|l| l.starts_with(device)).unwrap();
+        assert!(row.contains("failed") && row.contains(class), "{row}");
+    }
+    assert!(dir.path().join("demo-fleet.yaml").exists());
+    assert!(dir.path().join("transcripts/rtr-001.log").exists());
 }
