@@ -197,6 +197,33 @@ impl<L: Link> CliSession<L> {
         Ok(out)
     }
 
+    /// Several commands in one round trip: all are sent at once and their
+    /// answers read in order (the device works through typed-ahead lines in
+    /// order). The first `%` error fails the batch, naming its command.
+    pub async fn commands(&mut self, commands: &[&str]) -> Result<Vec<String>, DeviceError> {
+        let mut typed = String::new();
+        for c in commands {
+            self.transcript.sent(c, false);
+            typed.push_str(c);
+            typed.push('\r');
+        }
+        self.lines_sent += commands.len() as u64;
+        self.link.send(typed.as_bytes()).await?;
+        let mut outputs = Vec::with_capacity(commands.len());
+        for c in commands {
+            let out = strip_echo(&self.read_segment(c).await?);
+            if let Some(message) = error_message(&out) {
+                return Err(DeviceError::Command {
+                    device: self.device.clone(),
+                    command: (*c).to_string(),
+                    message,
+                });
+            }
+            outputs.push(out);
+        }
+        Ok(outputs)
+    }
+
     /// Like [`Self::command`], leaving `%` lines in the output for the caller.
     pub async fn command_unchecked(&mut self, command: &str) -> Result<String, DeviceError> {
         self.send_line(command).await?;
@@ -239,7 +266,11 @@ impl<L: Link> CliSession<L> {
         let mut stall = Duration::from_millis(1500);
         let mut batch = String::new();
         while acked < n {
-            if next < n && next - acked < self.window {
+            // Refill in batches, not a line per answer: a write per line costs
+            // an SSH packet each way for nothing.
+            let in_flight = next - acked;
+            let batch_size = (self.window / 8).max(1);
+            if next < n && (in_flight == 0 || in_flight + batch_size <= self.window) {
                 batch.clear();
                 while next < n && next - acked < self.window {
                     batch.push_str(&lines[next]);

@@ -79,16 +79,23 @@ async fn sync_inner<L: Link>(
 ) -> Result<SyncOutcome, DeviceError> {
     super::phase("enable");
     session.enable(request.enable_secret.as_deref()).await?;
-    session.command("terminal length 0").await?;
-    session.command("terminal width 511").await?;
+    // Terminal settings and every group's contents in one round trip.
+    let shows: Vec<String> = request
+        .groups
+        .iter()
+        .map(|g| format!("show object-group name {}", g.name))
+        .collect();
+    let mut batch = vec!["terminal length 0", "terminal width 511"];
+    batch.extend(shows.iter().map(String::as_str));
+    super::phase("reading groups");
+    let outputs = session.commands(&batch).await?;
     let mut outcome = SyncOutcome {
         hostname: session.hostname().to_string(),
         ..Default::default()
     };
     let mut current = Vec::with_capacity(request.groups.len());
-    super::phase("reading groups");
-    for group in &request.groups {
-        let contents = read_group(session, &group.name, false).await?;
+    for ((group, output), command) in request.groups.iter().zip(&outputs[2..]).zip(&shows) {
+        let contents = parse_group_output(session, command, output, &group.name)?;
         let diff = plan::diff(&contents.managed, &group.desired);
         outcome.groups.push(GroupOutcome {
             name: group.name.clone(),
@@ -111,10 +118,9 @@ async fn sync_inner<L: Link>(
         }
         push_group(session, request, group, contents, result).await?;
     }
-    session.command("end").await?;
     if request.save_config {
         super::phase("write memory");
-        let out = session.command("write memory").await?;
+        let out = session.commands(&["end", "write memory"]).await?.remove(1);
         if !out.contains("[OK]") {
             return Err(DeviceError::Command {
                 device: session.device().to_string(),
@@ -123,6 +129,8 @@ async fn sync_inner<L: Link>(
             });
         }
         outcome.saved = true;
+    } else {
+        session.command("end").await?;
     }
     Ok(outcome)
 }
@@ -174,7 +182,7 @@ async fn push_group<L: Link>(
                 },
             });
         }
-        contents = read_group(session, &group.name, true).await?;
+        contents = read_back(session, &group.name).await?;
     }
     let diff = plan::diff(&contents.managed, &group.desired);
     if diff.is_empty() {
@@ -189,19 +197,23 @@ async fn push_group<L: Link>(
     })
 }
 
-/// `show object-group name G` (with `do` inside configuration mode), parsed.
-async fn read_group<L: Link>(
+/// Read a group back from configuration mode (`do show object-group name G`).
+async fn read_back<L: Link>(
     session: &mut CliSession<L>,
     name: &str,
-    in_config: bool,
 ) -> Result<GroupContents, DeviceError> {
-    let command = if in_config {
-        format!("do show object-group name {name}")
-    } else {
-        format!("show object-group name {name}")
-    };
+    let command = format!("do show object-group name {name}");
     let output = session.command(&command).await?;
-    ios::parse_group(&output, name).map_err(|e| DeviceError::Protocol {
+    parse_group_output(session, &command, &output, name)
+}
+
+fn parse_group_output<L: Link>(
+    session: &CliSession<L>,
+    command: &str,
+    output: &str,
+    name: &str,
+) -> Result<GroupContents, DeviceError> {
+    ios::parse_group(output, name).map_err(|e| DeviceError::Protocol {
         device: session.device().to_string(),
         reason: format!("cannot read the answer to `{command}`: {e}"),
     })

@@ -76,11 +76,34 @@ where
 
     let (out_tx, mut out_rx) = mpsc::unbounded_channel::<(Instant, Vec<u8>)>();
     let writer = tokio::spawn(async move {
-        while let Some((due, bytes)) = out_rx.recv().await {
+        let mut pending = Vec::new();
+        let mut held: Option<(Instant, Vec<u8>)> = None;
+        loop {
+            let (due, bytes) = match held.take() {
+                Some(item) => item,
+                None => match out_rx.recv().await {
+                    Some(item) => item,
+                    None => break,
+                },
+            };
             tokio::time::sleep_until(due).await;
-            if output.write_all(&bytes).await.is_err() || output.flush().await.is_err() {
+            // Everything else already due goes out in the same write, as a
+            // real device's TCP stack would coalesce it.
+            pending.extend_from_slice(&bytes);
+            while pending.len() < 32 * 1024 {
+                match out_rx.try_recv() {
+                    Ok((due, more)) if due <= Instant::now() => pending.extend_from_slice(&more),
+                    Ok(later) => {
+                        held = Some(later);
+                        break;
+                    }
+                    Err(_) => break,
+                }
+            }
+            if output.write_all(&pending).await.is_err() || output.flush().await.is_err() {
                 break;
             }
+            pending.clear();
         }
         let _ = output.shutdown().await;
     });
