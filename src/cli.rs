@@ -375,15 +375,22 @@ pub fn init_logging(global: &GlobalArgs) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{level},russh=warn")));
     if std::io::stderr().is_terminal() && !global.quiet {
         // Progress bars for the spans of devices in flight; log lines print above them.
-        let bars = tracing_indicatif::IndicatifLayer::new();
+        use tracing_subscriber::Layer;
+        let style = indicatif::ProgressStyle::with_template(
+            "{span_child_prefix}{spinner} {span_fields}  {wide_msg}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner());
+        let bars = tracing_indicatif::IndicatifLayer::new().with_progress_style(style);
+        let log_lines = tracing_subscriber::fmt::layer()
+            .with_writer(bars.get_stderr_writer())
+            .with_target(false)
+            .with_filter(filter);
+        // The bars follow the run's and devices' spans whatever the log level.
+        let spans =
+            tracing_subscriber::filter::Targets::new().with_target("tsfleet", tracing::Level::INFO);
         let _ = tracing_subscriber::registry()
-            .with(filter)
-            .with(
-                tracing_subscriber::fmt::layer()
-                    .with_writer(bars.get_stderr_writer())
-                    .with_target(false),
-            )
-            .with(bars)
+            .with(log_lines)
+            .with(bars.with_filter(spans))
             .try_init();
     } else {
         let _ = tracing_subscriber::fmt()
