@@ -6,6 +6,9 @@
 //! Prints wall time and lines per second for each, the ratio, and the
 //! device's own line-rate limit (1 / line cost).
 
+#[path = "common/mod.rs"]
+mod common;
+use common::arg;
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -15,15 +18,6 @@ use tsfleet::device::sync::{GroupTarget, SyncRequest};
 use tsfleet::device::transcript::Transcript;
 use tsfleet::inventory::HostKeyPolicy;
 use tsfleet::sim::{FleetConfig, SimFleet, hostkeys};
-
-fn arg(name: &str, default: u64) -> u64 {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn main() {
     let entries = arg("--entries", 5000) as u32;

@@ -7,21 +7,15 @@
 //! `cargo bench --bench fleet_apply -- [--devices 500] [--entries 2000] [--concurrency 64] [--line-cost-us 200] [--rtt-ms 5]`
 //! (build the binary first: `cargo build --release`).
 
+#[path = "common/mod.rs"]
+mod common;
+use common::arg;
 use ipnet::Ipv4Net;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::process::Command;
 use std::time::{Duration, Instant};
 use tsfleet::lists::publish::{ListServer, PublishedList};
 use tsfleet::sim::{FleetConfig, SimFleet};
-
-fn arg(name: &str, default: u64) -> u64 {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn hosts(range: std::ops::Range<u32>) -> Vec<Ipv4Net> {
     range

@@ -131,16 +131,14 @@ pub enum InventoryCommand {
 
 #[derive(Debug, Args)]
 pub struct InventoryCheckArgs {
-    /// The inventory file.
-    #[arg(short, long, env = "TSFLEET_INVENTORY")]
-    pub inventory: PathBuf,
+    #[command(flatten)]
+    pub inventory: InventoryPath,
 }
 
 #[derive(Debug, Args)]
 pub struct InventoryShowArgs {
-    /// The inventory file.
-    #[arg(short, long, env = "TSFLEET_INVENTORY")]
-    pub inventory: PathBuf,
+    #[command(flatten)]
+    pub inventory: InventoryPath,
     /// Devices to show: a name, a glob (`br-*`) or `@GROUP`; all when omitted.
     #[arg(value_name = "PATTERN")]
     pub devices: Vec<String>,
@@ -152,8 +150,37 @@ pub struct LimitArgs {
     /// Only these devices: `@GROUP` (a group's devices) or a glob on device
     /// names (`br-*`, `hq-{a,b}`). Repeat to add more; a pattern that selects
     /// nothing is an error.
-    #[arg(short = 'l', long = "limit", value_name = "PATTERN")]
-    pub limit: Vec<String>,
+    #[arg(
+        short = 'l',
+        long = "limit",
+        value_name = "PATTERN",
+        value_delimiter = ','
+    )]
+    pub patterns: Vec<String>,
+}
+
+/// `-i/--inventory`, for every command that reads one.
+#[derive(Debug, Args)]
+pub struct InventoryPath {
+    /// The inventory file.
+    #[arg(
+        short = 'i',
+        long = "inventory",
+        env = "TSFLEET_INVENTORY",
+        value_name = "FILE"
+    )]
+    pub path: PathBuf,
+}
+
+/// The guard against lists that shrank too much since the last snapshot.
+#[derive(Debug, Args)]
+pub struct ShrinkGuard {
+    /// The snapshot used last time, for the shrink guard (resolve: default the --output file, if it exists).
+    #[arg(long, value_name = "SNAPSHOT.json")]
+    pub previous: Option<PathBuf>,
+    /// Accept lists that came back empty or shrank by more than their policy's max_shrink.
+    #[arg(long)]
+    pub allow_shrink: bool,
 }
 
 #[derive(Debug, Args)]
@@ -191,21 +218,16 @@ Exit codes: 0 resolved, 3 a list could not be resolved or a policy guard refused
 (nothing was written)."
 )]
 pub struct ResolveArgs {
-    /// The inventory file.
-    #[arg(short, long, env = "TSFLEET_INVENTORY")]
-    pub inventory: PathBuf,
+    #[command(flatten)]
+    pub inventory: InventoryPath,
     /// Write the snapshot here (JSON); `plan` and `apply` read it with `--lists`.
     #[arg(short, long, value_name = "SNAPSHOT.json")]
     pub output: Option<PathBuf>,
     /// Print the report as JSON on stdout instead of a table.
     #[arg(long)]
     pub json: bool,
-    /// The snapshot last used, for the shrink guard (default: the --output file, if it exists).
-    #[arg(long, value_name = "SNAPSHOT.json")]
-    pub previous: Option<PathBuf>,
-    /// Accept lists that came back empty or shrank by more than their policy's max_shrink.
-    #[arg(long)]
-    pub allow_shrink: bool,
+    #[command(flatten)]
+    pub shrink: ShrinkGuard,
 }
 
 #[derive(Debug, Args)]
@@ -281,21 +303,15 @@ pub struct SimArgs {
 Exit codes: 0 done (no change pending with --detailed-exitcode); 1 a device failed or was skipped \
 because the run stopped; 2 changes pending (plan --detailed-exitcode); 3 invalid input, nothing contacted.")]
 pub struct RunArgs {
-    /// The inventory file.
-    #[arg(short, long, env = "TSFLEET_INVENTORY")]
-    pub inventory: PathBuf,
+    #[command(flatten)]
+    pub inventory: InventoryPath,
     /// Use this snapshot (from `tsfleet resolve -o`) instead of querying DNS.
     #[arg(long, value_name = "SNAPSHOT.json")]
     pub lists: Option<PathBuf>,
-    /// The snapshot used last time, for the shrink guard.
-    #[arg(long, value_name = "SNAPSHOT.json")]
-    pub previous: Option<PathBuf>,
-    /// Accept lists that came back empty or shrank by more than their policy's max_shrink.
-    #[arg(long)]
-    pub allow_shrink: bool,
-    /// Only these devices: name globs (`branch-*`) or group names; repeat or separate with commas.
-    #[arg(long, value_delimiter = ',')]
-    pub limit: Vec<String>,
+    #[command(flatten)]
+    pub shrink: ShrinkGuard,
+    #[command(flatten)]
+    pub limit: LimitArgs,
     /// Devices worked on at once.
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..))]
     pub concurrency: u16,

@@ -16,7 +16,7 @@ pub fn run(command: InventoryCommand) -> Result<ExitCode, Error> {
 }
 
 fn check(args: &InventoryCheckArgs) -> Result<ExitCode, Error> {
-    let loaded = inventory::load(&args.inventory)?;
+    let loaded = inventory::load(&args.inventory.path)?;
     println!("{}", summary(&loaded));
     Ok(ExitCode::SUCCESS)
 }
@@ -35,7 +35,7 @@ pub fn summary(loaded: &LoadedInventory) -> String {
 }
 
 fn show(args: &InventoryShowArgs) -> Result<ExitCode, Error> {
-    let loaded = inventory::load(&args.inventory)?;
+    let loaded = inventory::load(&args.inventory.path)?;
     let devices = inventory::select(loaded.devices(), &args.devices)?;
     let file = loaded.path.display().to_string();
     let blocks: Vec<String> = devices.iter().map(|d| render(d, &file)).collect();

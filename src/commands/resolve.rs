@@ -9,7 +9,7 @@ use serde_json::json;
 use std::process::ExitCode;
 
 pub async fn run(args: ResolveArgs) -> Result<ExitCode, Error> {
-    let loaded = inventory::load(&args.inventory)?;
+    let loaded = inventory::load(&args.inventory.path)?;
     let previous = previous_snapshot(&args)?;
     let resolution = lists::resolve(&loaded.inventory).await?;
     let snapshot = &resolution.snapshot;
@@ -35,7 +35,7 @@ pub async fn run(args: ResolveArgs) -> Result<ExitCode, Error> {
     let mut policies = Vec::new();
     let mut refused = None;
     for (name, p) in &loaded.inventory.policies {
-        match policy::build(snapshot, p, previous.as_ref(), args.allow_shrink) {
+        match policy::build(snapshot, p, previous.as_ref(), args.shrink.allow_shrink) {
             Ok(d) => policies.push((name.as_str(), d)),
             Err(source) => {
                 refused.get_or_insert(ListsError::Policy {
@@ -71,7 +71,7 @@ pub async fn run(args: ResolveArgs) -> Result<ExitCode, Error> {
 /// The snapshot the shrink guard compares against: `--previous`, else the
 /// file about to be replaced.
 fn previous_snapshot(args: &ResolveArgs) -> Result<Option<Snapshot>, Error> {
-    if let Some(p) = &args.previous {
+    if let Some(p) = &args.shrink.previous {
         return Ok(Some(Snapshot::read(p).map_err(ListsError::from)?));
     }
     match &args.output {

@@ -16,9 +16,10 @@ use tokio_util::sync::CancellationToken;
 use tracing_indicatif::span_ext::IndicatifSpanExt;
 
 pub async fn run(args: RunArgs, command: Command, quiet: bool) -> Result<ExitCode, Error> {
-    let loaded = inventory::load(&args.inventory)?;
-    let devices = inventory::select(loaded.devices(), &args.limit)?;
-    let _lock = crate::lock::acquire(&args.inventory).map_err(|e| Error::Usage(e.to_string()))?;
+    let loaded = inventory::load(&args.inventory.path)?;
+    let devices = inventory::select(loaded.devices(), &args.limit.patterns)?;
+    let _lock =
+        crate::lock::acquire(&args.inventory.path).map_err(|e| Error::Usage(e.to_string()))?;
     let interactive = std::io::stdin().is_terminal();
     if command == Command::Apply && !args.yes && !interactive {
         return Err(Error::Usage(
@@ -28,8 +29,8 @@ pub async fn run(args: RunArgs, command: Command, quiet: bool) -> Result<ExitCod
     let options = RunOptions {
         command,
         lists: args.lists.clone(),
-        previous: args.previous.clone(),
-        allow_shrink: args.allow_shrink,
+        previous: args.shrink.previous.clone(),
+        allow_shrink: args.shrink.allow_shrink,
         fanout: FanOutSettings {
             concurrency: usize::from(args.concurrency),
             connect_rate: args.connect_rate,

@@ -75,6 +75,10 @@ pub struct CliSession<L: Link> {
     pub transcript: Transcript,
     /// Lines in flight the device has shown it can take.
     window: usize,
+    /// Above this, the window grows slowly: the device lost input there before.
+    threshold: usize,
+    /// Acknowledgements counted towards the next slow increase.
+    acks: usize,
     pub lines_sent: u64,
 }
 
@@ -98,6 +102,8 @@ impl<L: Link> CliSession<L> {
             timeouts,
             transcript,
             window: INITIAL_WINDOW,
+            threshold: MAX_WINDOW,
+            acks: 0,
             lines_sent: 0,
         };
         let mut nudged = false;
@@ -313,7 +319,7 @@ impl<L: Link> CliSession<L> {
                 {
                     result.lost += m - acked;
                     acked = m;
-                    self.window = (self.window / 4).max(1);
+                    self.on_loss();
                 }
                 continue;
             }
@@ -324,20 +330,18 @@ impl<L: Link> CliSession<L> {
                 .map(|i| acked + i);
             let Some(k) = found else {
                 // A garbled line (input merged or cut): its lines are settled by the verify.
-                self.window = (self.window / 4).max(1);
+                self.on_loss();
                 continue;
             };
             if k > acked {
                 result.lost += k - acked;
-                self.window = (self.window / 4).max(1);
+                self.on_loss();
             }
             match error_message(output) {
                 Some(message) => result.errors.push((k, message)),
                 None => {
                     result.confirmed += 1;
-                    if self.window < MAX_WINDOW {
-                        self.window += 1;
-                    }
+                    self.on_ack();
                 }
             }
             acked = k + 1;
@@ -353,6 +357,31 @@ impl<L: Link> CliSession<L> {
             }
         }
         Ok(result)
+    }
+
+    /// A line answered: grow the window, by one per answer below the
+    /// threshold (doubling every round trip) and by one per window above it.
+    fn on_ack(&mut self) {
+        if self.window >= MAX_WINDOW {
+            return;
+        }
+        if self.window < self.threshold {
+            self.window += 1;
+        } else {
+            self.acks += 1;
+            if self.acks >= self.window {
+                self.acks = 0;
+                self.window += 1;
+            }
+        }
+    }
+
+    /// Input was lost (the device's buffer overflowed): back off hard and
+    /// remember where it happened.
+    fn on_loss(&mut self) {
+        self.threshold = (self.window / 2).max(1);
+        self.window = (self.window / 4).max(1);
+        self.acks = 0;
     }
 
     async fn send_line(&mut self, line: &str) -> Result<(), DeviceError> {

@@ -122,12 +122,7 @@ impl DeviceRuntime {
 
     /// The device `--stdio` serves: no listener, state from the state dir.
     pub(crate) fn for_stdio(config: &FleetConfig, name: &str) -> Result<DeviceRuntime, SimError> {
-        let profile = config
-            .profile
-            .devices
-            .get(name)
-            .cloned()
-            .unwrap_or_default();
+        let profile = config.profile.device(name);
         let key = hostkeys::load_or_generate(None, name, false, true)?;
         build_runtime(
             config,
@@ -180,12 +175,7 @@ impl SimFleet {
             state_dir: config.state_dir.clone(),
         };
         for (i, name) in names.iter().enumerate() {
-            let profile = config
-                .profile
-                .devices
-                .get(name)
-                .cloned()
-                .unwrap_or_default();
+            let profile = config.profile.device(name);
             let port = if config.base_port == 0 {
                 0
             } else {

@@ -104,6 +104,11 @@ pub struct Faults {
 }
 
 impl Profile {
+    /// The overrides for one device (none: the fleet's settings).
+    pub fn device(&self, name: &str) -> DeviceProfile {
+        self.devices.get(name).cloned().unwrap_or_default()
+    }
+
     /// Parse a profile; errors name line and column.
     pub fn parse(text: &str) -> Result<Profile, String> {
         serde_saphyr::from_str(text).map_err(|e| e.to_string())
