@@ -76,7 +76,7 @@ fn main() {
             &request,
             Transcript::none(vec![]),
             Duration::from_secs(30),
-            Duration::from_secs(3600),
+            Duration::from_secs(3600), tokio_util::sync::CancellationToken::new(),
         )
         .await
         .expect("tsfleet sync succeeds");

@@ -3,8 +3,9 @@
 //! with backoff for transient connect errors only, a canary wave first, and
 //! the stops: after K authentication failures (so an account is not locked
 //! fleet-wide), after a failure budget, and on Ctrl-C. A stopped run
-//! launches nothing new; devices already in flight finish (and so leave
-//! configuration mode); the rest are skipped with the reason.
+//! launches nothing new; devices already in flight finish (on Ctrl-C the
+//! device session itself stops pushing and leaves configuration mode); the
+//! rest are skipped with the reason.
 //!
 //! Generic over the job, so the scheduling is tested without a network.
 

@@ -238,6 +238,7 @@ pub async fn execute(
     // Failed devices reach the fan-out as errors (it counts them for its
     // stops); their time is kept here for the report.
     let durations = Arc::new(std::sync::Mutex::new(vec![Duration::ZERO; jobs.len()]));
+    let stop_pushing = cancel.clone();
     let outcomes = fleet::run(
         (0..jobs.len()).collect(),
         &options.fanout,
@@ -253,12 +254,14 @@ pub async fn execute(
         {
             let (jobs, durations) = (jobs.clone(), durations.clone());
             move |index: usize| {
-                let (job, durations) = (jobs[index].clone(), durations.clone());
+                let (job, durations, cancel) =
+                    (jobs[index].clone(), durations.clone(), stop_pushing.clone());
                 async move {
                     let started = Instant::now();
                     let span = tracing::info_span!("device", device = %job.name);
                     let result =
-                        tracing::Instrument::instrument(run_job(&job, deadline), span).await;
+                        tracing::Instrument::instrument(run_job(&job, deadline, cancel), span)
+                            .await;
                     durations.lock().unwrap()[index] = started.elapsed();
                     result
                 }
@@ -288,7 +291,11 @@ pub async fn execute(
 }
 
 /// One device, connect to logout.
-async fn run_job(job: &Job, deadline: Duration) -> Result<DeviceReport, DeviceError> {
+async fn run_job(
+    job: &Job,
+    deadline: Duration,
+    cancel: CancellationToken,
+) -> Result<DeviceReport, DeviceError> {
     let started = Instant::now();
     let transcript = match &job.transcript {
         Some(path) => Transcript::create(path, job.secrets.clone()).unwrap_or_else(|e| {
@@ -307,6 +314,7 @@ async fn run_job(job: &Job, deadline: Duration) -> Result<DeviceReport, DeviceEr
         transcript,
         job.inactivity,
         deadline,
+        cancel,
     )
     .await?;
     Ok(DeviceReport::from_outcome(

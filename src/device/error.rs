@@ -60,6 +60,16 @@ pub enum DeviceError {
         group: String,
         reason: String,
     },
+    /// The run was interrupted (Ctrl-C) while this device was being changed;
+    /// what was sent was acknowledged, config mode left, nothing saved.
+    #[error(
+        "{device}: interrupted after {pushed} of {total} lines; configuration mode left, not saved"
+    )]
+    Interrupted {
+        device: String,
+        pushed: usize,
+        total: usize,
+    },
     /// The session ended or the device said something tsfleet cannot read.
     #[error("{device}: {reason}")]
     Protocol { device: String, reason: String },
@@ -77,6 +87,7 @@ impl DeviceError {
             DeviceError::Command { .. } => "device-error",
             DeviceError::Verify { .. } => "verify",
             DeviceError::Refused { .. } => "refused",
+            DeviceError::Interrupted { .. } => "interrupted",
             DeviceError::Protocol { .. } => "protocol",
         }
     }

@@ -55,6 +55,7 @@ pub async fn run_device(
     transcript: Transcript,
     inactivity: Duration,
     deadline: Duration,
+    cancel: tokio_util::sync::CancellationToken,
 ) -> Result<(SyncOutcome, RunStats), DeviceError> {
     let budget = deadline;
     let deadline = tokio::time::Instant::now() + budget;
@@ -66,6 +67,7 @@ pub async fn run_device(
             deadline,
         };
         let mut session = CliSession::start(shell, &target.device, timeouts, transcript).await?;
+        session.cancel = cancel;
         let result = sync::sync(&mut session, request).await;
         let stats = RunStats {
             lines_sent: session.lines_sent,

@@ -11,6 +11,7 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::time::Duration;
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 /// A bidirectional byte stream to the device's CLI (an SSH shell channel).
 pub trait Link: Send {
@@ -80,6 +81,8 @@ pub struct CliSession<L: Link> {
     /// Acknowledgements counted towards the next slow increase.
     acks: usize,
     pub lines_sent: u64,
+    /// Cancelled on Ctrl-C: a push stops sending and lets the device catch up.
+    pub cancel: CancellationToken,
 }
 
 impl<L: Link> CliSession<L> {
@@ -105,6 +108,7 @@ impl<L: Link> CliSession<L> {
             threshold: MAX_WINDOW,
             acks: 0,
             lines_sent: 0,
+            cancel: CancellationToken::new(),
         };
         let mut nudged = false;
         loop {
@@ -272,11 +276,22 @@ impl<L: Link> CliSession<L> {
         let mut stall = Duration::from_millis(1500);
         let mut batch = String::new();
         while acked < n {
+            if self.cancel.is_cancelled() && acked == next {
+                // Everything sent is answered; send no more.
+                return Err(DeviceError::Interrupted {
+                    device: self.device.clone(),
+                    pushed: acked,
+                    total: n,
+                });
+            }
             // Refill in batches, not a line per answer: a write per line costs
             // an SSH packet each way for nothing.
             let in_flight = next - acked;
             let batch_size = (self.window / 8).max(1);
-            if next < n && (in_flight == 0 || in_flight + batch_size <= self.window) {
+            if next < n
+                && !self.cancel.is_cancelled()
+                && (in_flight == 0 || in_flight + batch_size <= self.window)
+            {
                 batch.clear();
                 while next < n && next - acked < self.window {
                     batch.push_str(&lines[next]);

@@ -110,6 +110,14 @@ async fn sync_inner<L: Link>(
     if !request.apply || !outcome.changed() {
         return Ok(outcome);
     }
+    if session.cancel.is_cancelled() {
+        let total = outcome.groups.iter().map(|g| g.added + g.removed).sum();
+        return Err(DeviceError::Interrupted {
+            device: session.device().to_string(),
+            pushed: 0,
+            total,
+        });
+    }
     session.command("configure terminal").await?;
     for ((group, contents), result) in request.groups.iter().zip(&current).zip(&mut outcome.groups)
     {
@@ -613,6 +621,35 @@ mod tests {
         .unwrap_err();
         assert_eq!(err.class(), "device-error", "{err}");
         assert_eq!(state.lock().unwrap().stats.left_in_config_mode, 0);
+    }
+
+    #[tokio::test]
+    async fn an_interrupted_push_stops_leaves_config_mode_and_does_not_save() {
+        let state = device(Config::default());
+        let options = CliOptions {
+            cost: CostModel {
+                line_cost: Duration::from_millis(1),
+                per_1000_entries: Duration::ZERO,
+            },
+            ..Default::default()
+        };
+        let mut session = connect(&state, options, SessionBehaviour::default()).await;
+        let cancel = session.cancel.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            cancel.cancel();
+        });
+        let err = sync(&mut session, &request(nets(0..3000), nets(900..901)))
+            .await
+            .unwrap_err();
+        assert_eq!(err.class(), "interrupted", "{err}");
+        assert!(!session.mode().is_config());
+        session.logout().await;
+        let s = state.lock().unwrap();
+        let pushed: usize = s.running.groups.iter().map(|g| g.entries.len()).sum();
+        assert!(pushed > 0 && pushed < 3001, "stopped part way ({pushed})");
+        assert!(!s.saved());
+        assert_eq!(s.stats.left_in_config_mode, 0);
     }
 
     #[tokio::test]

@@ -145,11 +145,12 @@ pub enum ErrorClass {
     DeviceError,
     Verify,
     Refused,
+    Interrupted,
     Protocol,
 }
 
 impl ErrorClass {
-    pub const ALL: [ErrorClass; 9] = [
+    pub const ALL: [ErrorClass; 10] = [
         ErrorClass::Connect,
         ErrorClass::HostKey,
         ErrorClass::Auth,
@@ -158,6 +159,7 @@ impl ErrorClass {
         ErrorClass::DeviceError,
         ErrorClass::Verify,
         ErrorClass::Refused,
+        ErrorClass::Interrupted,
         ErrorClass::Protocol,
     ];
 
@@ -173,6 +175,7 @@ impl ErrorClass {
             DeviceError::Command { .. } => ErrorClass::DeviceError,
             DeviceError::Verify { .. } => ErrorClass::Verify,
             DeviceError::Refused { .. } => ErrorClass::Refused,
+            DeviceError::Interrupted { .. } => ErrorClass::Interrupted,
             DeviceError::Protocol { .. } => ErrorClass::Protocol,
         }
     }
@@ -187,6 +190,7 @@ impl ErrorClass {
             ErrorClass::DeviceError => "device-error",
             ErrorClass::Verify => "verify",
             ErrorClass::Refused => "refused",
+            ErrorClass::Interrupted => "interrupted",
             ErrorClass::Protocol => "protocol",
         }
     }

@@ -78,6 +78,7 @@ async fn run(
         transcript,
         Duration::from_secs(3),
         Duration::from_secs(120),
+        tokio_util::sync::CancellationToken::new(),
     )
     .await
     .map(|(outcome, _)| outcome)
