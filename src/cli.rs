@@ -42,6 +42,11 @@ pub enum Command {
     Plan(RunArgs),
     /// Push the changes to every device: add, remove, verify, save.
     Apply(RunArgs),
+    /// Work with run reports (merge the reports of sharded runs).
+    Report {
+        #[command(subcommand)]
+        command: ReportCommand,
+    },
     /// Resolve every list the inventory's policies name over DNS, once, into a snapshot.
     Resolve(ResolveArgs),
     /// Run a simulated fleet of IOS routers over SSH (for tests, demos and benchmarks).
@@ -157,6 +162,39 @@ pub struct LimitArgs {
         value_delimiter = ','
     )]
     pub patterns: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Join the JSON reports of the shards of one run into one report, table and exit code.
+    #[command(
+        after_help = "Example (a CI matrix of 4 shard jobs, then one merge job):\n  \
+        tsfleet resolve -i fleet.yaml -o lists.json\n  \
+        tsfleet apply -i fleet.yaml --lists lists.json --shard 3/4 --yes --json shard-3.json\n  \
+        tsfleet report merge shard-*.json --expect-shards 4 --json fleet.json --junit fleet.xml\n\n\
+        Exit codes: as the single run would (0, 1, 2 with --detailed-exitcode); 3 when a shard is \
+        missing or twice, the shards used different snapshots, or a device is in two shards."
+    )]
+    Merge(MergeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The shards' JSON reports (from `--json`).
+    #[arg(required = true, value_name = "REPORT.json")]
+    pub files: Vec<PathBuf>,
+    /// Fail unless shards 1..=N are all there.
+    #[arg(long, value_name = "N")]
+    pub expect_shards: Option<u32>,
+    /// Write the merged report as JSON.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Write the merged report as JUnit XML.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Exit 2 when changes are pending (a merged plan), 0 when none.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
 }
 
 /// `-i/--inventory`, for every command that reads one.
@@ -312,6 +350,10 @@ pub struct RunArgs {
     pub shrink: ShrinkGuard,
     #[command(flatten)]
     pub limit: LimitArgs,
+    /// Only shard I of N: the devices with xxh64(name) % N == I - 1 (stable across
+    /// releases and inventory edits). Run every shard with the same --lists SNAPSHOT.
+    #[arg(long, value_name = "I/N", value_parser = crate::shard::parse)]
+    pub shard: Option<crate::report::Shard>,
     /// Devices worked on at once.
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..))]
     pub concurrency: u16,

@@ -20,6 +20,7 @@ pub mod lock;
 pub mod plan;
 pub mod report;
 pub mod runner;
+pub mod shard;
 pub mod sim;
 
 use std::process::ExitCode;

@@ -32,6 +32,8 @@ pub struct RunOptions {
     pub run_dir: Option<PathBuf>,
     /// Longest time one device may take, connect to logout.
     pub device_deadline: Duration,
+    /// This run is one shard of several (recorded in the report).
+    pub shard: Option<crate::report::Shard>,
 }
 
 /// Invalid input found before any device was contacted (exit 3).
@@ -285,7 +287,7 @@ pub async fn execute(
         started_at,
         started.elapsed(),
         prepared.snapshot.sha256.clone(),
-        None,
+        options.shard,
         devices,
     )
 }

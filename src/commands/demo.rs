@@ -136,6 +136,7 @@ pub async fn run(args: DemoArgs, quiet: bool) -> Result<ExitCode, Error> {
         },
         run_dir: Some(dir.join("transcripts")),
         device_deadline: Duration::from_secs(120),
+        shard: None,
     };
     for (step, command) in [(1, Command::Plan), (2, Command::Apply), (3, Command::Plan)] {
         options.command = command;

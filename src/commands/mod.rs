@@ -2,6 +2,7 @@
 
 mod demo;
 mod inventory;
+mod report;
 mod resolve;
 mod run;
 mod sim;
@@ -17,6 +18,7 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
         Command::Apply(args) => {
             run::run(args, crate::report::Command::Apply, cli.global.quiet).await
         }
+        Command::Report { command } => report::run(command),
         Command::Resolve(args) => resolve::run(args).await,
         Command::Sim(args) => sim::run(args).await,
         Command::Inventory { command } => inventory::run(command),

@@ -17,7 +17,10 @@ use tracing_indicatif::span_ext::IndicatifSpanExt;
 
 pub async fn run(args: RunArgs, command: Command, quiet: bool) -> Result<ExitCode, Error> {
     let loaded = inventory::load(&args.inventory.path)?;
-    let devices = inventory::select(loaded.devices(), &args.limit.patterns)?;
+    let mut devices = inventory::select(loaded.devices(), &args.limit.patterns)?;
+    if let Some(shard) = args.shard {
+        devices.retain(|d| crate::shard::contains(shard, &d.name));
+    }
     let _lock =
         crate::lock::acquire(&args.inventory.path).map_err(|e| Error::Usage(e.to_string()))?;
     let interactive = std::io::stdin().is_terminal();
@@ -46,6 +49,7 @@ pub async fn run(args: RunArgs, command: Command, quiet: bool) -> Result<ExitCod
                 .unwrap_or_else(|| runner::default_run_dir(command)),
         ),
         device_deadline: Duration::from_secs(args.device_timeout),
+        shard: args.shard,
     };
     let prepared = runner::prepare(&loaded, &devices, &options)
         .await

@@ -14,6 +14,7 @@
 
 pub mod json;
 pub mod junit;
+pub mod merge;
 pub mod table;
 
 use crate::device::DeviceError;

@@ -551,3 +551,99 @@ fn the_demo_runs_plan_apply_plan_with_failure_rows() {
     assert!(dir.path().join("demo-fleet.yaml").exists());
     assert!(dir.path().join("transcripts/rtr-001.log").exists());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_shards_reach_the_same_state_as_one_run_and_merge() {
+    let sharded = lab(12, "").await;
+    let single = lab(12, "").await;
+    let dir = sharded.dir.path().to_path_buf();
+    let inv = sharded.inventory.display().to_string();
+    let run = |args: Vec<String>| {
+        let dir = dir.clone();
+        tokio::task::spawn_blocking(move || {
+            let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+            harness::tsfleet(&refs, &dir)
+        })
+    };
+    let out = run(vec![
+        "resolve".into(),
+        "-i".into(),
+        inv.clone(),
+        "-o".into(),
+        "lists.json".into(),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    for k in 1..=4 {
+        let args = [
+            "apply",
+            "-i",
+            &inv,
+            "--lists",
+            "lists.json",
+            "--yes",
+            "--shard",
+            &format!("{k}/4"),
+            "--json",
+            &format!("shard-{k}.json"),
+        ];
+        let out = run(args.iter().map(|s| s.to_string()).collect())
+            .await
+            .unwrap();
+        assert_eq!(code(&out), 0, "shard {k}: {}", text(&out));
+    }
+    let (out, _) = single.tsfleet(&["apply", "--yes"]).await;
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    for d in sharded.fleet.devices() {
+        assert!(
+            sharded.group(&d.name, "threatstop-block") == single.group(&d.name, "threatstop-block")
+                && sharded.group(&d.name, "threatstop-allow")
+                    == single.group(&d.name, "threatstop-allow"),
+            "{}: sharded and unsharded runs differ",
+            d.name
+        );
+    }
+    let merge = |files: &[&str]| {
+        let mut args: Vec<String> = vec![
+            "report".into(),
+            "merge".into(),
+            "--expect-shards".into(),
+            "4".into(),
+        ];
+        args.extend(files.iter().map(|f| f.to_string()));
+        args.extend(["--json".into(), "merged.json".into()]);
+        run(args)
+    };
+    let out = merge(&[
+        "shard-1.json",
+        "shard-2.json",
+        "shard-3.json",
+        "shard-4.json",
+    ])
+    .await
+    .unwrap();
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let merged: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("merged.json")).unwrap()).unwrap();
+    assert_eq!(merged["devices"].as_array().unwrap().len(), 12);
+    let out = merge(&["shard-1.json", "shard-2.json", "shard-4.json"])
+        .await
+        .unwrap();
+    assert_eq!(code(&out), 3, "{}", text(&out));
+    assert!(
+        text(&out).contains("shard 3/4 is missing"),
+        "{}",
+        text(&out)
+    );
+    let out = merge(&[
+        "shard-1.json",
+        "shard-2.json",
+        "shard-3.json",
+        "shard-4.json",
+        "shard-4.json",
+    ])
+    .await
+    .unwrap();
+    assert_eq!(code(&out), 3, "{}", text(&out));
+}
