@@ -3,6 +3,7 @@
 
 mod device;
 mod device_ssh;
+mod examples;
 mod fleet;
 mod harness;
 mod inventory;
