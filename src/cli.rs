@@ -42,6 +42,11 @@ pub enum Command {
     Plan(RunArgs),
     /// Push the changes to every device: add, remove, verify, save.
     Apply(RunArgs),
+    /// Preflight every device, changing nothing: reachability, SSH algorithms, host key, login,
+    /// enable, IOS release, whether the groups exist and whether an ACL uses them.
+    Check(RunArgs),
+    /// Back to the state before tsfleet: delete its groups (a device whose ACLs still use them is left untouched).
+    Remove(RunArgs),
     /// Work with run reports (merge the reports of sharded runs).
     Report {
         #[command(subcommand)]

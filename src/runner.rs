@@ -4,10 +4,10 @@
 //! contacted, so bad input exits 3 having touched nothing — then fan out the
 //! device sessions and turn the outcomes into a [`RunReport`].
 
-use crate::device::DeviceError;
 use crate::device::ssh::{Credentials, SshTarget};
 use crate::device::sync::{GroupTarget, SyncRequest};
 use crate::device::transcript::Transcript;
+use crate::device::{DeviceError, Task, TaskOutcome};
 use crate::fleet::{self, Event, FanOutSettings, Outcome};
 use crate::inventory::{LoadedInventory, ResolvedDevice};
 use crate::lists::{self, DevicePolicy, ListsError, Snapshot, policy};
@@ -67,7 +67,8 @@ pub struct Job {
 
 /// The checked run: the snapshot and a job per selected device.
 pub struct Prepared {
-    pub snapshot: Snapshot,
+    /// None for `check` and `remove`, which need no lists.
+    pub snapshot: Option<Snapshot>,
     pub jobs: Vec<Job>,
     /// Per policy, what its build reported (capped, protected, …).
     pub policies: BTreeMap<String, DevicePolicy>,
@@ -80,16 +81,18 @@ pub async fn prepare(
     devices: &[ResolvedDevice],
     options: &RunOptions,
 ) -> Result<Prepared, PrepareError> {
-    let snapshot = match &options.lists {
-        Some(path) => Snapshot::read(path).map_err(ListsError::from)?,
-        None => lists::resolve(&loaded.inventory).await?.snapshot,
+    let needs_lists = matches!(options.command, Command::Plan | Command::Apply);
+    let snapshot = match (&options.lists, needs_lists) {
+        (_, false) => None,
+        (Some(path), true) => Some(Snapshot::read(path).map_err(ListsError::from)?),
+        (None, true) => Some(lists::resolve(&loaded.inventory).await?.snapshot),
     };
     let previous = match &options.previous {
         Some(path) => Some(Snapshot::read(path).map_err(ListsError::from)?),
         None => None,
     };
     let mut policies = BTreeMap::new();
-    for device in devices {
+    for device in devices.iter().filter(|_| needs_lists) {
         let Some(name) = &device.policy else {
             return Err(PrepareError::Device {
                 device: device.name.clone(),
@@ -108,7 +111,8 @@ pub async fn prepare(
                 device: device.name.clone(),
                 message: format!("policy {name:?} is not under `policies:`"),
             })?;
-        let built = policy::build(&snapshot, p, previous.as_ref(), options.allow_shrink).map_err(
+        let snapshot = snapshot.as_ref().expect("plan and apply have a snapshot");
+        let built = policy::build(snapshot, p, previous.as_ref(), options.allow_shrink).map_err(
             |source| ListsError::Policy {
                 policy: name.clone(),
                 source,
@@ -124,7 +128,12 @@ pub async fn prepare(
     }
     let mut jobs = Vec::with_capacity(devices.len());
     for device in devices {
-        let built = &policies[device.policy.as_deref().unwrap_or_default()];
+        let none = DevicePolicy::default();
+        let built = device
+            .policy
+            .as_deref()
+            .and_then(|p| policies.get(p))
+            .unwrap_or(&none);
         jobs.push(job(loaded, device, built, options)?);
     }
     Ok(Prepared {
@@ -237,6 +246,7 @@ pub async fn execute(
     let jobs = Arc::new(prepared.jobs.clone());
     let events_jobs = jobs.clone();
     let deadline = options.device_deadline;
+    let command = options.command;
     // Failed devices reach the fan-out as errors (it counts them for its
     // stops); their time is kept here for the report.
     let durations = Arc::new(std::sync::Mutex::new(vec![Duration::ZERO; jobs.len()]));
@@ -261,9 +271,11 @@ pub async fn execute(
                 async move {
                     let started = Instant::now();
                     let span = tracing::info_span!("device", device = %job.name);
-                    let result =
-                        tracing::Instrument::instrument(run_job(&job, deadline, cancel), span)
-                            .await;
+                    let result = tracing::Instrument::instrument(
+                        run_job(&job, command, deadline, cancel),
+                        span,
+                    )
+                    .await;
                     durations.lock().unwrap()[index] = started.elapsed();
                     result
                 }
@@ -286,7 +298,11 @@ pub async fn execute(
         options.command,
         started_at,
         started.elapsed(),
-        prepared.snapshot.sha256.clone(),
+        prepared
+            .snapshot
+            .as_ref()
+            .map(|s| s.sha256.clone())
+            .unwrap_or_default(),
         options.shard,
         devices,
     )
@@ -295,6 +311,7 @@ pub async fn execute(
 /// One device, connect to logout.
 async fn run_job(
     job: &Job,
+    command: Command,
     deadline: Duration,
     cancel: CancellationToken,
 ) -> Result<DeviceReport, DeviceError> {
@@ -310,23 +327,51 @@ async fn run_job(
         }),
         None => Transcript::none(job.secrets.clone()),
     };
-    let (outcome, stats) = crate::device::run_device(
+    let groups: Vec<String> = job.request.groups.iter().map(|g| g.name.clone()).collect();
+    let enable_secret = job.request.enable_secret.clone();
+    let task = match command {
+        Command::Plan | Command::Apply => Task::Sync(job.request.clone()),
+        Command::Check => Task::Check {
+            enable_secret,
+            groups,
+        },
+        Command::Remove => Task::Remove {
+            enable_secret,
+            groups,
+            save_config: job.request.save_config,
+        },
+    };
+    let (outcome, stats) = crate::device::run_task(
         &job.target,
-        &job.request,
+        &task,
         transcript,
         job.inactivity,
         deadline,
         cancel,
     )
     .await?;
-    Ok(DeviceReport::from_outcome(
-        &job.name,
-        &job.host,
-        &outcome,
-        job.capped,
-        started.elapsed(),
-        stats.lines_sent,
-    ))
+    let took = started.elapsed();
+    Ok(match outcome {
+        TaskOutcome::Sync(outcome) => DeviceReport::from_outcome(
+            &job.name,
+            &job.host,
+            &outcome,
+            job.capped,
+            took,
+            stats.lines_sent,
+        ),
+        TaskOutcome::Check(outcome) => {
+            DeviceReport::checked(&job.name, &job.host, outcome.notes, took, stats.lines_sent)
+        }
+        TaskOutcome::Remove(outcome) => DeviceReport::removed(
+            &job.name,
+            &job.host,
+            &outcome.removed,
+            outcome.saved,
+            took,
+            stats.lines_sent,
+        ),
+    })
 }
 
 /// The default run directory: `tsfleet-runs/<UTC time>-<command>` here.

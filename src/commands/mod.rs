@@ -12,12 +12,14 @@ use crate::error::Error;
 use std::process::ExitCode;
 
 pub async fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
+    use crate::report::Command as Run;
+    let quiet = cli.global.quiet;
     match cli.command {
-        Command::Demo(args) => demo::run(args, cli.global.quiet).await,
-        Command::Plan(args) => run::run(args, crate::report::Command::Plan, cli.global.quiet).await,
-        Command::Apply(args) => {
-            run::run(args, crate::report::Command::Apply, cli.global.quiet).await
-        }
+        Command::Demo(args) => demo::run(args, quiet).await,
+        Command::Plan(args) => run::run(args, Run::Plan, quiet).await,
+        Command::Apply(args) => run::run(args, Run::Apply, quiet).await,
+        Command::Check(args) => run::run(args, Run::Check, quiet).await,
+        Command::Remove(args) => run::run(args, Run::Remove, quiet).await,
         Command::Report { command } => report::run(command),
         Command::Resolve(args) => resolve::run(args).await,
         Command::Sim(args) => sim::run(args).await,

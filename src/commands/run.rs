@@ -24,10 +24,12 @@ pub async fn run(args: RunArgs, command: Command, quiet: bool) -> Result<ExitCod
     let _lock =
         crate::lock::acquire(&args.inventory.path).map_err(|e| Error::Usage(e.to_string()))?;
     let interactive = std::io::stdin().is_terminal();
-    if command == Command::Apply && !args.yes && !interactive {
-        return Err(Error::Usage(
-            "apply changes routers: pass --yes to confirm (stdin is not a terminal, so tsfleet cannot ask)".into(),
-        ));
+    let changes_routers = matches!(command, Command::Apply | Command::Remove);
+    if changes_routers && !args.yes && !interactive {
+        return Err(Error::Usage(format!(
+            "{} changes routers: pass --yes to confirm (stdin is not a terminal, so tsfleet cannot ask)",
+            command.as_str()
+        )));
     }
     let options = RunOptions {
         command,
@@ -55,6 +57,16 @@ pub async fn run(args: RunArgs, command: Command, quiet: bool) -> Result<ExitCod
         .await
         .map_err(|e| Error::Usage(e.to_string()))?;
 
+    if command == Command::Remove
+        && !args.yes
+        && !confirm(&format!(
+            "Remove the groups tsfleet manages from {} device(s)? [y/N] ",
+            prepared.jobs.len()
+        ))
+    {
+        println!("Nothing removed.");
+        return Ok(ExitCode::SUCCESS);
+    }
     if command == Command::Apply && !args.yes {
         // Show what would change and ask, as a careful operator would.
         let plan_options = RunOptions {

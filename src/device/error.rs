@@ -70,6 +70,10 @@ pub enum DeviceError {
         pushed: usize,
         total: usize,
     },
+    /// The device cannot carry the lists (e.g. an IOS release without
+    /// object-group ACLs).
+    #[error("{device}: {reason}")]
+    Unsupported { device: String, reason: String },
     /// The session ended or the device said something tsfleet cannot read.
     #[error("{device}: {reason}")]
     Protocol { device: String, reason: String },
@@ -88,6 +92,7 @@ impl DeviceError {
             DeviceError::Verify { .. } => "verify",
             DeviceError::Refused { .. } => "refused",
             DeviceError::Interrupted { .. } => "interrupted",
+            DeviceError::Unsupported { .. } => "unsupported",
             DeviceError::Protocol { .. } => "protocol",
         }
     }

@@ -254,3 +254,125 @@ mod tests {
         assert_eq!(parse_show_version("% Invalid input"), None);
     }
 }
+
+/// Whether an IOS release can carry the lists.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Support {
+    Supported,
+    /// Works, with a known problem worth upgrading for.
+    Warn(String),
+    /// Cannot carry object-group ACLs.
+    Unsupported(String),
+}
+
+/// The vendor's guidance: object-group ACLs need 12.4(20)T or later, and
+/// T releases before 12.4(22)T5 have a firewall defect. 15.x and IOS-XE are fine.
+pub fn assess_version(v: &IosVersion) -> Support {
+    if v.ios_xe {
+        return Support::Supported;
+    }
+    let Some((major, minor, release, train)) = split_version(&v.version) else {
+        return Support::Warn(format!(
+            "unrecognised IOS version {:?}; check it supports object-group ACLs",
+            v.version
+        ));
+    };
+    if major >= 15 {
+        return Support::Supported;
+    }
+    let t_train = train.starts_with('T');
+    if major == 12 && minor == 4 && t_train {
+        let rebuild: u32 = train[1..].parse().unwrap_or(0);
+        if release < 20 {
+            return Support::Unsupported(format!(
+                "IOS {} has no object-group ACLs (they came in 12.4(20)T); upgrade to 12.4(22)T5 or later",
+                v.version
+            ));
+        }
+        if release < 22 || (release == 22 && rebuild < 5) {
+            return Support::Warn(format!(
+                "IOS {} has a firewall defect fixed in 12.4(22)T5 (vendor guidance): upgrade",
+                v.version
+            ));
+        }
+        return Support::Supported;
+    }
+    Support::Unsupported(format!(
+        "IOS {} has no object-group ACLs (they need 12.4(20)T or later, 15.x or IOS-XE)",
+        v.version
+    ))
+}
+
+/// `12.4(22)T5` → (12, 4, 22, "T5").
+fn split_version(text: &str) -> Option<(u32, u32, u32, &str)> {
+    let (numbers, rest) = text.split_once('(')?;
+    let (major, minor) = numbers.split_once('.')?;
+    let (release, train) = rest.split_once(')')?;
+    let release: String = release.chars().take_while(char::is_ascii_digit).collect();
+    Some((
+        major.parse().ok()?,
+        minor.parse().ok()?,
+        release.parse().ok()?,
+        train,
+    ))
+}
+
+/// The lines of `show running-config | include object-group` that use
+/// `group` in an ACL (not the group's own definition, not other groups).
+pub fn acl_references(running_config_lines: &str, group: &str) -> Vec<String> {
+    running_config_lines
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.starts_with("object-group ") && !l.starts_with("group-object "))
+        .filter(|l| {
+            let words: Vec<&str> = l.split_whitespace().collect();
+            words
+                .windows(2)
+                .any(|w| w[0] == "object-group" && w[1] == group)
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+#[cfg(test)]
+mod version_tests {
+    use super::*;
+
+    fn v(text: &str) -> Support {
+        assess_version(&IosVersion {
+            version: text.into(),
+            ios_xe: false,
+        })
+    }
+
+    #[test]
+    fn the_vendor_guidance() {
+        assert!(matches!(v("12.4(6)T2"), Support::Unsupported(_)));
+        assert!(matches!(v("12.4(20)T"), Support::Warn(_)));
+        assert!(matches!(v("12.4(22)T4"), Support::Warn(_)));
+        assert_eq!(v("12.4(22)T5"), Support::Supported);
+        assert_eq!(v("12.4(24)T1"), Support::Supported);
+        assert!(
+            matches!(v("12.4(25f)"), Support::Unsupported(_)),
+            "mainline 12.4"
+        );
+        assert_eq!(v("15.7(3)M5"), Support::Supported);
+        assert_eq!(
+            assess_version(&IosVersion {
+                version: "16.09.03".into(),
+                ios_xe: true
+            }),
+            Support::Supported
+        );
+        assert!(matches!(v("weird"), Support::Warn(_)));
+    }
+
+    #[test]
+    fn acl_references_skip_definitions() {
+        let lines = "object-group network threatstop-block\n deny   ip object-group threatstop-block any\n permit ip any object-group threatstop-blocks\n group-object threatstop-block\n";
+        assert_eq!(
+            acl_references(lines, "threatstop-block"),
+            ["deny   ip object-group threatstop-block any"]
+        );
+    }
+}

@@ -5,6 +5,7 @@
 //! - [`ios`]: the IOS dialect (commands and parsers of real output).
 //! - [`shell`]: the prompt-driven CLI session and the pipelined push.
 //! - [`sync`]: one device start to finish (read, diff, push, verify, save).
+//! - [`tasks`]: `check` (preflight) and `remove` on one device.
 //! - [`transcript`]: the per-device transcript with secrets masked.
 //! - [`error`]: typed failures.
 
@@ -13,6 +14,7 @@ pub mod ios;
 pub mod shell;
 pub mod ssh;
 pub mod sync;
+pub mod tasks;
 pub mod transcript;
 
 pub use error::DeviceError;
@@ -47,6 +49,32 @@ impl Link for ssh::Shell {
     }
 }
 
+/// What to do on a device once logged in.
+#[derive(Clone, Debug)]
+pub enum Task {
+    /// Plan or apply.
+    Sync(SyncRequest),
+    /// Preflight, changes nothing.
+    Check {
+        enable_secret: Option<String>,
+        groups: Vec<String>,
+    },
+    /// Delete tsfleet's groups unless an ACL uses them.
+    Remove {
+        enable_secret: Option<String>,
+        groups: Vec<String>,
+        save_config: bool,
+    },
+}
+
+/// What a task produced.
+#[derive(Clone, Debug)]
+pub enum TaskOutcome {
+    Sync(SyncOutcome),
+    Check(tasks::CheckOutcome),
+    Remove(tasks::RemoveOutcome),
+}
+
 /// Connect over SSH, sync (or plan) the device, log out. The deadline covers
 /// everything; `inactivity` is the longest silence tolerated while an answer is due.
 pub async fn run_device(
@@ -57,18 +85,57 @@ pub async fn run_device(
     deadline: Duration,
     cancel: tokio_util::sync::CancellationToken,
 ) -> Result<(SyncOutcome, RunStats), DeviceError> {
+    let task = Task::Sync(request.clone());
+    match run_task(target, &task, transcript, inactivity, deadline, cancel).await? {
+        (TaskOutcome::Sync(outcome), stats) => Ok((outcome, stats)),
+        _ => unreachable!("a sync task gives a sync outcome"),
+    }
+}
+
+/// Connect over SSH, run `task`, log out (on errors too).
+pub async fn run_task(
+    target: &ssh::SshTarget,
+    task: &Task,
+    transcript: Transcript,
+    inactivity: Duration,
+    deadline: Duration,
+    cancel: tokio_util::sync::CancellationToken,
+) -> Result<(TaskOutcome, RunStats), DeviceError> {
     let budget = deadline;
     let deadline = tokio::time::Instant::now() + budget;
     let work = async {
         phase("connecting");
         let shell = ssh::open_shell(target).await?;
+        let negotiated = shell.negotiated().clone();
+        let host_key = shell.host_key_status();
         let timeouts = Timeouts {
             inactivity,
             deadline,
         };
         let mut session = CliSession::start(shell, &target.device, timeouts, transcript).await?;
         session.cancel = cancel;
-        let result = sync::sync(&mut session, request).await;
+        let result = match task {
+            Task::Sync(request) => sync::sync(&mut session, request).await.map(TaskOutcome::Sync),
+            Task::Check { enable_secret, groups } => {
+                tasks::check(&mut session, enable_secret.as_deref(), groups).await.map(|mut o| {
+                    if negotiated.uses_legacy() {
+                        o.notes.push(format!(
+                            "SSH needs the legacy algorithms (kex {}, cipher {}, mac {}, host key {})",
+                            negotiated.kex, negotiated.cipher, negotiated.mac, negotiated.host_key
+                        ));
+                    }
+                    if host_key == ssh::HostKeyStatus::Learned {
+                        o.notes.push("host key learned and recorded (accept-new)".into());
+                    }
+                    TaskOutcome::Check(o)
+                })
+            }
+            Task::Remove { enable_secret, groups, save_config } => {
+                tasks::remove(&mut session, enable_secret.as_deref(), groups, *save_config)
+                    .await
+                    .map(TaskOutcome::Remove)
+            }
+        };
         let stats = RunStats {
             lines_sent: session.lines_sent,
         };

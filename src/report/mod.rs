@@ -147,11 +147,12 @@ pub enum ErrorClass {
     Verify,
     Refused,
     Interrupted,
+    Unsupported,
     Protocol,
 }
 
 impl ErrorClass {
-    pub const ALL: [ErrorClass; 10] = [
+    pub const ALL: [ErrorClass; 11] = [
         ErrorClass::Connect,
         ErrorClass::HostKey,
         ErrorClass::Auth,
@@ -161,6 +162,7 @@ impl ErrorClass {
         ErrorClass::Verify,
         ErrorClass::Refused,
         ErrorClass::Interrupted,
+        ErrorClass::Unsupported,
         ErrorClass::Protocol,
     ];
 
@@ -177,6 +179,7 @@ impl ErrorClass {
             DeviceError::Verify { .. } => ErrorClass::Verify,
             DeviceError::Refused { .. } => ErrorClass::Refused,
             DeviceError::Interrupted { .. } => ErrorClass::Interrupted,
+            DeviceError::Unsupported { .. } => ErrorClass::Unsupported,
             DeviceError::Protocol { .. } => ErrorClass::Protocol,
         }
     }
@@ -192,6 +195,7 @@ impl ErrorClass {
             ErrorClass::Verify => "verify",
             ErrorClass::Refused => "refused",
             ErrorClass::Interrupted => "interrupted",
+            ErrorClass::Unsupported => "unsupported",
             ErrorClass::Protocol => "protocol",
         }
     }
@@ -284,6 +288,9 @@ pub struct DeviceReport {
     pub error: Option<ErrorReport>,
     /// The configuration was saved (`write memory`).
     pub saved: bool,
+    /// Warnings and findings that are not failures (`check`: an old IOS
+    /// release, a group no ACL uses, the SSH algorithms negotiated).
+    pub notes: Vec<String>,
 }
 
 impl DeviceReport {
@@ -322,6 +329,53 @@ impl DeviceReport {
         report.lines_sent = lines_sent;
         report.lines_per_sec = rate(lines_sent, duration);
         report.saved = outcome.saved;
+        report
+    }
+
+    /// A device `check` went through: ok, with its findings as notes.
+    pub fn checked(
+        name: impl Into<String>,
+        host: impl Into<String>,
+        notes: Vec<String>,
+        duration: Duration,
+        lines_sent: u64,
+    ) -> Self {
+        let mut report = Self::empty(name.into(), host.into(), Status::Ok, duration);
+        report.notes = notes;
+        report.lines_sent = lines_sent;
+        report.lines_per_sec = rate(lines_sent, duration);
+        report
+    }
+
+    /// A device `remove` went through: the groups deleted and their entries.
+    pub fn removed(
+        name: impl Into<String>,
+        host: impl Into<String>,
+        groups: &[(String, usize)],
+        saved: bool,
+        duration: Duration,
+        lines_sent: u64,
+    ) -> Self {
+        let status = if groups.is_empty() {
+            Status::Ok
+        } else {
+            Status::Changed
+        };
+        let mut report = Self::empty(name.into(), host.into(), status, duration);
+        report.groups = groups
+            .iter()
+            .map(|(g, n)| GroupReport {
+                name: g.clone(),
+                added: 0,
+                removed: *n as u64,
+                kept: 0,
+                unmanaged: 0,
+            })
+            .collect();
+        report.removed = report.groups.iter().map(|g| g.removed).sum();
+        report.saved = saved;
+        report.lines_sent = lines_sent;
+        report.lines_per_sec = rate(lines_sent, duration);
         report
     }
 
@@ -374,6 +428,7 @@ impl DeviceReport {
             lines_per_sec: 0.0,
             error: None,
             saved: false,
+            notes: Vec::new(),
         }
     }
 }
@@ -731,6 +786,15 @@ pub(crate) mod tests {
             DeviceError::Refused {
                 device: device(),
                 group: "g".into(),
+                reason: "r".into(),
+            },
+            DeviceError::Interrupted {
+                device: device(),
+                pushed: 1,
+                total: 2,
+            },
+            DeviceError::Unsupported {
+                device: device(),
                 reason: "r".into(),
             },
             DeviceError::Protocol {

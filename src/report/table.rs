@@ -130,7 +130,7 @@ fn cells(d: &DeviceReport) -> [String; 9] {
     let detail = match (&d.error, &d.reason) {
         (Some(e), _) => format!("{}: {}", e.class, e.message),
         (None, Some(reason)) => reason.clone(),
-        (None, None) => String::new(),
+        (None, None) => d.notes.join("; "),
     };
     [
         d.name.clone(),

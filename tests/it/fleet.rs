@@ -647,3 +647,71 @@ async fn four_shards_reach_the_same_state_as_one_run_and_merge() {
     .unwrap();
     assert_eq!(code(&out), 3, "{}", text(&out));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_flags_old_releases_and_unused_groups_and_remove_respects_acls() {
+    let free = "{ groups: [{ name: threatstop-block, entries: ['host 192.0.2.7'] }, { name: threatstop-allow, entries: ['host 192.0.2.8'] }] }";
+    let profile = format!(
+        "devices:\n  rtr-001: {{ version: '12.4(6)T2' }}\n  rtr-002: {{ version: '12.4(20)T' }}\n  rtr-003: {{ running: {STALE} }}\n  rtr-004: {{ running: {free} }}\n"
+    );
+    let lab = lab(5, &profile).await;
+    let (out, report) = lab.tsfleet(&["check"]).await;
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    assert_eq!(
+        device(&report, "rtr-001")["error"]["class"],
+        "unsupported",
+        "{report}"
+    );
+    let notes = |name: &str| device(&report, name)["notes"].to_string();
+    assert!(notes("rtr-002").contains("12.4(22)T5"), "{report}");
+    assert!(
+        !notes("rtr-003").contains("threatstop-block is not used"),
+        "{report}"
+    );
+    assert!(
+        notes("rtr-004").contains("threatstop-block is not used by any ACL"),
+        "{report}"
+    );
+    assert!(notes("rtr-005").contains("does not exist yet"), "{report}");
+    for d in lab.fleet.devices() {
+        assert_eq!(
+            d.snapshot().stats.config_lines,
+            0,
+            "check changed {}",
+            d.name
+        );
+    }
+
+    let (out, report) = lab
+        .tsfleet(&["remove", "--yes", "--limit", "rtr-00[345]"])
+        .await;
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    let refused = device(&report, "rtr-003");
+    assert_eq!(refused["error"]["class"], "refused", "{report}");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("deny"),
+        "the ACL line is shown: {refused}"
+    );
+    assert_eq!(device(&report, "rtr-004")["status"], "changed");
+    assert_eq!(device(&report, "rtr-004")["removed"], 2);
+    let groups = |name: &str| {
+        lab.fleet
+            .device(name)
+            .unwrap()
+            .snapshot()
+            .running
+            .groups
+            .len()
+    };
+    assert_eq!(groups("rtr-003"), 1, "a group in use is left untouched");
+    assert_eq!(groups("rtr-004"), 0, "free groups are deleted");
+    assert!(lab.fleet.device("rtr-004").unwrap().snapshot().saved());
+    assert_eq!(
+        device(&report, "rtr-005")["status"],
+        "ok",
+        "nothing to remove"
+    );
+}
