@@ -3,11 +3,13 @@
 //!
 //! - [`ssh`]: the russh client (algorithms, host keys, authentication).
 //! - [`ios`]: the IOS dialect (commands and parsers of real output).
+//! - [`acl`]: the ACL text `tsfleet acl` prints for the operator.
 //! - [`shell`]: the prompt-driven CLI session and the pipelined push.
 //! - [`sync`]: one device start to finish (read, diff, push, verify, save).
 //! - [`transcript`]: the per-device transcript with secrets masked.
 //! - [`error`]: typed failures.
 
+pub mod acl;
 pub mod error;
 pub mod ios;
 pub mod shell;
