@@ -26,8 +26,22 @@ pub fn run(args: InitArgs) -> Result<ExitCode, Error> {
         ask(&args, &mut answers)?;
     }
     let text = starter::starter(&answers);
-    // The answers are checked as the inventory will be.
-    crate::inventory::parse(&text).map_err(Error::Usage)?;
+    // The answers are checked as `tsfleet inventory check` will check them.
+    let here = std::path::PathBuf::from(".");
+    let paths = crate::inventory::effective::PathContext {
+        base_dir: &here,
+        home: None,
+    };
+    crate::inventory::check_text(&text, &paths).map_err(|mistakes| {
+        let text: Vec<String> = mistakes
+            .iter()
+            .map(|m| m.display("<answers>").to_string())
+            .collect();
+        Error::Usage(format!(
+            "{}\n(fix the answer or flag above; nothing was written)",
+            text.join("\nerror: ")
+        ))
+    })?;
     write_output(args.output.as_deref(), &text)?;
     if let Some(p) = &args.output {
         eprintln!(
