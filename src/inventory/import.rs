@@ -477,11 +477,14 @@ pub fn import(files: &[(String, String)]) -> Result<Imported, Vec<ConfError>> {
         groups: BTreeMap::new(),
         devices,
     };
-    let yaml = format!(
+    let mut yaml = format!(
         "{}{}",
         header(files, &inventory, &env, &notes),
         super::to_yaml(&inventory)
     );
+    if !yaml.ends_with('\n') {
+        yaml.push('\n');
+    }
     Ok(Imported {
         inventory,
         yaml,
@@ -574,6 +577,7 @@ mod tests {
                 .contains("kept for later (no inventory setting yet): platform=FWSM3")
         );
         assert!(out.yaml.contains("TSFLEET_ENABLE_RTR_001"));
+        assert!(out.yaml.ends_with('\n'));
         // What was written reads back as the same inventory.
         assert_eq!(&crate::inventory::parse(&out.yaml).unwrap(), inv);
     }

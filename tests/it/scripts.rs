@@ -283,13 +283,14 @@ fn init_on_a_terminal_asks_the_setup_questions() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    {
+    let mut stdin = child.stdin.take().unwrap();
+    // Keep the terminal's input open while the questions are answered: `script`
+    // ends when tsfleet does, not when this pipe closes.
+    std::thread::spawn(move || {
         use std::io::Write;
-        let mut stdin = child.stdin.take().unwrap();
         stdin.write_all(answers.as_bytes()).unwrap();
-        // Keep the terminal open until the questions are answered.
-        std::thread::sleep(std::time::Duration::from_millis(500));
-    }
+        std::thread::sleep(std::time::Duration::from_secs(10));
+    });
     let o = child.wait_with_output().unwrap();
     let transcript = out(&o);
     assert!(o.status.success(), "{transcript}{}", err(&o));
