@@ -61,6 +61,132 @@ pub enum Command {
         #[command(subcommand)]
         command: InventoryCommand,
     },
+    /// Print the IOS ACL that makes each device's groups effective, to paste by hand.
+    Acl(AclArgs),
+    /// Turn threatstop.conf files of the single-router script into one inventory.
+    ImportConf(ImportConfArgs),
+    /// Write a commented starter inventory (asks the original setup's questions on a terminal).
+    Init(InitArgs),
+}
+
+/// `tsfleet acl`.
+#[derive(Debug, Args)]
+#[command(
+    long_about = "Print, per selected device, the extended ACL that makes its object-groups \
+        effective: permit the allow group (as source and as destination), then deny the block \
+        group as source and as destination, then permit everything else. tsfleet never creates \
+        rules: paste the lines in configuration mode and apply the ACL (`ip access-group NAME \
+        in`) to the interfaces you choose. Devices with the same group names share one block, \
+        headed by a `!` comment naming each of them. Nothing is contacted.",
+    after_help = "Examples:\n  \
+    tsfleet acl -i fleet.yaml --all\n  \
+    tsfleet acl -i fleet.yaml hq-core-1 'br-*'\n  \
+    tsfleet acl -i fleet.yaml @branch --acl-name TS-EDGE-IN"
+)]
+pub struct AclArgs {
+    #[command(flatten)]
+    pub inventory: InventoryPath,
+    /// Devices: a name, a glob (`br-*`) or `@GROUP`.
+    #[arg(
+        value_name = "DEVICE",
+        required_unless_present = "all",
+        conflicts_with = "all"
+    )]
+    pub devices: Vec<String>,
+    /// Every device in the inventory.
+    #[arg(long)]
+    pub all: bool,
+    /// Name of the extended ACL (letters, digits, `-`, `_`, `.`; starting with a letter).
+    #[arg(long, default_value = crate::device::acl::DEFAULT_ACL_NAME, value_name = "NAME",
+          value_parser = acl_name)]
+    pub acl_name: String,
+}
+
+fn acl_name(s: &str) -> Result<String, String> {
+    match crate::device::acl::acl_name_problem(s) {
+        Some(p) => Err(p),
+        None => Ok(s.to_string()),
+    }
+}
+
+/// `tsfleet import-conf`.
+#[derive(Debug, Args)]
+#[command(
+    long_about = "Read threatstop.conf files of the single-router ThreatSTOP script (`key=value`, \
+        `#` comments) and write one inventory: one device per file, named after the file \
+        (`rtr-001.conf` -> rtr-001; a file called threatstop.conf -> its `device=` address). \
+        Devices with the same lists and maximum policy size share one policy. Passwords are \
+        never copied: they become { env: TSFLEET_PASSWORD_<DEVICE> } and \
+        { env: TSFLEET_ENABLE_<DEVICE> }, and the variables to set are printed on stderr. \
+        `platform`, `personality`, `logfile` and `url` have no inventory setting yet: they are \
+        kept for later in the header comment. Unknown keys are reported with file:line.",
+    after_help = "Examples:\n  \
+    tsfleet import-conf /opt/ts-isr/threatstop.conf                    # inventory on stdout\n  \
+    tsfleet import-conf confs/*.conf -o fleet.yaml && tsfleet inventory check -i fleet.yaml\n\n\
+Keys read: dns_server, dns_port (or port), max_policy_size (or max_policy), device, block_list, \
+allow_list, object_group_block, object_group_allow, username, password, enable_pw; kept for \
+later: platform, personality, logfile, url.\n\n\
+Exit codes: 0 written, 3 a file has a mistake (each reported as file:line; nothing written)."
+)]
+pub struct ImportConfArgs {
+    /// threatstop.conf files, one per router.
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+    /// Write the inventory here instead of stdout.
+    #[arg(short, long, value_name = "INVENTORY")]
+    pub output: Option<PathBuf>,
+    /// Overwrite the --output file if it exists.
+    #[arg(long, requires = "output")]
+    pub force: bool,
+}
+
+/// `tsfleet init`.
+#[derive(Debug, Args)]
+#[command(
+    long_about = "Write a commented starter inventory. On a terminal it asks what the \
+        single-router script's setup asked: block list, allow list, device addresses, DNS port \
+        (53), maximum policy size (30000) and SSH username. It never asks for a secret: the \
+        inventory refers to { env: TSFLEET_PASSWORD } and { env: TSFLEET_ENABLE }. Without a \
+        terminal (or with --no-input) nothing is asked: the flags given are used and the rest \
+        are placeholders marked `# CHANGE ME`.",
+    after_help = "Examples:\n  \
+    tsfleet init -o fleet.yaml                                   # asks on a terminal\n  \
+    tsfleet init -o fleet.yaml --no-input --block-list corp-block.acme.threatstop.local \\\n      \
+      --allow-list corp-allow.acme.threatstop.local --device 192.0.2.1 --device 192.0.2.2 --username tsadmin\n  \
+    tsfleet init > fleet.yaml                                    # placeholders, no questions\n\n\
+Exit codes: 0 written, 3 the file exists (use --force) or an answer is invalid."
+)]
+pub struct InitArgs {
+    /// Write the inventory here (default: stdout).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Overwrite the --output file if it exists.
+    #[arg(long, requires = "output")]
+    pub force: bool,
+    /// Never ask, even on a terminal.
+    #[arg(long)]
+    pub no_input: bool,
+    /// The ThreatSTOP block list (e.g. NAME.ACCOUNT.threatstop.local).
+    #[arg(long, value_name = "LIST")]
+    pub block_list: Option<String>,
+    /// The ThreatSTOP allow list.
+    #[arg(long, value_name = "LIST")]
+    pub allow_list: Option<String>,
+    /// A router's address for SSH; repeat for more (named rtr-001, rtr-002, ...).
+    #[arg(long = "device", value_name = "HOST")]
+    pub devices: Vec<String>,
+    /// The SSH username.
+    #[arg(long)]
+    pub username: Option<String>,
+    /// A DNS server the lists are published on; repeat for more.
+    #[arg(long = "dns-server", value_name = "ADDR")]
+    pub dns_servers: Vec<String>,
+    /// The DNS port.
+    #[arg(long, value_name = "PORT")]
+    pub dns_port: Option<u16>,
+    /// Most entries a router holds.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_policy_size: Option<u64>,
 }
 
 macro_rules! inventory_format {

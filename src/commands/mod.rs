@@ -1,6 +1,9 @@
 //! One file per subcommand; each is thin glue between the CLI and the library.
 
+mod acl;
 mod demo;
+mod import_conf;
+mod init;
 mod inventory;
 mod report;
 mod resolve;
@@ -24,5 +27,8 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
         Command::Resolve(args) => resolve::run(args).await,
         Command::Sim(args) => sim::run(args).await,
         Command::Inventory { command } => inventory::run(command),
+        Command::Acl(args) => acl::run(args),
+        Command::ImportConf(args) => import_conf::run(args),
+        Command::Init(args) => init::run(args),
     }
 }

@@ -3,12 +3,14 @@
 //!
 //! - [`ssh`]: the russh client (algorithms, host keys, authentication).
 //! - [`ios`]: the IOS dialect (commands and parsers of real output).
+//! - [`acl`]: the ACL text `tsfleet acl` prints for the operator.
 //! - [`shell`]: the prompt-driven CLI session and the pipelined push.
 //! - [`sync`]: one device start to finish (read, diff, push, verify, save).
 //! - [`tasks`]: `check` (preflight) and `remove` on one device.
 //! - [`transcript`]: the per-device transcript with secrets masked.
 //! - [`error`]: typed failures.
 
+pub mod acl;
 pub mod error;
 pub mod ios;
 pub mod shell;

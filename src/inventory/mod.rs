@@ -9,6 +9,8 @@
 //! - [`effective`]: defaults → groups (in the device's order) → device, then
 //!   built-in defaults, into one [`ResolvedDevice`] per router;
 //! - [`select`]: `--limit` patterns (`@group` or a device-name glob);
+//! - [`import`]: `threatstop.conf` files of the single-router script → an inventory;
+//! - [`starter`]: the commented starter inventory of `tsfleet init`;
 //! - `diagnostic`: `file:line:column: message`, a snippet with a caret, help.
 //!
 //! [`load`] does all of it, so a [`LoadedInventory`] is always usable.
@@ -17,10 +19,12 @@
 
 mod diagnostic;
 pub mod effective;
+pub mod import;
 mod located;
 mod model;
 mod secret;
 pub mod select;
+pub mod starter;
 mod validate;
 
 pub use diagnostic::Diagnostic;

@@ -9,5 +9,6 @@ mod harness;
 mod inventory;
 mod report;
 mod resolve;
+mod scripts;
 mod sim;
 mod sim_sshd;

@@ -1,0 +1,25 @@
+//! `tsfleet acl`: the ACL lines that make the selected devices' groups
+//! effective, printed for the operator to paste. Nothing is contacted.
+
+use crate::cli::AclArgs;
+use crate::device::acl::{AclDevice, render};
+use crate::error::Error;
+use crate::inventory;
+use std::process::ExitCode;
+
+pub fn run(args: AclArgs) -> Result<ExitCode, Error> {
+    let loaded = inventory::load(&args.inventory.path)?;
+    // --all is the same as no pattern; clap requires one of the two.
+    let devices = inventory::select(loaded.devices(), &args.devices)?;
+    let targets: Vec<AclDevice> = devices
+        .iter()
+        .map(|d| AclDevice {
+            name: d.name.clone(),
+            host: d.host.clone(),
+            block_group: d.block_group.clone(),
+            allow_group: d.allow_group.clone(),
+        })
+        .collect();
+    print!("{}", render(&args.acl_name, &targets));
+    Ok(ExitCode::SUCCESS)
+}
