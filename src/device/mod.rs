@@ -120,15 +120,19 @@ pub async fn run_task(
             Task::Sync(request) => sync::sync(&mut session, request).await.map(TaskOutcome::Sync),
             Task::Check { enable_secret, groups } => {
                 tasks::check(&mut session, enable_secret.as_deref(), groups).await.map(|mut o| {
-                    if negotiated.uses_legacy() {
-                        o.notes.push(format!(
-                            "SSH needs the legacy algorithms (kex {}, cipher {}, mac {}, host key {})",
+                    let key = match host_key {
+                        ssh::HostKeyStatus::Known => "known",
+                        ssh::HostKeyStatus::Learned => "learned and recorded now (accept-new)",
+                        ssh::HostKeyStatus::Unchecked => "NOT checked (host_key_policy: off)",
+                    };
+                    let legacy = if negotiated.uses_legacy() { " (legacy algorithms)" } else { "" };
+                    o.notes.insert(
+                        0,
+                        format!(
+                            "SSH{legacy}: kex {}, cipher {}, mac {}, host key {} {key}",
                             negotiated.kex, negotiated.cipher, negotiated.mac, negotiated.host_key
-                        ));
-                    }
-                    if host_key == ssh::HostKeyStatus::Learned {
-                        o.notes.push("host key learned and recorded (accept-new)".into());
-                    }
+                        ),
+                    );
                     TaskOutcome::Check(o)
                 })
             }
