@@ -39,6 +39,8 @@ pub enum PlanError {
     WouldEmpty(usize),
     #[error("the group would need {needed} entries but may hold at most {limit}")]
     OverLimit { needed: usize, limit: usize },
+    #[error("the group is full (at most {limit} entries) and making room would empty it")]
+    NoRoom { limit: usize },
 }
 
 /// Adds and removes that turn `current` into `desired`.
@@ -81,6 +83,12 @@ pub fn order(
                 changes.push(Change::Add(*net));
                 size += 1;
                 next_add = adds.next();
+            }
+            // No room: make some, unless that would leave the group empty.
+            (Some(_), false) if size <= 1 => {
+                return Err(PlanError::NoRoom {
+                    limit: limit.unwrap_or(size),
+                });
             }
             _ => match removes.next() {
                 Some(net) => {
@@ -161,6 +169,14 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_full_one_entry_group_cannot_be_replaced_without_emptying_it() {
+        // Found by the property test below: limit 1, {a} → {b}.
+        let d = diff(&set(&["192.0.2.0/32"]), &set(&["192.0.2.1/32"]));
+        assert_eq!(order(&d, 1, Some(1)), Err(PlanError::NoRoom { limit: 1 }));
+        assert!(order(&d, 1, Some(2)).is_ok());
+    }
+
     fn nets() -> impl Strategy<Value = BTreeSet<Ipv4Net>> {
         proptest::collection::btree_set(
             (0u32..64).prop_map(|i| Ipv4Net::new((0xC000_0200 + i).into(), 32).unwrap()),
@@ -189,6 +205,8 @@ mod tests {
                     prop_assert_eq!(group, desired);
                 }
                 Err(PlanError::WouldEmpty(_)) => prop_assert!(desired.is_empty() && !current.is_empty()),
+                // Replacing the only entry of a one-entry group cannot keep it non-empty.
+                Err(PlanError::NoRoom { .. }) => prop_assert_eq!(limit, 1),
                 Err(e) => prop_assert!(false, "{e}"),
             }
         }

@@ -117,15 +117,25 @@ pub async fn run_task(
         let mut session = CliSession::start(shell, &target.device, timeouts, transcript).await?;
         session.cancel = cancel;
         let result = match task {
-            Task::Sync(request) => sync::sync(&mut session, request).await.map(TaskOutcome::Sync),
-            Task::Check { enable_secret, groups } => {
-                tasks::check(&mut session, enable_secret.as_deref(), groups).await.map(|mut o| {
+            Task::Sync(request) => sync::sync(&mut session, request)
+                .await
+                .map(TaskOutcome::Sync),
+            Task::Check {
+                enable_secret,
+                groups,
+            } => tasks::check(&mut session, enable_secret.as_deref(), groups)
+                .await
+                .map(|mut o| {
                     let key = match host_key {
                         ssh::HostKeyStatus::Known => "known",
                         ssh::HostKeyStatus::Learned => "learned and recorded now (accept-new)",
                         ssh::HostKeyStatus::Unchecked => "NOT checked (host_key_policy: off)",
                     };
-                    let legacy = if negotiated.uses_legacy() { " (legacy algorithms)" } else { "" };
+                    let legacy = if negotiated.uses_legacy() {
+                        " (legacy algorithms)"
+                    } else {
+                        ""
+                    };
                     o.notes.insert(
                         0,
                         format!(
@@ -134,13 +144,14 @@ pub async fn run_task(
                         ),
                     );
                     TaskOutcome::Check(o)
-                })
-            }
-            Task::Remove { enable_secret, groups, save_config } => {
-                tasks::remove(&mut session, enable_secret.as_deref(), groups, *save_config)
-                    .await
-                    .map(TaskOutcome::Remove)
-            }
+                }),
+            Task::Remove {
+                enable_secret,
+                groups,
+                save_config,
+            } => tasks::remove(&mut session, enable_secret.as_deref(), groups, *save_config)
+                .await
+                .map(TaskOutcome::Remove),
         };
         let stats = RunStats {
             lines_sent: session.lines_sent,
