@@ -80,6 +80,25 @@ pub struct Policy {
     /// Refuse a list that shrinks by more than this fraction (0.0–1.0) against the previous snapshot.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_shrink: Option<f64>,
+    /// Where `tsfleet logs upload` sends the syslog lines of this policy's devices.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_upload: Option<LogUpload>,
+}
+
+/// The log upload endpoint of a policy (`tsfleet logs upload`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogUpload {
+    /// `https://...`; each device's new lines are POSTed here, gzip-compressed.
+    /// A `user:password@` in it is sent as basic authentication and never printed.
+    pub url: String,
+    /// PEM CA certificate(s) trusted besides the built-in web roots (relative
+    /// to the inventory's folder).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
+    /// `http://HOST:PORT` proxy; without it the `HTTPS_PROXY`/`NO_PROXY` environment applies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<String>,
 }
 
 /// How host keys are checked.
