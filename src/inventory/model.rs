@@ -270,6 +270,19 @@ mod tests {
     }
 
     #[test]
+    fn log_upload_is_read_under_a_policy_and_refuses_unknown_keys() {
+        let yaml = "policies:\n  p:\n    block: [b]\n    log_upload:\n      url: https://h/up\n      ca_file: ca.pem\n";
+        let inv: Inventory = serde_saphyr::from_str(yaml).unwrap();
+        let up = inv.policies["p"].log_upload.as_ref().unwrap();
+        assert_eq!(up.url, "https://h/up");
+        assert_eq!(up.ca_file.as_deref(), Some(std::path::Path::new("ca.pem")));
+        assert_eq!(up.proxy, None);
+        let e =
+            serde_saphyr::from_str::<Inventory>(&yaml.replace("ca_file", "cafile")).unwrap_err();
+        assert_eq!(e.location().unwrap().line(), 6, "{e}");
+    }
+
+    #[test]
     fn unknown_device_key_points_at_the_key() {
         let e = serde_saphyr::from_str::<Device>("name: r1\nhost: h\nprot: 22\n").unwrap_err();
         let loc = e.location().unwrap();

@@ -372,13 +372,14 @@ async fn logs_upload_refuses_a_plain_http_url_and_an_unreachable_server_keeps_th
     let inv = dir.path().join("fleet.yaml");
     std::fs::write(
         &inv,
-        "policies:\n  corp:\n    block: [b.threatstop.local]\n    log_upload: { url: http://127.0.0.1:9/upload }\n\
+        "policies:\n  corp:\n    block: [b.threatstop.local]\n    log_upload: { url: \"http://u:s3cret@127.0.0.1:9/upload\" }\n\
          defaults: { username: u }\ndevices:\n  - { name: rtr-001, host: 192.0.2.1 }\n",
     )
     .unwrap();
     let run = upload(&inv, &syslog).await;
     assert_eq!(run.code, Some(3), "{}", run.stderr);
     assert!(run.stderr.contains("HTTPS"), "{}", run.stderr);
+    assert!(!run.stderr.contains("s3cret"), "{}", run.stderr);
 
     // Nothing listens on the port: a network error, exit 1, the state keeps the line.
     let port = crate::harness::free_port();
