@@ -119,6 +119,11 @@ pub struct LogsUploadArgs {
     /// Where each device's upload position is kept (default: FILE.tsfleet-upload.json beside --syslog).
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
+    /// Largest request, in bytes of lines before compression: a longer backlog goes in
+    /// several requests, each moving the device's position once accepted.
+    #[arg(long, value_name = "BYTES", default_value_t = 8 * 1024 * 1024,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_body_bytes: u64,
 }
 
 /// `tsfleet acl`.

@@ -14,7 +14,8 @@ pub async fn run(command: LogsCommand) -> Result<ExitCode, Error> {
         .state
         .clone()
         .unwrap_or_else(|| logs::default_state_path(&args.syslog));
-    let summary = logs::upload(&loaded, &args.syslog, &state).await?;
+    let max_body = usize::try_from(args.max_body_bytes).unwrap_or(usize::MAX);
+    let summary = logs::upload(&loaded, &args.syslog, &state, max_body).await?;
     for name in &summary.lost {
         eprintln!(
             "warning: {name}: {} was rotated and the old file is gone (no {} with it): \
@@ -32,9 +33,21 @@ pub async fn run(command: LogsCommand) -> Result<ExitCode, Error> {
             DeviceOutcome::NotConfigured { lines } => println!(
                 "{name}: not uploaded, its policy has no log_upload ({lines} line(s) seen)"
             ),
-            DeviceOutcome::Failed { lines, url, error } => eprintln!(
-                "error: {name}: upload to {url} failed: {error}; its {lines} line(s) will be sent next run"
-            ),
+            DeviceOutcome::Failed {
+                sent,
+                lines,
+                url,
+                error,
+            } => {
+                let accepted = if *sent > 0 {
+                    format!(" ({sent} line(s) accepted before)")
+                } else {
+                    String::new()
+                };
+                eprintln!(
+                    "error: {name}: upload to {url} failed: {error}{accepted}; its other {lines} line(s) will be sent next run"
+                )
+            }
         }
     }
     if summary.unknown_lines > 0 {

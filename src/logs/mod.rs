@@ -7,8 +7,9 @@
 //!
 //! This module ties them together: it reads the file (and `FILE.1` after a
 //! rotation), decides which lines are new for whom ([`collect`], pure),
-//! uploads, and moves a device's position only after a 2xx answer, saving
-//! the state after each one.
+//! cuts each device's lines into requests ([`batches`], pure), uploads, and
+//! moves a device's position only after a 2xx answer, saving the state
+//! after each one. The lines to send are read into memory.
 
 pub mod state;
 pub mod syslog;
@@ -92,12 +93,25 @@ impl Matcher {
     }
 }
 
+/// One new line and the position just past it (in the file it is in).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Entry<'a> {
+    pub text: &'a [u8],
+    pub after: Position,
+}
+
 /// The new lines of each sink, in file order, and the unknown senders seen.
 #[derive(Debug, Default, PartialEq)]
 pub struct Collected<'a> {
-    pub lines: BTreeMap<Sink, Vec<&'a [u8]>>,
+    pub lines: BTreeMap<Sink, Vec<Entry<'a>>>,
     /// Sender as written → lines (lines with no readable header: `None`).
     pub unknown_senders: BTreeMap<Option<String>, usize>,
+}
+
+/// Lines of one file and its inode.
+pub struct FileLines<'s, 'a> {
+    pub inode: u64,
+    pub lines: &'s [Line<'a>],
 }
 
 /// Which lines are new for whom. `old` are the lines of the rotated file
@@ -106,14 +120,14 @@ pub struct Collected<'a> {
 /// when any start is not `Current`). A line is new for its sink when it
 /// starts at or after that sink's offset in the file the sink is in.
 pub fn collect<'a>(
-    old: &[Line<'a>],
-    current: &[Line<'a>],
+    old: FileLines<'_, 'a>,
+    current: FileLines<'_, 'a>,
     starts: &HashMap<Sink, Start>,
     matcher: &Matcher,
 ) -> Collected<'a> {
     let mut out = Collected::default();
     let first_run = Start::Current { offset: 0 };
-    let mut take = |line: &Line<'a>, in_old: bool| {
+    let mut take = |line: &Line<'a>, inode: u64, in_old: bool| {
         let (sink, sender) = matcher.sink(line.text);
         let start = starts.get(&sink).copied().unwrap_or(first_run);
         let new = match (start, in_old) {
@@ -124,17 +138,44 @@ pub fn collect<'a>(
             (Start::Lost { .. }, true) => false,
         };
         if new {
-            out.lines.entry(sink).or_default().push(line.text);
+            out.lines.entry(sink).or_default().push(Entry {
+                text: line.text,
+                after: Position {
+                    inode,
+                    offset: line.end,
+                },
+            });
             if sink == Sink::Unknown {
                 *out.unknown_senders.entry(sender).or_default() += 1;
             }
         }
     };
-    for line in old {
-        take(line, true);
+    for line in old.lines {
+        take(line, old.inode, true);
     }
-    for line in current {
-        take(line, false);
+    for line in current.lines {
+        take(line, current.inode, false);
+    }
+    out
+}
+
+/// Cut a device's entries into requests of at most `max_bytes` of lines
+/// (newlines included; a longer line goes alone), in order.
+pub fn batches<'e, 'a>(entries: &'e [Entry<'a>], max_bytes: usize) -> Vec<&'e [Entry<'a>]> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut size = 0;
+    for (i, e) in entries.iter().enumerate() {
+        let len = e.text.len() + 1;
+        if i > start && size + len > max_bytes {
+            out.push(&entries[start..i]);
+            start = i;
+            size = 0;
+        }
+        size += len;
+    }
+    if start < entries.len() {
+        out.push(&entries[start..]);
     }
     out
 }
@@ -152,8 +193,10 @@ pub enum DeviceOutcome {
     NotConfigured {
         lines: usize,
     },
-    /// Not accepted: its position stays; the lines go next run.
+    /// Not accepted: its position stays after the last accepted request;
+    /// `lines` (of them, `sent` were accepted before) go next run.
     Failed {
+        sent: usize,
         lines: usize,
         url: String,
         error: UploadError,
@@ -200,6 +243,7 @@ pub async fn upload(
     loaded: &LoadedInventory,
     syslog_path: &Path,
     state_path: &Path,
+    max_body_bytes: usize,
 ) -> Result<Summary, LogsError> {
     let devices = loaded.devices();
     let configs: Vec<Option<&LogUpload>> = devices
@@ -277,7 +321,18 @@ pub async fn upload(
     let (old_lines, _) = syslog::lines(&old_bytes, old_from.unwrap_or(0), true);
     let (cur_lines, cur_end) = syslog::lines(&cur_bytes, cur_from, false);
     let matcher = Matcher::new(devices.iter().map(|d| (d.name.as_str(), d.host.as_str())));
-    let collected = collect(&old_lines, &cur_lines, &starts, &matcher);
+    let collected = collect(
+        FileLines {
+            inode: rotated_meta.map_or(0, |m| m.inode),
+            lines: &old_lines,
+        },
+        FileLines {
+            inode: current.inode,
+            lines: &cur_lines,
+        },
+        &starts,
+        &matcher,
+    );
     let done = Position {
         inode: current.inode,
         offset: cur_end,
@@ -304,20 +359,36 @@ pub async fn upload(
             outcomes.push((d.name.clone(), DeviceOutcome::NothingNew));
             continue;
         }
-        let body = upload::gzip_lines(lines.iter().copied());
-        let bytes = body.len();
         let ca_file = cfg.ca_file.as_deref().map(|p| loaded.resolve_path(p));
-        let outcome = match clients.post(cfg, ca_file.as_deref(), &d.name, body).await {
-            Ok(()) => {
-                state.devices.insert(d.name.clone(), done);
-                state.save(state_path)?;
-                DeviceOutcome::Uploaded {
-                    lines: lines.len(),
-                    bytes,
+        let (mut sent, mut bytes) = (0, 0);
+        let mut failure = None;
+        for batch in batches(lines, max_body_bytes) {
+            let body = upload::gzip_lines(batch.iter().map(|e| e.text));
+            let size = body.len();
+            match clients.post(cfg, ca_file.as_deref(), &d.name, body).await {
+                Ok(()) => {
+                    let last = batch.last().expect("batches are never empty");
+                    state.devices.insert(d.name.clone(), last.after);
+                    state.save(state_path)?;
+                    sent += batch.len();
+                    bytes += size;
+                }
+                Err(error) => {
+                    failure = Some(error);
+                    break;
                 }
             }
-            Err(error) => DeviceOutcome::Failed {
-                lines: lines.len(),
+        }
+        let outcome = match failure {
+            None => {
+                // Past its last line: nothing between there and the end is its.
+                state.devices.insert(d.name.clone(), done);
+                state.save(state_path)?;
+                DeviceOutcome::Uploaded { lines: sent, bytes }
+            }
+            Some(error) => DeviceOutcome::Failed {
+                sent,
+                lines: lines.len() - sent,
                 url: upload::redact(&cfg.url),
                 error,
             },
@@ -367,10 +438,27 @@ mod tests {
             (Sink::Device(0), Start::Current { offset: second }),
             (Sink::Device(1), Start::Current { offset: 0 }),
         ]);
-        let c = collect(&[], &lines, &starts, &matcher());
+        let c = collect(
+            FileLines {
+                inode: 0,
+                lines: &[],
+            },
+            FileLines {
+                inode: 7,
+                lines: &lines,
+            },
+            &starts,
+            &matcher(),
+        );
         assert_eq!(
             c.lines[&Sink::Device(0)],
-            vec![&b"Nov 27 01:02:03 192.0.2.1 c"[..]]
+            vec![Entry {
+                text: &b"Nov 27 01:02:03 192.0.2.1 c"[..],
+                after: Position {
+                    inode: 7,
+                    offset: lines[2].end
+                }
+            }]
         );
         assert_eq!(c.lines[&Sink::Device(1)].len(), 1);
         assert_eq!(c.lines[&Sink::Unknown].len(), 1);
@@ -389,8 +477,34 @@ mod tests {
             (Sink::Device(0), Start::Rotated { offset: from }),
             (Sink::Device(1), Start::Lost { offset: 5 }),
         ]);
-        let c = collect(&old, &cur, &starts, &matcher());
-        let texts: Vec<&[u8]> = c.lines[&Sink::Device(0)].clone();
+        let c = collect(
+            FileLines {
+                inode: 3,
+                lines: &old,
+            },
+            FileLines {
+                inode: 7,
+                lines: &cur,
+            },
+            &starts,
+            &matcher(),
+        );
+        let got = &c.lines[&Sink::Device(0)];
+        assert_eq!(
+            got[0].after,
+            Position {
+                inode: 3,
+                offset: old[0].end
+            }
+        );
+        assert_eq!(
+            got[1].after,
+            Position {
+                inode: 7,
+                offset: cur[0].end
+            }
+        );
+        let texts: Vec<&[u8]> = got.iter().map(|e| e.text).collect();
         assert_eq!(
             texts,
             vec![
@@ -402,6 +516,24 @@ mod tests {
             !c.lines.contains_key(&Sink::Device(1)),
             "lost: old lines not readable"
         );
+    }
+
+    #[test]
+    fn batches_keep_order_and_size() {
+        let texts = [&b"aaaa"[..], b"bb", b"cccccccccc", b"d"];
+        let at = Position {
+            inode: 1,
+            offset: 0,
+        };
+        let entries: Vec<Entry> = texts.iter().map(|t| Entry { text: t, after: at }).collect();
+        let sizes: Vec<usize> = batches(&entries, 8).iter().map(|b| b.len()).collect();
+        assert_eq!(
+            sizes,
+            vec![2, 1, 1],
+            "5+3 fit in 8; the 11-byte line goes alone"
+        );
+        assert_eq!(batches(&entries, usize::MAX).len(), 1);
+        assert!(batches(&[], 8).is_empty());
     }
 
     #[test]

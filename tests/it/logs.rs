@@ -26,6 +26,8 @@ struct Recorder {
     accepted: Vec<Accepted>,
     /// Devices answered with 500 (their bodies are not recorded).
     failing: HashSet<String>,
+    /// When set, requests accepted before every request is answered 500.
+    budget: Option<usize>,
     refused: usize,
 }
 
@@ -150,7 +152,11 @@ async fn serve<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
     let device = header("x-tsfleet-device").unwrap_or_default();
     let status = {
         let mut r = rec.lock().unwrap();
-        if r.failing.contains(&device) {
+        let spent = r.budget == Some(0);
+        if let Some(b) = r.budget.as_mut() {
+            *b = b.saturating_sub(1);
+        }
+        if r.failing.contains(&device) || spent {
             r.refused += 1;
             "500 Internal Server Error"
         } else {
@@ -215,11 +221,16 @@ struct Run {
 }
 
 async fn upload(inventory: &Path, syslog: &Path) -> Run {
+    upload_with(inventory, syslog, &[]).await
+}
+
+async fn upload_with(inventory: &Path, syslog: &Path, extra: &[&str]) -> Run {
     let out = tokio::process::Command::new(tsfleet_bin())
         .args(["logs", "upload", "-i"])
         .arg(inventory)
         .arg("--syslog")
         .arg(syslog)
+        .args(extra)
         .env_remove("HTTPS_PROXY")
         .env_remove("https_proxy")
         .env_remove("ALL_PROXY")
@@ -400,4 +411,37 @@ async fn logs_upload_refuses_a_plain_http_url_and_an_unreachable_server_keeps_th
         !state.contains("rtr-001"),
         "no position for a failed device: {state}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_upload_in_batches_resumes_after_the_last_accepted_one_even_across_a_rotation() {
+    let server = Server::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let inv = inventory(dir.path(), &server, "");
+    let syslog = dir.path().join("routers.log");
+    let want: Vec<String> = (0..10).map(|i| r1(&format!("line {i:02}"))).collect();
+    append(&syslog, &text(&want[..8]));
+    let per_batch = r1("line 00").len() * 2 + 2; // two lines a request
+    let max = per_batch.to_string();
+    let args = ["--max-body-bytes", max.as_str()];
+
+    server.rec.lock().unwrap().budget = Some(2);
+    let run = upload_with(&inv, &syslog, &args).await;
+    assert_eq!(run.code, Some(1), "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("4 line(s) accepted before") && run.stderr.contains("other 4 line(s)"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(server.lines()["rtr-001"], want[..4]);
+
+    // Rotated while behind: the rest of the old file comes from .1, then the new file.
+    std::fs::rename(&syslog, dir.path().join("routers.log.1")).unwrap();
+    append(&syslog, &text(&want[8..]));
+    server.rec.lock().unwrap().budget = None;
+    let run = upload_with(&inv, &syslog, &args).await;
+    assert!(run.ok, "{}{}", run.stdout, run.stderr);
+    assert_eq!(server.lines()["rtr-001"], want);
+    let accepted = server.rec.lock().unwrap().accepted.len();
+    assert_eq!(accepted, 5, "two lines a request");
 }
