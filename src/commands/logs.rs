@@ -1,5 +1,5 @@
-//! `tsfleet logs upload`: print what each device's upload came to; exit 1
-//! when one failed.
+//! `tsfleet logs upload`: print what each device's upload came to (with
+//! `--quiet`, only warnings and errors); exit 1 when one failed.
 
 use crate::cli::LogsCommand;
 use crate::error::{EXIT_DEVICE_FAILED, Error};
@@ -7,7 +7,7 @@ use crate::inventory;
 use crate::logs::{self, DeviceOutcome};
 use std::process::ExitCode;
 
-pub async fn run(command: LogsCommand) -> Result<ExitCode, Error> {
+pub async fn run(command: LogsCommand, quiet: bool) -> Result<ExitCode, Error> {
     let LogsCommand::Upload(args) = command;
     let loaded = inventory::load(&args.inventory.path)?;
     let state = args
@@ -25,6 +25,9 @@ pub async fn run(command: LogsCommand) -> Result<ExitCode, Error> {
         );
     }
     for (name, outcome) in &summary.devices {
+        if quiet && !matches!(outcome, DeviceOutcome::Failed { .. }) {
+            continue;
+        }
         match outcome {
             DeviceOutcome::Uploaded { lines, bytes } => {
                 println!("{name}: {lines} line(s) uploaded ({bytes} bytes gzip)")
@@ -50,7 +53,7 @@ pub async fn run(command: LogsCommand) -> Result<ExitCode, Error> {
             }
         }
     }
-    if summary.unknown_lines > 0 {
+    if summary.unknown_lines > 0 && !quiet {
         let senders: Vec<String> = summary
             .unknown_senders
             .iter()

@@ -31,6 +31,6 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
         Command::Acl(args) => acl::run(args),
         Command::ImportConf(args) => import_conf::run(args),
         Command::Init(args) => init::run(args),
-        Command::Logs { command } => logs::run(command).await,
+        Command::Logs { command } => logs::run(command, quiet).await,
     }
 }
