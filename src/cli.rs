@@ -67,6 +67,63 @@ pub enum Command {
     ImportConf(ImportConfArgs),
     /// Write a commented starter inventory (asks the original setup's questions on a terminal).
     Init(InitArgs),
+    /// The routers' syslog: upload each device's new lines to its policy's log_upload URL.
+    Logs {
+        #[command(subcommand)]
+        command: LogsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LogsCommand {
+    /// Split a syslog file by sending device and upload each device's new lines (gzip, HTTPS POST).
+    Upload(LogsUploadArgs),
+}
+
+/// `tsfleet logs upload`.
+#[derive(Debug, Args)]
+#[command(
+    long_about = "Split a syslog file by sending device (the host in each line's header, \
+        RFC 3164, RFC 5424 or an ISO timestamp first, matched to a device's `host` or `name`, \
+        case-insensitive) and POST each device's new lines, gzip-compressed, to the \
+        `log_upload.url` of its policy. A device's position in the file moves only after a 2xx \
+        answer: a failed upload (exit 1, naming the device, the URL and the status) is sent \
+        again next run, an accepted one never. A partial last line waits for the next run. \
+        Lines from senders that are not in the inventory are counted and reported, never \
+        uploaded.\n\n\
+        Rotation (a new inode, or a file shorter than the saved position) is detected: the rest \
+        of the old file is read from FILE.1 first when it is there (logrotate's default; use \
+        `delaycompress` if you compress), then the new file from its start. When the old file \
+        is gone the lines it held past the saved position cannot be read: the device is named \
+        in a warning and starts the new file at 0.",
+    after_help = "Inventory keys used:\n  \
+    policies:\n    \
+      corp:\n      \
+        block: [corp-block.acme.threatstop.local]\n      \
+        log_upload:\n        \
+          url: https://logs.example.net/upload   # HTTPS only; user:password@ is never printed\n        \
+          ca_file: upload-ca.pem                 # optional, relative to the inventory\n        \
+          proxy: http://proxy.example.net:3128   # optional; else HTTPS_PROXY/NO_PROXY apply\n\n\
+Examples:\n  \
+    tsfleet logs upload -i fleet.yaml --syslog /var/log/routers/routers.log\n  \
+    tsfleet logs upload -i fleet.yaml --syslog routers.log --state /var/lib/tsfleet/upload.json\n\n\
+Exit codes: 0 every device's lines accepted, 1 a device's upload failed (its lines go next run), \
+3 invalid input (inventory, syslog or state file; nothing was uploaded)."
+)]
+pub struct LogsUploadArgs {
+    #[command(flatten)]
+    pub inventory: InventoryPath,
+    /// The syslog file the routers log to.
+    #[arg(long, value_name = "FILE")]
+    pub syslog: PathBuf,
+    /// Where each device's upload position is kept (default: FILE.tsfleet-upload.json beside --syslog).
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// Largest request, in bytes of lines before compression: a longer backlog goes in
+    /// several requests, each moving the device's position once accepted.
+    #[arg(long, value_name = "BYTES", default_value_t = 8 * 1024 * 1024,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_body_bytes: u64,
 }
 
 /// `tsfleet acl`.

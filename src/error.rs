@@ -21,6 +21,9 @@ pub enum Error {
     /// raised before any device is contacted.
     #[error(transparent)]
     Lists(#[from] crate::lists::ListsError),
+    /// `logs upload` could not read its syslog or state file (nothing was uploaded).
+    #[error(transparent)]
+    Logs(#[from] crate::logs::LogsError),
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
@@ -37,6 +40,7 @@ impl Error {
             Error::Sim(_)
             | Error::Inventory(_)
             | Error::Lists(_)
+            | Error::Logs(_)
             | Error::Io { .. }
             | Error::Usage(_) => EXIT_INVALID,
         }

@@ -17,6 +17,7 @@ pub mod fleet;
 pub mod inventory;
 pub mod lists;
 pub mod lock;
+pub mod logs;
 pub mod plan;
 pub mod report;
 pub mod runner;

@@ -5,6 +5,7 @@ mod demo;
 mod import_conf;
 mod init;
 mod inventory;
+mod logs;
 mod report;
 mod resolve;
 mod run;
@@ -30,5 +31,6 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
         Command::Acl(args) => acl::run(args),
         Command::ImportConf(args) => import_conf::run(args),
         Command::Init(args) => init::run(args),
+        Command::Logs { command } => logs::run(command, quiet).await,
     }
 }

@@ -112,9 +112,36 @@ pub fn snippet(text: &str, loc: Loc) -> String {
 const SECRET_KEYS: [&str; 2] = ["password:", "enable_secret:"];
 
 /// `line` with any literal written after `password:` or `enable_secret:`
-/// replaced by `******` (references such as `{ env: NAME }` are kept), so a
-/// snippet never shows a secret, even on a neighbouring line.
+/// replaced by `******` (references such as `{ env: NAME }` are kept), and
+/// the `user:password@` of any URL likewise, so a snippet never shows a
+/// secret, even on a neighbouring line.
 pub fn mask_secrets(line: &str) -> String {
+    mask_url_userinfo(&mask_secret_keys(line))
+}
+
+/// `scheme://user:password@host` → `scheme://******@host`.
+fn mask_url_userinfo(line: &str) -> String {
+    let mut out = String::new();
+    let mut rest = line;
+    while let Some(i) = rest.find("://") {
+        let (head, tail) = rest.split_at(i + 3);
+        out.push_str(head);
+        let authority_end = tail
+            .find(['/', '?', '#', ' ', '\t', '"', '\'', ',', '}', ']'])
+            .unwrap_or(tail.len());
+        match tail[..authority_end].rfind('@') {
+            Some(at) => {
+                out.push_str("******");
+                rest = &tail[at..];
+            }
+            None => rest = tail,
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn mask_secret_keys(line: &str) -> String {
     let mut out = String::new();
     let mut rest = line;
     while let Some(i) = SECRET_KEYS
@@ -349,6 +376,11 @@ mod tests {
             "  password: { env: PW }"
         );
         assert_eq!(mask_secrets("  my_password: x"), "  my_password: x");
+        assert_eq!(
+            mask_secrets("  log_upload: { url: \"https://u:pw@h:1/up\", proxy: http://p:3128 }"),
+            "  log_upload: { url: \"https://******@h:1/up\", proxy: http://p:3128 }"
+        );
+        assert_eq!(mask_secrets("url: https://h/a@b"), "url: https://h/a@b");
         let s = snippet(
             "a: 1\npassword: hunter2\nb: 2\n",
             Loc { line: 3, column: 1 },

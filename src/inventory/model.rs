@@ -80,6 +80,25 @@ pub struct Policy {
     /// Refuse a list that shrinks by more than this fraction (0.0–1.0) against the previous snapshot.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_shrink: Option<f64>,
+    /// Where `tsfleet logs upload` sends the syslog lines of this policy's devices.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_upload: Option<LogUpload>,
+}
+
+/// The log upload endpoint of a policy (`tsfleet logs upload`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogUpload {
+    /// `https://...`; each device's new lines are POSTed here, gzip-compressed.
+    /// A `user:password@` in it is sent as basic authentication and never printed.
+    pub url: String,
+    /// PEM CA certificate(s) trusted besides the built-in web roots (relative
+    /// to the inventory's folder).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
+    /// `http://HOST:PORT` proxy; without it the `HTTPS_PROXY`/`NO_PROXY` environment applies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<String>,
 }
 
 /// How host keys are checked.
@@ -248,6 +267,19 @@ mod tests {
         let yaml = serde_saphyr::to_string(&device).unwrap();
         let back: Device = serde_saphyr::from_str(&yaml).unwrap();
         assert_eq!(back, device);
+    }
+
+    #[test]
+    fn log_upload_is_read_under_a_policy_and_refuses_unknown_keys() {
+        let yaml = "policies:\n  p:\n    block: [b]\n    log_upload:\n      url: https://h/up\n      ca_file: ca.pem\n";
+        let inv: Inventory = serde_saphyr::from_str(yaml).unwrap();
+        let up = inv.policies["p"].log_upload.as_ref().unwrap();
+        assert_eq!(up.url, "https://h/up");
+        assert_eq!(up.ca_file.as_deref(), Some(std::path::Path::new("ca.pem")));
+        assert_eq!(up.proxy, None);
+        let e =
+            serde_saphyr::from_str::<Inventory>(&yaml.replace("ca_file", "cafile")).unwrap_err();
+        assert_eq!(e.location().unwrap().line(), 6, "{e}");
     }
 
     #[test]

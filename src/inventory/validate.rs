@@ -235,6 +235,34 @@ fn check_policies(inv: &Inventory, tree: &Located, f: &mut Findings) {
                     .help("write a fraction from 0.0 to 1.0, e.g. 0.5 refuses a list that lost more than half"),
             );
         }
+        if let Some(up) = &p.log_upload {
+            let at = |key: &str| {
+                tree.value(yaml_path!["policies", name.as_str(), "log_upload", key])
+                    .or_else(|| tree.nearest(yaml_path!["policies", name.as_str(), "log_upload"]))
+            };
+            if let Some(problem) = crate::logs::upload::upload_url_problem(&up.url) {
+                f.errors.push(
+                    Diagnostic::new(
+                        at("url"),
+                        format!(
+                            "policy `{name}`: `log_upload.url` {} is not usable: {problem}",
+                            crate::logs::upload::redact(&up.url)
+                        ),
+                    )
+                    .help("write the upload endpoint as https://HOST[:PORT]/PATH"),
+                );
+            }
+            if let Some(problem) = up
+                .proxy
+                .as_deref()
+                .and_then(crate::logs::upload::proxy_url_problem)
+            {
+                f.errors.push(Diagnostic::new(
+                    at("proxy"),
+                    format!("policy `{name}`: `log_upload.proxy` is not usable: {problem}"),
+                ));
+            }
+        }
     }
 }
 

@@ -75,15 +75,18 @@ fn words(line: &str) -> Vec<String> {
 /// runs to the end of its line (after joining `\` continuations), stopping at
 /// shell operators.
 fn commands(text: &str) -> Vec<String> {
+    use clap::CommandFactory;
+    let subcommands: Vec<String> = tsfleet::cli::Cli::command()
+        .get_subcommands()
+        .map(|c| c.get_name().to_string())
+        .collect();
     let joined = text.replace("\\\n", " ");
     let mut found = Vec::new();
     for line in joined.lines() {
         let line = line.trim_start_matches(|c: char| c == '#' || c == '-' || c.is_whitespace());
         for (at, _) in line.match_indices("tsfleet ") {
             let before = &line[..at];
-            // A command starts a line, follows a space, or is a binary's path
-            // (`/usr/local/bin/tsfleet`); `/var/lib/tsfleet` is a folder.
-            if !(before.is_empty() || before.ends_with(' ') || before.ends_with("bin/")) {
+            if !(before.is_empty() || before.ends_with(' ') || before.ends_with('/')) {
                 continue;
             }
             let command = line[at..]
@@ -92,10 +95,15 @@ fn commands(text: &str) -> Vec<String> {
                 .unwrap_or("")
                 .trim()
                 .to_string();
-            // `/var/lib/tsfleet && …` is a folder, not a command.
-            if command != "tsfleet" {
-                found.push(command);
+            // Prose and paths also say `tsfleet` (`useradd ... tsfleet`,
+            // `cd /var/lib/tsfleet && ...`): a command is `tsfleet SUBCOMMAND`,
+            // or any `tsfleet ...` at the start of a line or after `bin/`.
+            let invoked = before.is_empty() || before.ends_with("bin/");
+            let next = command.split_whitespace().nth(1).unwrap_or("");
+            if !invoked && !subcommands.iter().any(|s| s == next) {
+                continue;
             }
+            found.push(command);
         }
     }
     found
@@ -140,14 +148,7 @@ fn every_tsfleet_command_in_the_examples_exists_with_its_flags() {
                 .unwrap_or_else(|e| panic!("{}: not valid YAML: {e}", file.display()));
             strings(&doc, &mut texts);
         } else {
-            // Shell-like files (crontab, systemd units): the commands that run,
-            // not the installation notes in comments.
-            texts.push(
-                text.lines()
-                    .filter(|l| !l.trim_start().starts_with('#'))
-                    .collect::<Vec<_>>()
-                    .join("\n"),
-            );
+            texts.push(text.clone());
         }
         let mut in_file = 0;
         for t in &texts {
@@ -159,10 +160,13 @@ fn every_tsfleet_command_in_the_examples_exists_with_its_flags() {
                 in_file += 1;
             }
         }
-        // A timer unit only names its service; every other example runs tsfleet.
-        if file.extension().and_then(|e| e.to_str()) != Some("timer") {
-            assert!(in_file > 0, "{}: no tsfleet command found", file.display());
-        }
+        // A systemd timer only starts its service, which holds the command.
+        let is_timer = file.extension().is_some_and(|e| e == "timer");
+        assert!(
+            in_file > 0 || is_timer,
+            "{}: no tsfleet command found",
+            file.display()
+        );
         checked += in_file;
     }
     assert!(checked >= 10, "only {checked} commands checked");

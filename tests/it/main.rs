@@ -7,6 +7,7 @@ mod examples;
 mod fleet;
 mod harness;
 mod inventory;
+mod logs;
 mod report;
 mod resolve;
 mod scripts;
