@@ -374,13 +374,20 @@ pub struct MergeArgs {
     /// Fail unless shards 1..=N are all there.
     #[arg(long, value_name = "N")]
     pub expect_shards: Option<u32>,
-    /// Write the merged report as JSON.
+    #[command(flatten)]
+    pub output: ReportOutput,
+}
+
+/// Where a run's report goes besides the table, and how it exits.
+#[derive(Debug, Args)]
+pub struct ReportOutput {
+    /// Write the report as JSON (schema: schemas/report.schema.json).
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
-    /// Write the merged report as JUnit XML.
+    /// Write the report as JUnit XML (one test case per device).
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
-    /// Exit 2 when changes are pending (a merged plan), 0 when none.
+    /// Exit 2 when changes are pending (a plan), 0 when none.
     #[arg(long)]
     pub detailed_exitcode: bool,
 }
@@ -563,15 +570,8 @@ pub struct RunArgs {
     /// Longest time one device may take, in seconds.
     #[arg(long, default_value_t = 900)]
     pub device_timeout: u64,
-    /// Write the report as JSON (schema: schemas/report.schema.json).
-    #[arg(long, value_name = "FILE")]
-    pub json: Option<PathBuf>,
-    /// Write the report as JUnit XML (one test case per device).
-    #[arg(long, value_name = "FILE")]
-    pub junit: Option<PathBuf>,
-    /// Exit 2 when changes are pending (plan), 0 when none.
-    #[arg(long)]
-    pub detailed_exitcode: bool,
+    #[command(flatten)]
+    pub output: ReportOutput,
     /// Where the per-device transcripts go (default tsfleet-runs/<time>-<command>).
     #[arg(long, value_name = "DIR")]
     pub run_dir: Option<PathBuf>,

@@ -2,7 +2,7 @@
 
 use crate::cli::{MergeArgs, ReportCommand};
 use crate::error::Error;
-use crate::report::{json, junit, merge, table};
+use crate::report::{json, merge, table};
 use std::process::ExitCode;
 
 pub fn run(command: ReportCommand) -> Result<ExitCode, Error> {
@@ -20,11 +20,8 @@ fn merge_reports(args: MergeArgs) -> Result<ExitCode, Error> {
     let merged =
         merge::merge(reports, args.expect_shards).map_err(|e| Error::Usage(e.to_string()))?;
     print!("{}", table::render(&merged, super::run::table_options()));
-    if let Some(path) = &args.json {
-        json::write(path, &merged).map_err(|e| Error::Usage(e.to_string()))?;
-    }
-    if let Some(path) = &args.junit {
-        junit::write(path, &merged).map_err(|e| Error::Usage(e.to_string()))?;
-    }
-    Ok(ExitCode::from(merged.exit_code(args.detailed_exitcode)))
+    super::run::write_outputs(&merged, &args.output)?;
+    Ok(ExitCode::from(
+        merged.exit_code(args.output.detailed_exitcode),
+    ))
 }

@@ -3,7 +3,7 @@
 //! the inventory's lock, asks before applying on a terminal, then fans out
 //! and reports.
 
-use crate::cli::RunArgs;
+use crate::cli::{ReportOutput, RunArgs};
 use crate::error::Error;
 use crate::fleet::{Event, FanOutSettings};
 use crate::inventory;
@@ -89,16 +89,24 @@ pub async fn run(args: RunArgs, command: Command, quiet: bool) -> Result<ExitCod
 
     let report = execute(&prepared, &options, quiet).await;
     print!("{}", table::render(&report, table_options()));
-    if let Some(path) = &args.json {
-        json::write(path, &report).map_err(|e| Error::Usage(e.to_string()))?;
-    }
-    if let Some(path) = &args.junit {
-        junit::write(path, &report).map_err(|e| Error::Usage(e.to_string()))?;
-    }
+    write_outputs(&report, &args.output)?;
     if let Some(dir) = &options.run_dir {
         tracing::info!("transcripts in {}", dir.display());
     }
-    Ok(ExitCode::from(report.exit_code(args.detailed_exitcode)))
+    Ok(ExitCode::from(
+        report.exit_code(args.output.detailed_exitcode),
+    ))
+}
+
+/// Write the JSON and JUnit files a run was asked for.
+pub(crate) fn write_outputs(report: &RunReport, output: &ReportOutput) -> Result<(), Error> {
+    if let Some(path) = &output.json {
+        json::write(path, report).map_err(|e| Error::Usage(e.to_string()))?;
+    }
+    if let Some(path) = &output.junit {
+        junit::write(path, report).map_err(|e| Error::Usage(e.to_string()))?;
+    }
+    Ok(())
 }
 
 fn prepared_for(p: &Prepared, apply: bool) -> Prepared {

@@ -373,6 +373,9 @@ fn scheduling_examples_run_every_two_hours_and_parse() {
             panic!("{words:?} is not apply");
         };
         assert!(args.yes, "{words:?}: no terminal to answer");
-        assert!(args.json.is_some(), "{words:?}: a report for monitoring");
+        assert!(
+            args.output.json.is_some(),
+            "{words:?}: a report for monitoring"
+        );
     }
 }
