@@ -14,8 +14,10 @@ use std::path::PathBuf;
         The lists are published over DNS; each router holds them as network object-groups \
         that its ACLs reference. tsfleet resolves every list once, connects to the routers \
         over SSH, pushes only the difference and reports per device.\n\n\
-        Exit codes: 0 success, 1 a device failed, 2 changes pending (with --detailed-exitcode), \
-        3 invalid input (nothing was contacted)."
+        Start with `tsfleet demo` (no routers needed), then `tsfleet init` or `tsfleet import-conf`.\n\n\
+        Exit codes: 0 success; 1 a device failed, or was skipped because the run stopped; \
+        2 changes pending (with --detailed-exitcode); 3 invalid input or another run holds the \
+        inventory's lock (nothing was contacted)."
 )]
 pub struct Cli {
     #[command(flatten)]
