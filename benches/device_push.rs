@@ -17,7 +17,7 @@ use tsfleet::device::ssh::{Credentials, SshTarget};
 use tsfleet::device::sync::{GroupTarget, SyncRequest};
 use tsfleet::device::transcript::Transcript;
 use tsfleet::inventory::HostKeyPolicy;
-use tsfleet::sim::{FleetConfig, SimFleet, hostkeys};
+use tsfleet::sim::{FleetConfig, SimFleet};
 
 fn main() {
     let entries = arg("--entries", 5000) as u32;
@@ -41,12 +41,7 @@ fn main() {
         .expect("simulator starts");
         let dir = tempfile::tempdir().unwrap();
         let known_hosts = dir.path().join("known_hosts");
-        let lines: String = fleet
-            .devices()
-            .iter()
-            .map(|d| hostkeys::known_hosts_line("127.0.0.1", d.addr.port(), &d.host_key) + "\n")
-            .collect();
-        std::fs::write(&known_hosts, lines).unwrap();
+        std::fs::write(&known_hosts, fleet.known_hosts()).unwrap();
         let desired: BTreeSet<ipnet::Ipv4Net> = (0..entries)
             .map(|i| ipnet::Ipv4Net::new((0x0A00_0000 + i).into(), 32).unwrap())
             .collect();

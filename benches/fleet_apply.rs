@@ -108,7 +108,7 @@ fn main() {
         }
         for d in fleet.devices() {
             let state = d.snapshot();
-            let g = state.running.groups.iter().find(|g| g.name == "threatstop-block").expect("block group");
+            let g = state.group("threatstop-block").expect("block group");
             assert_eq!(g.entries.len(), entries as usize, "{} converged", d.name);
         }
     });

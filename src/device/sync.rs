@@ -344,7 +344,7 @@ mod tests {
 
     fn managed(state: &SharedState, group: &str) -> BTreeSet<Ipv4Net> {
         let s = state.lock().unwrap();
-        let g = s.running.groups.iter().find(|g| g.name == group);
+        let g = s.group(group);
         let text: String = g
             .map(|g| {
                 let mut t = format!("Network object group {group}\n");
@@ -495,12 +495,7 @@ mod tests {
         );
         assert_eq!(managed(&state, "threatstop-block"), desired);
         let s = state.lock().unwrap();
-        let g = s
-            .running
-            .groups
-            .iter()
-            .find(|g| g.name == "threatstop-block")
-            .unwrap();
+        let g = s.group("threatstop-block").unwrap();
         assert!(
             g.entries
                 .iter()

@@ -612,7 +612,7 @@ impl Cli {
 }
 
 fn group<'a>(dev: &'a DeviceState, name: &str) -> Option<&'a ObjectGroup> {
-    dev.running.groups.iter().find(|g| g.name == name)
+    dev.group(name)
 }
 
 fn group_mut<'a>(dev: &'a mut DeviceState, name: &str) -> Option<&'a mut ObjectGroup> {

@@ -29,6 +29,11 @@ impl DeviceState {
     pub fn saved(&self) -> bool {
         self.running == self.startup
     }
+
+    /// A network object-group of the running configuration.
+    pub fn group(&self, name: &str) -> Option<&ObjectGroup> {
+        self.running.groups.iter().find(|g| g.name == name)
+    }
 }
 
 /// What `show running-config` would print for the parts the simulator models.

@@ -133,6 +133,15 @@ impl DeviceRuntime {
         )
     }
 
+    /// The known_hosts line that trusts this device's host key.
+    pub fn known_hosts_line(&self) -> String {
+        hostkeys::known_hosts_line(
+            &self.addr.ip().to_string(),
+            self.addr.port(),
+            &self.host_key,
+        )
+    }
+
     /// A copy of the device's state now.
     pub fn snapshot(&self) -> DeviceState {
         self.state.lock().unwrap().clone()
@@ -262,6 +271,14 @@ impl SimFleet {
         Ok(())
     }
 
+    /// known_hosts lines trusting every device's host key.
+    pub fn known_hosts(&self) -> String {
+        self.devices
+            .iter()
+            .map(|d| d.known_hosts_line() + "\n")
+            .collect()
+    }
+
     /// Write an inventory for this fleet that plan and apply can use as it
     /// is: host keys trusted through a known_hosts file and credentials in
     /// secret files (mode 0600), all beside the inventory.
@@ -278,15 +295,7 @@ impl SimFleet {
         let known_hosts = format!("{stem}.known_hosts");
         let secrets = format!("{stem}.secrets");
         let first = self.devices.first();
-        let lines: String = self
-            .devices
-            .iter()
-            .map(|d| {
-                hostkeys::known_hosts_line(&d.addr.ip().to_string(), d.addr.port(), &d.host_key)
-                    + "\n"
-            })
-            .collect();
-        write_file(&dir.join(&known_hosts), &lines, 0o644)?;
+        write_file(&dir.join(&known_hosts), &self.known_hosts(), 0o644)?;
         std::fs::create_dir_all(dir.join(&secrets))
             .map_err(|e| SimError::Io(dir.join(&secrets), e))?;
         if let Some(d) = first {

@@ -12,7 +12,7 @@ use tsfleet::device::ssh::{Credentials, SshTarget};
 use tsfleet::device::sync::{GroupTarget, SyncOutcome, SyncRequest};
 use tsfleet::device::transcript::Transcript;
 use tsfleet::inventory::HostKeyPolicy;
-use tsfleet::sim::{SimFleet, hostkeys};
+use tsfleet::sim::SimFleet;
 
 const PASSWORD: &str = "admin";
 const ENABLE: &str = "enable";
@@ -25,12 +25,7 @@ fn nets(range: std::ops::Range<u32>) -> BTreeSet<Ipv4Net> {
 
 fn known_hosts(fleet: &SimFleet, dir: &Path) -> std::path::PathBuf {
     let path = dir.join("known_hosts");
-    let text: String = fleet
-        .devices()
-        .iter()
-        .map(|d| hostkeys::known_hosts_line("127.0.0.1", d.addr.port(), &d.host_key) + "\n")
-        .collect();
-    std::fs::write(&path, text).unwrap();
+    std::fs::write(&path, fleet.known_hosts()).unwrap();
     path
 }
 
@@ -86,13 +81,7 @@ async fn run(
 
 fn group_len(fleet: &SimFleet, device: &str, group: &str) -> usize {
     let state = fleet.device(device).unwrap().snapshot();
-    state
-        .running
-        .groups
-        .iter()
-        .find(|g| g.name == group)
-        .map(|g| g.entries.len())
-        .unwrap_or(0)
+    state.group(group).map(|g| g.entries.len()).unwrap_or(0)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -290,12 +279,7 @@ async fn full_sync_behind_sshd(algorithms: &'static str) {
             _ => tokio::time::sleep(Duration::from_millis(50)).await,
         }
     };
-    let block = saved
-        .running
-        .groups
-        .iter()
-        .find(|g| g.name == "threatstop-block")
-        .unwrap();
+    let block = saved.group("threatstop-block").unwrap();
     assert_eq!(block.entries.len(), 3000);
     // A second run (a new sshd session, a new process) finds nothing to do.
     let out = run(&t, &request(nets(0..3000)), Transcript::none(vec![]))

@@ -35,10 +35,7 @@ fn trust(fleet: &SimFleet, names: &[&str], dir: &Path) -> PathBuf {
     let path = dir.join("known_hosts");
     let text: String = names
         .iter()
-        .map(|n| {
-            let d = fleet.device(n).unwrap();
-            known_hosts_line(&d.addr.ip().to_string(), d.addr.port(), &d.host_key) + "\n"
-        })
+        .map(|n| fleet.device(n).unwrap().known_hosts_line() + "\n")
         .collect();
     std::fs::write(&path, text).unwrap();
     path

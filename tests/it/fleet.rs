@@ -114,7 +114,7 @@ impl Lab {
 
     fn group(&self, device: &str, group: &str) -> BTreeSet<Ipv4Net> {
         let state = self.fleet.device(device).unwrap().snapshot();
-        let Some(g) = state.running.groups.iter().find(|g| g.name == group) else {
+        let Some(g) = state.group(group) else {
             return BTreeSet::new();
         };
         let text: String = std::iter::once(format!("Network object group {group}\n"))
@@ -251,11 +251,7 @@ async fn fault_matrix_then_recovery() {
     for d in lab.fleet.devices() {
         let state = d.snapshot();
         if faults.iter().any(|(name, _, _)| *name == d.name) {
-            let block = state
-                .running
-                .groups
-                .iter()
-                .find(|g| g.name == "threatstop-block");
+            let block = state.group("threatstop-block");
             assert!(
                 block.is_some_and(|g| !g.entries.is_empty()),
                 "{}: the block group was emptied",

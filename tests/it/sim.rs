@@ -9,10 +9,7 @@ use tsfleet::sim::device::Entry;
 fn entries(fleet: &tsfleet::sim::SimFleet, device: &str, group: &str) -> Vec<String> {
     let state = fleet.device(device).unwrap().snapshot();
     state
-        .running
-        .groups
-        .iter()
-        .find(|g| g.name == group)
+        .group(group)
         .map(|g| g.entries.iter().map(Entry::to_string).collect())
         .unwrap_or_default()
 }
