@@ -43,6 +43,10 @@ mod show;
 #[cfg(test)]
 mod tests;
 
+/// The `show object-group [name X]` renderer, for benchmarks that need the
+/// exact text a (simulated) router prints.
+pub use show::object_groups;
+
 use super::device::{Acl, DeviceState, Entry, ObjectGroup, SharedState};
 use parse::{Cmd, Fail, Show, Words};
 use std::collections::HashSet;
