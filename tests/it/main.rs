@@ -1,6 +1,7 @@
 //! All integration tests, in one binary. The harness starts the real peers
 //! (the simulator over SSH, OpenSSH's sshd, netmiko, NSD) on loopback addresses.
 
+mod bench_peers;
 mod device;
 mod device_ssh;
 mod examples;

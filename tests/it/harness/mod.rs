@@ -40,8 +40,14 @@ pub fn python() -> PathBuf {
 
 /// Run one request through `tests/peers/sim_client.py` and return its JSON answer.
 pub fn peer(request: serde_json::Value) -> serde_json::Value {
+    python_peer("tests/peers/sim_client.py", request)
+}
+
+/// Run a Python peer script (a path from the repository root) with one JSON
+/// request on stdin and return its JSON answer.
+pub fn python_peer(script: &str, request: serde_json::Value) -> serde_json::Value {
     let mut child = Command::new(python())
-        .arg(repo_root().join("tests/peers/sim_client.py"))
+        .arg(repo_root().join(script))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
