@@ -162,7 +162,11 @@ fn mask_secret_keys(line: &str) -> String {
             continue;
         }
         let end = if value.starts_with(['"', '\'']) {
-            token_len(value)
+            // token_len counts characters: slice at that character's byte offset.
+            value
+                .char_indices()
+                .nth(token_len(value))
+                .map_or(value.len(), |(i, _)| i)
         } else {
             value.find([',', '}', '#']).unwrap_or(value.len())
         };
@@ -356,6 +360,29 @@ fn distance(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn masks_quoted_secrets_with_non_ascii_characters() {
+        // Found by the `inventory_load` fuzz target: an unclosed quote before a
+        // multi-byte character sliced the line inside that character (panic).
+        let text = String::from_utf8_lossy(b"password:'\xff");
+        assert_eq!(mask_secrets(&text), "password:******");
+        let at = Loc {
+            line: 1,
+            column: 10,
+        };
+        assert!(snippet(&text, at).contains("password:******"));
+        // A closed quote was cut short by as many bytes as its multi-byte
+        // characters add, showing the end of the secret.
+        assert_eq!(
+            mask_secrets("  password: \"pässwörd\" # x"),
+            "  password: ****** # x"
+        );
+        assert_eq!(
+            mask_secrets("enable_secret: 'ünclosed"),
+            "enable_secret: ******"
+        );
+    }
 
     #[test]
     fn snippet_puts_carets_under_the_token() {
