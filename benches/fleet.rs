@@ -48,7 +48,34 @@ const TSFLEET: &str = env!("CARGO_BIN_EXE_tsfleet");
 /// The command line: `--name value` pairs after `cargo bench --bench fleet --`.
 struct Args(Vec<String>);
 
+/// Every option the benchmark takes (`--bench` is what cargo adds).
+const OPTIONS: [&str; 10] = [
+    "--rtt-ms",
+    "--line-cost-us",
+    "--concurrency",
+    "--scenarios",
+    "--tools",
+    "--device-entries",
+    "--devices",
+    "--entries",
+    "--plan-devices",
+    "--bench",
+];
+
 impl Args {
+    /// A misspelt option would silently measure the defaults: refuse it.
+    fn check(&self) {
+        for a in self.0.iter().skip(1).filter(|a| a.starts_with("--")) {
+            if !OPTIONS.contains(&a.as_str()) {
+                eprintln!(
+                    "unknown option {a}; the options are {}",
+                    OPTIONS[..9].join(" ")
+                );
+                std::process::exit(2);
+            }
+        }
+    }
+
     fn value(&self, name: &str) -> Option<&str> {
         let i = self.0.iter().position(|a| a == name)?;
         Some(
@@ -373,6 +400,7 @@ async fn run_tool(
 
 fn main() {
     let args = Args(std::env::args().collect());
+    args.check();
     let rtt_ms = args.number("--rtt-ms", 5);
     let line_cost_us = args.number("--line-cost-us", 200);
     let concurrency = args.number("--concurrency", 64);
