@@ -139,9 +139,8 @@ impl Scenario {
     /// for a plan.
     fn lines_per_device(&self) -> u64 {
         match self.kind {
-            Kind::FirstSync => u64::from(self.entries) + ALLOW.len() as u64,
             Kind::Churn => 2 * u64::from(self.churn()),
-            Kind::Plan => u64::from(self.entries) + ALLOW.len() as u64,
+            Kind::FirstSync | Kind::Plan => u64::from(self.entries) + ALLOW.len() as u64,
         }
     }
 }
@@ -181,15 +180,6 @@ fn groups(block: std::ops::Range<u32>) -> Vec<ObjectGroup> {
         group(DEFAULT_BLOCK_GROUP, hosts(block)),
         group(DEFAULT_ALLOW_GROUP, hosts(ALLOW)),
     ]
-}
-
-/// Put every device in the scenario's starting state, saved.
-fn reset(fleet: &SimFleet, start: &[ObjectGroup]) {
-    for d in fleet.devices() {
-        let mut state = d.state.lock().unwrap();
-        state.running.groups = start.to_vec();
-        state.startup = state.running.clone();
-    }
 }
 
 /// Devices whose groups differ from `want` (names and entries as sets).
@@ -469,7 +459,7 @@ fn main() {
             let ideal = scenario.devices.div_ceil(sessions) as f64 * per_device;
             let mut ours = None;
             for tool in &tools {
-                reset(&bench.fleet, &start);
+                bench.fleet.set_groups(&start);
                 let (m, failed) = run_tool(tool, scenario, bench, concurrency, dir.path()).await;
                 let rate = lines as f64 / m.seconds;
                 let versus = match ours {

@@ -3,7 +3,7 @@
 //! every device's state to tests, `--dump-state` and `--write-inventory`.
 
 use super::cli::{CliOptions, CostModel};
-use super::device::{DeviceState, SharedState};
+use super::device::{DeviceState, ObjectGroup, SharedState};
 use super::profile::{AuthMethod, DeviceProfile, Faults, Profile};
 use super::session::SessionBehaviour;
 use super::{SimError, hostkeys, server};
@@ -240,6 +240,17 @@ impl SimFleet {
 
     pub fn device(&self, name: &str) -> Option<&Arc<DeviceRuntime>> {
         self.devices.iter().find(|d| d.name == name)
+    }
+
+    /// Give every device these object groups, saved (the running and the
+    /// startup configuration alike): a known starting state for tests and
+    /// benchmarks that run several clients against one fleet.
+    pub fn set_groups(&self, groups: &[ObjectGroup]) {
+        for d in &self.devices {
+            let mut state = d.state.lock().unwrap();
+            state.running.groups = groups.to_vec();
+            state.startup = state.running.clone();
+        }
     }
 
     /// Every device's state, by name.

@@ -22,14 +22,6 @@ fn group(entries: &[&str]) -> ObjectGroup {
     }
 }
 
-fn set_groups(fleet: &SimFleet, g: &ObjectGroup) {
-    for d in fleet.devices() {
-        let mut state = d.state.lock().unwrap();
-        state.running.groups = vec![g.clone()];
-        state.startup = state.running.clone();
-    }
-}
-
 fn job(tool: &str, mode: &str, fleet: &SimFleet, desired: &[&str]) -> serde_json::Value {
     let devices: Vec<_> = fleet
         .devices()
@@ -58,7 +50,7 @@ async fn netmiko_and_nornir_peers_push_the_difference_and_plan_changes_nothing()
         "203.0.113.0 255.255.255.128",
     ];
     for tool in ["netmiko", "nornir"] {
-        set_groups(&fleet, &before);
+        fleet.set_groups(std::slice::from_ref(&before));
         let run = |mode: &str| {
             let request = job(tool, mode, &fleet, &desired);
             tokio::task::spawn_blocking(move || {
