@@ -3,7 +3,9 @@
 //! once, at its own line and column, even in a group no device uses yet.
 //!
 //! Pure: takes the typed inventory and the location tree, returns the
-//! mistakes (errors) and the risky-but-accepted things (warnings).
+//! mistakes (errors) and the risky-but-accepted things (warnings). Values
+//! other layers parse too (list names, DNS servers, upload URLs, hosts) are
+//! checked by their `crate::domain` types, so both agree.
 
 use super::diagnostic::{Diagnostic, closest};
 use super::located::{Located, Seg, yaml_path};

@@ -1,6 +1,6 @@
-//! Fetching lists over DNS (DESIGN §3): PTR expansion into sub-lists, APL
-//! with A then TXT fallbacks, sub-lists fetched concurrently, failover
-//! across the configured servers, and which server answered.
+//! Fetching lists over DNS: PTR expansion into sub-lists, APL with A then
+//! TXT fallbacks, sub-lists fetched concurrently, failover across the
+//! configured servers, and which server answered.
 //!
 //! This is the only module here that does I/O. Every failure names the list
 //! or sub-list concerned; a truncated, malformed or missing answer is an

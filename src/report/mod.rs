@@ -4,7 +4,8 @@
 //! ([`junit`]).
 //!
 //! This module owns the report model, the per-run [`Summary`] and the mapping
-//! of a run to an exit code ([`RunReport::exit_code`]). Everything here is pure
+//! of a run to an exit code ([`RunReport::exit_code`]); the values it records
+//! ([`RunKind`], [`Shard`], [`ErrorClass`]) are `crate::domain`'s. Everything here is pure
 //! except the two file writers ([`json::write`], [`junit::write`]), so the
 //! fleet runner builds a [`RunReport`] from [`DeviceReport`]s and hands it on.
 //!
