@@ -10,6 +10,7 @@
 //! Generic over the job, so the scheduling is tested without a network.
 
 use crate::device::DeviceError;
+use crate::domain::ErrorClass;
 use governor::{Jitter, Quota, RateLimiter};
 use std::future::Future;
 use std::num::NonZeroU32;
@@ -216,7 +217,7 @@ where
                 if let Err(e) = &result {
                     let mut t = tally.lock().unwrap();
                     t.failures += 1;
-                    if e.class() == "auth" {
+                    if e.class() == ErrorClass::Auth {
                         t.auth_failures += 1;
                         if settings.auth_failure_limit > 0 && t.auth_failures >= settings.auth_failure_limit && t.stopped.is_none() {
                             t.stopped = Some(format!(

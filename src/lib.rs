@@ -7,10 +7,17 @@
 //! [`report`]. [`sim`] is the simulated IOS fleet that tests, benchmarks and the
 //! demo run against. [`cli`] holds the clap definitions and [`commands`] the
 //! thin glue per subcommand; [`error`] maps every failure to an exit code.
+//!
+//! [`domain`] is the bottom: the parse-once values every layer shares (list
+//! names, DNS servers, upload URLs, the run kind, shards, error classes); it
+//! imports nothing from the crate. Dependencies point down only: no module,
+//! and no file inside a module folder, imports one that imports it back
+//! (`tests/it/modules.rs` fails naming the cycle).
 
 pub mod cli;
 pub mod commands;
 pub mod device;
+pub mod domain;
 pub mod error;
 pub mod files;
 pub mod fleet;

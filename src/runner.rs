@@ -197,7 +197,7 @@ fn job(
                 desired: built.block.iter().copied().collect::<BTreeSet<_>>(),
             },
         ],
-        apply: options.command == Command::Apply,
+        apply: options.command.pushes_lists(),
         save_config: d.save_config,
         // The device's capacity: no group may pass it, even for a moment.
         group_limit: Some(

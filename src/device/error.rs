@@ -1,13 +1,15 @@
 //! Typed failures of one device, so reports, retries and the fleet's circuit
-//! breakers can tell them apart. Messages name the device and what to fix,
-//! and never contain a secret.
+//! breakers can tell them apart (by [`ErrorClass`]). Messages name the device
+//! and what to fix, and never contain a secret; [`DeviceError::message`] is
+//! the same text without the device, for reports that name it already.
 
+use crate::domain::ErrorClass;
+use std::fmt;
 use std::time::Duration;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 pub enum DeviceError {
     /// TCP or SSH transport failure before login; transient ones may be retried.
-    #[error("{device}: cannot connect to {addr}: {reason}")]
     Connect {
         device: String,
         addr: String,
@@ -16,36 +18,31 @@ pub enum DeviceError {
         transient: bool,
     },
     /// The host key is unknown or changed (strict policy), or known_hosts is unusable.
-    #[error("{device}: host key for {addr} {problem}")]
     HostKey {
         device: String,
         addr: String,
         problem: String,
     },
-    #[error("{device}: authentication failed for user {user:?} ({methods})")]
     Auth {
         device: String,
         user: String,
         methods: String,
     },
-    #[error("{device}: enable failed: {reason}")]
-    Enable { device: String, reason: String },
-    #[error("{device}: no answer within {after:?} while {doing}")]
+    Enable {
+        device: String,
+        reason: String,
+    },
     Timeout {
         device: String,
         doing: String,
         after: Duration,
     },
     /// The device answered a command with a `%` error.
-    #[error("{device}: `{command}` was refused: {message}")]
     Command {
         device: String,
         command: String,
         message: String,
     },
-    #[error(
-        "{device}: after {rounds} push rounds the group {group} still differs: {missing} missing, {extra} extra"
-    )]
     Verify {
         device: String,
         group: String,
@@ -54,7 +51,6 @@ pub enum DeviceError {
         extra: usize,
     },
     /// tsfleet refused to make a change that would weaken the device.
-    #[error("{device}: group {group}: {reason}")]
     Refused {
         device: String,
         group: String,
@@ -62,9 +58,6 @@ pub enum DeviceError {
     },
     /// The run was interrupted (Ctrl-C) while this device was being changed;
     /// what was sent was acknowledged, config mode left, nothing saved.
-    #[error(
-        "{device}: interrupted after {pushed} of {total} lines; configuration mode left, not saved"
-    )]
     Interrupted {
         device: String,
         pushed: usize,
@@ -72,29 +65,57 @@ pub enum DeviceError {
     },
     /// The device cannot carry the lists (e.g. an IOS release without
     /// object-group ACLs).
-    #[error("{device}: {reason}")]
-    Unsupported { device: String, reason: String },
+    Unsupported {
+        device: String,
+        reason: String,
+    },
     /// The session ended or the device said something tsfleet cannot read.
-    #[error("{device}: {reason}")]
-    Protocol { device: String, reason: String },
+    Protocol {
+        device: String,
+        reason: String,
+    },
 }
 
 impl DeviceError {
-    /// A short class name for reports and JUnit (`connect`, `auth`, …).
-    pub fn class(&self) -> &'static str {
+    /// The class reports count and the fleet's breakers compare. Exhaustive
+    /// on purpose: a new variant does not compile until it has a class (and
+    /// `schemas/report.schema.json` lists it).
+    pub fn class(&self) -> ErrorClass {
         match self {
-            DeviceError::Connect { .. } => "connect",
-            DeviceError::HostKey { .. } => "host-key",
-            DeviceError::Auth { .. } => "auth",
-            DeviceError::Enable { .. } => "enable",
-            DeviceError::Timeout { .. } => "timeout",
-            DeviceError::Command { .. } => "device-error",
-            DeviceError::Verify { .. } => "verify",
-            DeviceError::Refused { .. } => "refused",
-            DeviceError::Interrupted { .. } => "interrupted",
-            DeviceError::Unsupported { .. } => "unsupported",
-            DeviceError::Protocol { .. } => "protocol",
+            DeviceError::Connect { .. } => ErrorClass::Connect,
+            DeviceError::HostKey { .. } => ErrorClass::HostKey,
+            DeviceError::Auth { .. } => ErrorClass::Auth,
+            DeviceError::Enable { .. } => ErrorClass::Enable,
+            DeviceError::Timeout { .. } => ErrorClass::Timeout,
+            DeviceError::Command { .. } => ErrorClass::DeviceError,
+            DeviceError::Verify { .. } => ErrorClass::Verify,
+            DeviceError::Refused { .. } => ErrorClass::Refused,
+            DeviceError::Interrupted { .. } => ErrorClass::Interrupted,
+            DeviceError::Unsupported { .. } => ErrorClass::Unsupported,
+            DeviceError::Protocol { .. } => ErrorClass::Protocol,
         }
+    }
+
+    /// The device the failure happened on.
+    pub fn device(&self) -> &str {
+        match self {
+            DeviceError::Connect { device, .. }
+            | DeviceError::HostKey { device, .. }
+            | DeviceError::Auth { device, .. }
+            | DeviceError::Enable { device, .. }
+            | DeviceError::Timeout { device, .. }
+            | DeviceError::Command { device, .. }
+            | DeviceError::Verify { device, .. }
+            | DeviceError::Refused { device, .. }
+            | DeviceError::Interrupted { device, .. }
+            | DeviceError::Unsupported { device, .. }
+            | DeviceError::Protocol { device, .. } => device,
+        }
+    }
+
+    /// What went wrong, without the leading `device: ` that `Display` adds.
+    pub fn message(&self) -> Message<'_> {
+        Message(self)
     }
 
     /// Worth retrying the whole device with backoff.
@@ -106,5 +127,79 @@ impl DeviceError {
                 ..
             }
         )
+    }
+}
+
+/// `device: message`.
+impl fmt::Display for DeviceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.device(), self.message())
+    }
+}
+
+impl std::error::Error for DeviceError {}
+
+/// [`DeviceError::message`]: the failure without the device's name.
+pub struct Message<'a>(&'a DeviceError);
+
+impl fmt::Display for Message<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            DeviceError::Connect { addr, reason, .. } => {
+                write!(f, "cannot connect to {addr}: {reason}")
+            }
+            DeviceError::HostKey { addr, problem, .. } => {
+                write!(f, "host key for {addr} {problem}")
+            }
+            DeviceError::Auth { user, methods, .. } => {
+                write!(f, "authentication failed for user {user:?} ({methods})")
+            }
+            DeviceError::Enable { reason, .. } => write!(f, "enable failed: {reason}"),
+            DeviceError::Timeout { doing, after, .. } => {
+                write!(f, "no answer within {after:?} while {doing}")
+            }
+            DeviceError::Command {
+                command, message, ..
+            } => write!(f, "`{command}` was refused: {message}"),
+            DeviceError::Verify {
+                group,
+                rounds,
+                missing,
+                extra,
+                ..
+            } => write!(
+                f,
+                "after {rounds} push rounds the group {group} still differs: {missing} missing, {extra} extra"
+            ),
+            DeviceError::Refused { group, reason, .. } => write!(f, "group {group}: {reason}"),
+            DeviceError::Interrupted { pushed, total, .. } => write!(
+                f,
+                "interrupted after {pushed} of {total} lines; configuration mode left, not saved"
+            ),
+            DeviceError::Unsupported { reason, .. } | DeviceError::Protocol { reason, .. } => {
+                f.write_str(reason)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_is_the_device_then_the_message() {
+        let e = DeviceError::Auth {
+            device: "rtr-1".into(),
+            user: "netops".into(),
+            methods: "password".into(),
+        };
+        assert_eq!(e.device(), "rtr-1");
+        assert_eq!(
+            e.message().to_string(),
+            r#"authentication failed for user "netops" (password)"#
+        );
+        assert_eq!(e.to_string(), format!("rtr-1: {}", e.message()));
+        assert_eq!(e.class(), ErrorClass::Auth);
     }
 }

@@ -4,6 +4,7 @@
 //! - [`ssh`]: the russh client (algorithms, host keys, authentication).
 //! - [`ios`]: the IOS dialect (commands and parsers of real output).
 //! - [`acl`]: the ACL text `tsfleet acl` prints for the operator.
+//! - [`progress`]: the step a device is at, for the progress display.
 //! - [`shell`]: the prompt-driven CLI session and the pipelined push.
 //! - [`sync`]: one device start to finish (read, diff, push, verify, save).
 //! - [`tasks`]: `check` (preflight) and `remove` on one device.
@@ -13,6 +14,7 @@
 pub mod acl;
 pub mod error;
 pub mod ios;
+pub mod progress;
 pub mod shell;
 pub mod ssh;
 pub mod sync;
@@ -20,19 +22,12 @@ pub mod tasks;
 pub mod transcript;
 
 pub use error::DeviceError;
+pub use progress::phase;
 
 use shell::{CliSession, Link, Timeouts};
 use std::time::Duration;
 use sync::{SyncOutcome, SyncRequest};
 use transcript::Transcript;
-
-/// Show what a device is doing: the progress line of its span on a
-/// terminal, a debug log line otherwise.
-pub fn phase(text: &str) {
-    use tracing_indicatif::span_ext::IndicatifSpanExt;
-    tracing::Span::current().pb_set_message(text);
-    tracing::debug!("{text}");
-}
 
 /// What one device run produced, besides its outcome.
 #[derive(Clone, Debug, Default)]

@@ -243,6 +243,7 @@ mod tests {
     use super::*;
     use crate::device::shell::Timeouts;
     use crate::device::transcript::Transcript;
+    use crate::domain::ErrorClass;
     use crate::sim::cli::{Cli, CliOptions, CostModel};
     use crate::sim::device::{Acl, Config, DeviceState, Entry, ObjectGroup, SharedState};
     use crate::sim::session::{SessionBehaviour, drive};
@@ -614,7 +615,7 @@ mod tests {
         )
         .await
         .unwrap_err();
-        assert_eq!(err.class(), "device-error", "{err}");
+        assert_eq!(err.class(), ErrorClass::DeviceError, "{err}");
         assert_eq!(state.lock().unwrap().stats.left_in_config_mode, 0);
     }
 
@@ -637,7 +638,7 @@ mod tests {
         let err = sync(&mut session, &request(nets(0..3000), nets(900..901)))
             .await
             .unwrap_err();
-        assert_eq!(err.class(), "interrupted", "{err}");
+        assert_eq!(err.class(), ErrorClass::Interrupted, "{err}");
         assert!(!session.mode().is_config());
         session.logout().await;
         let s = state.lock().unwrap();
@@ -652,7 +653,7 @@ mod tests {
         let state = device(Config::default());
         let mut session = connect(&state, CliOptions::default(), SessionBehaviour::default()).await;
         let err = session.enable(Some("wrong")).await.unwrap_err();
-        assert_eq!(err.class(), "enable");
+        assert_eq!(err.class(), ErrorClass::Enable);
         assert!(
             err.to_string().contains("% Access denied") && !err.to_string().contains("wrong"),
             "{err}"
@@ -670,7 +671,7 @@ mod tests {
         )
         .await
         .unwrap_err();
-        assert_eq!(err.class(), "timeout", "{err}");
+        assert_eq!(err.class(), ErrorClass::Timeout, "{err}");
 
         let cut = SessionBehaviour {
             disconnect_after_lines: Some(6),
@@ -684,6 +685,6 @@ mod tests {
         )
         .await
         .unwrap_err();
-        assert_eq!(err.class(), "protocol", "{err}");
+        assert_eq!(err.class(), ErrorClass::Protocol, "{err}");
     }
 }

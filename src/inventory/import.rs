@@ -16,8 +16,9 @@
 //!   header comment, never silently dropped.
 
 use super::effective::{DEFAULT_ALLOW_GROUP, DEFAULT_BLOCK_GROUP};
-use super::validate::{host_problem, name_problem};
+use super::validate::name_problem;
 use super::{Device, DeviceSettings, DnsSettings, DnsTransport, Inventory, Policy, Secret};
+use crate::domain::{DnsServer, ListName, host_problem};
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -184,9 +185,9 @@ fn parse_conf(file: &str, text: &str, errors: &mut Vec<ConfError>) -> Conf {
         match which {
             Key::DnsServer => {
                 for s in list(v) {
-                    match super::validate::dns_server_problem(&s) {
-                        Some(p) => err(format!("`{k}` `{s}`: {p}")),
-                        None => conf.dns_servers.push((s, n)),
+                    match s.parse::<DnsServer>() {
+                        Err(p) => err(format!("`{k}` `{s}`: {p}")),
+                        Ok(_) => conf.dns_servers.push((s, n)),
                     }
                 }
             }
@@ -211,7 +212,7 @@ fn parse_conf(file: &str, text: &str, errors: &mut Vec<ConfError>) -> Conf {
             }
             Key::BlockList | Key::AllowList => {
                 for l in list(v) {
-                    if let Err(reason) = crate::lists::dns::list_name(&l) {
+                    if let Err(reason) = l.parse::<ListName>() {
                         err(format!("`{k}` `{l}` is not a DNS name: {reason}"));
                     } else if which == Key::BlockList {
                         conf.block.push(l);

@@ -3,13 +3,15 @@
 //! once, at its own line and column, even in a group no device uses yet.
 //!
 //! Pure: takes the typed inventory and the location tree, returns the
-//! mistakes (errors) and the risky-but-accepted things (warnings).
+//! mistakes (errors) and the risky-but-accepted things (warnings). Values
+//! other layers parse too (list names, DNS servers, upload URLs, hosts) are
+//! checked by their `crate::domain` types, so both agree.
 
 use super::diagnostic::{Diagnostic, closest};
 use super::located::{Located, Seg, yaml_path};
 use super::{DeviceSettings, Inventory, Secret};
+use crate::domain::{DnsServer, ListName, ProxyUrl, UploadUrl, host_problem, redact};
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
 
 /// Longest object-group name tsfleet writes (IOS accepts 64 characters).
 pub const MAX_OBJECT_GROUP_NAME: usize = 64;
@@ -73,52 +75,6 @@ pub fn name_problem(name: &str) -> Option<String> {
     None
 }
 
-/// Why `host` is not an IP address or a DNS name, if it is not.
-pub fn host_problem(host: &str) -> Option<String> {
-    if host.trim().is_empty() {
-        return Some("is empty: write the router's IP address or DNS name".into());
-    }
-    if host.parse::<IpAddr>().is_ok() {
-        return None;
-    }
-    if host.parse::<SocketAddr>().is_ok()
-        || host
-            .rsplit_once(':')
-            .is_some_and(|(h, p)| !h.contains(':') && p.parse::<u16>().is_ok())
-    {
-        return Some("includes a port: write the port under `port:`".into());
-    }
-    if let Some(c) = host
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_')))
-    {
-        return Some(format!("contains {c:?}: write an IP address or a DNS name"));
-    }
-    None
-}
-
-/// Why a `dns.servers` entry cannot work, if it cannot (syntax only; host
-/// names are looked up when lists are resolved).
-pub fn dns_server_problem(entry: &str) -> Option<String> {
-    let entry = entry.trim();
-    if entry.parse::<IpAddr>().is_ok() || entry.parse::<SocketAddr>().is_ok() {
-        return None;
-    }
-    let host = match entry.rsplit_once(':') {
-        Some((h, p)) => {
-            if p.parse::<u16>().is_err() {
-                return Some(format!("{p:?} is not a port number"));
-            }
-            h
-        }
-        None => entry,
-    };
-    if host.is_empty() || host.contains(':') {
-        return Some("expected IP, IP:PORT, [IPv6]:PORT, HOST or HOST:PORT".into());
-    }
-    host_problem(host)
-}
-
 /// Every mistake (and every warning) in `inv`.
 pub struct Findings {
     pub errors: Vec<Diagnostic>,
@@ -173,7 +129,7 @@ fn check_dns(inv: &Inventory, tree: &Located, f: &mut Findings) {
         );
     }
     for (i, s) in dns.servers.iter().enumerate() {
-        if let Some(p) = dns_server_problem(s) {
+        if let Err(p) = s.parse::<DnsServer>() {
             f.errors.push(Diagnostic::new(
                 tree.value(yaml_path!["dns", "servers", i]),
                 format!("`dns`: server `{s}`: {p}"),
@@ -202,7 +158,7 @@ fn check_policies(inv: &Inventory, tree: &Located, f: &mut Findings) {
         }
         for (key, lists) in [("block", &p.block), ("allow", &p.allow)] {
             for (i, l) in lists.iter().enumerate() {
-                if let Err(reason) = crate::lists::dns::list_name(l) {
+                if let Err(reason) = l.parse::<ListName>() {
                     f.errors.push(Diagnostic::new(
                         tree.value(yaml_path!["policies", name.as_str(), key, i]),
                         format!("policy `{name}`: `{key}` list `{l}` is not a DNS name: {reason}"),
@@ -240,23 +196,19 @@ fn check_policies(inv: &Inventory, tree: &Located, f: &mut Findings) {
                 tree.value(yaml_path!["policies", name.as_str(), "log_upload", key])
                     .or_else(|| tree.nearest(yaml_path!["policies", name.as_str(), "log_upload"]))
             };
-            if let Some(problem) = crate::logs::upload::upload_url_problem(&up.url) {
+            if let Err(problem) = up.url.parse::<UploadUrl>() {
                 f.errors.push(
                     Diagnostic::new(
                         at("url"),
                         format!(
                             "policy `{name}`: `log_upload.url` {} is not usable: {problem}",
-                            crate::logs::upload::redact(&up.url)
+                            redact(&up.url)
                         ),
                     )
                     .help("write the upload endpoint as https://HOST[:PORT]/PATH"),
                 );
             }
-            if let Some(problem) = up
-                .proxy
-                .as_deref()
-                .and_then(crate::logs::upload::proxy_url_problem)
-            {
+            if let Some(Err(problem)) = up.proxy.as_deref().map(str::parse::<ProxyUrl>) {
                 f.errors.push(Diagnostic::new(
                     at("proxy"),
                     format!("policy `{name}`: `log_upload.proxy` is not usable: {problem}"),
@@ -445,16 +397,9 @@ mod tests {
     }
 
     #[test]
-    fn hosts_and_names() {
-        assert_eq!(host_problem("192.0.2.1"), None);
-        assert_eq!(host_problem("2001:db8::1"), None);
-        assert_eq!(host_problem("rtr-1.example.net"), None);
-        assert!(host_problem("192.0.2.1:22").unwrap().contains("port"));
-        assert!(host_problem("").is_some());
+    fn names() {
         assert!(name_problem("@core").is_some());
         assert!(name_problem("rtr 1").is_some());
         assert_eq!(name_problem("rtr-1.hq"), None);
-        assert_eq!(dns_server_problem("127.0.0.1:5353"), None);
-        assert!(dns_server_problem("ns1:x").is_some());
     }
 }

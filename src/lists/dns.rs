@@ -1,6 +1,6 @@
-//! Fetching lists over DNS (DESIGN §3): PTR expansion into sub-lists, APL
-//! with A then TXT fallbacks, sub-lists fetched concurrently, failover
-//! across the configured servers, and which server answered.
+//! Fetching lists over DNS: PTR expansion into sub-lists, APL with A then
+//! TXT fallbacks, sub-lists fetched concurrently, failover across the
+//! configured servers, and which server answered.
 //!
 //! This is the only module here that does I/O. Every failure names the list
 //! or sub-list concerned; a truncated, malformed or missing answer is an
@@ -15,6 +15,7 @@
 //! server of the same zone would say the same.
 
 use super::apl::{self, AplItem, AplPrefix};
+use crate::domain::{DnsServer, ListName};
 use crate::inventory::{DnsSettings, DnsTransport};
 use futures::{StreamExt, TryStreamExt, stream};
 use hickory_resolver::TokioResolver;
@@ -27,8 +28,7 @@ use hickory_resolver::proto::op::ResponseCode;
 use hickory_resolver::proto::rr::{Name, RData, RecordType};
 use ipnet::{Ipv4Net, Ipv6Net};
 use std::fmt;
-use std::net::{IpAddr, SocketAddr};
-use std::str::FromStr;
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
@@ -182,36 +182,22 @@ impl fmt::Display for ListFailure {
     }
 }
 
-/// Parse one `servers:` entry: `IP`, `IP:PORT`, `[IPv6]:PORT`, `HOST` or
-/// `HOST:PORT`; the port defaults to `dns.port`. Host names are looked up
-/// with the system resolver.
+/// Parse one `servers:` entry ([`DnsServer`]); the port defaults to
+/// `dns.port`. Host names are looked up with the system resolver.
 pub async fn parse_server(entry: &str, default_port: u16) -> Result<Server, String> {
-    let entry = entry.trim();
-    if let Ok(ip) = IpAddr::from_str(entry) {
-        let addr = SocketAddr::new(ip, default_port);
-        return Ok(Server {
-            label: addr.to_string(),
-            addr,
-        });
-    }
-    if let Ok(addr) = SocketAddr::from_str(entry) {
-        return Ok(Server {
-            label: addr.to_string(),
-            addr,
-        });
-    }
-    let (host, port) = match entry.rsplit_once(':') {
-        Some((h, p)) => (
-            h,
-            p.parse::<u16>()
-                .map_err(|_| format!("{p:?} is not a port number"))?,
-        ),
-        None => (entry, default_port),
+    let server: DnsServer = entry.parse()?;
+    let port = server.port_or(default_port);
+    let host = match server {
+        DnsServer::Addr { ip, .. } => {
+            let addr = SocketAddr::new(ip, port);
+            return Ok(Server {
+                label: addr.to_string(),
+                addr,
+            });
+        }
+        DnsServer::Host { host, .. } => host,
     };
-    if host.is_empty() || host.contains(':') {
-        return Err("expected IP, IP:PORT, [IPv6]:PORT, HOST or HOST:PORT".into());
-    }
-    let addr = tokio::net::lookup_host((host, port))
+    let addr = tokio::net::lookup_host((host.as_str(), port))
         .await
         .map_err(|e| format!("cannot look up {host}: {e}"))?
         .next()
@@ -286,14 +272,10 @@ struct Upstream {
     permits: Semaphore,
 }
 
-/// Parse and normalise a list name (lowercase, fully qualified).
+/// Parse and normalise a list name (lowercase, fully qualified): the
+/// [`ListName`] rules, as the DNS name to query.
 pub fn list_name(name: &str) -> Result<Name, String> {
-    let mut n = Name::from_str(name.trim()).map_err(|e| e.to_string())?;
-    if n.is_root() {
-        return Err("the root is not a list".into());
-    }
-    n.set_fqdn(true);
-    Ok(n.to_lowercase())
+    name.parse::<ListName>().map(ListName::into_name)
 }
 
 /// How lists and sub-lists are shown: lowercase, no trailing dot.

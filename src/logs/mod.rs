@@ -389,7 +389,7 @@ pub async fn upload(
             Some(error) => DeviceOutcome::Failed {
                 sent,
                 lines: lines.len() - sent,
-                url: upload::redact(&cfg.url),
+                url: crate::domain::redact(&cfg.url),
                 error,
             },
         };

@@ -1,12 +1,12 @@
 //! The HTTP edge: one gzip-compressed POST of a device's new lines to its
-//! policy's `log_upload.url`, over HTTPS (rustls; the built-in web roots plus
-//! an optional CA file), optionally through a proxy. Nothing here decides
-//! what to send or remembers what was sent.
+//! policy's `log_upload.url` ([`UploadUrl`]), over HTTPS (rustls; the
+//! built-in web roots plus an optional CA file), optionally through a proxy.
+//! Nothing here decides what to send or remembers what was sent.
 
+use crate::domain::{UploadUrl, redact};
 use crate::inventory::LogUpload;
 use flate2::Compression;
 use flate2::write::GzEncoder;
-use reqwest::Url;
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -44,43 +44,6 @@ pub enum UploadError {
     Network(String),
 }
 
-/// The URL with any `user:password@` removed, for messages.
-pub fn redact(url: &str) -> String {
-    match Url::parse(url) {
-        Ok(mut u) => {
-            let _ = u.set_username("");
-            let _ = u.set_password(None);
-            u.to_string()
-        }
-        Err(_) => "<unparsable URL>".to_string(),
-    }
-}
-
-/// Why `url` cannot be a `log_upload.url` (HTTPS only), if it cannot.
-pub fn upload_url_problem(url: &str) -> Option<String> {
-    match Url::parse(url) {
-        Err(e) => Some(format!("not a URL ({e})")),
-        Ok(u) if u.scheme() != "https" => Some(format!(
-            "the scheme is `{}`; logs are uploaded over HTTPS only (https://...)",
-            u.scheme()
-        )),
-        Ok(u) if u.host_str().is_none_or(str::is_empty) => Some("no host".into()),
-        Ok(_) => None,
-    }
-}
-
-/// Why `url` cannot be a `log_upload.proxy`, if it cannot.
-pub fn proxy_url_problem(url: &str) -> Option<String> {
-    match Url::parse(url) {
-        Err(e) => Some(format!("not a URL ({e})")),
-        Ok(u) if !matches!(u.scheme(), "http" | "https") => Some(format!(
-            "the scheme is `{}`; use http://HOST:PORT or https://HOST:PORT",
-            u.scheme()
-        )),
-        Ok(_) => None,
-    }
-}
-
 /// Compress lines (each gets its newline back) as one gzip body.
 pub fn gzip_lines<'a>(lines: impl IntoIterator<Item = &'a [u8]>) -> Vec<u8> {
     let mut enc = GzEncoder::new(Vec::new(), Compression::default());
@@ -109,11 +72,12 @@ impl Clients {
         body: Vec<u8>,
     ) -> Result<(), UploadError> {
         let client = self.client(ca_file, cfg.proxy.as_deref())?;
-        let mut url = Url::parse(&cfg.url).map_err(|e| UploadError::Url {
+        let upload: UploadUrl = cfg.url.parse().map_err(|reason| UploadError::Url {
             key: "url",
             url: redact(&cfg.url),
-            reason: e.to_string(),
+            reason,
         })?;
+        let mut url = upload.as_url().clone();
         let user = url.username().to_string();
         let password = url.password().map(str::to_string);
         let _ = url.set_username("");
@@ -219,32 +183,6 @@ fn network(e: reqwest::Error) -> UploadError {
 mod tests {
     use super::*;
     use std::io::Read;
-
-    #[test]
-    fn redact_drops_userinfo() {
-        assert_eq!(
-            redact("https://user:s3cret@logs.example.net/up?x=1"),
-            "https://logs.example.net/up?x=1"
-        );
-        assert_eq!(
-            redact("https://logs.example.net/"),
-            "https://logs.example.net/"
-        );
-        assert!(!redact("not a url s3cret").contains("s3cret"));
-    }
-
-    #[test]
-    fn only_https_upload_urls() {
-        assert!(upload_url_problem("https://logs.example.net/up").is_none());
-        assert!(
-            upload_url_problem("http://logs.example.net/up")
-                .unwrap()
-                .contains("HTTPS")
-        );
-        assert!(upload_url_problem("logs.example.net").is_some());
-        assert!(proxy_url_problem("http://proxy:3128").is_none());
-        assert!(proxy_url_problem("ftp://proxy").is_some());
-    }
 
     #[test]
     fn gzip_body_has_one_line_each() {

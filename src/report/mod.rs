@@ -4,7 +4,8 @@
 //! ([`junit`]).
 //!
 //! This module owns the report model, the per-run [`Summary`] and the mapping
-//! of a run to an exit code ([`RunReport::exit_code`]). Everything here is pure
+//! of a run to an exit code ([`RunReport::exit_code`]); the values it records
+//! ([`RunKind`], [`Shard`], [`ErrorClass`]) are `crate::domain`'s. Everything here is pure
 //! except the two file writers ([`json::write`], [`junit::write`]), so the
 //! fleet runner builds a [`RunReport`] from [`DeviceReport`]s and hands it on.
 //!
@@ -50,44 +51,9 @@ pub enum ReportError {
     Junit(#[from] quick_junit::SerializeError),
 }
 
-/// The subcommand a report comes from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Command {
-    Plan,
-    Apply,
-    Check,
-    Remove,
-}
-
-impl Command {
-    pub const ALL: [Command; 4] = [
-        Command::Plan,
-        Command::Apply,
-        Command::Check,
-        Command::Remove,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Command::Plan => "plan",
-            Command::Apply => "apply",
-            Command::Check => "check",
-            Command::Remove => "remove",
-        }
-    }
-
-    /// Reads and diffs only: its `changed` devices still have changes pending.
-    pub fn is_dry_run(self) -> bool {
-        matches!(self, Command::Plan | Command::Check)
-    }
-}
-
-impl fmt::Display for Command {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+/// The subcommand a report comes from (the old name of [`RunKind`]).
+pub use crate::domain::RunKind as Command;
+pub use crate::domain::{ErrorClass, RunKind, Shard};
 
 /// Where one device ended up.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -133,80 +99,6 @@ impl fmt::Display for Status {
     }
 }
 
-/// The class of a device failure: [`DeviceError::class`] as a closed set, so
-/// the JSON schema can enumerate it and JUnit can use it as the failure type.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ErrorClass {
-    Connect,
-    HostKey,
-    Auth,
-    Enable,
-    Timeout,
-    DeviceError,
-    Verify,
-    Refused,
-    Interrupted,
-    Unsupported,
-    Protocol,
-}
-
-impl ErrorClass {
-    pub const ALL: [ErrorClass; 11] = [
-        ErrorClass::Connect,
-        ErrorClass::HostKey,
-        ErrorClass::Auth,
-        ErrorClass::Enable,
-        ErrorClass::Timeout,
-        ErrorClass::DeviceError,
-        ErrorClass::Verify,
-        ErrorClass::Refused,
-        ErrorClass::Interrupted,
-        ErrorClass::Unsupported,
-        ErrorClass::Protocol,
-    ];
-
-    /// Exhaustive on purpose: a new [`DeviceError`] variant does not compile
-    /// until it has a class here and in the schema.
-    pub fn of(error: &DeviceError) -> Self {
-        match error {
-            DeviceError::Connect { .. } => ErrorClass::Connect,
-            DeviceError::HostKey { .. } => ErrorClass::HostKey,
-            DeviceError::Auth { .. } => ErrorClass::Auth,
-            DeviceError::Enable { .. } => ErrorClass::Enable,
-            DeviceError::Timeout { .. } => ErrorClass::Timeout,
-            DeviceError::Command { .. } => ErrorClass::DeviceError,
-            DeviceError::Verify { .. } => ErrorClass::Verify,
-            DeviceError::Refused { .. } => ErrorClass::Refused,
-            DeviceError::Interrupted { .. } => ErrorClass::Interrupted,
-            DeviceError::Unsupported { .. } => ErrorClass::Unsupported,
-            DeviceError::Protocol { .. } => ErrorClass::Protocol,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorClass::Connect => "connect",
-            ErrorClass::HostKey => "host-key",
-            ErrorClass::Auth => "auth",
-            ErrorClass::Enable => "enable",
-            ErrorClass::Timeout => "timeout",
-            ErrorClass::DeviceError => "device-error",
-            ErrorClass::Verify => "verify",
-            ErrorClass::Refused => "refused",
-            ErrorClass::Interrupted => "interrupted",
-            ErrorClass::Unsupported => "unsupported",
-            ErrorClass::Protocol => "protocol",
-        }
-    }
-}
-
-impl fmt::Display for ErrorClass {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 /// Why the fleet runner stopped launching devices; each device it never
 /// started is reported `skipped` with this as its reason.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -234,13 +126,6 @@ impl fmt::Display for StopReason {
             StopReason::Interrupted => f.write_str("interrupted"),
         }
     }
-}
-
-/// `--shard i/n`: this run handled shard `index` (1-based) of `count`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Shard {
-    pub index: u32,
-    pub count: u32,
 }
 
 /// One object-group on one device.
@@ -379,24 +264,18 @@ impl DeviceReport {
         report
     }
 
-    /// A device whose run ended with `error`. Its message loses the leading
-    /// `device: ` (the report names the device already).
+    /// A device whose run ended with `error`. Its message is
+    /// [`DeviceError::message`], without the device (the report names it).
     pub fn failed(
         name: impl Into<String>,
         host: impl Into<String>,
         error: &DeviceError,
         duration: Duration,
     ) -> Self {
-        let name = name.into();
-        let text = error.to_string();
-        let message = text
-            .strip_prefix(&format!("{name}: "))
-            .unwrap_or(&text)
-            .to_string();
-        let mut report = Self::empty(name, host.into(), Status::Failed, duration);
+        let mut report = Self::empty(name.into(), host.into(), Status::Failed, duration);
         report.error = Some(ErrorReport {
-            class: ErrorClass::of(error),
-            message,
+            class: error.class(),
+            message: error.message().to_string(),
         });
         report
     }
@@ -751,7 +630,7 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn error_classes_match_device_error_class() {
+    fn every_error_class_has_a_device_error() {
         let device = || "R1".to_string();
         let errors = [
             DeviceError::Connect {
@@ -802,15 +681,15 @@ pub(crate) mod tests {
                 reason: "r".into(),
             },
         ];
+        let classes: std::collections::BTreeSet<ErrorClass> =
+            errors.iter().map(DeviceError::class).collect();
+        assert_eq!(classes.into_iter().collect::<Vec<_>>(), ErrorClass::ALL);
         for e in &errors {
-            let class = ErrorClass::of(e);
-            assert_eq!(class.as_str(), e.class());
-            assert_eq!(
-                serde_json::to_value(class).unwrap(),
-                serde_json::json!(e.class())
-            );
+            let report = DeviceReport::failed("R1", "h", e, Duration::ZERO);
+            let message = report.error.unwrap().message;
+            assert!(!message.starts_with("R1"), "{message}");
+            assert_eq!(format!("R1: {message}"), e.to_string());
         }
-        assert_eq!(errors.len(), ErrorClass::ALL.len());
     }
 
     #[test]

@@ -2,10 +2,10 @@
 //! fleet settings and the profile, binds its port, serves SSH, and exposes
 //! every device's state to tests, `--dump-state` and `--write-inventory`.
 
-use super::cli::{CliOptions, CostModel};
-use super::device::{DeviceState, ObjectGroup, SharedState};
-use super::profile::{AuthMethod, DeviceProfile, Faults, Profile};
-use super::session::SessionBehaviour;
+use super::cli::CostModel;
+use super::device::{DeviceState, ObjectGroup};
+use super::profile::{AuthMethod, DeviceProfile, Profile};
+use super::runtime::DeviceRuntime;
 use super::{SimError, hostkeys, server};
 use crate::inventory::{Device, DeviceSettings, HostKeyPolicy, Inventory, Secret};
 use russh::keys::PublicKey;
@@ -62,64 +62,7 @@ pub fn device_name(index: usize, count: usize) -> String {
     format!("rtr-{:0width$}", index + 1)
 }
 
-/// Everything one running device needs; shared by its connections.
-pub struct DeviceRuntime {
-    pub name: String,
-    pub addr: SocketAddr,
-    pub username: String,
-    pub password: String,
-    pub enable_secret: String,
-    pub state: SharedState,
-    pub host_key: PublicKey,
-    pub active_sessions: AtomicUsize,
-    /// Login methods offered (the profile's `auth_methods`, default both).
-    pub auth_methods: Vec<AuthMethod>,
-    privileged_login: bool,
-    rtt: Duration,
-    cost: CostModel,
-    faults: Mutex<Faults>,
-}
-
 impl DeviceRuntime {
-    /// The faults in force now (tests may change them while the fleet runs).
-    pub fn faults(&self) -> Faults {
-        self.faults.lock().unwrap().clone()
-    }
-
-    pub fn set_faults(&self, faults: Faults) {
-        *self.faults.lock().unwrap() = faults;
-    }
-
-    pub(crate) fn cli_options(&self, faults: &Faults) -> CliOptions {
-        let enable_secret = if faults.wrong_enable_secret {
-            // The device was configured with another secret than the fleet's.
-            format!("{}-differs", self.enable_secret)
-        } else {
-            self.enable_secret.clone()
-        };
-        CliOptions {
-            enable_secret,
-            privileged_login: self.privileged_login,
-            cost: self.cost,
-            error_entries: faults
-                .error_entries
-                .iter()
-                .map(|e| normalise_entry(e))
-                .collect(),
-            max_group_entries: faults.max_group_entries,
-            syslog_every: faults.syslog_every_lines,
-        }
-    }
-
-    pub(crate) fn behaviour(&self, faults: &Faults) -> SessionBehaviour {
-        SessionBehaviour {
-            rtt: self.rtt,
-            disconnect_after_lines: faults.disconnect_after_lines,
-            hang_after_lines: faults.hang_after_lines,
-            drop_input_over_bytes: faults.drop_input_over_bytes,
-        }
-    }
-
     /// The device `--stdio` serves: no listener, state from the state dir.
     pub(crate) fn for_stdio(config: &FleetConfig, name: &str) -> Result<DeviceRuntime, SimError> {
         let profile = config.profile.device(name);
@@ -132,26 +75,6 @@ impl DeviceRuntime {
             key.public_key().clone(),
         )
     }
-
-    /// The known_hosts line that trusts this device's host key.
-    pub fn known_hosts_line(&self) -> String {
-        hostkeys::known_hosts_line(
-            &self.addr.ip().to_string(),
-            self.addr.port(),
-            &self.host_key,
-        )
-    }
-
-    /// A copy of the device's state now.
-    pub fn snapshot(&self) -> DeviceState {
-        self.state.lock().unwrap().clone()
-    }
-}
-
-fn normalise_entry(e: &str) -> String {
-    e.parse::<super::device::Entry>()
-        .map(|e| e.to_string())
-        .unwrap_or_else(|_| e.split_whitespace().collect::<Vec<_>>().join(" "))
 }
 
 /// A running simulated fleet. Dropping it stops every device.

@@ -5,6 +5,7 @@
 //! - [`device`]: the configuration model (groups, ACLs, running vs startup).
 //! - [`cli`]: the IOS command line, pure bytes in → bytes out.
 //! - [`session`]: drives a CLI over a byte stream with costs and faults.
+//! - [`runtime`]: one running device, shared by its connections.
 //! - [`server`]: the russh server of one device.
 //! - [`fleet`]: starts N devices, exposes their state, writes an inventory.
 //! - [`profile`]: per-device overrides and faults from YAML.
@@ -15,12 +16,14 @@ pub mod device;
 pub mod fleet;
 pub mod hostkeys;
 pub mod profile;
+pub mod runtime;
 pub mod server;
 pub mod session;
 pub mod stdio;
 
-pub use fleet::{DeviceRuntime, FleetConfig, SimFleet};
+pub use fleet::{FleetConfig, SimFleet};
 pub use profile::{Faults, Profile};
+pub use runtime::DeviceRuntime;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -4,8 +4,8 @@
 //! enforces the vty limit, and hands each shell to [`super::session::drive`].
 
 use super::cli::Cli;
-use super::fleet::DeviceRuntime;
 use super::profile::AuthMethod;
+use super::runtime::DeviceRuntime;
 use super::session::{self, Ending};
 use russh::keys::{Algorithm, PrivateKey};
 use russh::server::{Auth, Msg, Session};

@@ -5,7 +5,8 @@
 
 use super::SimError;
 use super::cli::Cli;
-use super::fleet::{DeviceRuntime, FleetConfig};
+use super::fleet::FleetConfig;
+use super::runtime::DeviceRuntime;
 use super::session;
 use std::path::Path;
 use std::sync::Arc;

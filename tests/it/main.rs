@@ -9,6 +9,7 @@ mod fleet;
 mod harness;
 mod inventory;
 mod logs;
+mod modules;
 mod report;
 mod resolve;
 mod scripts;

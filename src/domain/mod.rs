@@ -1,0 +1,24 @@
+//! Parse-once value types shared by every layer: list names, DNS servers,
+//! upload URLs, the run kind, shards and device error classes. Each is built
+//! by a constructor that validates (`FromStr`) and shows itself with
+//! `Display`, so the layers above pass checked values instead of re-checking
+//! strings.
+//!
+//! This module is the bottom of the crate: it imports nothing from it
+//! (`tests/it/modules.rs` enforces that no module depends on one above it).
+
+mod dns_server;
+mod error_class;
+mod host;
+mod list_name;
+mod run_kind;
+mod shard;
+mod upload_url;
+
+pub use dns_server::DnsServer;
+pub use error_class::ErrorClass;
+pub use host::host_problem;
+pub use list_name::ListName;
+pub use run_kind::RunKind;
+pub use shard::Shard;
+pub use upload_url::{ProxyUrl, UploadUrl, redact};
