@@ -276,7 +276,7 @@ impl<L: Link> CliSession<L> {
         let mut acked = 0; // lines answered (or known lost)
         // Empty lines sent to flush out the tail: the index of `next` when each was sent.
         let mut markers: VecDeque<usize> = VecDeque::new();
-        let mut stall = window::INITIAL_STALL;
+        let mut stall = window::first_stall(self.timeouts.inactivity);
         let mut batch = String::new();
         while acked < n {
             if self.cancel.is_cancelled() && acked == next {

@@ -105,7 +105,7 @@ impl PushWindow {
 /// Silence tolerated before the first answer of a push, before the device's
 /// pace is known: longer than a loaded router's answer to one line, short
 /// enough that a lost tail is noticed quickly.
-pub const INITIAL_STALL: Duration = Duration::from_millis(1500);
+const INITIAL_STALL: Duration = Duration::from_millis(1500);
 
 /// The stall timer is kept at least this many times the time the last
 /// answer took: a device's pace varies, a loss is a silence well beyond it.
@@ -119,14 +119,21 @@ const MIN_STALL: Duration = Duration::from_millis(500);
 /// device that answers none of them is gone, not slow.
 pub const MAX_MARKERS: usize = 3;
 
+/// The stall timer at the start of a push: [`INITIAL_STALL`], or the
+/// inactivity timeout if that is shorter.
+pub fn first_stall(inactivity: Duration) -> Duration {
+    INITIAL_STALL.min(inactivity)
+}
+
 /// The stall timer after an answer that took `answered_in`: it never
-/// shrinks below what it was (capped by `inactivity`), follows a slow
-/// device up, and stays above [`MIN_STALL`].
+/// shrinks below what it was, follows a slow device up, and stays above
+/// [`MIN_STALL`], but never beyond `inactivity`, the longest silence the
+/// user tolerates while an answer is due.
 pub fn next_stall(stall: Duration, answered_in: Duration, inactivity: Duration) -> Duration {
     stall
-        .min(inactivity)
         .max(answered_in * STALL_FACTOR)
         .max(MIN_STALL)
+        .min(inactivity)
 }
 
 #[cfg(test)]
@@ -274,5 +281,18 @@ mod tests {
         assert_eq!(next_stall(ms(10), ms(1), inactivity), MIN_STALL);
         // A timer above the inactivity timeout is brought back to it.
         assert_eq!(next_stall(ms(60_000), ms(1), inactivity), inactivity);
+    }
+
+    #[test]
+    fn the_stall_timer_never_exceeds_the_inactivity_timeout() {
+        let ms = Duration::from_millis;
+        // A very slow answer would ask for 8 × 5 s = 40 s of silence.
+        let inactivity = Duration::from_secs(30);
+        assert_eq!(next_stall(INITIAL_STALL, ms(5000), inactivity), inactivity);
+        // An inactivity timeout shorter than the floor or the first timer wins.
+        let inactivity = ms(200);
+        assert_eq!(next_stall(ms(200), ms(1), inactivity), inactivity);
+        assert_eq!(first_stall(inactivity), inactivity);
+        assert_eq!(first_stall(Duration::from_secs(30)), INITIAL_STALL);
     }
 }
