@@ -3,7 +3,8 @@
 //! ` --More-- ` if paging is still on), skips asynchronous syslog lines, and
 //! pushes configuration lines through a window of lines in flight, matching
 //! every echo and prompt that comes back and attributing each `%` error to
-//! the line that caused it.
+//! the line that caused it. How many lines are in flight is
+//! [`super::window`]'s decision.
 
 use super::DeviceError;
 use super::transcript::Transcript;
@@ -287,6 +288,7 @@ impl<L: Link> CliSession<L> {
                     total: n,
                 });
             }
+            // Refill in batches, not a line per answer (see PushWindow::batch).
             let count = self.window.batch(next - acked, n - next);
             if count > 0 && !self.cancel.is_cancelled() {
                 batch.clear();

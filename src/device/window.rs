@@ -115,8 +115,9 @@ const STALL_FACTOR: u32 = 8;
 /// look like lost input.
 const MIN_STALL: Duration = Duration::from_millis(500);
 
-/// Bare prompts asked for in a row on silence before the push gives up: a
-/// device that answers none of them is gone, not slow.
+/// Bare prompts asked for on silence and not answered yet; one more
+/// silence and the push gives up: a device that answers none of them is
+/// gone, not slow.
 pub const MAX_MARKERS: usize = 3;
 
 /// The stall timer at the start of a push: [`INITIAL_STALL`], or the
