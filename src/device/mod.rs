@@ -6,6 +6,7 @@
 //! - [`acl`]: the ACL text `tsfleet acl` prints for the operator.
 //! - [`progress`]: the step a device is at, for the progress display.
 //! - [`shell`]: the prompt-driven CLI session and the pipelined push.
+//! - [`window`]: the push's flow control (lines in flight, batches, stalls).
 //! - [`sync`]: one device start to finish (read, diff, push, verify, save).
 //! - [`tasks`]: `check` (preflight) and `remove` on one device.
 //! - [`transcript`]: the per-device transcript with secrets masked.
@@ -20,6 +21,7 @@ pub mod ssh;
 pub mod sync;
 pub mod tasks;
 pub mod transcript;
+pub mod window;
 
 pub use error::DeviceError;
 pub use progress::phase;

@@ -3,10 +3,12 @@
 //! ` --More-- ` if paging is still on), skips asynchronous syslog lines, and
 //! pushes configuration lines through a window of lines in flight, matching
 //! every echo and prompt that comes back and attributing each `%` error to
-//! the line that caused it.
+//! the line that caused it. How many lines are in flight is
+//! [`super::window`]'s decision.
 
 use super::DeviceError;
 use super::transcript::Transcript;
+use super::window::{self, PushWindow};
 use std::collections::VecDeque;
 use std::future::Future;
 use std::time::Duration;
@@ -56,9 +58,17 @@ pub struct PushResult {
     pub errors: Vec<(usize, String)>,
 }
 
-/// Largest window of lines in flight; the device's own input buffer is the real limit.
-const MAX_WINDOW: usize = 2048;
-const INITIAL_WINDOW: usize = 64;
+/// Silence before a first keypress is sent to a device that shows no prompt:
+/// some print it only after one, and a banner rarely pauses that long.
+const PROMPT_NUDGE_AFTER: Duration = Duration::from_secs(2);
+
+/// Longest wait at logout for the device to end the session after `exit`
+/// (never more than the inactivity timeout): IOS does at once.
+const LOGOUT_WAIT: Duration = Duration::from_secs(2);
+
+/// Consumed text is dropped from the buffer once it is over this size and
+/// over half the buffer: rare copies, bounded memory for long output.
+const COMPACT_OVER: usize = 64 * 1024;
 
 pub struct CliSession<L: Link> {
     link: L,
@@ -75,11 +85,7 @@ pub struct CliSession<L: Link> {
     timeouts: Timeouts,
     pub transcript: Transcript,
     /// Lines in flight the device has shown it can take.
-    window: usize,
-    /// Above this, the window grows slowly: the device lost input there before.
-    threshold: usize,
-    /// Acknowledgements counted towards the next slow increase.
-    acks: usize,
+    window: PushWindow,
     pub lines_sent: u64,
     /// Cancelled on Ctrl-C: a push stops sending and lets the device catch up.
     pub cancel: CancellationToken,
@@ -104,9 +110,7 @@ impl<L: Link> CliSession<L> {
             erase: Erase::Idle,
             timeouts,
             transcript,
-            window: INITIAL_WINDOW,
-            threshold: MAX_WINDOW,
-            acks: 0,
+            window: PushWindow::default(),
             lines_sent: 0,
             cancel: CancellationToken::new(),
         };
@@ -123,7 +127,7 @@ impl<L: Link> CliSession<L> {
             let wait = if nudged {
                 s.timeouts.inactivity
             } else {
-                Duration::from_secs(2)
+                PROMPT_NUDGE_AFTER
             };
             match s.fill_within(wait, "waiting for the first prompt").await {
                 Ok(()) => {}
@@ -253,7 +257,7 @@ impl<L: Link> CliSession<L> {
     /// IOS does; the link is then ready to be closed.
     pub async fn logout(mut self) -> L {
         if self.send_raw("exit\r", "exit", false).await.is_ok() {
-            let until = Instant::now() + Duration::from_secs(2).min(self.timeouts.inactivity);
+            let until = Instant::now() + LOGOUT_WAIT.min(self.timeouts.inactivity);
             while let Ok(Some(chunk)) = tokio::time::timeout_at(until, self.link.recv()).await {
                 self.transcript.received(&chunk);
             }
@@ -273,7 +277,7 @@ impl<L: Link> CliSession<L> {
         let mut acked = 0; // lines answered (or known lost)
         // Empty lines sent to flush out the tail: the index of `next` when each was sent.
         let mut markers: VecDeque<usize> = VecDeque::new();
-        let mut stall = Duration::from_millis(1500);
+        let mut stall = window::first_stall(self.timeouts.inactivity);
         let mut batch = String::new();
         while acked < n {
             if self.cancel.is_cancelled() && acked == next {
@@ -284,21 +288,16 @@ impl<L: Link> CliSession<L> {
                     total: n,
                 });
             }
-            // Refill in batches, not a line per answer: a write per line costs
-            // an SSH packet each way for nothing.
-            let in_flight = next - acked;
-            let batch_size = (self.window / 8).max(1);
-            if next < n
-                && !self.cancel.is_cancelled()
-                && (in_flight == 0 || in_flight + batch_size <= self.window)
-            {
+            // Refill in batches, not a line per answer (see PushWindow::batch).
+            let count = self.window.batch(next - acked, n - next);
+            if count > 0 && !self.cancel.is_cancelled() {
                 batch.clear();
-                while next < n && next - acked < self.window {
-                    batch.push_str(&lines[next]);
+                for line in &lines[next..next + count] {
+                    batch.push_str(line);
                     batch.push('\r');
-                    self.transcript.sent(&lines[next], false);
-                    next += 1;
+                    self.transcript.sent(line, false);
                 }
+                next += count;
                 self.lines_sent += batch.matches('\r').count() as u64;
                 self.link.send(batch.as_bytes()).await?;
             }
@@ -308,7 +307,7 @@ impl<L: Link> CliSession<L> {
                 .await
             {
                 Ok(s) => s,
-                Err(DeviceError::Timeout { .. }) if markers.len() < 3 => {
+                Err(DeviceError::Timeout { .. }) if markers.len() < window::MAX_MARKERS => {
                     // Silence with lines outstanding: ask for a bare prompt; when it
                     // comes back, whatever was not answered before it was lost.
                     markers.push_back(next);
@@ -318,11 +317,7 @@ impl<L: Link> CliSession<L> {
                 }
                 Err(e) => return Err(e),
             };
-            // Adapt the stall timer to how fast this device answers.
-            stall = stall
-                .min(self.timeouts.inactivity)
-                .max(began.elapsed() * 8)
-                .max(Duration::from_millis(500));
+            stall = window::next_stall(stall, began.elapsed(), self.timeouts.inactivity);
             let (echo, output) = split_echo(&segment);
             let echo = echo.trim();
             if echo.is_empty() {
@@ -334,7 +329,7 @@ impl<L: Link> CliSession<L> {
                 {
                     result.lost += m - acked;
                     acked = m;
-                    self.on_loss();
+                    self.window.on_loss();
                 }
                 continue;
             }
@@ -345,18 +340,18 @@ impl<L: Link> CliSession<L> {
                 .map(|i| acked + i);
             let Some(k) = found else {
                 // A garbled line (input merged or cut): its lines are settled by the verify.
-                self.on_loss();
+                self.window.on_loss();
                 continue;
             };
             if k > acked {
                 result.lost += k - acked;
-                self.on_loss();
+                self.window.on_loss();
             }
             match error_message(output) {
                 Some(message) => result.errors.push((k, message)),
                 None => {
                     result.confirmed += 1;
-                    self.on_ack();
+                    self.window.on_ack();
                 }
             }
             acked = k + 1;
@@ -372,31 +367,6 @@ impl<L: Link> CliSession<L> {
             }
         }
         Ok(result)
-    }
-
-    /// A line answered: grow the window, by one per answer below the
-    /// threshold (doubling every round trip) and by one per window above it.
-    fn on_ack(&mut self) {
-        if self.window >= MAX_WINDOW {
-            return;
-        }
-        if self.window < self.threshold {
-            self.window += 1;
-        } else {
-            self.acks += 1;
-            if self.acks >= self.window {
-                self.acks = 0;
-                self.window += 1;
-            }
-        }
-    }
-
-    /// Input was lost (the device's buffer overflowed): back off hard and
-    /// remember where it happened.
-    fn on_loss(&mut self) {
-        self.threshold = (self.window / 2).max(1);
-        self.window = (self.window / 4).max(1);
-        self.acks = 0;
     }
 
     async fn send_line(&mut self, line: &str) -> Result<(), DeviceError> {
@@ -477,7 +447,7 @@ impl<L: Link> CliSession<L> {
     }
 
     fn compact(&mut self) {
-        if self.start > 64 * 1024 && self.start > self.buf.len() / 2 {
+        if self.start > COMPACT_OVER && self.start > self.buf.len() / 2 {
             self.buf.drain(..self.start);
             self.scan -= self.start;
             self.start = 0;
