@@ -99,6 +99,16 @@ async fn a_whole_session_follows_the_captured_layout() {
 async fn openssh_reaches_a_legacy_only_device_only_with_legacy_options() {
     let fleet = fleet(2, "devices: { rtr-002: { faults: { legacy_only: true } } }").await;
     let dir = tempfile::tempdir().unwrap();
+    // OpenSSH runs off the runtime's threads: the simulator it talks to
+    // lives on them.
+    let ssh = |args: Vec<String>, input: &'static str| {
+        let dir = dir.path().to_path_buf();
+        tokio::task::spawn_blocking(move || {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            openssh(&dir, "admin", &args, input)
+        })
+    };
+    let owned = |args: &[&str]| -> Vec<String> { args.iter().map(|a| a.to_string()).collect() };
     let port = port(&fleet, "rtr-002").to_string();
     let dialogue = "enable\nenable\nshow version\nexit\n";
     let base = [
@@ -107,12 +117,9 @@ async fn openssh_reaches_a_legacy_only_device_only_with_legacy_options() {
         "-o",
         "PreferredAuthentications=password,keyboard-interactive",
     ];
-    let (ok, _, err) = openssh(
-        dir.path(),
-        "admin",
-        &[&base[..], &["admin@127.0.0.1"]].concat(),
-        dialogue,
-    );
+    let (ok, _, err) = ssh(owned(&[&base[..], &["admin@127.0.0.1"]].concat()), dialogue)
+        .await
+        .unwrap();
     assert!(!ok, "a modern client must be refused");
     assert!(err.contains("no matching"), "{err}");
     let legacy = [
@@ -122,12 +129,9 @@ async fn openssh_reaches_a_legacy_only_device_only_with_legacy_options() {
         "aes128-cbc",
         "admin@127.0.0.1",
     ];
-    let (ok, out, err) = openssh(
-        dir.path(),
-        "admin",
-        &[&base[..], &legacy[..]].concat(),
-        dialogue,
-    );
+    let (ok, out, err) = ssh(owned(&[&base[..], &legacy[..]].concat()), dialogue)
+        .await
+        .unwrap();
     // Like IOS, the simulator sends no exit-status, so ssh exits 255 even on success.
     let _ = ok;
     assert!(
@@ -138,18 +142,18 @@ async fn openssh_reaches_a_legacy_only_device_only_with_legacy_options() {
     assert!(out.contains("Cisco IOS Software"), "{out}");
     // The same client reaches a normal device without any option.
     let port1 = fleet.device("rtr-001").unwrap().addr.port().to_string();
-    let (_, out, err) = openssh(
-        dir.path(),
-        "admin",
-        &[
+    let (_, out, err) = ssh(
+        owned(&[
             "-p",
             &port1,
             "-o",
             "PreferredAuthentications=password",
             "admin@127.0.0.1",
-        ],
+        ]),
         "show version\nexit\n",
-    );
+    )
+    .await
+    .unwrap();
     assert!(out.contains("Cisco IOS Software"), "{out} {err}");
 }
 

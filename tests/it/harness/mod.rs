@@ -138,9 +138,9 @@ pub fn openssh(dir: &Path, password: &str, args: &[&str], input: &str) -> (bool,
         .stderr(Stdio::piped())
         .spawn()
         .expect("ssh starts");
-    // Type each line once the device shows a prompt (or the session has
-    // ended), as a person would: typed-ahead lines would land before the
-    // device asks for them.
+    // Type each line once the device shows a prompt (a CLI prompt,
+    // `Password:` or ` --More-- `) or the session has ended, as a person
+    // would: typed-ahead lines would land before the device asks for them.
     let mut stdin = child.stdin.take().unwrap();
     let mut stdout = child.stdout.take().unwrap();
     let seen = std::sync::Arc::new(std::sync::Mutex::new((Vec::new(), false)));
@@ -163,7 +163,8 @@ pub fn openssh(dir: &Path, password: &str, args: &[&str], input: &str) -> (bool,
     let prompted_after = |sent: usize| {
         let seen = seen.lock().unwrap();
         let text = String::from_utf8_lossy(&seen.0[sent.min(seen.0.len())..]).into_owned();
-        let prompt = text.trim_end_matches(' ').ends_with(['>', '#', ':']);
+        let text = text.trim_end_matches(' ');
+        let prompt = text.ends_with(['>', '#', ':']) || text.ends_with("--More--");
         seen.1 || (seen.0.len() > sent && prompt)
     };
     let mut sent = 0;
@@ -182,10 +183,11 @@ pub fn openssh(dir: &Path, password: &str, args: &[&str], input: &str) -> (bool,
             break;
         }
     }
+    // End of input, as the device's `exit` may have gone to a pager.
+    drop(stdin);
     wait_until("the session to end", Duration::from_secs(20), || {
         seen.lock().unwrap().1
     });
-    drop(stdin);
     let out = child.wait_with_output().unwrap();
     reader.join().unwrap();
     let stdout = std::mem::take(&mut seen.lock().unwrap().0);
