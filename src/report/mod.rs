@@ -59,8 +59,9 @@ pub enum ReportError {
 /// The subcommand a report comes from. `plan` and `check` only read and
 /// diff (`changed` = pending); `apply` and `remove` push (`changed` =
 /// applied).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[derive(schemars::JsonSchema)]
 pub enum Command {
     Plan,
     Apply,
@@ -98,20 +99,9 @@ impl fmt::Display for Command {
 }
 
 /// Where one device ended up.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    Deserialize,
-    schemars::JsonSchema,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[derive(schemars::JsonSchema)]
 pub enum Status {
     /// Converged: nothing to change.
     Ok,
@@ -157,20 +147,9 @@ impl fmt::Display for Status {
 
 /// The class of a device failure: [`DeviceError::class`] as a closed set, so
 /// the JSON schema can enumerate it and JUnit can use it as the failure type.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    Deserialize,
-    schemars::JsonSchema,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[derive(schemars::JsonSchema)]
 pub enum ErrorClass {
     Connect,
     HostKey,
