@@ -1,7 +1,7 @@
 //! Waiting in tests: poll a condition until it holds or a deadline passes.
 //! Tests synchronise on what they can observe (a file, a counter, a
-//! listener), never on a fixed sleep, which is either too short under load
-//! or wastes time.
+//! listener, a prompt), never on a fixed sleep, which is either too short
+//! under load or wastes time.
 
 use std::time::{Duration, Instant};
 
@@ -9,15 +9,24 @@ use std::time::{Duration, Instant};
 const POLL: Duration = Duration::from_millis(20);
 
 /// Poll `cond` until it returns true; panic naming `what` after `timeout`.
-pub fn wait_until(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
+pub fn wait_until(what: &str, timeout: Duration, cond: impl FnMut() -> bool) {
+    assert!(
+        holds_within(timeout, cond),
+        "gave up after {timeout:?} waiting for {what}"
+    );
+}
+
+/// Poll `cond` until it returns true (true) or `timeout` passes (false), for
+/// callers that add their own diagnostics to the failure.
+pub fn holds_within(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + timeout;
     while !cond() {
-        assert!(
-            Instant::now() < deadline,
-            "gave up after {timeout:?} waiting for {what}"
-        );
+        if Instant::now() >= deadline {
+            return false;
+        }
         std::thread::sleep(POLL);
     }
+    true
 }
 
 /// [`wait_until`] on the async runtime, so the simulator it may be waiting
