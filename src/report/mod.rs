@@ -487,7 +487,7 @@ impl RunReport {
         Summary::of(&self.devices)
     }
 
-    /// The process exit code for this run (DESIGN §7):
+    /// The process exit code for this run (the codes are in [`crate::error`]):
     ///
     /// - 1 ([`EXIT_DEVICE_FAILED`]) if any device failed or was skipped. A
     ///   skipped device was selected but left untouched because the run was
