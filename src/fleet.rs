@@ -12,6 +12,7 @@
 use crate::device::DeviceError;
 use crate::domain::ErrorClass;
 use governor::{Jitter, Quota, RateLimiter};
+use std::fmt;
 use std::future::Future;
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -97,7 +98,43 @@ impl Default for FanOutSettings {
 pub enum Outcome<R> {
     Done(R),
     Failed(DeviceError),
-    Skipped(String),
+    Skipped(StopReason),
+}
+
+/// Why the runner stopped launching devices; each device it never started
+/// is reported `skipped` with this as its reason (its [`Display`](fmt::Display)
+/// text is what the report, the table and JUnit show).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StopReason {
+    /// The fleet-wide stop after K authentication failures (AAA lockout guard).
+    AuthBreaker { failures: usize },
+    /// `failed` of the `canary` canary devices failed, so the rest of the
+    /// fleet was not touched.
+    CanaryFailed { failed: usize, canary: usize },
+    /// `--max-failures` was reached.
+    MaxFailures { failures: usize },
+    /// Ctrl-C (or SIGTERM) before the device started.
+    Interrupted,
+}
+
+impl fmt::Display for StopReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StopReason::AuthBreaker { failures } => write!(
+                f,
+                "not started: the run stopped after {failures} authentication failures (so the account is not locked out)"
+            ),
+            StopReason::CanaryFailed { failed, canary } => write!(
+                f,
+                "not started: {failed} of the {canary} canary devices failed"
+            ),
+            StopReason::MaxFailures { failures } => write!(
+                f,
+                "not started: the run stopped after {failures} failures (--max-failures)"
+            ),
+            StopReason::Interrupted => f.write_str("interrupted (Ctrl-C) before it started"),
+        }
+    }
 }
 
 /// Events for progress display.
@@ -122,7 +159,7 @@ struct Tally {
     failures: usize,
     auth_failures: usize,
     /// Why launching stopped, once it has.
-    stopped: Option<String>,
+    stopped: Option<StopReason>,
 }
 
 /// Run `job` for every item; outcomes come back in the items' order.
@@ -169,15 +206,13 @@ where
                 continue;
             }
             if cancel.is_cancelled() {
-                outcomes[index] = Some(Outcome::Skipped(
-                    "interrupted (Ctrl-C) before it started".into(),
-                ));
+                outcomes[index] = Some(Outcome::Skipped(StopReason::Interrupted));
                 continue;
             }
             let permit = tokio::select! {
                 p = semaphore.clone().acquire_owned() => p.expect("the semaphore is never closed"),
                 _ = cancel.cancelled() => {
-                    outcomes[index] = Some(Outcome::Skipped("interrupted (Ctrl-C) before it started".into()));
+                    outcomes[index] = Some(Outcome::Skipped(StopReason::Interrupted));
                     continue;
                 }
             };
@@ -199,38 +234,50 @@ where
                 let mut attempt = 0;
                 let result = loop {
                     if let Some(l) = &limiter {
-                        l.until_ready_with_jitter(Jitter::up_to(settings.jitter)).await;
+                        l.until_ready_with_jitter(Jitter::up_to(settings.jitter))
+                            .await;
                     }
                     if attempt == 0 {
                         on_event(Event::Started { index });
                     }
                     match job(item.clone()).await {
                         Err(e) if e.is_transient() && attempt < settings.retries => {
-                            on_event(Event::Retrying { index, attempt: attempt + 1, error: e.to_string() });
+                            on_event(Event::Retrying {
+                                index,
+                                attempt: attempt + 1,
+                                error: e.to_string(),
+                            });
                             tokio::time::sleep(settings.backoff * 2u32.pow(attempt)).await;
                             attempt += 1;
                         }
                         other => break other,
                     }
                 };
-                on_event(Event::Finished { index, ok: result.is_ok() });
+                on_event(Event::Finished {
+                    index,
+                    ok: result.is_ok(),
+                });
                 if let Err(e) = &result {
                     let mut t = tally.lock().unwrap();
                     t.failures += 1;
                     if e.class() == ErrorClass::Auth {
                         t.auth_failures += 1;
-                        if settings.auth_failure_limit > 0 && t.auth_failures >= settings.auth_failure_limit && t.stopped.is_none() {
-                            t.stopped = Some(format!(
-                                "not started: the run stopped after {} authentication failures (so the account is not locked out)",
-                                t.auth_failures
-                            ));
+                        if settings.auth_failure_limit > 0
+                            && t.auth_failures >= settings.auth_failure_limit
+                            && t.stopped.is_none()
+                        {
+                            t.stopped = Some(StopReason::AuthBreaker {
+                                failures: t.auth_failures,
+                            });
                         }
                     }
                     if let Some(limit) = budget
                         && t.failures >= limit
                         && t.stopped.is_none()
                     {
-                        t.stopped = Some(format!("not started: the run stopped after {} failures (--max-failures)", t.failures));
+                        t.stopped = Some(StopReason::MaxFailures {
+                            failures: t.failures,
+                        });
                     }
                 }
                 (index, result)
@@ -253,15 +300,14 @@ where
                 .count();
             if failed > 0 {
                 let mut t = tally.lock().unwrap();
-                t.stopped.get_or_insert_with(|| {
-                    format!("not started: {failed} of the {canary} canary devices failed")
-                });
+                t.stopped
+                    .get_or_insert(StopReason::CanaryFailed { failed, canary });
             }
         }
     }
     outcomes
         .into_iter()
-        .map(|o| o.unwrap_or_else(|| Outcome::Skipped("not started".into())))
+        .map(|o| o.expect("every device gets an outcome"))
         .collect()
 }
 
@@ -385,7 +431,10 @@ mod tests {
             "exactly K authentication failures, then nothing new"
         );
         assert!(
-            matches!(&out[5], Outcome::Skipped(r) if r.contains("3 authentication failures")),
+            matches!(
+                &out[5],
+                Outcome::Skipped(StopReason::AuthBreaker { failures: 3 })
+            ),
             "{:?}",
             out[5]
         );
@@ -420,11 +469,13 @@ mod tests {
         )
         .await;
         assert_eq!(started.load(Ordering::SeqCst), 2);
-        assert!(
-            out[2..]
-                .iter()
-                .all(|o| matches!(o, Outcome::Skipped(r) if r.contains("canary")))
-        );
+        assert!(out[2..].iter().all(|o| matches!(
+            o,
+            Outcome::Skipped(StopReason::CanaryFailed {
+                failed: 1,
+                canary: 2
+            })
+        )));
     }
 
     #[tokio::test]
@@ -456,7 +507,7 @@ mod tests {
         assert!(
             out[2..]
                 .iter()
-                .all(|o| matches!(o, Outcome::Skipped(r) if r.contains("--max-failures")))
+                .all(|o| matches!(o, Outcome::Skipped(StopReason::MaxFailures { failures: 2 })))
         );
     }
 
@@ -503,7 +554,10 @@ mod tests {
         ));
     }
 
-    #[tokio::test]
+    // Time is paused: the devices' sleeps end only once every other task is
+    // idle, so the runner has seen the cancellation while both are in flight
+    // however slow the machine.
+    #[tokio::test(start_paused = true)]
     async fn cancellation_launches_nothing_new_and_lets_in_flight_finish() {
         let cancel = CancellationToken::new();
         let c = cancel.clone();
@@ -535,8 +589,36 @@ mod tests {
         assert!(
             out[2..]
                 .iter()
-                .all(|o| matches!(o, Outcome::Skipped(r) if r.contains("interrupted")))
+                .all(|o| matches!(o, Outcome::Skipped(StopReason::Interrupted)))
         );
+    }
+
+    #[test]
+    fn stop_reasons_say_why_a_device_was_not_started() {
+        let cases = [
+            (
+                StopReason::AuthBreaker { failures: 3 },
+                "not started: the run stopped after 3 authentication failures (so the account is not locked out)",
+            ),
+            (
+                StopReason::CanaryFailed {
+                    failed: 1,
+                    canary: 2,
+                },
+                "not started: 1 of the 2 canary devices failed",
+            ),
+            (
+                StopReason::MaxFailures { failures: 5 },
+                "not started: the run stopped after 5 failures (--max-failures)",
+            ),
+            (
+                StopReason::Interrupted,
+                "interrupted (Ctrl-C) before it started",
+            ),
+        ];
+        for (reason, text) in cases {
+            assert_eq!(reason.to_string(), text);
+        }
     }
 
     #[test]

@@ -298,11 +298,7 @@ pub async fn execute(
         options.command,
         started_at,
         started.elapsed(),
-        prepared
-            .snapshot
-            .as_ref()
-            .map(|s| s.sha256.clone())
-            .unwrap_or_default(),
+        prepared.snapshot.as_ref().map(|s| s.sha256.clone()),
         options.shard,
         devices,
     )

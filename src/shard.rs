@@ -24,10 +24,38 @@ mod tests {
     use proptest::prelude::*;
 
     #[test]
-    fn the_hash_is_stable() {
-        // Pinned: changing this moves devices between shards of running pipelines.
-        assert_eq!(xxh64(b"rtr-001", 0) % 4, xxh64(b"rtr-001", 0) % 4);
+    fn parses_and_refuses() {
+        assert_eq!(parse("2/8"), Ok(Shard { index: 2, count: 8 }));
+        for bad in ["0/4", "5/4", "1/0", "x/2", "3", ""] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    /// Pinned: a change here moves devices between the shards of running
+    /// pipelines. Each name's shard for `--shard i/n` with n = 2, 3, 4, 8 and 16.
+    const PINNED: [(&str, [u32; 5]); 8] = [
+        ("rtr-001", [1, 2, 3, 3, 3]),
+        ("rtr-002", [1, 1, 1, 1, 1]),
+        ("rtr-003", [1, 1, 3, 3, 3]),
+        ("rtr-010", [2, 2, 2, 2, 10]),
+        ("hq-core-1", [2, 3, 4, 8, 8]),
+        ("br-lyon", [1, 2, 3, 3, 11]),
+        ("edge-42", [1, 3, 1, 1, 9]),
+        // Longer than one 32-byte xxh64 stripe.
+        ("a-really-long-device-name-over-32-bytes", [2, 1, 4, 4, 4]),
+    ];
+
+    #[test]
+    fn the_shards_of_known_names_are_stable() {
         assert_eq!(xxh64(b"", 0), 0xEF46_DB37_51D8_E999);
+        for (name, indexes) in PINNED {
+            for (count, index) in [2, 3, 4, 8, 16].into_iter().zip(indexes) {
+                let owner = (1..=count)
+                    .find(|i| contains(Shard { index: *i, count }, name))
+                    .unwrap();
+                assert_eq!(owner, index, "{name} in --shard ?/{count}");
+            }
+        }
     }
 
     proptest! {

@@ -42,6 +42,9 @@ pub async fn run(args: SimArgs) -> Result<ExitCode, Error> {
         )));
     }
     let fleet = SimFleet::start(config).await?;
+    // Listen for the stop before saying the fleet is up, so a caller that
+    // stops it on that line never kills it before its state is saved.
+    let shutdown = shutdown_signals();
     if let Some(path) = &args.write_inventory {
         fleet.write_inventory(path)?;
     }
@@ -59,7 +62,7 @@ pub async fn run(args: SimArgs) -> Result<ExitCode, Error> {
     if let Some(path) = &args.write_inventory {
         eprintln!("tsfleet sim: inventory written to {}", path.display());
     }
-    wait_for_shutdown().await;
+    wait_for_shutdown(shutdown).await;
     fleet.save_state()?;
     if let Some(path) = &args.dump_state {
         fleet.write_dump(path)?;
@@ -68,11 +71,16 @@ pub async fn run(args: SimArgs) -> Result<ExitCode, Error> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn wait_for_shutdown() {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("SIGTERM handler installs");
+/// SIGINT and SIGTERM handlers, installed now.
+fn shutdown_signals() -> [tokio::signal::unix::Signal; 2] {
+    use tokio::signal::unix::{SignalKind, signal};
+    [SignalKind::interrupt(), SignalKind::terminate()]
+        .map(|kind| signal(kind).expect("signal handlers install"))
+}
+
+async fn wait_for_shutdown([mut int, mut term]: [tokio::signal::unix::Signal; 2]) {
     tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
+        _ = int.recv() => {}
         _ = term.recv() => {}
     }
 }

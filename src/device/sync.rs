@@ -603,12 +603,19 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+        assert_eq!(state.lock().unwrap().stats.left_in_config_mode, 0);
+        assert!(
+            !state.lock().unwrap().saved(),
+            "a refused push is not saved"
+        );
+
+        let full = device(Config::default());
         let options = CliOptions {
             max_group_entries: Some(10),
             ..Default::default()
         };
         let err = run(
-            &device(Config::default()),
+            &full,
             &request(nets(0..20), nets(900..901)),
             options,
             SessionBehaviour::default(),
@@ -616,7 +623,8 @@ mod tests {
         .await
         .unwrap_err();
         assert_eq!(err.class(), ErrorClass::DeviceError, "{err}");
-        assert_eq!(state.lock().unwrap().stats.left_in_config_mode, 0);
+        assert_eq!(full.lock().unwrap().stats.left_in_config_mode, 0);
+        assert!(!full.lock().unwrap().saved(), "a refused push is not saved");
     }
 
     #[tokio::test]
@@ -631,8 +639,13 @@ mod tests {
         };
         let mut session = connect(&state, options, SessionBehaviour::default()).await;
         let cancel = session.cancel.clone();
+        // Stop once the device has taken some of the push, not after a guess
+        // at how long that takes.
+        let pushing = state.clone();
         tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_millis(300)).await;
+            while pushing.lock().unwrap().stats.config_lines < 10 {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
             cancel.cancel();
         });
         let err = sync(&mut session, &request(nets(0..3000), nets(900..901)))

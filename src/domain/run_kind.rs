@@ -5,9 +5,12 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
-/// The subcommand a run (and its report) comes from.
+/// The subcommand a report comes from. `plan` and `check` only read and
+/// diff (`changed` = pending); `apply` and `remove` push (`changed` =
+/// applied).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[derive(schemars::JsonSchema)]
 pub enum RunKind {
     Plan,
     Apply,

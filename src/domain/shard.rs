@@ -5,18 +5,24 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
-/// Shard `index` (1-based) of `count`; always 1 ≤ index ≤ count.
+/// `--shard i/n`: this run handled shard `index` (1-based) of `count`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "RawShard")]
+#[derive(schemars::JsonSchema)]
 pub struct Shard {
     pub index: u32,
     pub count: u32,
 }
 
-/// The JSON form (`{"index": 2, "count": 8}`), before it is checked.
-#[derive(Deserialize)]
+/// `--shard i/n`: this run handled shard `index` (1-based) of `count`.
+// The JSON form (`{"index": 2, "count": 8}`) before it is checked; schemars
+// describes `Shard` by this type because of `try_from`.
+#[derive(Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
 struct RawShard {
+    #[schemars(range(min = 1))]
     index: u32,
+    #[schemars(range(min = 1))]
     count: u32,
 }
 

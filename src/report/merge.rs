@@ -94,7 +94,11 @@ pub fn merge(
                 .join(", ")
         })
     };
-    if let Some(list) = differing(&|r| r.snapshot_sha256.clone()) {
+    if let Some(list) = differing(&|r| {
+        r.snapshot_sha256
+            .clone()
+            .unwrap_or_else(|| "no snapshot".into())
+    }) {
         return Err(MergeError::Snapshot(list));
     }
     if let Some(list) = differing(&|r| r.command.as_str().to_string()) {
@@ -151,7 +155,7 @@ mod tests {
             Command::Plan,
             SystemTime::now(),
             Duration::from_secs(1),
-            sha,
+            Some(sha.to_string()),
             Some(Shard { index, count }),
             devices,
         );
@@ -167,7 +171,7 @@ mod tests {
         .unwrap();
         assert_eq!(merged.devices.len(), 3);
         assert_eq!(merged.shard, None);
-        assert_eq!(merged.snapshot_sha256, "abc");
+        assert_eq!(merged.snapshot_sha256.as_deref(), Some("abc"));
     }
 
     #[test]

@@ -1,7 +1,10 @@
 //! The outcome of one run (`plan`, `apply`, later `check` and `remove`) as a
 //! plain value, and its renderings: the terminal table ([`table`]), the JSON
-//! file ([`json`], described by `schemas/report.schema.json`) and JUnit XML
-//! ([`junit`]).
+//! file ([`json`], described by `schemas/report.schema.json`, which is
+//! generated from these types by [`schema`]) and JUnit XML ([`junit`]). The
+//! doc comments of the types written to that file are the schema's
+//! descriptions, so they are written for its readers; notes for Rust readers
+//! are plain comments.
 //!
 //! This module owns the report model, the per-run [`Summary`] and the mapping
 //! of a run to an exit code ([`RunReport::exit_code`]); the values it records
@@ -16,19 +19,22 @@
 pub mod json;
 pub mod junit;
 pub mod merge;
+pub mod schema;
 pub mod table;
 
 use crate::device::DeviceError;
 use crate::device::sync::SyncOutcome;
 use crate::error::{EXIT_CHANGES, EXIT_DEVICE_FAILED, EXIT_OK};
+pub use crate::fleet::StopReason;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// The JSON schema version written in every report (`version`). Bump it, and
-/// `schemas/report.schema.json`, on any change a reader would notice.
+/// The JSON schema version written in every report (`version`). Bump it on
+/// any change a reader would notice (`schemas/report.schema.json` follows the
+/// types: see [`schema`]).
 pub const SCHEMA_VERSION: u32 = 1;
 
 #[derive(Debug, thiserror::Error)]
@@ -58,13 +64,16 @@ pub use crate::domain::{ErrorClass, RunKind, Shard};
 /// Where one device ended up.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[derive(schemars::JsonSchema)]
 pub enum Status {
     /// Converged: nothing to change.
     Ok,
     /// Changes applied (`apply`, `remove`) or pending (`plan`, `check`).
     Changed,
+    /// The sync failed: see the device's `error`.
     Failed,
-    /// Selected but never synced because the run was stopped (see [`StopReason`]).
+    /// Selected but never synced because the run was stopped: see the
+    /// device's `reason`.
     Skipped,
 }
 
@@ -99,38 +108,11 @@ impl fmt::Display for Status {
     }
 }
 
-/// Why the fleet runner stopped launching devices; each device it never
-/// started is reported `skipped` with this as its reason.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum StopReason {
-    /// The fleet-wide stop after K authentication failures (AAA lockout guard).
-    AuthBreaker { failures: usize },
-    /// A canary device failed, so the rest of the fleet was not touched.
-    CanaryFailed,
-    /// `--max-failures` was reached.
-    MaxFailures { failures: usize },
-    /// Ctrl-C (or SIGTERM).
-    Interrupted,
-}
-
-impl fmt::Display for StopReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            StopReason::AuthBreaker { failures } => {
-                write!(f, "stopped after {failures} authentication failures")
-            }
-            StopReason::CanaryFailed => f.write_str("canary failed"),
-            StopReason::MaxFailures { failures } => {
-                write!(f, "stopped after {failures} failures (--max-failures)")
-            }
-            StopReason::Interrupted => f.write_str("interrupted"),
-        }
-    }
-}
-
 /// One object-group on one device.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct GroupReport {
+    #[schemars(length(min = 1))]
     pub name: String,
     pub added: u64,
     pub removed: u64,
@@ -139,20 +121,28 @@ pub struct GroupReport {
     pub unmanaged: u64,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// Why a device failed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct ErrorReport {
     pub class: ErrorClass,
+    /// The error with its context (command, group, address), without the
+    /// device's name.
     pub message: String,
 }
 
 /// One device's row of the report.
 ///
 /// Every field is always present in the JSON (`null` when absent) so that
-/// `jq` filters need no defaults.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// `jq` filters need no defaults. A `failed` device has an `error` and no
+/// `reason`; a `skipped` one a `reason` and no `error`; others neither.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields, transform = schema::device_rules)]
 pub struct DeviceReport {
     /// The inventory name.
+    #[schemars(length(min = 1))]
     pub name: String,
+    /// The address tsfleet connects to.
     pub host: String,
     pub status: Status,
     /// Why a `skipped` device was not synced; `null` otherwise.
@@ -165,11 +155,13 @@ pub struct DeviceReport {
     /// Desired entries left out by the policy cap (device group limit).
     pub capped: u64,
     pub duration_ms: u64,
-    /// Lines typed to the device, commands included
-    /// ([`RunStats::lines_sent`](crate::device::RunStats)).
+    /// Lines typed to the device, commands included.
+    // RunStats::lines_sent (src/device/mod.rs).
     pub lines_sent: u64,
     /// `lines_sent` over the whole device duration (0 when nothing was sent).
+    #[schemars(range(min = 0.0))]
     pub lines_per_sec: f64,
+    /// Why a `failed` device failed; `null` otherwise.
     pub error: Option<ErrorReport>,
     /// The configuration was saved (`write memory`).
     pub saved: bool,
@@ -313,21 +305,31 @@ impl DeviceReport {
 }
 
 /// The whole run.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct RunReport {
-    /// [`SCHEMA_VERSION`].
+    /// The schema version; a reader refuses versions it does not know.
+    // Always SCHEMA_VERSION.
+    #[schemars(extend("const" = SCHEMA_VERSION))]
     pub version: u32,
     pub command: Command,
     /// RFC 3339, UTC, millisecond precision.
     #[serde(with = "rfc3339")]
+    #[schemars(with = "String", extend("format" = "date-time"), regex(pattern = schema::RFC3339_UTC))]
     pub started_at: SystemTime,
     /// Wall time of the whole run.
     pub duration_ms: u64,
-    /// The [`Snapshot`](crate::lists::snapshot::Snapshot)'s sha256: shard
-    /// reports can only be merged when it is the same.
-    pub snapshot_sha256: String,
+    /// The sha256 of the list snapshot's content: shard reports merge only
+    /// when it is the same. `null` for `check` and `remove`, which use no
+    /// lists.
+    // Snapshot::sha256 (src/lists/snapshot.rs).
+    #[schemars(regex(pattern = schema::SHA256))]
+    pub snapshot_sha256: Option<String>,
+    /// `--shard index/count` (1-based), or `null` for a whole-fleet run.
     pub shard: Option<Shard>,
-    /// In the order the runner produced them; renderers sort (see [`sorted`]).
+    /// The devices selected for this run (those `--limit` or `--shard` left
+    /// out are absent), in the order the runner produced them.
+    // Renderers sort them (see `sorted`).
     pub devices: Vec<DeviceReport>,
 }
 
@@ -336,7 +338,7 @@ impl RunReport {
         command: Command,
         started_at: SystemTime,
         duration: Duration,
-        snapshot_sha256: impl Into<String>,
+        snapshot_sha256: Option<String>,
         shard: Option<Shard>,
         devices: Vec<DeviceReport>,
     ) -> Self {
@@ -347,7 +349,7 @@ impl RunReport {
             // equal to itself after a round trip through the file.
             started_at: truncate_to_millis(started_at),
             duration_ms: millis(duration),
-            snapshot_sha256: snapshot_sha256.into(),
+            snapshot_sha256,
             shard,
             devices,
         }
@@ -357,7 +359,7 @@ impl RunReport {
         Summary::of(&self.devices)
     }
 
-    /// The process exit code for this run (DESIGN §7):
+    /// The process exit code for this run (the codes are in [`crate::error`]):
     ///
     /// - 1 ([`EXIT_DEVICE_FAILED`]) if any device failed or was skipped. A
     ///   skipped device was selected but left untouched because the run was
@@ -394,10 +396,11 @@ pub fn sorted(devices: &[DeviceReport]) -> Vec<&DeviceReport> {
     out
 }
 
-/// Counts and totals over a run's devices; always computed, never stored in
-/// [`RunReport`] so it cannot disagree with the devices (the JSON file carries
-/// a copy for `jq` users).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// Counts and totals over a run's devices.
+// Always computed, never stored in RunReport, so it cannot disagree with the
+// devices; the JSON file carries a copy for `jq` users.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct Summary {
     pub devices: u64,
     pub ok: u64,
@@ -549,7 +552,14 @@ pub(crate) mod tests {
                 &auth_error("edge-02"),
                 Duration::from_millis(1200),
             ),
-            DeviceReport::skipped("edge-05", "10.0.0.5", StopReason::CanaryFailed),
+            DeviceReport::skipped(
+                "edge-05",
+                "10.0.0.5",
+                StopReason::CanaryFailed {
+                    failed: 1,
+                    canary: 2,
+                },
+            ),
             DeviceReport::failed(
                 "core-01",
                 "10.0.1.1",
@@ -561,7 +571,7 @@ pub(crate) mod tests {
             command,
             UNIX_EPOCH + Duration::from_millis(1_772_366_400_123),
             Duration::from_millis(31_400),
-            "a".repeat(64),
+            Some("a".repeat(64)),
             Some(Shard { index: 1, count: 2 }),
             devices,
         )
@@ -572,7 +582,7 @@ pub(crate) mod tests {
             command,
             SystemTime::now(),
             Duration::from_secs(1),
-            "0".repeat(64),
+            Some("0".repeat(64)),
             None,
             devices,
         )
@@ -697,8 +707,8 @@ pub(crate) mod tests {
         let d = DeviceReport::skipped("R9", "h", StopReason::AuthBreaker { failures: 3 });
         assert_eq!(d.status, Status::Skipped);
         assert_eq!(
-            d.reason.as_deref(),
-            Some("stopped after 3 authentication failures")
+            d.reason,
+            Some(StopReason::AuthBreaker { failures: 3 }.to_string())
         );
         assert_eq!(
             DeviceReport::skipped("R9", "h", "maintenance window closed")

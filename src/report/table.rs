@@ -238,7 +238,7 @@ core-01  failed       -        -     -       -  30.0s        -  timeout: no answ
 edge-02  failed       -        -     -       -   1.2s        -  auth: authentication failed for user \"tsfleet\" (publickey,password)
 edge-01  changed    +50       -7  4952      12   2.5s       28
 edge-03  ok           0        0  5002       0   0.8s        -
-edge-05  skipped      -        -     -       -      -        -  canary failed
+edge-05  skipped      -        -     -       -      -        -  not started: 1 of the 2 canary devices failed
 5 devices: 1 ok, 1 changed, 2 failed (auth 1, timeout 1), 1 skipped; +50 -7 applied in 31.4s; 12 capped (shard 1/2)
 ";
         assert_eq!(table, expected, "\n{table}");

@@ -264,21 +264,20 @@ async fn full_sync_behind_sshd(algorithms: &'static str) {
     assert_eq!(out.groups[1].added, 3000);
     // The simulator behind sshd keeps its state in a file; it lands shortly after.
     let file = state.path().join("rtr-001.json");
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    let saved = loop {
-        let saved: Option<tsfleet::sim::device::DeviceState> = std::fs::read_to_string(&file)
-            .ok()
-            .and_then(|t| serde_json::from_str(&t).ok());
-        match saved {
-            Some(s) if s.saved() && !s.running.groups.is_empty() => break s,
-            _ if std::time::Instant::now() > deadline => panic!(
-                "no saved state in {}: {:?}",
-                file.display(),
-                std::fs::read_to_string(&file).map(|t| t.len())
-            ),
-            _ => tokio::time::sleep(Duration::from_millis(50)).await,
-        }
-    };
+    let mut saved = None;
+    crate::harness::wait_until_async(
+        &format!("a saved state in {}", file.display()),
+        Duration::from_secs(10),
+        || {
+            saved = std::fs::read_to_string(&file)
+                .ok()
+                .and_then(|t| serde_json::from_str::<tsfleet::sim::device::DeviceState>(&t).ok())
+                .filter(|s| s.saved() && !s.running.groups.is_empty());
+            saved.is_some()
+        },
+    )
+    .await;
+    let saved = saved.expect("the wait returned once it was read");
     let block = saved.group("threatstop-block").unwrap();
     assert_eq!(block.entries.len(), 3000);
     // A second run (a new sshd session, a new process) finds nothing to do.

@@ -87,6 +87,7 @@ async fn lab(devices: usize, profile: &str) -> Lab {
 
 impl Lab {
     /// Run the binary off the async runtime (the simulator lives on it).
+    /// The JSON report it writes must validate against the schema.
     async fn tsfleet(&self, args: &[&str]) -> (Output, serde_json::Value) {
         let report = self
             .dir
@@ -106,6 +107,12 @@ impl Lab {
         })
         .await
         .unwrap();
+        if report.exists() {
+            let file = report.clone();
+            tokio::task::spawn_blocking(move || schema_valid(&[&file]))
+                .await
+                .unwrap();
+        }
         let json = std::fs::read_to_string(&report)
             .map(|t| serde_json::from_str(&t).unwrap())
             .unwrap_or(serde_json::Value::Null);
@@ -123,6 +130,20 @@ impl Lab {
         tsfleet::device::ios::parse_group(&text, group)
             .unwrap()
             .managed
+    }
+}
+
+/// Real report files validate against `schemas/report.schema.json` under
+/// Python's `jsonschema`.
+fn schema_valid(files: &[&Path]) {
+    let checked = crate::report::check(files, None);
+    for result in checked["json"].as_array().unwrap() {
+        assert_eq!(
+            result["errors"],
+            serde_json::json!([]),
+            "{} does not match the schema",
+            result["file"]
+        );
     }
 }
 
@@ -158,6 +179,13 @@ async fn plan_apply_plan_on_fifty_devices() {
     let lab = lab(50, "").await;
     let (out, report) = lab.tsfleet(&["plan", "--detailed-exitcode"]).await;
     assert_eq!(code(&out), 2, "{}", text(&out));
+    assert!(
+        report["snapshot_sha256"]
+            .as_str()
+            .is_some_and(|s| s.len() == 64),
+        "plan names the lists it used: {}",
+        report["snapshot_sha256"]
+    );
     for d in report["devices"].as_array().unwrap() {
         assert_eq!(d["status"], "changed", "{d}");
         assert_eq!(d["added"], BLOCK as u64 + 2, "{d}");
@@ -411,22 +439,13 @@ async fn sigint_starts_nothing_new_and_in_flight_devices_stop_cleanly() {
         .spawn()
         .unwrap();
     // Wait until the slow devices are busy in configuration mode.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while lab
-        .fleet
-        .device("rtr-001")
-        .unwrap()
-        .snapshot()
-        .stats
-        .config_lines
-        < 100
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the run never started pushing"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    let rtr_001 = lab.fleet.device("rtr-001").unwrap();
+    harness::wait_until_async(
+        "the run to push 100 lines to rtr-001",
+        std::time::Duration::from_secs(30),
+        || rtr_001.snapshot().stats.config_lines >= 100,
+    )
+    .await;
     let pid = child.id().to_string();
     assert!(
         std::process::Command::new("kill")
@@ -620,9 +639,19 @@ async fn four_shards_reach_the_same_state_as_one_run_and_merge() {
     .await
     .unwrap();
     assert_eq!(code(&out), 0, "{}", text(&out));
+    let files: Vec<PathBuf> = ["shard-1", "shard-2", "shard-3", "shard-4", "merged"]
+        .iter()
+        .map(|f| dir.join(format!("{f}.json")))
+        .collect();
+    let refs: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
+    schema_valid(&refs);
     let merged: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("merged.json")).unwrap()).unwrap();
     assert_eq!(merged["devices"].as_array().unwrap().len(), 12);
+    assert!(
+        merged["snapshot_sha256"].is_string(),
+        "the shards' snapshot: {merged}"
+    );
     let out = merge(&["shard-1.json", "shard-2.json", "shard-4.json"])
         .await
         .unwrap();
@@ -654,6 +683,11 @@ async fn check_flags_old_releases_and_unused_groups_and_remove_respects_acls() {
     let (out, report) = lab.tsfleet(&["check"]).await;
     assert_eq!(code(&out), 1, "{}", text(&out));
     assert_eq!(
+        report["snapshot_sha256"],
+        serde_json::Value::Null,
+        "check uses no lists"
+    );
+    assert_eq!(
         device(&report, "rtr-001")["error"]["class"],
         "unsupported",
         "{report}"
@@ -682,6 +716,11 @@ async fn check_flags_old_releases_and_unused_groups_and_remove_respects_acls() {
         .tsfleet(&["remove", "--yes", "--limit", "rtr-00[345]"])
         .await;
     assert_eq!(code(&out), 1, "{}", text(&out));
+    assert_eq!(
+        report["snapshot_sha256"],
+        serde_json::Value::Null,
+        "remove uses no lists"
+    );
     let refused = device(&report, "rtr-003");
     assert_eq!(refused["error"]["class"], "refused", "{report}");
     assert!(

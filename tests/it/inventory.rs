@@ -167,9 +167,10 @@ fn built_in_defaults_apply_and_the_only_policy_is_implied() {
     );
     assert_eq!(r1.connect_timeout, Duration::from_secs(10));
     assert_eq!(r1.command_timeout, Duration::from_secs(30));
-    if let Some(home) = std::env::var_os("HOME").filter(|h| !h.is_empty()) {
-        assert_eq!(r1.known_hosts, PathBuf::from(home).join(".ssh/known_hosts"));
-    }
+    let home = std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .expect("the tests run with HOME set (`~` in the default known_hosts)");
+    assert_eq!(r1.known_hosts, PathBuf::from(home).join(".ssh/known_hosts"));
 }
 
 #[test]

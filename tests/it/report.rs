@@ -122,7 +122,10 @@ fn realistic(command: Command) -> RunReport {
     }
     let reasons = [
         StopReason::AuthBreaker { failures: 3 },
-        StopReason::CanaryFailed,
+        StopReason::CanaryFailed {
+            failed: 1,
+            canary: 2,
+        },
         StopReason::MaxFailures { failures: 5 },
         StopReason::Interrupted,
     ];
@@ -138,7 +141,7 @@ fn realistic(command: Command) -> RunReport {
         command,
         SystemTime::now(),
         Duration::from_millis(42_300),
-        "3f".repeat(32),
+        Some("3f".repeat(32)),
         Some(Shard { index: 2, count: 4 }),
         devices,
     )
@@ -173,12 +176,12 @@ fn json_reports_validate_against_the_schema() {
         report_json::write(&path, &realistic(command)).unwrap();
         files.push(path);
     }
-    // A whole-fleet run (no shard) with no devices is valid too.
+    // A whole-fleet run (no shard) with no devices and no snapshot is valid too.
     let empty = RunReport::new(
-        Command::Plan,
+        Command::Check,
         SystemTime::now(),
         Duration::ZERO,
-        "0".repeat(64),
+        None,
         None,
         vec![],
     );
@@ -303,7 +306,10 @@ fn junitparser_reads_the_junit_report() {
     let canary = by_name("core-01");
     assert_eq!(
         (&canary["result"], &canary["message"]),
-        (&json!("skipped"), &json!("canary failed"))
+        (
+            &json!("skipped"),
+            &json!("not started: 1 of the 2 canary devices failed")
+        )
     );
     assert_eq!(by_name("ünïcode-ß")["result"], "skipped");
     assert_eq!(by_name("branch-00")["result"], "passed");

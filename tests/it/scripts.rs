@@ -260,17 +260,9 @@ fn init_without_a_terminal_writes_a_starter_that_checks() {
 }
 
 /// The setup's questions, answered through a pseudo-terminal (`script` from
-/// util-linux); skipped where `script` is missing.
+/// util-linux, which `scripts/test` checks for).
 #[test]
 fn init_on_a_terminal_asks_the_setup_questions() {
-    if std::process::Command::new("script")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        eprintln!("skipped: no `script` (util-linux)");
-        return;
-    }
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let answers = "corp-block.acme.threatstop.local\ncorp-allow.acme.threatstop.local\n192.0.2.1, 192.0.2.2\n\n25000\ntsadmin\n";
@@ -282,16 +274,16 @@ fn init_on_a_terminal_asks_the_setup_questions() {
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
-        .unwrap();
+        .expect("`script` (util-linux) runs: scripts/test checks for it");
     let mut stdin = child.stdin.take().unwrap();
-    // Keep the terminal's input open while the questions are answered: `script`
-    // ends when tsfleet does, not when this pipe closes.
-    std::thread::spawn(move || {
+    {
         use std::io::Write;
         stdin.write_all(answers.as_bytes()).unwrap();
-        std::thread::sleep(std::time::Duration::from_secs(10));
-    });
+    }
+    // Keep the terminal's input open until tsfleet has answered: `script`
+    // ends when tsfleet does, not when this pipe closes.
     let o = child.wait_with_output().unwrap();
+    drop(stdin);
     let transcript = out(&o);
     assert!(o.status.success(), "{transcript}{}", err(&o));
     assert!(

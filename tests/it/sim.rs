@@ -70,26 +70,22 @@ async fn a_whole_session_follows_the_captured_layout() {
     assert!(!text.contains("\r\r"), "CRLF, never CR CR: {text:?}");
     let lines: Vec<&str> = text.split("\r\n").collect();
     let capture = std::fs::read_to_string(
-        harness::repo_root().join("../shared/fixtures/ios/session_cisco881_user_exec.netmiko.log"),
+        harness::repo_root().join("tests/golden/session_cisco881_user_exec.netmiko.log"),
     )
-    .or_else(|_| {
-        std::fs::read_to_string("/work/shared/fixtures/ios/session_cisco881_user_exec.netmiko.log")
-    });
+    .expect("the capture is in the repository");
     let error_block = [
         "cisco1>show foooooooo",
         "              ^",
         "% Invalid input detected at '^' marker.",
         "",
     ];
-    if let Ok(capture) = capture {
-        let captured: Vec<&str> = capture.lines().collect();
-        let at = captured
-            .iter()
-            .position(|l| *l == "cisco1>show foooooooo")
-            .unwrap();
-        // The capture echoes the command twice (netmiko logs its own write); the device's part follows.
-        assert_eq!(&captured[at + 2..at + 5], &error_block[1..]);
-    }
+    let captured: Vec<&str> = capture.lines().collect();
+    let at = captured
+        .iter()
+        .position(|l| *l == "cisco1>show foooooooo")
+        .unwrap();
+    // The capture echoes the command twice (netmiko logs its own write); the device's part follows.
+    assert_eq!(&captured[at + 2..at + 5], &error_block[1..]);
     let at = lines
         .iter()
         .position(|l| *l == error_block[0])
@@ -103,6 +99,16 @@ async fn a_whole_session_follows_the_captured_layout() {
 async fn openssh_reaches_a_legacy_only_device_only_with_legacy_options() {
     let fleet = fleet(2, "devices: { rtr-002: { faults: { legacy_only: true } } }").await;
     let dir = tempfile::tempdir().unwrap();
+    // OpenSSH runs off the runtime's threads: the simulator it talks to
+    // lives on them.
+    let ssh = |args: Vec<String>, input: &'static str| {
+        let dir = dir.path().to_path_buf();
+        tokio::task::spawn_blocking(move || {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            openssh(&dir, "admin", &args, input)
+        })
+    };
+    let owned = |args: &[&str]| -> Vec<String> { args.iter().map(|a| a.to_string()).collect() };
     let port = port(&fleet, "rtr-002").to_string();
     let dialogue = "enable\nenable\nshow version\nexit\n";
     let base = [
@@ -111,12 +117,9 @@ async fn openssh_reaches_a_legacy_only_device_only_with_legacy_options() {
         "-o",
         "PreferredAuthentications=password,keyboard-interactive",
     ];
-    let (ok, _, err) = openssh(
-        dir.path(),
-        "admin",
-        &[&base[..], &["admin@127.0.0.1"]].concat(),
-        dialogue,
-    );
+    let (ok, _, err) = ssh(owned(&[&base[..], &["admin@127.0.0.1"]].concat()), dialogue)
+        .await
+        .unwrap();
     assert!(!ok, "a modern client must be refused");
     assert!(err.contains("no matching"), "{err}");
     let legacy = [
@@ -126,12 +129,9 @@ async fn openssh_reaches_a_legacy_only_device_only_with_legacy_options() {
         "aes128-cbc",
         "admin@127.0.0.1",
     ];
-    let (ok, out, err) = openssh(
-        dir.path(),
-        "admin",
-        &[&base[..], &legacy[..]].concat(),
-        dialogue,
-    );
+    let (ok, out, err) = ssh(owned(&[&base[..], &legacy[..]].concat()), dialogue)
+        .await
+        .unwrap();
     // Like IOS, the simulator sends no exit-status, so ssh exits 255 even on success.
     let _ = ok;
     assert!(
@@ -142,18 +142,18 @@ async fn openssh_reaches_a_legacy_only_device_only_with_legacy_options() {
     assert!(out.contains("Cisco IOS Software"), "{out}");
     // The same client reaches a normal device without any option.
     let port1 = fleet.device("rtr-001").unwrap().addr.port().to_string();
-    let (_, out, err) = openssh(
-        dir.path(),
-        "admin",
-        &[
+    let (_, out, err) = ssh(
+        owned(&[
             "-p",
             &port1,
             "-o",
             "PreferredAuthentications=password",
             "admin@127.0.0.1",
-        ],
+        ]),
         "show version\nexit\n",
-    );
+    )
+    .await
+    .unwrap();
     assert!(out.contains("Cisco IOS Software"), "{out} {err}");
 }
 
@@ -351,15 +351,29 @@ async fn fault_error_on_chosen_entries_and_group_size_limit() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fault_vty_limit_closes_extra_sessions() {
     let fleet = fleet(1, "devices: { rtr-001: { faults: { max_sessions: 1 } } }").await;
-    let addr = fleet.device("rtr-001").unwrap().addr;
+    let device = fleet.device("rtr-001").unwrap();
+    let addr = device.addr;
+    let sessions = || {
+        device
+            .active_sessions
+            .load(std::sync::atomic::Ordering::Acquire)
+    };
     let held = std::net::TcpStream::connect(addr).unwrap();
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    harness::wait_until_async(
+        "the held connection to take the vty",
+        Duration::from_secs(10),
+        || sessions() == 1,
+    )
+    .await;
     let refused =
         peer_async(json!({"action": "auth", "host": "127.0.0.1", "port": addr.port()})).await;
     assert_eq!(refused["ok"], false, "{refused}");
     assert_eq!(refused["error"], "connect", "{refused}");
     drop(held);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    harness::wait_until_async("the vty to be freed", Duration::from_secs(10), || {
+        sessions() == 0
+    })
+    .await;
     let ok = peer_async(json!({"action": "auth", "host": "127.0.0.1", "port": addr.port()})).await;
     assert_eq!(ok["ok"], true, "a free vty accepts again: {ok}");
 }
@@ -431,7 +445,7 @@ fn sim_binary_writes_inventory_and_dumps_state_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let inventory = dir.path().join("lab/inventory.yaml");
     let dump = dir.path().join("state.json");
-    let child = std::process::Command::new(harness::tsfleet_bin())
+    let mut child = std::process::Command::new(harness::tsfleet_bin())
         .args([
             "sim",
             "--devices",
@@ -448,12 +462,26 @@ fn sim_binary_writes_inventory_and_dumps_state_on_sigterm() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while !inventory.exists() {
-        assert!(std::time::Instant::now() < deadline, "no inventory written");
-        std::thread::sleep(Duration::from_millis(50));
+    // The simulator says when the inventory is complete (and it listens for
+    // SIGTERM by then); its stderr lines arrive here as they are written.
+    let (lines, stderr_lines) = std::sync::mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stderr).lines() {
+            let _ = lines.send(line.unwrap());
+        }
+    });
+    let mut seen = Vec::new();
+    while !seen
+        .last()
+        .is_some_and(|l: &String| l.starts_with("tsfleet sim: inventory written to"))
+    {
+        let line = stderr_lines
+            .recv_timeout(Duration::from_secs(10))
+            .unwrap_or_else(|e| panic!("no inventory written ({e}): {seen:?}"));
+        seen.push(line);
     }
-    std::thread::sleep(Duration::from_millis(200));
     let loaded = tsfleet::inventory::load(&inventory).expect("the written inventory loads");
     assert_eq!(loaded.inventory.devices.len(), 2);
     let known_hosts =
@@ -488,9 +516,11 @@ fn sim_binary_writes_inventory_and_dumps_state_on_sigterm() {
         .status()
         .unwrap();
     assert!(killed.success());
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
+    let status = child.wait().unwrap();
+    reader.join().unwrap();
+    seen.extend(stderr_lines.try_iter());
+    let stderr = seen.join("\n");
+    assert!(status.success(), "{stderr}");
     assert!(!stderr.contains("s3cret-pw"), "{stderr}");
     let dumped: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&dump).unwrap()).unwrap();

@@ -7,12 +7,15 @@
 pub mod fake_dns;
 pub mod nsd;
 pub mod sshd;
+pub mod wait;
 
 use std::io::Write;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::time::Duration;
 use tsfleet::sim::{FleetConfig, Profile, SimFleet};
+pub use wait::{wait_until, wait_until_async};
 
 /// The tsfleet binary under test.
 pub fn tsfleet_bin() -> &'static str {
@@ -135,25 +138,62 @@ pub fn openssh(dir: &Path, password: &str, args: &[&str], input: &str) -> (bool,
         .stderr(Stdio::piped())
         .spawn()
         .expect("ssh starts");
+    // Type each line once the device shows a prompt (a CLI prompt,
+    // `Password:` or ` --More-- `) or the session has ended, as a person
+    // would: typed-ahead lines would land before the device asks for them.
     let mut stdin = child.stdin.take().unwrap();
-    let input = input.to_string();
-    // Type slowly enough that every line arrives after the previous prompt.
-    let feeder = std::thread::spawn(move || {
-        // Give the login (and, behind sshd, the process start) time to finish.
-        std::thread::sleep(std::time::Duration::from_millis(1000));
-        for line in input.split_inclusive('\n') {
-            std::thread::sleep(std::time::Duration::from_millis(150));
-            if stdin.write_all(line.as_bytes()).is_err() {
+    let mut stdout = child.stdout.take().unwrap();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new((Vec::new(), false)));
+    let reader = {
+        let seen = seen.clone();
+        std::thread::spawn(move || {
+            use std::io::Read;
+            let mut chunk = [0u8; 4096];
+            loop {
+                let n = stdout.read(&mut chunk).unwrap_or(0);
+                let mut seen = seen.lock().unwrap();
+                if n == 0 {
+                    seen.1 = true;
+                    return;
+                }
+                seen.0.extend_from_slice(&chunk[..n]);
+            }
+        })
+    };
+    let prompted_after = |sent: usize| {
+        let seen = seen.lock().unwrap();
+        let text = String::from_utf8_lossy(&seen.0[sent.min(seen.0.len())..]).into_owned();
+        let text = text.trim_end_matches(' ');
+        let prompt = text.ends_with(['>', '#', ':']) || text.ends_with("--More--");
+        seen.1 || (seen.0.len() > sent && prompt)
+    };
+    let mut sent = 0;
+    for line in input.split_inclusive('\n') {
+        wait_until("a prompt from the device", Duration::from_secs(20), || {
+            prompted_after(sent)
+        });
+        {
+            let seen = seen.lock().unwrap();
+            if seen.1 {
                 break;
             }
+            sent = seen.0.len();
         }
-        std::thread::sleep(std::time::Duration::from_millis(500));
+        if stdin.write_all(line.as_bytes()).is_err() {
+            break;
+        }
+    }
+    // End of input, as the device's `exit` may have gone to a pager.
+    drop(stdin);
+    wait_until("the session to end", Duration::from_secs(20), || {
+        seen.lock().unwrap().1
     });
     let out = child.wait_with_output().unwrap();
-    let _ = feeder.join();
+    reader.join().unwrap();
+    let stdout = std::mem::take(&mut seen.lock().unwrap().0);
     (
         out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }

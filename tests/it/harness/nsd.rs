@@ -5,7 +5,7 @@ use std::io::{Read, Write};
 use std::net::{Ipv4Addr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub struct Nsd {
     pub port: u16,
@@ -59,19 +59,13 @@ impl Nsd {
     }
 
     fn wait_ready(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
+        let ready = super::wait::holds_within(Duration::from_secs(20), || {
             if let Ok(Some(status)) = self.child.try_wait() {
                 panic!("nsd exited ({status}) before answering:\n{}", self.log());
             }
-            if soa_answers(self.port) {
-                return;
-            }
-            if Instant::now() > deadline {
-                panic!("nsd did not answer within 20 s:\n{}", self.log());
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+            soa_answers(self.port)
+        });
+        assert!(ready, "nsd did not answer within 20 s:\n{}", self.log());
     }
 }
 

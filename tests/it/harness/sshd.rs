@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub struct Sshd {
     child: Child,
@@ -81,14 +81,11 @@ impl Sshd {
             .stderr(Stdio::piped())
             .spawn()
             .expect("sshd starts");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "sshd did not listen on 127.0.0.1:{port}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        super::wait_until(
+            &format!("sshd to listen on 127.0.0.1:{port}"),
+            Duration::from_secs(10),
+            || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
+        );
         Sshd {
             child,
             port,
