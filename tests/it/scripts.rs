@@ -372,9 +372,9 @@ fn scheduling_examples_run_every_two_hours_and_parse() {
         let tsfleet::cli::Command::Apply(args) = cli.command else {
             panic!("{words:?} is not apply");
         };
-        assert!(args.yes, "{words:?}: no terminal to answer");
+        assert!(args.confirm.yes, "{words:?}: no terminal to answer");
         assert!(
-            args.output.json.is_some(),
+            args.reports.json.is_some(),
             "{words:?}: a report for monitoring"
         );
     }
