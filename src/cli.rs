@@ -607,6 +607,18 @@ pub struct FanOutArgs {
     pub run_dir: Option<PathBuf>,
 }
 
+/// What plan, apply, check and remove all take: the devices, how to fan
+/// out over them, and where the reports go.
+#[derive(Debug, Args)]
+pub struct FleetArgs {
+    #[command(flatten)]
+    pub devices: DeviceSelection,
+    #[command(flatten)]
+    pub fanout: FanOutArgs,
+    #[command(flatten)]
+    pub reports: ReportFiles,
+}
+
 /// `tsfleet plan`: lists, no `--yes` (it changes nothing).
 #[derive(Debug, Args)]
 #[command(after_help = concat!(
@@ -618,13 +630,9 @@ pub struct FanOutArgs {
 ))]
 pub struct PlanArgs {
     #[command(flatten)]
-    pub devices: DeviceSelection,
+    pub fleet: FleetArgs,
     #[command(flatten)]
     pub lists: ListsArgs,
-    #[command(flatten)]
-    pub fanout: FanOutArgs,
-    #[command(flatten)]
-    pub reports: ReportFiles,
     #[command(flatten)]
     pub detailed: DetailedExitcode,
 }
@@ -643,13 +651,9 @@ pub struct PlanArgs {
 ))]
 pub struct ApplyArgs {
     #[command(flatten)]
-    pub devices: DeviceSelection,
+    pub fleet: FleetArgs,
     #[command(flatten)]
     pub lists: ListsArgs,
-    #[command(flatten)]
-    pub fanout: FanOutArgs,
-    #[command(flatten)]
-    pub reports: ReportFiles,
     #[command(flatten)]
     pub confirm: Confirm,
 }
@@ -665,11 +669,7 @@ pub struct ApplyArgs {
 ))]
 pub struct CheckArgs {
     #[command(flatten)]
-    pub devices: DeviceSelection,
-    #[command(flatten)]
-    pub fanout: FanOutArgs,
-    #[command(flatten)]
-    pub reports: ReportFiles,
+    pub fleet: FleetArgs,
     #[command(flatten)]
     pub detailed: DetailedExitcode,
 }
@@ -685,11 +685,7 @@ pub struct CheckArgs {
 ))]
 pub struct RemoveArgs {
     #[command(flatten)]
-    pub devices: DeviceSelection,
-    #[command(flatten)]
-    pub fanout: FanOutArgs,
-    #[command(flatten)]
-    pub reports: ReportFiles,
+    pub fleet: FleetArgs,
     #[command(flatten)]
     pub confirm: Confirm,
 }

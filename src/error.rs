@@ -98,7 +98,7 @@ pub enum Error {
     #[error(transparent)]
     Merge(#[from] crate::report::merge::MergeError),
     /// An output path that cannot be written, found before anything was done.
-    #[error("{flag} {path}: {problem}; nothing was contacted")]
+    #[error("{flag} {path}: {problem}; nothing was done")]
     Output {
         flag: &'static str,
         path: String,

@@ -4,9 +4,7 @@
 //! contacted), takes the inventory's lock, asks before changing routers on a
 //! terminal, then fans out, prints the table and writes the reports.
 
-use crate::cli::{
-    ApplyArgs, CheckArgs, DeviceSelection, FanOutArgs, ListsArgs, PlanArgs, RemoveArgs, ReportFiles,
-};
+use crate::cli::{ApplyArgs, CheckArgs, FleetArgs, ListsArgs, PlanArgs, RemoveArgs, ReportFiles};
 use crate::error::{Error, Outcome};
 use crate::fleet::{Event, FanOutSettings};
 use crate::inventory;
@@ -19,11 +17,9 @@ use tracing_indicatif::span_ext::IndicatifSpanExt;
 
 /// What plan, apply, check and remove share, from each one's own flags.
 pub struct Request {
-    pub devices: DeviceSelection,
+    pub fleet: FleetArgs,
     /// Plan and apply only.
     pub lists: Option<ListsArgs>,
-    pub fanout: FanOutArgs,
-    pub reports: ReportFiles,
     /// `--detailed-exitcode` (plan and check only).
     pub detailed: bool,
     /// `--yes` (apply and remove only).
@@ -32,12 +28,11 @@ pub struct Request {
 
 impl From<PlanArgs> for Request {
     fn from(a: PlanArgs) -> Request {
+        let detailed = a.detailed.detailed_exitcode;
         Request {
-            devices: a.devices,
+            fleet: a.fleet,
             lists: Some(a.lists),
-            fanout: a.fanout,
-            reports: a.reports,
-            detailed: a.detailed.detailed_exitcode,
+            detailed,
             yes: false,
         }
     }
@@ -45,25 +40,23 @@ impl From<PlanArgs> for Request {
 
 impl From<ApplyArgs> for Request {
     fn from(a: ApplyArgs) -> Request {
+        let yes = a.confirm.yes;
         Request {
-            devices: a.devices,
+            fleet: a.fleet,
             lists: Some(a.lists),
-            fanout: a.fanout,
-            reports: a.reports,
             detailed: false,
-            yes: a.confirm.yes,
+            yes,
         }
     }
 }
 
 impl From<CheckArgs> for Request {
     fn from(a: CheckArgs) -> Request {
+        let detailed = a.detailed.detailed_exitcode;
         Request {
-            devices: a.devices,
+            fleet: a.fleet,
             lists: None,
-            fanout: a.fanout,
-            reports: a.reports,
-            detailed: a.detailed.detailed_exitcode,
+            detailed,
             yes: false,
         }
     }
@@ -71,13 +64,12 @@ impl From<CheckArgs> for Request {
 
 impl From<RemoveArgs> for Request {
     fn from(a: RemoveArgs) -> Request {
+        let yes = a.confirm.yes;
         Request {
-            devices: a.devices,
+            fleet: a.fleet,
             lists: None,
-            fanout: a.fanout,
-            reports: a.reports,
             detailed: false,
-            yes: a.confirm.yes,
+            yes,
         }
     }
 }
@@ -85,13 +77,18 @@ impl From<RemoveArgs> for Request {
 pub async fn run(args: Request, command: Command, quiet: bool) -> Result<Outcome, Error> {
     // Outputs first: a report that cannot be written must stop the run
     // before any device is contacted, not after the routers were changed.
-    let on_stderr = check_reports(&args.reports)?;
-    let loaded = inventory::load(&args.devices.inventory.path)?;
-    let mut devices = inventory::select(loaded.devices(), &args.devices.limit.patterns)?;
-    if let Some(shard) = args.devices.shard {
+    let FleetArgs {
+        devices: selection,
+        fanout,
+        reports,
+    } = &args.fleet;
+    let on_stderr = check_reports(reports)?;
+    let loaded = inventory::load(&selection.inventory.path)?;
+    let mut devices = inventory::select(loaded.devices(), &selection.limit.patterns)?;
+    if let Some(shard) = selection.shard {
         devices.retain(|d| crate::shard::contains(shard, &d.name));
     }
-    let _lock = crate::lock::acquire(&args.devices.inventory.path)?;
+    let _lock = crate::lock::acquire(&selection.inventory.path)?;
     let interactive = std::io::stdin().is_terminal();
     let changes_routers = matches!(command, Command::Apply | Command::Remove);
     if changes_routers && !args.yes && !interactive {
@@ -99,7 +96,6 @@ pub async fn run(args: Request, command: Command, quiet: bool) -> Result<Outcome
             command: command.as_str(),
         });
     }
-    let fanout = &args.fanout;
     let options = RunOptions {
         command,
         lists: args.lists.as_ref().and_then(|l| l.lists.clone()),
@@ -121,7 +117,7 @@ pub async fn run(args: Request, command: Command, quiet: bool) -> Result<Outcome
                 .unwrap_or_else(|| runner::default_run_dir(command)),
         ),
         device_deadline: Duration::from_secs(fanout.device_timeout),
-        shard: args.devices.shard,
+        shard: selection.shard,
     };
     let prepared = runner::prepare(&loaded, &devices, &options).await?;
     let say = |text: &str| {
@@ -170,7 +166,7 @@ pub async fn run(args: Request, command: Command, quiet: bool) -> Result<Outcome
 
     let report = execute(&prepared, &options, quiet).await;
     print_table(&report, on_stderr);
-    let unwritten = write_reports(&report, &args.reports);
+    let unwritten = write_reports(&report, reports);
     if let Some(dir) = &options.run_dir {
         tracing::info!("transcripts in {}", dir.display());
     }

@@ -264,12 +264,7 @@ fn has_colour(text: &str) -> bool {
 /// On a terminal (`script` from util-linux), colour unless `NO_COLOR`.
 #[tokio::test(flavor = "multi_thread")]
 async fn no_color_turns_colour_off_on_a_terminal() {
-    if std::process::Command::new("script")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        eprintln!("skipped: no `script` (util-linux)");
+    if crate::scripts::script_missing() {
         return;
     }
     let bed = Bed::start(1).await;

@@ -261,14 +261,22 @@ fn init_without_a_terminal_writes_a_starter_that_checks() {
 
 /// The setup's questions, answered through a pseudo-terminal (`script` from
 /// util-linux); skipped where `script` is missing.
-#[test]
-fn init_on_a_terminal_asks_the_setup_questions() {
-    if std::process::Command::new("script")
+/// Whether `script` (util-linux), which gives a command a pseudo-terminal,
+/// is missing; a test that needs it says it is skipped.
+pub(crate) fn script_missing() -> bool {
+    let missing = std::process::Command::new("script")
         .arg("--version")
         .output()
-        .is_err()
-    {
+        .is_err();
+    if missing {
         eprintln!("skipped: no `script` (util-linux)");
+    }
+    missing
+}
+
+#[test]
+fn init_on_a_terminal_asks_the_setup_questions() {
+    if script_missing() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -374,7 +382,7 @@ fn scheduling_examples_run_every_two_hours_and_parse() {
         };
         assert!(args.confirm.yes, "{words:?}: no terminal to answer");
         assert!(
-            args.reports.json.is_some(),
+            args.fleet.reports.json.is_some(),
             "{words:?}: a report for monitoring"
         );
     }
