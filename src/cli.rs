@@ -5,19 +5,22 @@ use clap::{Args, Parser, Subcommand};
 use std::net::IpAddr;
 use std::path::PathBuf;
 
+use crate::files::Output;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "tsfleet",
     version,
     about = "Keep ThreatSTOP IP block and allow lists in sync on a fleet of Cisco IOS routers",
-    long_about = "Keep ThreatSTOP IP block and allow lists in sync on a fleet of Cisco IOS routers.\n\n\
+    long_about = concat!(
+        "Keep ThreatSTOP IP block and allow lists in sync on a fleet of Cisco IOS routers.\n\n\
         The lists are published over DNS; each router holds them as network object-groups \
         that its ACLs reference. tsfleet resolves every list once, connects to the routers \
         over SSH, pushes only the difference and reports per device.\n\n\
         Start with `tsfleet demo` (no routers needed), then `tsfleet init` or `tsfleet import-conf`.\n\n\
-        Exit codes: 0 success; 1 a device failed, or was skipped because the run stopped; \
-        2 changes pending (with --detailed-exitcode); 3 invalid input or another run holds the \
-        inventory's lock (nothing was contacted)."
+        A FILE argument given as `-` means stdout; the table then goes to stderr.\n\n",
+        crate::exit_codes_help!()
+    )
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -41,14 +44,14 @@ pub enum Command {
     /// See tsfleet work: a simulated fleet and a local list server, then plan, apply and plan again.
     Demo(DemoArgs),
     /// Connect to every device, read its groups and show what `apply` would change (changes nothing).
-    Plan(RunArgs),
+    Plan(PlanArgs),
     /// Push the changes to every device: add, remove, verify, save.
-    Apply(RunArgs),
+    Apply(ApplyArgs),
     /// Preflight every device, changing nothing: reachability, SSH algorithms, host key, login,
     /// enable, IOS release, whether the groups exist and whether an ACL uses them.
-    Check(RunArgs),
+    Check(CheckArgs),
     /// Back to the state before tsfleet: delete its groups (a device whose ACLs still use them is left untouched).
-    Remove(RunArgs),
+    Remove(RemoveArgs),
     /// Work with run reports (merge the reports of sharded runs).
     Report {
         #[command(subcommand)]
@@ -108,7 +111,8 @@ pub enum LogsCommand {
           proxy: http://proxy.example.net:3128   # optional; else HTTPS_PROXY/NO_PROXY apply\n\n\
 Examples:\n  \
     tsfleet logs upload -i fleet.yaml --syslog /var/log/routers/routers.log\n  \
-    tsfleet logs upload -i fleet.yaml --syslog routers.log --state /var/lib/tsfleet/upload.json\n\n\
+    tsfleet logs upload -i fleet.yaml --syslog routers.log \\\n      \
+      --state /var/lib/tsfleet/upload.json\n\n\
 Exit codes: 0 every device's lines accepted, 1 a device's upload failed (its lines go next run), \
 3 invalid input (inventory, syslog or state file; nothing was uploaded)."
 )]
@@ -180,8 +184,9 @@ fn acl_name(s: &str) -> Result<String, String> {
         `platform`, `personality`, `logfile` and `url` have no inventory setting yet: they are \
         kept for later in the header comment. Unknown keys are reported with file:line.",
     after_help = "Examples:\n  \
-    tsfleet import-conf /opt/ts-isr/threatstop.conf                    # inventory on stdout\n  \
-    tsfleet import-conf confs/*.conf -o fleet.yaml && tsfleet inventory check -i fleet.yaml\n\n\
+    tsfleet import-conf /opt/ts-isr/threatstop.conf     # inventory on stdout\n  \
+    tsfleet import-conf confs/*.conf -o fleet.yaml\n  \
+    tsfleet inventory check -i fleet.yaml\n\n\
 Keys read: dns_server, dns_port (or port), max_policy_size (or max_policy), device, block_list, \
 allow_list, object_group_block, object_group_allow, username, password, enable_pw; kept for \
 later: platform, personality, logfile, url.\n\n\
@@ -191,9 +196,9 @@ pub struct ImportConfArgs {
     /// threatstop.conf files, one per router.
     #[arg(value_name = "FILE", required = true)]
     pub files: Vec<PathBuf>,
-    /// Write the inventory here instead of stdout.
+    /// Write the inventory here (default, or `-`: stdout).
     #[arg(short, long, value_name = "INVENTORY")]
-    pub output: Option<PathBuf>,
+    pub output: Option<Output>,
     /// Overwrite the --output file if it exists.
     #[arg(long, requires = "output")]
     pub force: bool,
@@ -209,16 +214,18 @@ pub struct ImportConfArgs {
         terminal (or with --no-input) nothing is asked: the flags given are used and the rest \
         are placeholders marked `# CHANGE ME`.",
     after_help = "Examples:\n  \
-    tsfleet init -o fleet.yaml                                   # asks on a terminal\n  \
-    tsfleet init -o fleet.yaml --no-input --block-list corp-block.acme.threatstop.local \\\n      \
-      --allow-list corp-allow.acme.threatstop.local --device 192.0.2.1 --device 192.0.2.2 --username tsadmin\n  \
-    tsfleet init > fleet.yaml                                    # placeholders, no questions\n\n\
+    tsfleet init -o fleet.yaml                  # asks on a terminal\n  \
+    tsfleet init -o fleet.yaml --no-input \\\n      \
+      --block-list corp-block.acme.threatstop.local \\\n      \
+      --allow-list corp-allow.acme.threatstop.local \\\n      \
+      --device 192.0.2.1 --device 192.0.2.2 --username tsadmin\n  \
+    tsfleet init > fleet.yaml                   # placeholders, no questions\n\n\
 Exit codes: 0 written, 3 the file exists (use --force) or an answer is invalid."
 )]
 pub struct InitArgs {
-    /// Write the inventory here (default: stdout).
+    /// Write the inventory here (default, or `-`: stdout).
     #[arg(short, long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
+    pub output: Option<Output>,
     /// Overwrite the --output file if it exists.
     #[arg(long, requires = "output")]
     pub force: bool,
@@ -360,10 +367,13 @@ pub enum ReportCommand {
     #[command(
         after_help = "Example (a CI matrix of 4 shard jobs, then one merge job):\n  \
         tsfleet resolve -i fleet.yaml -o lists.json\n  \
-        tsfleet apply -i fleet.yaml --lists lists.json --shard 3/4 --yes --json shard-3.json\n  \
-        tsfleet report merge shard-*.json --expect-shards 4 --json fleet.json --junit fleet.xml\n\n\
-        Exit codes: as the single run would (0, 1, 2 with --detailed-exitcode); 3 when a shard is \
-        missing or twice, the shards used different snapshots, or a device is in two shards."
+        tsfleet apply -i fleet.yaml --lists lists.json --shard 3/4 --yes \\\n      \
+          --json shard-3.json\n  \
+        tsfleet report merge shard-*.json --expect-shards 4 \\\n      \
+          --json fleet.json --junit fleet.xml\n\n\
+        Exit codes: as the single run would (0, 1, 2 with --detailed-exitcode; 1 also when a \
+        report cannot be written); 3 when a shard is missing or twice, the shards used different \
+        snapshots, a device is in two shards, or an output cannot be written."
     )]
     Merge(MergeArgs),
 }
@@ -377,21 +387,38 @@ pub struct MergeArgs {
     #[arg(long, value_name = "N")]
     pub expect_shards: Option<u32>,
     #[command(flatten)]
-    pub output: ReportOutput,
+    pub reports: ReportFiles,
+    #[command(flatten)]
+    pub detailed: DetailedExitcode,
 }
 
-/// Where a run's report goes besides the table, and how it exits.
+/// Where a run's report goes besides the table. Both are checked before
+/// any device is contacted.
 #[derive(Debug, Args)]
-pub struct ReportOutput {
-    /// Write the report as JSON (schema: schemas/report.schema.json).
+pub struct ReportFiles {
+    /// Write the report as JSON (schema: schemas/report.schema.json); `-` for stdout.
     #[arg(long, value_name = "FILE")]
-    pub json: Option<PathBuf>,
-    /// Write the report as JUnit XML (one test case per device).
+    pub json: Option<Output>,
+    /// Write the report as JUnit XML (one test case per device); `-` for stdout.
     #[arg(long, value_name = "FILE")]
-    pub junit: Option<PathBuf>,
-    /// Exit 2 when changes are pending (a plan), 0 when none.
+    pub junit: Option<Output>,
+}
+
+/// `--detailed-exitcode`, for the commands that change nothing (plan,
+/// check, and the merge of their reports): only they can have changes pending.
+#[derive(Debug, Args)]
+pub struct DetailedExitcode {
+    /// Exit 2 when changes are pending, 0 when none.
     #[arg(long)]
     pub detailed_exitcode: bool,
+}
+
+/// `--yes`, for the commands that change routers (apply, remove).
+#[derive(Debug, Args)]
+pub struct Confirm {
+    /// Do not ask before changing routers (required when stdin is not a terminal).
+    #[arg(short, long)]
+    pub yes: bool,
 }
 
 /// `-i/--inventory`, for every command that reads one.
@@ -445,22 +472,22 @@ pub struct ShrinkGuard {
         aggregate: false                      # merge adjacent prefixes (same addresses)\n      \
         max_shrink: 0.5                       # refuse a list that lost more than half\n\n\
 Examples:\n  \
-    tsfleet resolve -i inventory.yaml                       # print what each list holds\n  \
-    tsfleet resolve -i inventory.yaml -o lists.json         # write a snapshot for plan/apply --lists\n  \
-    tsfleet resolve -i inventory.yaml --json | jq .lists    # machine-readable report\n  \
-    tsfleet resolve -i inventory.yaml -o lists.json --allow-shrink   # accept a list that shrank a lot\n\n\
-Exit codes: 0 resolved, 3 a list could not be resolved or a policy guard refused it \
-(nothing was written)."
+    tsfleet resolve -i fleet.yaml                    # what each list holds\n  \
+    tsfleet resolve -i fleet.yaml -o lists.json      # a snapshot for --lists\n  \
+    tsfleet resolve -i fleet.yaml --json - | jq .lists\n  \
+    tsfleet resolve -i fleet.yaml -o lists.json --allow-shrink\n\n\
+Exit codes: 0 resolved, 3 a list could not be resolved, a policy guard refused it, or an \
+output cannot be written (nothing was written)."
 )]
 pub struct ResolveArgs {
     #[command(flatten)]
     pub inventory: InventoryPath,
-    /// Write the snapshot here (JSON); `plan` and `apply` read it with `--lists`.
+    /// Write the snapshot here (JSON; `-` for stdout); `plan` and `apply` read it with `--lists`.
     #[arg(short, long, value_name = "SNAPSHOT.json")]
-    pub output: Option<PathBuf>,
-    /// Print the report as JSON on stdout instead of a table.
-    #[arg(long)]
-    pub json: bool,
+    pub output: Option<Output>,
+    /// Write the report as JSON (`-` for stdout: the table goes to stderr then).
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<Output>,
     #[command(flatten)]
     pub shrink: ShrinkGuard,
 }
@@ -528,29 +555,32 @@ pub struct SimArgs {
     pub device: Option<String>,
 }
 
+/// The devices a fleet command works on.
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  \
-    tsfleet plan -i fleet.yaml                          # what would change, per device\n  \
-    tsfleet plan -i fleet.yaml --detailed-exitcode      # exit 2 when changes are pending\n  \
-    tsfleet apply -i fleet.yaml --limit 'branch-*' --yes\n  \
-    tsfleet apply -i fleet.yaml --canary 5 --max-failures 2% --yes --json run.json --junit run.xml\n  \
-    tsfleet resolve -i fleet.yaml -o lists.json && tsfleet apply -i fleet.yaml --lists lists.json --yes\n\n\
-Exit codes: 0 done (no change pending with --detailed-exitcode); 1 a device failed or was skipped \
-because the run stopped; 2 changes pending (plan --detailed-exitcode); 3 invalid input, nothing contacted.")]
-pub struct RunArgs {
+pub struct DeviceSelection {
     #[command(flatten)]
     pub inventory: InventoryPath,
-    /// Use this snapshot (from `tsfleet resolve -o`) instead of querying DNS.
-    #[arg(long, value_name = "SNAPSHOT.json")]
-    pub lists: Option<PathBuf>,
-    #[command(flatten)]
-    pub shrink: ShrinkGuard,
     #[command(flatten)]
     pub limit: LimitArgs,
     /// Only shard I of N: the devices with xxh64(name) % N == I - 1 (stable across
     /// releases and inventory edits). Run every shard with the same --lists SNAPSHOT.
     #[arg(long, value_name = "I/N", value_parser = crate::shard::parse)]
     pub shard: Option<crate::report::Shard>,
+}
+
+/// Where plan and apply take the lists from, and the shrink guard.
+#[derive(Debug, Args)]
+pub struct ListsArgs {
+    /// Use this snapshot (from `tsfleet resolve -o`) instead of querying DNS.
+    #[arg(long, value_name = "SNAPSHOT.json")]
+    pub lists: Option<PathBuf>,
+    #[command(flatten)]
+    pub shrink: ShrinkGuard,
+}
+
+/// How a fleet command fans out over the devices, and where transcripts go.
+#[derive(Debug, Args)]
+pub struct FanOutArgs {
     /// Devices worked on at once.
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..))]
     pub concurrency: u16,
@@ -572,14 +602,92 @@ pub struct RunArgs {
     /// Longest time one device may take, in seconds.
     #[arg(long, default_value_t = 900)]
     pub device_timeout: u64,
-    #[command(flatten)]
-    pub output: ReportOutput,
     /// Where the per-device transcripts go (default tsfleet-runs/<time>-<command>).
     #[arg(long, value_name = "DIR")]
     pub run_dir: Option<PathBuf>,
-    /// Do not ask before applying (required when stdin is not a terminal).
-    #[arg(short, long)]
-    pub yes: bool,
+}
+
+/// What plan, apply, check and remove all take: the devices, how to fan
+/// out over them, and where the reports go.
+#[derive(Debug, Args)]
+pub struct FleetArgs {
+    #[command(flatten)]
+    pub devices: DeviceSelection,
+    #[command(flatten)]
+    pub fanout: FanOutArgs,
+    #[command(flatten)]
+    pub reports: ReportFiles,
+}
+
+/// `tsfleet plan`: lists, no `--yes` (it changes nothing).
+#[derive(Debug, Args)]
+#[command(after_help = concat!(
+    "Examples:\n  ",
+    "tsfleet plan -i fleet.yaml                      # what would change\n  ",
+    "tsfleet plan -i fleet.yaml --detailed-exitcode  # exit 2: changes pending\n  ",
+    "tsfleet plan -i fleet.yaml --lists lists.json --json - | jq .summary\n\n",
+    crate::exit_codes_help!()
+))]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub fleet: FleetArgs,
+    #[command(flatten)]
+    pub lists: ListsArgs,
+    #[command(flatten)]
+    pub detailed: DetailedExitcode,
+}
+
+/// `tsfleet apply`: lists and `--yes`; no `--detailed-exitcode` (an apply
+/// leaves no change pending on a device that succeeded).
+#[derive(Debug, Args)]
+#[command(after_help = concat!(
+    "Examples:\n  ",
+    "tsfleet apply -i fleet.yaml --limit 'branch-*' --yes\n  ",
+    "tsfleet apply -i fleet.yaml --canary 5 --max-failures 2% --yes \\\n      ",
+    "--json run.json --junit run.xml\n  ",
+    "tsfleet resolve -i fleet.yaml -o lists.json\n  ",
+    "tsfleet apply -i fleet.yaml --lists lists.json --yes\n\n",
+    crate::exit_codes_help!()
+))]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub fleet: FleetArgs,
+    #[command(flatten)]
+    pub lists: ListsArgs,
+    #[command(flatten)]
+    pub confirm: Confirm,
+}
+
+/// `tsfleet check`: no lists (it reads groups, it does not compare them
+/// with a policy), no `--yes` (it changes nothing).
+#[derive(Debug, Args)]
+#[command(after_help = concat!(
+    "Examples:\n  ",
+    "tsfleet check -i fleet.yaml\n  ",
+    "tsfleet check -i fleet.yaml --limit @branch --junit check.xml\n\n",
+    crate::exit_codes_help!()
+))]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub fleet: FleetArgs,
+    #[command(flatten)]
+    pub detailed: DetailedExitcode,
+}
+
+/// `tsfleet remove`: `--yes`, no lists (it deletes the groups whatever
+/// they hold), no `--detailed-exitcode` (it changes routers).
+#[derive(Debug, Args)]
+#[command(after_help = concat!(
+    "Examples:\n  ",
+    "tsfleet remove -i fleet.yaml --limit 'lab-*'   # asks on a terminal\n  ",
+    "tsfleet remove -i fleet.yaml --yes --json removed.json\n\n",
+    crate::exit_codes_help!()
+))]
+pub struct RemoveArgs {
+    #[command(flatten)]
+    pub fleet: FleetArgs,
+    #[command(flatten)]
+    pub confirm: Confirm,
 }
 
 #[derive(Debug, Args)]
@@ -604,7 +712,15 @@ pub struct DemoArgs {
     pub dir: Option<PathBuf>,
 }
 
-/// Logs go to stderr; `-q` and `-v` pick the level, `RUST_LOG` overrides.
+/// Whether output to a stream may carry ANSI colour: only when the stream is
+/// a terminal, and not when `NO_COLOR` is set to anything but "".
+pub fn use_color(terminal: bool) -> bool {
+    terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// Logs go to stderr, coloured only as [`use_color`] allows (cron logs and
+/// the journal get plain text); `-q` and `-v` pick the level, `RUST_LOG`
+/// overrides.
 pub fn init_logging(global: &GlobalArgs) {
     let level = if global.quiet {
         "error"
@@ -631,6 +747,7 @@ pub fn init_logging(global: &GlobalArgs) {
         let bars = tracing_indicatif::IndicatifLayer::new().with_progress_style(style);
         let log_lines = tracing_subscriber::fmt::layer()
             .with_writer(bars.get_stderr_writer())
+            .with_ansi(use_color(true))
             .with_target(false)
             .with_filter(filter);
         // The bars follow the run's and devices' spans whatever the log level.
@@ -644,7 +761,83 @@ pub fn init_logging(global: &GlobalArgs) {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(filter)
             .with_writer(std::io::stderr)
+            .with_ansi(false)
             .with_target(false)
             .try_init();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    /// Every command's path from the top, `tsfleet` itself included.
+    fn paths(cmd: &clap::Command, prefix: Vec<String>, out: &mut Vec<Vec<String>>) {
+        out.push(prefix.clone());
+        for sub in cmd.get_subcommands() {
+            let mut path = prefix.clone();
+            path.push(sub.get_name().to_string());
+            paths(sub, path, out);
+        }
+    }
+
+    /// `-h` or `--help` of the command at `path`, rendered `width` columns wide.
+    fn help(path: &[String], flag: &str, width: usize) -> String {
+        let mut argv = vec!["tsfleet".to_string()];
+        argv.extend(path.iter().cloned());
+        argv.push(flag.into());
+        match Cli::command().term_width(width).try_get_matches_from(argv) {
+            Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelp => e.render().to_string(),
+            other => panic!("{path:?} {flag}: no help: {other:?}"),
+        }
+    }
+
+    /// The example command lines: lines starting with `tsfleet `, and the
+    /// continuation lines after one ending in ` \`.
+    fn example_lines(text: &str) -> Vec<&str> {
+        let mut out = Vec::new();
+        let mut continued = false;
+        for line in text.lines() {
+            if continued || line.trim_start().starts_with("tsfleet ") {
+                out.push(line);
+                continued = line.ends_with(" \\");
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn help_examples_fit_80_columns_and_are_never_wrapped() {
+        let mut all = Vec::new();
+        paths(&Cli::command(), Vec::new(), &mut all);
+        let mut checked = 0;
+        for path in &all {
+            for flag in ["-h", "--help"] {
+                let wide = help(path, flag, 1000);
+                let narrow = help(path, flag, 80);
+                let narrow_lines: Vec<&str> = narrow.lines().collect();
+                // The width took effect: clap wrapped everything else.
+                for line in &narrow_lines {
+                    assert!(
+                        line.trim_end().chars().count() <= 80,
+                        "{path:?} {flag}: wider than 80 columns:\n{line}"
+                    );
+                }
+                for line in example_lines(&wide) {
+                    let line = line.trim_end();
+                    assert!(
+                        line.chars().count() <= 80,
+                        "{path:?} {flag}: example wider than 80 columns:\n{line}"
+                    );
+                    assert!(
+                        narrow_lines.iter().any(|l| l.trim_end() == line),
+                        "{path:?} {flag}: example wrapped at 80 columns:\n{line}\n\n{narrow}"
+                    );
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 30, "only {checked} example lines found");
     }
 }

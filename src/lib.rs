@@ -6,7 +6,7 @@
 //! per-device policy) → `device` (one router over SSH) → `fleet` (fan-out) →
 //! [`report`]. [`sim`] is the simulated IOS fleet that tests, benchmarks and the
 //! demo run against. [`cli`] holds the clap definitions and [`commands`] the
-//! thin glue per subcommand; [`error`] maps every failure to an exit code.
+//! thin glue per subcommand; [`error`] maps every outcome and error to an exit code.
 //!
 //! [`domain`] is the bottom: the parse-once values every layer shares (list
 //! names, DNS servers, upload URLs, the run kind, shards, error classes); it
@@ -36,29 +36,38 @@ use std::process::ExitCode;
 pub use error::Error;
 
 /// Parse the command line, run the command, print any error once, and
-/// return the exit code (see [`error::Error::exit_code`]).
+/// return the exit code (the mapping is [`error::exit_code`]).
 pub fn run() -> ExitCode {
-    let args = <cli::Cli as clap::Parser>::parse();
+    let result = parse_and_run();
+    match &result {
+        // clap formats its own messages (and `--help`, `--version`).
+        Err(Error::Cli(e)) => {
+            let _ = e.print();
+        }
+        Err(e) => eprintln!("error: {e}"),
+        Ok(error::Outcome::ReportsNotWritten(failures)) => {
+            for e in failures {
+                eprintln!("error: {e}");
+            }
+        }
+        Ok(_) => {}
+    }
+    ExitCode::from(error::exit_code(&result))
+}
+
+fn parse_and_run() -> Result<error::Outcome, Error> {
+    let args = <cli::Cli as clap::Parser>::try_parse()?;
     cli::init_logging(&args.global);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(error::EXIT_INVALID);
-        }
-    };
+        .map_err(|source| Error::Io {
+            path: "<async runtime>".into(),
+            source,
+        })?;
     let outcome = runtime.block_on(commands::dispatch(args));
     // Do not wait for blocked readers (tokio reads stdin on a blocking
     // thread that only returns with the next input line).
     runtime.shutdown_background();
-    match outcome {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(e.exit_code())
-        }
-    }
+    outcome
 }

@@ -43,7 +43,9 @@ pub enum PrepareError {
     Lists(#[from] ListsError),
     #[error("device {device}: {message}")]
     Device { device: String, message: String },
-    #[error("cannot create the run directory {path}: {source}")]
+    #[error(
+        "cannot write transcripts in the run directory {path}: {source}; nothing was contacted"
+    )]
     RunDir {
         path: PathBuf,
         #[source]
@@ -121,10 +123,14 @@ pub async fn prepare(
         policies.insert(name.clone(), built);
     }
     if let Some(dir) = &options.run_dir {
-        std::fs::create_dir_all(dir).map_err(|source| PrepareError::RunDir {
-            path: dir.clone(),
-            source,
-        })?;
+        // Created and probed now: transcripts that cannot be written are
+        // found before a device is contacted, not after it was changed.
+        std::fs::create_dir_all(dir)
+            .and_then(|()| crate::files::check_dir_writable(dir))
+            .map_err(|source| PrepareError::RunDir {
+                path: dir.clone(),
+                source,
+            })?;
     }
     let mut jobs = Vec::with_capacity(devices.len());
     for device in devices {

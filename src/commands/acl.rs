@@ -3,11 +3,10 @@
 
 use crate::cli::AclArgs;
 use crate::device::acl::{AclDevice, render};
-use crate::error::Error;
+use crate::error::{Error, Outcome};
 use crate::inventory;
-use std::process::ExitCode;
 
-pub fn run(args: AclArgs) -> Result<ExitCode, Error> {
+pub fn run(args: AclArgs) -> Result<Outcome, Error> {
     let loaded = inventory::load(&args.inventory.path)?;
     // --all is the same as no pattern; clap requires one of the two.
     let devices = inventory::select(loaded.devices(), &args.devices)?;
@@ -21,5 +20,5 @@ pub fn run(args: AclArgs) -> Result<ExitCode, Error> {
         })
         .collect();
     print!("{}", render(&args.acl_name, &targets));
-    Ok(ExitCode::SUCCESS)
+    Ok(Outcome::Done)
 }

@@ -2,18 +2,17 @@
 //! an in-process DNS server publishing the lists, both on loopback; an
 //! inventory written for them; then plan, apply and plan again.
 
-use super::run::{execute, table_options};
+use super::run::{execute, print_table};
 use crate::cli::DemoArgs;
-use crate::error::Error;
+use crate::error::{Error, Outcome};
 use crate::fleet::FanOutSettings;
 use crate::inventory;
 use crate::lists::publish::{ListServer, PublishedList};
-use crate::report::{Command, table};
+use crate::report::Command;
 use crate::runner::{self, RunOptions};
-use crate::sim::{FleetConfig, Profile, SimFleet};
+use crate::sim::{FleetConfig, Profile, SimError, SimFleet};
 use ipnet::Ipv4Net;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::process::ExitCode;
 use std::time::Duration;
 
 const BLOCK_LIST: &str = "demo-block.acme.threatstop.local";
@@ -68,7 +67,7 @@ fn demo_lists(entries: u32) -> Vec<PublishedList> {
     ]
 }
 
-pub async fn run(args: DemoArgs, quiet: bool) -> Result<ExitCode, Error> {
+pub async fn run(args: DemoArgs, quiet: bool) -> Result<Outcome, Error> {
     let devices = usize::from(args.devices);
     let temp = tempfile_dir()?;
     let dir = args.dir.clone().unwrap_or_else(|| temp.clone());
@@ -82,7 +81,7 @@ pub async fn run(args: DemoArgs, quiet: bool) -> Result<ExitCode, Error> {
         &demo_lists(args.entries),
     )
     .await
-    .map_err(|e| Error::Usage(format!("cannot start the demo list server: {e}")))?;
+    .map_err(Error::DemoLists)?;
     let fleet = SimFleet::start(FleetConfig {
         devices,
         rtt: Duration::from_millis(args.rtt_ms),
@@ -91,7 +90,7 @@ pub async fn run(args: DemoArgs, quiet: bool) -> Result<ExitCode, Error> {
         password: "demo-Pw-3141".into(),
         enable_secret: "demo-En-2718".into(),
         profile: Profile::parse(&fault_profile(devices))
-            .map_err(|e| Error::Usage(e.to_string()))?,
+            .map_err(|e| SimError::Other(format!("demo profile: {e}")))?,
         ..FleetConfig::default()
     })
     .await?;
@@ -140,12 +139,10 @@ pub async fn run(args: DemoArgs, quiet: bool) -> Result<ExitCode, Error> {
     };
     for (step, command) in [(1, Command::Plan), (2, Command::Apply), (3, Command::Plan)] {
         options.command = command;
-        let prepared = runner::prepare(&loaded, loaded.devices(), &options)
-            .await
-            .map_err(|e| Error::Usage(e.to_string()))?;
+        let prepared = runner::prepare(&loaded, loaded.devices(), &options).await?;
         println!("── step {step}: tsfleet {} ──", command.as_str());
         let report = execute(&prepared, &options, quiet).await;
-        print!("{}", table::render(&report, table_options()));
+        print_table(&report, false);
         println!();
     }
     println!(
@@ -160,7 +157,7 @@ pub async fn run(args: DemoArgs, quiet: bool) -> Result<ExitCode, Error> {
     if args.dir.is_none() {
         let _ = std::fs::remove_dir_all(&temp);
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Outcome::Done)
 }
 
 fn tempfile_dir() -> Result<std::path::PathBuf, Error> {

@@ -3,12 +3,11 @@
 //! ever written or printed.
 
 use crate::cli::ImportConfArgs;
-use crate::error::Error;
+use crate::error::{Error, Outcome};
 use crate::inventory::import;
-use std::process::ExitCode;
 
-pub fn run(args: ImportConfArgs) -> Result<ExitCode, Error> {
-    super::init::refuse_overwrite(args.output.as_deref(), args.force)?;
+pub fn run(args: ImportConfArgs) -> Result<Outcome, Error> {
+    super::init::check_output(args.output.as_ref(), args.force)?;
     let mut files = Vec::new();
     for path in &args.files {
         let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
@@ -23,12 +22,15 @@ pub fn run(args: ImportConfArgs) -> Result<ExitCode, Error> {
         if n > 1 {
             text.push(format!("{n} mistakes; nothing written"));
         }
-        Error::Usage(text.join("\nerror: "))
+        Error::Mistakes {
+            mistakes: text,
+            then: "",
+        }
     })?;
     for note in &imported.notes {
         eprintln!("note: {note}");
     }
-    super::init::write_output(args.output.as_deref(), &imported.yaml)?;
+    super::init::write_output(args.output.as_ref(), &imported.yaml)?;
     if !imported.env.is_empty() {
         eprintln!("Set these environment variables before plan/apply (values are not shown):");
         let w = imported.env.iter().map(|e| e.name.len()).max().unwrap_or(0);
@@ -36,5 +38,5 @@ pub fn run(args: ImportConfArgs) -> Result<ExitCode, Error> {
             eprintln!("  {:<w$}  {}", e.name, e.holds);
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Outcome::Done)
 }

@@ -3,14 +3,13 @@
 //! flags and placeholders.
 
 use crate::cli::InitArgs;
-use crate::error::Error;
+use crate::error::{Error, Outcome};
+use crate::files::Output;
 use crate::inventory::starter::{self, Answers};
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::Path;
-use std::process::ExitCode;
 
-pub fn run(args: InitArgs) -> Result<ExitCode, Error> {
-    refuse_overwrite(args.output.as_deref(), args.force)?;
+pub fn run(args: InitArgs) -> Result<Outcome, Error> {
+    check_output(args.output.as_ref(), args.force)?;
     let mut answers = Answers {
         block_list: args.block_list.clone(),
         allow_list: args.allow_list.clone(),
@@ -37,20 +36,20 @@ pub fn run(args: InitArgs) -> Result<ExitCode, Error> {
             .iter()
             .map(|m| m.display("<answers>").to_string())
             .collect();
-        Error::Usage(format!(
-            "{}\n(fix the answer or flag above; nothing was written)",
-            text.join("\nerror: ")
-        ))
+        Error::Mistakes {
+            mistakes: text,
+            then: "(fix the answer or flag above; nothing was written)",
+        }
     })?;
-    write_output(args.output.as_deref(), &text)?;
-    if let Some(p) = &args.output {
+    write_output(args.output.as_ref(), &text)?;
+    if let Some(p) = args.output.as_ref().and_then(|o| o.path()) {
         eprintln!(
             "Wrote {}. Set TSFLEET_PASSWORD (and TSFLEET_ENABLE) in the environment, then: tsfleet inventory check -i {}",
             p.display(),
             p.display()
         );
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Outcome::Done)
 }
 
 /// One question: `Please enter X:\n[default] ==> `; an empty answer keeps the default.
@@ -68,7 +67,13 @@ fn question(
     out.flush().map_err(io)?;
     let mut line = String::new();
     if input.read_line(&mut line).map_err(io)? == 0 {
-        return Err(Error::Usage("input ended before the last question".into()));
+        return Err(Error::Io {
+            path: "<terminal>".into(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "input ended before the last question",
+            ),
+        });
     }
     let line = line.trim();
     Ok(if line.is_empty() {
@@ -115,9 +120,14 @@ fn ask(args: &InitArgs, a: &mut Answers) -> Result<(), Error> {
             "port to use for DNS queries",
             &a.dns_port.to_string(),
         )?;
-        a.dns_port =
-            port.parse().ok().filter(|&p: &u16| p > 0).ok_or_else(|| {
-                Error::Usage(format!("DNS port {port:?}: write a number 1-65535"))
+        a.dns_port = port
+            .parse()
+            .ok()
+            .filter(|&p: &u16| p > 0)
+            .ok_or_else(|| Error::Answer {
+                what: "DNS port",
+                answer: port.clone(),
+                expected: "write a number 1-65535",
             })?;
     }
     if args.max_policy_size.is_none() {
@@ -131,10 +141,10 @@ fn ask(args: &InitArgs, a: &mut Answers) -> Result<(), Error> {
             .parse()
             .ok()
             .filter(|&n: &usize| n > 0)
-            .ok_or_else(|| {
-                Error::Usage(format!(
-                    "maximum policy size {size:?}: write a positive number of entries"
-                ))
+            .ok_or_else(|| Error::Answer {
+                what: "maximum policy size",
+                answer: size.clone(),
+                expected: "write a positive number of entries",
             })?;
     }
     if args.username.is_none() {
@@ -148,30 +158,25 @@ fn ask(args: &InitArgs, a: &mut Answers) -> Result<(), Error> {
     Ok(())
 }
 
-/// Refuse an existing `--output` file unless `--force`.
-pub fn refuse_overwrite(output: Option<&Path>, force: bool) -> Result<(), Error> {
-    if let Some(p) = output
-        && p.exists()
-        && !force
-    {
-        return Err(Error::Usage(format!(
-            "{} exists: choose another file or add --force to overwrite it",
-            p.display()
-        )));
+/// Before anything is asked or read: refuse an existing `--output` file
+/// unless `--force`, and one that cannot be written.
+pub fn check_output(output: Option<&Output>, force: bool) -> Result<(), Error> {
+    if let Some(p) = output.and_then(|o| o.path()) {
+        if p.exists() && !force {
+            return Err(Error::Exists(p.to_path_buf()));
+        }
+        super::run::check_outputs(&[("--output", &output.cloned())])?;
     }
     Ok(())
 }
 
-/// The text to `path` (atomically), or stdout.
-pub fn write_output(path: Option<&Path>, text: &str) -> Result<(), Error> {
-    match path {
-        Some(p) => crate::files::write_atomic(p, text.as_bytes()).map_err(|source| Error::Io {
-            path: p.to_path_buf(),
+/// The text to the `--output` file (atomically), or stdout.
+pub fn write_output(output: Option<&Output>, text: &str) -> Result<(), Error> {
+    output
+        .unwrap_or(&Output::Stdout)
+        .write(text.as_bytes())
+        .map_err(|source| Error::Io {
+            path: output.map_or("-".into(), |o| o.to_string().into()),
             source,
-        }),
-        None => {
-            print!("{text}");
-            Ok(())
-        }
-    }
+        })
 }

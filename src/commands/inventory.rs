@@ -3,22 +3,21 @@
 //! came from. Nothing is contacted; secrets are never printed.
 
 use crate::cli::{InventoryCheckArgs, InventoryCommand, InventoryShowArgs};
-use crate::error::Error;
+use crate::error::{Error, Outcome};
 use crate::inventory::{self, LoadedInventory, ResolvedDevice, Secret};
 use std::path::Path;
-use std::process::ExitCode;
 
-pub fn run(command: InventoryCommand) -> Result<ExitCode, Error> {
+pub fn run(command: InventoryCommand) -> Result<Outcome, Error> {
     match command {
         InventoryCommand::Check(args) => check(&args),
         InventoryCommand::Show(args) => show(&args),
     }
 }
 
-fn check(args: &InventoryCheckArgs) -> Result<ExitCode, Error> {
+fn check(args: &InventoryCheckArgs) -> Result<Outcome, Error> {
     let loaded = inventory::load(&args.inventory.path)?;
     println!("{}", summary(&loaded));
-    Ok(ExitCode::SUCCESS)
+    Ok(Outcome::Done)
 }
 
 /// `inventory.yaml: ok, 5 devices, 2 groups, 2 policies`.
@@ -34,13 +33,13 @@ pub fn summary(loaded: &LoadedInventory) -> String {
     )
 }
 
-fn show(args: &InventoryShowArgs) -> Result<ExitCode, Error> {
+fn show(args: &InventoryShowArgs) -> Result<Outcome, Error> {
     let loaded = inventory::load(&args.inventory.path)?;
     let devices = inventory::select(loaded.devices(), &args.devices)?;
     let file = loaded.path.display().to_string();
     let blocks: Vec<String> = devices.iter().map(|d| render(d, &file)).collect();
     print!("{}", blocks.join("\n"));
-    Ok(ExitCode::SUCCESS)
+    Ok(Outcome::Done)
 }
 
 /// A secret as it may be shown: the reference, or `******` for a literal.

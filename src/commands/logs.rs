@@ -2,12 +2,11 @@
 //! `--quiet`, only warnings and errors); exit 1 when one failed.
 
 use crate::cli::LogsCommand;
-use crate::error::{EXIT_DEVICE_FAILED, Error};
+use crate::error::{Error, Outcome};
 use crate::inventory;
 use crate::logs::{self, DeviceOutcome};
-use std::process::ExitCode;
 
-pub async fn run(command: LogsCommand, quiet: bool) -> Result<ExitCode, Error> {
+pub async fn run(command: LogsCommand, quiet: bool) -> Result<Outcome, Error> {
     let LogsCommand::Upload(args) = command;
     let loaded = inventory::load(&args.inventory.path)?;
     let state = args
@@ -67,13 +66,13 @@ pub async fn run(command: LogsCommand, quiet: bool) -> Result<ExitCode, Error> {
     }
     let failed: Vec<&str> = summary.failed().map(|(n, _)| n.as_str()).collect();
     if failed.is_empty() {
-        Ok(ExitCode::SUCCESS)
+        Ok(Outcome::Done)
     } else {
         eprintln!(
             "error: upload failed for {} device(s): {}",
             failed.len(),
             failed.join(", ")
         );
-        Ok(ExitCode::from(EXIT_DEVICE_FAILED))
+        Ok(Outcome::DevicesFailed)
     }
 }

@@ -12,18 +12,17 @@ mod run;
 mod sim;
 
 use crate::cli::{Cli, Command};
-use crate::error::Error;
-use std::process::ExitCode;
+use crate::error::{Error, Outcome};
 
-pub async fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
+pub async fn dispatch(cli: Cli) -> Result<Outcome, Error> {
     use crate::report::Command as Run;
     let quiet = cli.global.quiet;
     match cli.command {
         Command::Demo(args) => demo::run(args, quiet).await,
-        Command::Plan(args) => run::run(args, Run::Plan, quiet).await,
-        Command::Apply(args) => run::run(args, Run::Apply, quiet).await,
-        Command::Check(args) => run::run(args, Run::Check, quiet).await,
-        Command::Remove(args) => run::run(args, Run::Remove, quiet).await,
+        Command::Plan(args) => run::run(args.into(), Run::Plan, quiet).await,
+        Command::Apply(args) => run::run(args.into(), Run::Apply, quiet).await,
+        Command::Check(args) => run::run(args.into(), Run::Check, quiet).await,
+        Command::Remove(args) => run::run(args.into(), Run::Remove, quiet).await,
         Command::Report { command } => report::run(command),
         Command::Resolve(args) => resolve::run(args).await,
         Command::Sim(args) => sim::run(args).await,

@@ -1,27 +1,25 @@
 //! `tsfleet report merge`: join shard reports and exit as the run would have.
 
 use crate::cli::{MergeArgs, ReportCommand};
-use crate::error::Error;
-use crate::report::{json, merge, table};
-use std::process::ExitCode;
+use crate::error::{Error, Outcome};
+use crate::report::{json, merge};
 
-pub fn run(command: ReportCommand) -> Result<ExitCode, Error> {
+pub fn run(command: ReportCommand) -> Result<Outcome, Error> {
     match command {
         ReportCommand::Merge(args) => merge_reports(args),
     }
 }
 
-fn merge_reports(args: MergeArgs) -> Result<ExitCode, Error> {
+fn merge_reports(args: MergeArgs) -> Result<Outcome, Error> {
+    let on_stderr = super::run::check_reports(&args.reports)?;
     let mut reports = Vec::with_capacity(args.files.len());
     for path in &args.files {
-        let report = json::read(path).map_err(|e| Error::Usage(e.to_string()))?;
-        reports.push((path.clone(), report));
+        reports.push((path.clone(), json::read(path)?));
     }
-    let merged =
-        merge::merge(reports, args.expect_shards).map_err(|e| Error::Usage(e.to_string()))?;
-    print!("{}", table::render(&merged, super::run::table_options()));
-    super::run::write_outputs(&merged, &args.output)?;
-    Ok(ExitCode::from(
-        merged.exit_code(args.output.detailed_exitcode),
-    ))
+    let merged = merge::merge(reports, args.expect_shards)?;
+    super::run::print_table(&merged, on_stderr);
+    let unwritten = super::run::write_reports(&merged, &args.reports);
+    Ok(merged
+        .outcome(args.detailed.detailed_exitcode)
+        .unless_unwritten(unwritten))
 }

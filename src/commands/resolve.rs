@@ -1,14 +1,16 @@
 //! `tsfleet resolve`: resolve every list once, check every policy against
-//! the result, print a report, and write the snapshot when asked.
+//! the result, print a report (the table, and JSON when asked), and write
+//! the snapshot when asked. `-` as either FILE is stdout; the table then
+//! goes to stderr.
 
 use crate::cli::ResolveArgs;
-use crate::error::Error;
+use crate::error::{Error, Outcome};
 use crate::inventory;
 use crate::lists::{self, DevicePolicy, ListsError, Snapshot, policy};
 use serde_json::json;
-use std::process::ExitCode;
 
-pub async fn run(args: ResolveArgs) -> Result<ExitCode, Error> {
+pub async fn run(args: ResolveArgs) -> Result<Outcome, Error> {
+    let on_stderr = super::run::check_outputs(&[("-o", &args.output), ("--json", &args.json)])?;
     let loaded = inventory::load(&args.inventory.path)?;
     let previous = previous_snapshot(&args)?;
     let resolution = lists::resolve(&loaded.inventory).await?;
@@ -46,26 +48,40 @@ pub async fn run(args: ResolveArgs) -> Result<ExitCode, Error> {
         }
     }
 
-    if args.json {
-        let report = json_report(&resolution, &policies, args.output.as_deref());
-        println!("{report:#}");
+    let table = table(&resolution, &policies);
+    if on_stderr {
+        eprint!("{table}");
     } else {
-        print_table(&resolution, &policies);
+        print!("{table}");
+    }
+    if let Some(output) = &args.json {
+        let report = json_report(&resolution, &policies, args.output.as_ref());
+        output
+            .write(format!("{report:#}\n").as_bytes())
+            .map_err(|source| Error::Io {
+                path: output.to_string().into(),
+                source,
+            })?;
     }
     if let Some(e) = refused {
         return Err(e.into());
     }
-    if let Some(path) = &args.output {
-        snapshot.write(path).map_err(ListsError::from)?;
-        if !args.json {
-            println!(
+    if let Some(output) = &args.output {
+        snapshot.write(output).map_err(ListsError::from)?;
+        if let Some(path) = output.path() {
+            let note = format!(
                 "snapshot written to {} (sha256 {})",
                 path.display(),
                 snapshot.sha256
             );
+            if on_stderr {
+                eprintln!("{note}");
+            } else {
+                println!("{note}");
+            }
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Outcome::Done)
 }
 
 /// The snapshot the shrink guard compares against: `--previous`, else the
@@ -74,7 +90,7 @@ fn previous_snapshot(args: &ResolveArgs) -> Result<Option<Snapshot>, Error> {
     if let Some(p) = &args.shrink.previous {
         return Ok(Some(Snapshot::read(p).map_err(ListsError::from)?));
     }
-    match &args.output {
+    match args.output.as_ref().and_then(|o| o.path()) {
         Some(out) if out.exists() => match Snapshot::read(out) {
             Ok(s) => Ok(Some(s)),
             Err(e) => {
@@ -86,7 +102,10 @@ fn previous_snapshot(args: &ResolveArgs) -> Result<Option<Snapshot>, Error> {
     }
 }
 
-fn print_table(resolution: &lists::Resolution, policies: &[(&str, DevicePolicy)]) {
+/// The table: a row per list and sub-list, then a line per policy.
+fn table(resolution: &lists::Resolution, policies: &[(&str, DevicePolicy)]) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
     let snapshot = &resolution.snapshot;
     let width = snapshot
         .lists
@@ -97,12 +116,14 @@ fn print_table(resolution: &lists::Resolution, policies: &[(&str, DevicePolicy)]
         .max()
         .unwrap_or(4)
         .max(4);
-    println!(
+    let _ = writeln!(
+        out,
         "{:<width$}  {:>8}  {:>8}  {:>7}  {:>9}  {:<9}  {:<21}  {:>8}",
         "LIST", "PREFIXES", "EXCLUDED", "SKIPPED", "SUB-LISTS", "TYPES", "SERVER", "TIME"
     );
     for l in &snapshot.lists {
-        println!(
+        let _ = writeln!(
+            out,
             "{:<width$}  {:>8}  {:>8}  {:>7}  {:>9}  {:<9}  {:<21}  {:>5} ms",
             l.name,
             l.prefixes.len(),
@@ -114,7 +135,8 @@ fn print_table(resolution: &lists::Resolution, policies: &[(&str, DevicePolicy)]
             l.elapsed_ms
         );
         for s in &l.sublists {
-            println!(
+            let _ = writeln!(
+                out,
                 "{:<width$}  {:>8}  {:>8}  {:>7}  {:>9}  {:<9}",
                 format!("  {}", s.name),
                 s.prefixes,
@@ -159,7 +181,8 @@ fn print_table(resolution: &lists::Resolution, policies: &[(&str, DevicePolicy)]
                 r.shrink_overridden.join(", ")
             ));
         }
-        println!(
+        let _ = writeln!(
+            out,
             "policy {name}: {} block, {} allow entries{}{}",
             d.block.len(),
             d.allow.len(),
@@ -167,12 +190,13 @@ fn print_table(resolution: &lists::Resolution, policies: &[(&str, DevicePolicy)]
             notes.join("; ")
         );
     }
+    out
 }
 
 fn json_report(
     resolution: &lists::Resolution,
     policies: &[(&str, DevicePolicy)],
-    output: Option<&std::path::Path>,
+    output: Option<&crate::files::Output>,
 ) -> serde_json::Value {
     let snapshot = &resolution.snapshot;
     let lists: Vec<_> = snapshot
@@ -224,7 +248,7 @@ fn json_report(
         "created_at": snapshot.created_at,
         "sha256": snapshot.sha256,
         "servers": snapshot.servers,
-        "snapshot": output,
+        "snapshot": output.map(|o| o.to_string()),
         "lists": lists,
         "policies": policies,
     })

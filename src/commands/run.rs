@@ -1,71 +1,145 @@
-//! `tsfleet plan` and `tsfleet apply`: one runner, two commands. Loads and
-//! checks everything first (exit 3 on bad input, nothing contacted), takes
-//! the inventory's lock, asks before applying on a terminal, then fans out
-//! and reports.
+//! `tsfleet plan`, `apply`, `check` and `remove`: one runner, four commands
+//! (each with its own flags, gathered into a [`Request`]). Checks the report
+//! outputs and loads everything first (exit 3 on bad input, nothing
+//! contacted), takes the inventory's lock, asks before changing routers on a
+//! terminal, then fans out, prints the table and writes the reports.
 
-use crate::cli::{ReportOutput, RunArgs};
-use crate::error::Error;
+use crate::cli::{ApplyArgs, CheckArgs, FleetArgs, ListsArgs, PlanArgs, RemoveArgs, ReportFiles};
+use crate::error::{Error, Outcome};
 use crate::fleet::{Event, FanOutSettings};
 use crate::inventory;
 use crate::report::{Command, RunReport, json, junit, table};
 use crate::runner::{self, Prepared, RunOptions};
 use std::io::{BufRead, IsTerminal, Write};
-use std::process::ExitCode;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tracing_indicatif::span_ext::IndicatifSpanExt;
 
-pub async fn run(args: RunArgs, command: Command, quiet: bool) -> Result<ExitCode, Error> {
-    let loaded = inventory::load(&args.inventory.path)?;
-    let mut devices = inventory::select(loaded.devices(), &args.limit.patterns)?;
-    if let Some(shard) = args.shard {
+/// What plan, apply, check and remove share, from each one's own flags.
+pub struct Request {
+    pub fleet: FleetArgs,
+    /// Plan and apply only.
+    pub lists: Option<ListsArgs>,
+    /// `--detailed-exitcode` (plan and check only).
+    pub detailed: bool,
+    /// `--yes` (apply and remove only).
+    pub yes: bool,
+}
+
+impl From<PlanArgs> for Request {
+    fn from(a: PlanArgs) -> Request {
+        let detailed = a.detailed.detailed_exitcode;
+        Request {
+            fleet: a.fleet,
+            lists: Some(a.lists),
+            detailed,
+            yes: false,
+        }
+    }
+}
+
+impl From<ApplyArgs> for Request {
+    fn from(a: ApplyArgs) -> Request {
+        let yes = a.confirm.yes;
+        Request {
+            fleet: a.fleet,
+            lists: Some(a.lists),
+            detailed: false,
+            yes,
+        }
+    }
+}
+
+impl From<CheckArgs> for Request {
+    fn from(a: CheckArgs) -> Request {
+        let detailed = a.detailed.detailed_exitcode;
+        Request {
+            fleet: a.fleet,
+            lists: None,
+            detailed,
+            yes: false,
+        }
+    }
+}
+
+impl From<RemoveArgs> for Request {
+    fn from(a: RemoveArgs) -> Request {
+        let yes = a.confirm.yes;
+        Request {
+            fleet: a.fleet,
+            lists: None,
+            detailed: false,
+            yes,
+        }
+    }
+}
+
+pub async fn run(args: Request, command: Command, quiet: bool) -> Result<Outcome, Error> {
+    // Outputs first: a report that cannot be written must stop the run
+    // before any device is contacted, not after the routers were changed.
+    let FleetArgs {
+        devices: selection,
+        fanout,
+        reports,
+    } = &args.fleet;
+    let on_stderr = check_reports(reports)?;
+    let loaded = inventory::load(&selection.inventory.path)?;
+    let mut devices = inventory::select(loaded.devices(), &selection.limit.patterns)?;
+    if let Some(shard) = selection.shard {
         devices.retain(|d| crate::shard::contains(shard, &d.name));
     }
-    let _lock =
-        crate::lock::acquire(&args.inventory.path).map_err(|e| Error::Usage(e.to_string()))?;
+    let _lock = crate::lock::acquire(&selection.inventory.path)?;
     let interactive = std::io::stdin().is_terminal();
     let changes_routers = matches!(command, Command::Apply | Command::Remove);
     if changes_routers && !args.yes && !interactive {
-        return Err(Error::Usage(format!(
-            "{} changes routers: pass --yes to confirm (stdin is not a terminal, so tsfleet cannot ask)",
-            command.as_str()
-        )));
+        return Err(Error::NeedsYes {
+            command: command.as_str(),
+        });
     }
     let options = RunOptions {
         command,
-        lists: args.lists.clone(),
-        previous: args.shrink.previous.clone(),
-        allow_shrink: args.shrink.allow_shrink,
+        lists: args.lists.as_ref().and_then(|l| l.lists.clone()),
+        previous: args.lists.as_ref().and_then(|l| l.shrink.previous.clone()),
+        allow_shrink: args.lists.as_ref().is_some_and(|l| l.shrink.allow_shrink),
         fanout: FanOutSettings {
-            concurrency: usize::from(args.concurrency),
-            connect_rate: args.connect_rate,
-            retries: args.retries,
-            auth_failure_limit: args.auth_failure_limit,
-            canary: args.canary,
-            max_failures: args.max_failures,
+            concurrency: usize::from(fanout.concurrency),
+            connect_rate: fanout.connect_rate,
+            retries: fanout.retries,
+            auth_failure_limit: fanout.auth_failure_limit,
+            canary: fanout.canary,
+            max_failures: fanout.max_failures,
             ..FanOutSettings::default()
         },
         run_dir: Some(
-            args.run_dir
+            fanout
+                .run_dir
                 .clone()
                 .unwrap_or_else(|| runner::default_run_dir(command)),
         ),
-        device_deadline: Duration::from_secs(args.device_timeout),
-        shard: args.shard,
+        device_deadline: Duration::from_secs(fanout.device_timeout),
+        shard: selection.shard,
     };
-    let prepared = runner::prepare(&loaded, &devices, &options)
-        .await
-        .map_err(|e| Error::Usage(e.to_string()))?;
+    let prepared = runner::prepare(&loaded, &devices, &options).await?;
+    let say = |text: &str| {
+        if on_stderr {
+            eprintln!("{text}");
+        } else {
+            println!("{text}");
+        }
+    };
 
     if command == Command::Remove
         && !args.yes
-        && !confirm(&format!(
-            "Remove the groups tsfleet manages from {} device(s)? [y/N] ",
-            prepared.jobs.len()
-        ))
+        && !confirm(
+            &format!(
+                "Remove the groups tsfleet manages from {} device(s)? [y/N] ",
+                prepared.jobs.len()
+            ),
+            on_stderr,
+        )
     {
-        println!("Nothing removed.");
-        return Ok(ExitCode::SUCCESS);
+        say("Nothing removed.");
+        return Ok(Outcome::Done);
     }
     if command == Command::Apply && !args.yes {
         // Show what would change and ask, as a careful operator would.
@@ -75,38 +149,78 @@ pub async fn run(args: RunArgs, command: Command, quiet: bool) -> Result<ExitCod
         };
         let preview = prepared_for(&prepared, false);
         let report = execute(&preview, &plan_options, quiet).await;
-        print!("{}", table::render(&report, table_options()));
+        print_table(&report, on_stderr);
         let pending = report.summary().changed;
         if pending == 0 {
-            println!("Nothing to apply.");
-            return Ok(ExitCode::from(report.exit_code(false)));
+            say("Nothing to apply.");
+            return Ok(report.outcome(false));
         }
-        if !confirm(&format!("Apply the changes to {pending} device(s)? [y/N] ")) {
-            println!("Nothing applied.");
-            return Ok(ExitCode::SUCCESS);
+        if !confirm(
+            &format!("Apply the changes to {pending} device(s)? [y/N] "),
+            on_stderr,
+        ) {
+            say("Nothing applied.");
+            return Ok(Outcome::Done);
         }
     }
 
     let report = execute(&prepared, &options, quiet).await;
-    print!("{}", table::render(&report, table_options()));
-    write_outputs(&report, &args.output)?;
+    print_table(&report, on_stderr);
+    let unwritten = write_reports(&report, reports);
     if let Some(dir) = &options.run_dir {
         tracing::info!("transcripts in {}", dir.display());
     }
-    Ok(ExitCode::from(
-        report.exit_code(args.output.detailed_exitcode),
-    ))
+    Ok(report.outcome(args.detailed).unless_unwritten(unwritten))
 }
 
-/// Write the JSON and JUnit files a run was asked for.
-pub(crate) fn write_outputs(report: &RunReport, output: &ReportOutput) -> Result<(), Error> {
-    if let Some(path) = &output.json {
-        json::write(path, report).map_err(|e| Error::Usage(e.to_string()))?;
+/// Check the report outputs before anything is done (exit 3, nothing
+/// contacted): each file must be writable, and at most one may be stdout.
+/// Returns whether the table goes to stderr (a report holds stdout).
+pub(crate) fn check_reports(reports: &ReportFiles) -> Result<bool, Error> {
+    let outputs = [("--json", &reports.json), ("--junit", &reports.junit)];
+    check_outputs(&outputs)
+}
+
+/// Check outputs named by their flag: see [`check_reports`].
+pub(crate) fn check_outputs(
+    outputs: &[(&'static str, &Option<crate::files::Output>)],
+) -> Result<bool, Error> {
+    let on_stdout: Vec<&'static str> = outputs
+        .iter()
+        .filter(|(_, o)| o.as_ref().is_some_and(|o| o.is_stdout()))
+        .map(|(flag, _)| *flag)
+        .collect();
+    if let [first, second, ..] = on_stdout[..] {
+        return Err(Error::TwoOnStdout { first, second });
     }
-    if let Some(path) = &output.junit {
-        junit::write(path, report).map_err(|e| Error::Usage(e.to_string()))?;
+    for &(flag, output) in outputs {
+        if let Some(output) = output {
+            output.check().map_err(|e| Error::Output {
+                flag,
+                path: output.to_string(),
+                problem: e.to_string(),
+            })?;
+        }
     }
-    Ok(())
+    Ok(!on_stdout.is_empty())
+}
+
+/// Write the JSON and JUnit reports a run was asked for: each is tried,
+/// and the ones that failed are returned (the run has happened; one
+/// unwritable report must not cost the other).
+pub(crate) fn write_reports(report: &RunReport, reports: &ReportFiles) -> Vec<Error> {
+    let mut failed = Vec::new();
+    if let Some(output) = &reports.json
+        && let Err(e) = json::write(output, report)
+    {
+        failed.push(e.into());
+    }
+    if let Some(output) = &reports.junit
+        && let Err(e) = junit::write(output, report)
+    {
+        failed.push(e.into());
+    }
+    failed
 }
 
 fn prepared_for(p: &Prepared, apply: bool) -> Prepared {
@@ -163,11 +277,25 @@ pub(crate) async fn execute(prepared: &Prepared, options: &RunOptions, quiet: bo
     report
 }
 
-pub(crate) fn table_options() -> table::TableOptions {
-    let terminal = std::io::stdout().is_terminal();
-    table::TableOptions {
-        color: terminal,
-        width: if terminal { terminal_width() } else { None },
+/// Print the run's table on stdout, or on stderr when a report holds
+/// stdout; coloured and fitted only on a terminal (see [`crate::cli::use_color`]).
+pub(crate) fn print_table(report: &RunReport, on_stderr: bool) {
+    let terminal = if on_stderr {
+        std::io::stderr().is_terminal()
+    } else {
+        std::io::stdout().is_terminal()
+    };
+    let text = table::render(
+        report,
+        table::TableOptions {
+            color: crate::cli::use_color(terminal),
+            width: if terminal { terminal_width() } else { None },
+        },
+    );
+    if on_stderr {
+        eprint!("{text}");
+    } else {
+        print!("{text}");
     }
 }
 
@@ -178,9 +306,14 @@ fn terminal_width() -> Option<usize> {
         .or(Some(160))
 }
 
-fn confirm(question: &str) -> bool {
-    print!("{question}");
-    let _ = std::io::stdout().flush();
+/// Ask on the terminal; on stderr when a report holds stdout.
+fn confirm(question: &str, on_stderr: bool) -> bool {
+    if on_stderr {
+        eprint!("{question}");
+    } else {
+        print!("{question}");
+        let _ = std::io::stdout().flush();
+    }
     let mut answer = String::new();
     let _ = std::io::stdin().lock().read_line(&mut answer);
     matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes")

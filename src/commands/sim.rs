@@ -1,12 +1,11 @@
 //! `tsfleet sim`: start the simulated fleet and serve until interrupted.
 
 use crate::cli::SimArgs;
-use crate::error::Error;
+use crate::error::{Error, Outcome};
 use crate::sim::{FleetConfig, Profile, SimError, SimFleet, stdio};
-use std::process::ExitCode;
 use std::time::Duration;
 
-pub async fn run(args: SimArgs) -> Result<ExitCode, Error> {
+pub async fn run(args: SimArgs) -> Result<Outcome, Error> {
     let profile = match &args.profile {
         Some(path) => {
             let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
@@ -33,13 +32,10 @@ pub async fn run(args: SimArgs) -> Result<ExitCode, Error> {
     };
     if args.stdio {
         stdio::run(config, args.device).await?;
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Outcome::Done);
     }
     if !config.listen.is_loopback() {
-        return Err(Error::Usage(format!(
-            "--listen {} is not a loopback address: the simulator only serves this machine",
-            config.listen
-        )));
+        return Err(Error::NotLoopback(config.listen));
     }
     let fleet = SimFleet::start(config).await?;
     // Listen for the stop before saying the fleet is up, so a caller that
@@ -68,7 +64,7 @@ pub async fn run(args: SimArgs) -> Result<ExitCode, Error> {
         fleet.write_dump(path)?;
         eprintln!("tsfleet sim: state written to {}", path.display());
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Outcome::Done)
 }
 
 /// SIGINT and SIGTERM handlers, installed now.

@@ -213,15 +213,15 @@ impl Snapshot {
     }
 
     /// Write the snapshot atomically (temporary file in the same folder,
-    /// then rename), so a reader never sees half a file.
-    pub fn write(&self, path: &Path) -> Result<(), SnapshotError> {
+    /// then rename), so a reader never sees half a file; or to stdout.
+    pub fn write(&self, output: &crate::files::Output) -> Result<(), SnapshotError> {
         let err = |source| SnapshotError::Write {
-            path: path.to_path_buf(),
+            path: output.to_string().into(),
             source,
         };
         let mut json = serde_json::to_vec_pretty(self).map_err(|e| err(e.into()))?;
         json.push(b'\n');
-        crate::files::write_atomic(path, &json).map_err(err)
+        output.write(&json).map_err(err)
     }
 }
 
@@ -273,7 +273,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("snap.json");
         let snap = Snapshot::new(vec![], vec![list("a", vec![entry("192.0.2.0/24", "a")])]);
-        snap.write(&path).unwrap();
+        snap.write(&crate::files::Output::File(path.clone()))
+            .unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.contains("\"prefix\": \"192.0.2.0/24\""), "{text}");
         assert_eq!(Snapshot::read(&path).unwrap(), snap);

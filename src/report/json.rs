@@ -3,7 +3,8 @@
 //! counts (`jq .summary.failed`). Written atomically, so a CI step or a
 //! `report merge` never reads half a file.
 
-use super::{ReportError, RunReport, SCHEMA_VERSION, Summary, write_atomic};
+use super::{ReportError, RunReport, SCHEMA_VERSION, Summary, write_output};
+use crate::files::Output;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -59,9 +60,9 @@ pub fn from_str(text: &str) -> Result<RunReport, String> {
     Ok(document.report)
 }
 
-/// Write the report to `path` atomically (temporary file, then rename).
-pub fn write(path: &Path, report: &RunReport) -> Result<(), ReportError> {
-    write_atomic(path, to_string(report).as_bytes())
+/// Write the report to a file atomically (temporary file, then rename), or stdout.
+pub fn write(output: &Output, report: &RunReport) -> Result<(), ReportError> {
+    write_output(output, to_string(report).as_bytes())
 }
 
 /// Read a report written by [`write`] (for `tsfleet report merge`).
@@ -89,7 +90,7 @@ mod tests {
         let path = dir.path().join("report.json");
         for command in Command::ALL {
             let report = sample(command);
-            write(&path, &report).unwrap();
+            write(&Output::File(path.clone()), &report).unwrap();
             assert_eq!(read(&path).unwrap(), report);
         }
     }

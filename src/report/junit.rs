@@ -4,9 +4,9 @@
 //! whose type is its error class, a skipped device is `skipped` with the
 //! reason, and the counts go to `system-out`.
 
-use super::{DeviceReport, ReportError, RunReport, Status, table, write_atomic};
+use super::{DeviceReport, ReportError, RunReport, Status, table, write_output};
+use crate::files::Output;
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
-use std::path::Path;
 use std::time::Duration;
 
 /// Build the JUnit document (pure).
@@ -77,9 +77,9 @@ pub fn to_string(report: &RunReport) -> Result<String, ReportError> {
     Ok(build(report).to_string()?)
 }
 
-/// Write the JUnit XML to `path` atomically (temporary file, then rename).
-pub fn write(path: &Path, report: &RunReport) -> Result<(), ReportError> {
-    write_atomic(path, to_string(report)?.as_bytes())
+/// Write the JUnit XML to a file atomically (temporary file, then rename), or stdout.
+pub fn write(output: &Output, report: &RunReport) -> Result<(), ReportError> {
+    write_output(output, to_string(report)?.as_bytes())
 }
 
 #[cfg(test)]

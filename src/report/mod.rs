@@ -7,8 +7,9 @@
 //! are plain comments.
 //!
 //! This module owns the report model, the per-run [`Summary`] and the mapping
-//! of a run to an exit code ([`RunReport::exit_code`]); the values it records
-//! ([`RunKind`], [`Shard`], [`ErrorClass`]) are `crate::domain`'s. Everything here is pure
+//! of a run to an outcome ([`RunReport::outcome`]; [`crate::error`] maps it to an
+//! exit code); the values it records ([`RunKind`], [`Shard`], [`ErrorClass`])
+//! are `crate::domain`'s. Everything here is pure
 //! except the two file writers ([`json::write`], [`junit::write`]), so the
 //! fleet runner builds a [`RunReport`] from [`DeviceReport`]s and hands it on.
 //!
@@ -24,12 +25,12 @@ pub mod table;
 
 use crate::device::DeviceError;
 use crate::device::sync::SyncOutcome;
-use crate::error::{EXIT_CHANGES, EXIT_DEVICE_FAILED, EXIT_OK};
+use crate::error::Outcome;
 pub use crate::fleet::StopReason;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The JSON schema version written in every report (`version`). Bump it on
@@ -359,25 +360,22 @@ impl RunReport {
         Summary::of(&self.devices)
     }
 
-    /// The process exit code for this run (the codes are in [`crate::error`]):
+    /// How this run came out (the exit code is [`crate::error::exit_code`]'s):
     ///
-    /// - 1 ([`EXIT_DEVICE_FAILED`]) if any device failed or was skipped. A
-    ///   skipped device was selected but left untouched because the run was
-    ///   stopped (authentication breaker, failed canary, `--max-failures`,
-    ///   Ctrl-C), so the fleet is not in the state asked for.
-    /// - else, with `detailed` (`--detailed-exitcode`), 2 ([`EXIT_CHANGES`]) if
-    ///   a dry run (`plan`, `check`) found changes pending. For `apply` a
-    ///   `changed` device had its changes applied: that is success, 0.
-    /// - else 0 ([`EXIT_OK`]).
-    pub fn exit_code(&self, detailed: bool) -> u8 {
+    /// - devices failed if any device failed or was skipped. A skipped
+    ///   device was selected but left untouched because the run was stopped
+    ///   (authentication breaker, failed canary, `--max-failures`, Ctrl-C),
+    ///   so the fleet is not in the state asked for.
+    /// - else, with `detailed` (`--detailed-exitcode`), changes pending if a
+    ///   dry run (`plan`, `check`) found changes. For `apply` a `changed`
+    ///   device had its changes applied: that is success.
+    /// - else done.
+    pub fn outcome(&self, detailed: bool) -> Outcome {
         let summary = self.summary();
-        if summary.failed + summary.skipped > 0 {
-            EXIT_DEVICE_FAILED
-        } else if detailed && self.command.is_dry_run() && summary.changed > 0 {
-            EXIT_CHANGES
-        } else {
-            EXIT_OK
-        }
+        Outcome::of_run(
+            summary.failed + summary.skipped > 0,
+            detailed && self.command.is_dry_run() && summary.changed > 0,
+        )
     }
 
     /// The devices in display order (see [`sorted`]).
@@ -460,10 +458,10 @@ fn truncate_to_millis(t: SystemTime) -> SystemTime {
     }
 }
 
-/// Write a report file whole (see [`crate::files::write_atomic`]).
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
-    crate::files::write_atomic(path, bytes).map_err(|source| ReportError::Write {
-        path: path.to_path_buf(),
+/// Write a report whole, to a file (see [`crate::files::write_atomic`]) or stdout.
+fn write_output(output: &crate::files::Output, bytes: &[u8]) -> Result<(), ReportError> {
+    output.write(bytes).map_err(|source| ReportError::Write {
+        path: output.to_string().into(),
         source,
     })
 }
@@ -720,33 +718,35 @@ pub(crate) mod tests {
 
     #[test]
     fn exit_codes() {
+        use crate::error::{EXIT_CHANGES, EXIT_DEVICE_FAILED, EXIT_OK, exit_code};
         use Command::*;
+        let code = |r: RunReport, detailed| exit_code(&Ok(r.outcome(detailed)));
         for detailed in [false, true] {
-            assert_eq!(run(Plan, vec![]).exit_code(detailed), EXIT_OK);
-            assert_eq!(run(Plan, vec![ok("a")]).exit_code(detailed), EXIT_OK);
+            assert_eq!(code(run(Plan, vec![]), detailed), EXIT_OK);
+            assert_eq!(code(run(Plan, vec![ok("a")]), detailed), EXIT_OK);
             assert_eq!(
-                run(Apply, vec![ok("a"), changed("b")]).exit_code(detailed),
+                code(run(Apply, vec![ok("a"), changed("b")]), detailed),
                 EXIT_OK,
                 "apply applied its changes: success"
             );
             for command in Command::ALL {
                 let failed = DeviceReport::failed("c", "h", &auth_error("c"), Duration::ZERO);
                 assert_eq!(
-                    run(command, vec![changed("b"), failed]).exit_code(detailed),
+                    code(run(command, vec![changed("b"), failed]), detailed),
                     EXIT_DEVICE_FAILED
                 );
                 let skipped = DeviceReport::skipped("d", "h", StopReason::Interrupted);
                 assert_eq!(
-                    run(command, vec![ok("a"), skipped]).exit_code(detailed),
+                    code(run(command, vec![ok("a"), skipped]), detailed),
                     EXIT_DEVICE_FAILED,
                     "a stopped run is not a success"
                 );
             }
         }
-        assert_eq!(run(Plan, vec![changed("b")]).exit_code(false), EXIT_OK);
-        assert_eq!(run(Plan, vec![changed("b")]).exit_code(true), EXIT_CHANGES);
-        assert_eq!(run(Check, vec![changed("b")]).exit_code(true), EXIT_CHANGES);
-        assert_eq!(run(Remove, vec![changed("b")]).exit_code(true), EXIT_OK);
+        assert_eq!(code(run(Plan, vec![changed("b")]), false), EXIT_OK);
+        assert_eq!(code(run(Plan, vec![changed("b")]), true), EXIT_CHANGES);
+        assert_eq!(code(run(Check, vec![changed("b")]), true), EXIT_CHANGES);
+        assert_eq!(code(run(Remove, vec![changed("b")]), true), EXIT_OK);
     }
 
     #[test]
@@ -791,14 +791,14 @@ pub(crate) mod tests {
     #[test]
     fn atomic_write_replaces_the_file_and_leaves_no_temporary() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("r.json");
-        write_atomic(&path, b"old").unwrap();
-        write_atomic(&path, b"new").unwrap();
-        assert_eq!(std::fs::read(&path).unwrap(), b"new");
+        let path = crate::files::Output::File(dir.path().join("r.json"));
+        write_output(&path, b"old").unwrap();
+        write_output(&path, b"new").unwrap();
+        assert_eq!(std::fs::read(dir.path().join("r.json")).unwrap(), b"new");
         let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(names.len(), 1);
-        let missing = dir.path().join("no/such/dir/r.json");
-        let err = write_atomic(&missing, b"x").unwrap_err();
+        let missing = crate::files::Output::File(dir.path().join("no/such/dir/r.json"));
+        let err = write_output(&missing, b"x").unwrap_err();
         assert!(err.to_string().contains("no/such/dir/r.json"), "{err}");
     }
 }

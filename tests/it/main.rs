@@ -5,6 +5,7 @@ mod bench_peers;
 mod device;
 mod device_ssh;
 mod examples;
+mod exit_codes;
 mod fleet;
 mod harness;
 mod inventory;

@@ -9,6 +9,7 @@ use std::process::Command as Process;
 use std::time::{Duration, SystemTime};
 use tsfleet::device::DeviceError;
 use tsfleet::device::sync::{GroupOutcome, SyncOutcome};
+use tsfleet::files::Output;
 use tsfleet::report::{
     self, Command, DeviceReport, RunReport, Shard, StopReason, json as report_json, junit,
 };
@@ -173,7 +174,7 @@ fn json_reports_validate_against_the_schema() {
     let mut files = Vec::new();
     for command in Command::ALL {
         let path = dir.path().join(format!("{command}.json"));
-        report_json::write(&path, &realistic(command)).unwrap();
+        report_json::write(&Output::File(path.clone()), &realistic(command)).unwrap();
         files.push(path);
     }
     // A whole-fleet run (no shard) with no devices and no snapshot is valid too.
@@ -186,7 +187,7 @@ fn json_reports_validate_against_the_schema() {
         vec![],
     );
     let path = dir.path().join("empty.json");
-    report_json::write(&path, &empty).unwrap();
+    report_json::write(&Output::File(path.clone()), &empty).unwrap();
     files.push(path);
 
     let refs: Vec<&Path> = files.iter().map(|p| p.as_path()).collect();
@@ -251,8 +252,8 @@ fn junitparser_reads_the_junit_report() {
     let report = realistic(Command::Apply);
     let json_path = dir.path().join("apply.json");
     let junit_path = dir.path().join("apply.xml");
-    report_json::write(&json_path, &report).unwrap();
-    junit::write(&junit_path, &report).unwrap();
+    report_json::write(&Output::File(json_path.clone()), &report).unwrap();
+    junit::write(&Output::File(junit_path.clone()), &report).unwrap();
     let answer = check(&[&json_path], Some(&junit_path));
     assert_eq!(answer["json"][0]["errors"], json!([]));
 

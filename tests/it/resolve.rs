@@ -341,7 +341,15 @@ fn writes_a_snapshot_and_json_report_then_guards_a_shrink() {
     let yaml = harness::inventory(&["127.0.0.1".into()], nsd.port, "tcp", &["shrinking"], &[]);
     std::fs::write(dir.path().join("inv.yaml"), &yaml).unwrap();
     let out = harness::tsfleet(
-        &["resolve", "-i", "inv.yaml", "-o", "snap.json", "--json"],
+        &[
+            "resolve",
+            "-i",
+            "inv.yaml",
+            "-o",
+            "snap.json",
+            "--json",
+            "-",
+        ],
         dir.path(),
     );
     assert_eq!(

@@ -188,10 +188,10 @@ fn acl_prints_the_groups_each_device_uses() {
     assert!(out(&o).contains("ip access-list extended TS-IN\n"));
     assert!(!out(&o).contains("rtr-001"));
 
-    // Neither devices nor --all; a bad ACL name.
+    // Neither devices nor --all (a usage error: 3); a bad ACL name.
     assert_eq!(
         tsfleet(&["acl", "-i", "fleet.yaml"], d).status.code(),
-        Some(2)
+        Some(3)
     );
     let o = tsfleet(
         &["acl", "-i", "fleet.yaml", "--all", "--acl-name", "101"],
@@ -364,9 +364,9 @@ fn scheduling_examples_run_every_two_hours_and_parse() {
         let tsfleet::cli::Command::Apply(args) = cli.command else {
             panic!("{words:?} is not apply");
         };
-        assert!(args.yes, "{words:?}: no terminal to answer");
+        assert!(args.confirm.yes, "{words:?}: no terminal to answer");
         assert!(
-            args.output.json.is_some(),
+            args.fleet.reports.json.is_some(),
             "{words:?}: a report for monitoring"
         );
     }
