@@ -19,7 +19,7 @@ use crate::files::Output;
         over SSH, pushes only the difference and reports per device.\n\n\
         Start with `tsfleet demo` (no routers needed), then `tsfleet init` or `tsfleet import-conf`.\n\n\
         A FILE argument given as `-` means stdout; the table then goes to stderr.\n\n",
-        crate::exit_codes_help!()
+        crate::error::exit_codes_help!()
     )
 )]
 pub struct Cli {
@@ -626,7 +626,7 @@ pub struct FleetArgs {
     "tsfleet plan -i fleet.yaml                      # what would change\n  ",
     "tsfleet plan -i fleet.yaml --detailed-exitcode  # exit 2: changes pending\n  ",
     "tsfleet plan -i fleet.yaml --lists lists.json --json - | jq .summary\n\n",
-    crate::exit_codes_help!()
+    crate::error::exit_codes_help!()
 ))]
 pub struct PlanArgs {
     #[command(flatten)]
@@ -647,7 +647,7 @@ pub struct PlanArgs {
     "--json run.json --junit run.xml\n  ",
     "tsfleet resolve -i fleet.yaml -o lists.json\n  ",
     "tsfleet apply -i fleet.yaml --lists lists.json --yes\n\n",
-    crate::exit_codes_help!()
+    crate::error::exit_codes_help!()
 ))]
 pub struct ApplyArgs {
     #[command(flatten)]
@@ -665,7 +665,7 @@ pub struct ApplyArgs {
     "Examples:\n  ",
     "tsfleet check -i fleet.yaml\n  ",
     "tsfleet check -i fleet.yaml --limit @branch --junit check.xml\n\n",
-    crate::exit_codes_help!()
+    crate::error::exit_codes_help!()
 ))]
 pub struct CheckArgs {
     #[command(flatten)]
@@ -681,7 +681,7 @@ pub struct CheckArgs {
     "Examples:\n  ",
     "tsfleet remove -i fleet.yaml --limit 'lab-*'   # asks on a terminal\n  ",
     "tsfleet remove -i fleet.yaml --yes --json removed.json\n\n",
-    crate::exit_codes_help!()
+    crate::error::exit_codes_help!()
 ))]
 pub struct RemoveArgs {
     #[command(flatten)]

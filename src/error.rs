@@ -17,8 +17,8 @@ pub const EXIT_CHANGES: u8 = 2;
 /// nothing was contacted.
 pub const EXIT_INVALID: u8 = 3;
 
-/// The exit codes as `--help` shows them (a macro so `concat!` can use it).
-#[macro_export]
+/// The exit codes as `--help` shows them (a macro so `concat!` can use it;
+/// not exported, so `cli` reaches it here rather than at the crate root).
 macro_rules! exit_codes_help {
     () => {
         "Exit codes: 0 success (with --detailed-exitcode: and no change pending); \
@@ -28,6 +28,7 @@ macro_rules! exit_codes_help {
          paths) or another run holds the inventory's lock: nothing was contacted."
     };
 }
+pub(crate) use exit_codes_help;
 
 /// How a command that ran to its end came out (errors are [`Error`]).
 #[derive(Debug)]

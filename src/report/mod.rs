@@ -21,6 +21,7 @@ pub mod json;
 pub mod junit;
 pub mod merge;
 pub mod schema;
+pub mod schema_rules;
 pub mod table;
 
 use crate::device::DeviceError;
@@ -138,7 +139,7 @@ pub struct ErrorReport {
 /// `jq` filters need no defaults. A `failed` device has an `error` and no
 /// `reason`; a `skipped` one a `reason` and no `error`; others neither.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-#[schemars(deny_unknown_fields, transform = schema::device_rules)]
+#[schemars(deny_unknown_fields, transform = schema_rules::device_rules)]
 pub struct DeviceReport {
     /// The inventory name.
     #[schemars(length(min = 1))]
@@ -316,7 +317,7 @@ pub struct RunReport {
     pub command: Command,
     /// RFC 3339, UTC, millisecond precision.
     #[serde(with = "rfc3339")]
-    #[schemars(with = "String", extend("format" = "date-time"), regex(pattern = schema::RFC3339_UTC))]
+    #[schemars(with = "String", extend("format" = "date-time"), regex(pattern = schema_rules::RFC3339_UTC))]
     pub started_at: SystemTime,
     /// Wall time of the whole run.
     pub duration_ms: u64,
@@ -324,7 +325,7 @@ pub struct RunReport {
     /// when it is the same. `null` for `check` and `remove`, which use no
     /// lists.
     // Snapshot::sha256 (src/lists/snapshot.rs).
-    #[schemars(regex(pattern = schema::SHA256))]
+    #[schemars(regex(pattern = schema_rules::SHA256))]
     pub snapshot_sha256: Option<String>,
     /// `--shard index/count` (1-based), or `null` for a whole-fleet run.
     pub shard: Option<Shard>,

@@ -1,40 +1,10 @@
-//! `schemas/report.schema.json`, generated from the report types: what their
-//! derives cannot say alone (the patterns, the rules tying `status` to
-//! `error` and `reason`), the generation itself ([`generate`]), and the test
-//! that fails while the checked-in file is not what the types generate.
-
-use schemars::Schema;
-use serde_json::json;
-
-/// `started_at`: RFC 3339, UTC, millisecond precision or none.
-pub const RFC3339_UTC: &str =
-    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?Z$";
-
-/// `snapshot_sha256`: a sha256 in lowercase hex.
-pub const SHA256: &str = "^[0-9a-f]{64}$";
+//! `schemas/report.schema.json`, generated from the report types (what their
+//! derives cannot say alone is in [`super::schema_rules`]): the generation
+//! itself ([`generate`]), and the test that fails while the checked-in file
+//! is not what the types generate.
 
 /// Where the generated schema is kept, from the repository root.
 pub const PATH: &str = "schemas/report.schema.json";
-
-/// A `failed` device carries an `error` and no `reason`, a `skipped` one a
-/// `reason` and no `error`, any other neither (see `DeviceReport::failed`
-/// and `DeviceReport::skipped`).
-pub fn device_rules(schema: &mut Schema) {
-    let rule = |status: &str, field: &str, then: serde_json::Value| {
-        json!({
-            "if": { "properties": { "status": { "const": status } } },
-            "then": { "properties": { field: then } },
-            "else": { "properties": { field: { "type": "null" } } },
-        })
-    };
-    schema.insert(
-        "allOf".into(),
-        json!([
-            rule("failed", "error", json!({ "type": "object" })),
-            rule("skipped", "reason", json!({ "type": "string" })),
-        ]),
-    );
-}
 
 /// The JSON schema of a report file, as pretty-printed text ending in a
 /// newline: what `schemas/report.schema.json` holds.
