@@ -431,7 +431,8 @@ fn main() {
                 slot.insert(start_bed(scenario.devices, rtt, line_cost, dir.path()).await);
             }
             let bench = &fleets[&scenario.devices];
-            bench.list_server().expect("lists are published").replace(&published_lists(scenario.published())).await.unwrap();
+            let lists = bench.list_server().expect("the benchmark publishes lists");
+            lists.replace(&published_lists(scenario.published())).await.unwrap();
             let start = scenario.before().map(groups).unwrap_or_default();
             let lines = scenario.devices as u64 * scenario.lines_per_device();
             let per_device = 2.0 * rtt.as_secs_f64()

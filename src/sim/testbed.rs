@@ -7,6 +7,10 @@
 //! `dns:` naming the list server and the caller's policies, then the
 //! caller's typed edits of the [`Inventory`] value, in order, before it is
 //! written with [`crate::inventory::to_yaml`].
+//!
+//! `tsfleet sim --write-inventory` can serve lists the same way: its
+//! [`FleetConfig`] through [`TestBedBuilder::config`], then
+//! [`TestBedBuilder::list`] and [`TestBedBuilder::policy`] for each list.
 
 use super::fleet::{FleetConfig, SimFleet};
 use super::list_server::{ListServer, PublishedList};
@@ -162,9 +166,7 @@ impl TestBedBuilder {
         let policies = self.policies;
         let edits = self.edits;
         let inventory = fleet.write_inventory_with(inventory_path, move |inventory| {
-            if dns.is_some() {
-                inventory.dns = dns;
-            }
+            inventory.dns = dns;
             inventory.policies.extend(policies);
             for edit in edits {
                 edit(inventory);
