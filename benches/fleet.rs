@@ -29,15 +29,15 @@
 use ipnet::Ipv4Net;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
-use std::net::{Ipv4Addr, SocketAddr};
-use std::path::{Path, PathBuf};
+use std::net::Ipv4Addr;
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use tsfleet::device::ios::entry_line;
+use tsfleet::inventory::Policy;
 use tsfleet::inventory::effective::{DEFAULT_ALLOW_GROUP, DEFAULT_BLOCK_GROUP};
-use tsfleet::lists::publish::{ListServer, PublishedList};
 use tsfleet::sim::device::{Entry, ObjectGroup};
-use tsfleet::sim::{FleetConfig, SimFleet};
+use tsfleet::sim::{PublishedList, SimFleet, TestBed};
 
 const BLOCK_LIST: &str = "bench-block.acme.threatstop.local";
 const ALLOW_LIST: &str = "bench-allow.acme.threatstop.local";
@@ -264,37 +264,24 @@ async fn measure(mut command: Command, stdin: Option<String>) -> Measured {
     }
 }
 
-/// A simulated fleet with the inventory tsfleet reads for it.
-struct Bench {
-    fleet: SimFleet,
-    inventory: PathBuf,
-}
-
-async fn start_fleet(
-    devices: usize,
-    rtt: Duration,
-    line_cost: Duration,
-    lists: SocketAddr,
-    dir: &Path,
-) -> Bench {
-    let fleet = SimFleet::start(FleetConfig {
-        devices,
-        rtt,
-        line_cost,
-        password: PASSWORD.into(),
-        enable_secret: ENABLE_SECRET.into(),
-        ..FleetConfig::default()
-    })
-    .await
-    .expect("the simulator starts");
-    let inventory = dir.join(format!("fleet-{devices}.yaml"));
-    fleet.write_inventory(&inventory).unwrap();
-    let text = std::fs::read_to_string(&inventory).unwrap()
-        + &format!(
-            "dns: {{ servers: ['{lists}'] }}\npolicies:\n  bench: {{ block: [{BLOCK_LIST}], allow: [{ALLOW_LIST}] }}\n"
-        );
-    std::fs::write(&inventory, text).unwrap();
-    Bench { fleet, inventory }
+/// A simulated fleet, its list server and the inventory tsfleet reads for them.
+async fn start_bed(devices: usize, rtt: Duration, line_cost: Duration, dir: &Path) -> TestBed {
+    TestBed::builder()
+        .devices(devices)
+        .costs(rtt, line_cost)
+        .credentials(PASSWORD, ENABLE_SECRET)
+        .lists(published_lists(0..1))
+        .policy(
+            "bench",
+            Policy {
+                block: vec![BLOCK_LIST.into()],
+                allow: vec![ALLOW_LIST.into()],
+                ..Policy::default()
+            },
+        )
+        .start(&dir.join(format!("fleet-{devices}.yaml")))
+        .await
+        .expect("the simulator starts")
 }
 
 fn python() -> String {
@@ -327,7 +314,7 @@ fn peer_job(tool: &str, scenario: &Scenario, fleet: &SimFleet, concurrency: u64)
 async fn run_tool(
     tool: &str,
     scenario: &Scenario,
-    bench: &Bench,
+    bench: &TestBed,
     concurrency: u64,
     dir: &Path,
 ) -> (Measured, usize) {
@@ -349,7 +336,7 @@ async fn run_tool(
             "-i",
         ]);
         command
-            .arg(&bench.inventory)
+            .arg(bench.inventory_path())
             .arg("--run-dir")
             .arg(runs.path());
         if scenario.kind != Kind::Plan {
@@ -366,7 +353,7 @@ async fn run_tool(
         ));
         let m = measure(
             command,
-            Some(peer_job(tool, scenario, &bench.fleet, concurrency)),
+            Some(peer_job(tool, scenario, bench.fleet(), concurrency)),
         )
         .await;
         let answer: serde_json::Value = serde_json::from_slice(&m.stdout).unwrap_or_else(|_| {
@@ -384,7 +371,7 @@ async fn run_tool(
     };
     (
         measured,
-        reported_failures.max(not_converged(&bench.fleet, &want)),
+        reported_failures.max(not_converged(bench.fleet(), &want)),
     )
 }
 
@@ -430,9 +417,6 @@ fn main() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async move {
         let dir = tempfile::tempdir().unwrap();
-        let lists = ListServer::start(SocketAddr::from(([127, 0, 0, 1], 0)), &published_lists(0..1))
-            .await
-            .unwrap();
         println!(
             "fleet benchmark: rtt {rtt_ms} ms, {line_cost_us} µs per configuration line, concurrency {concurrency}, {} cores",
             std::thread::available_parallelism().map_or(0, |n| n.get())
@@ -441,12 +425,13 @@ fn main() {
             "{:<26} {:<8} {:>9} {:>9} {:>10} {:>9} {:>8} {:>9} {:>7}",
             "scenario", "tool", "seconds", "lines/s", "peak RSS", "ideal s", "×ideal", "tsfleet÷", "failed"
         );
-        let mut fleets: BTreeMap<usize, Bench> = BTreeMap::new();
+        let mut fleets: BTreeMap<usize, TestBed> = BTreeMap::new();
         for scenario in &scenarios {
             if let std::collections::btree_map::Entry::Vacant(slot) = fleets.entry(scenario.devices) {
-                slot.insert(start_fleet(scenario.devices, rtt, line_cost, lists.addr(), dir.path()).await);
+                slot.insert(start_bed(scenario.devices, rtt, line_cost, dir.path()).await);
             }
             let bench = &fleets[&scenario.devices];
+            let lists = bench.list_server().expect("the benchmark publishes lists");
             lists.replace(&published_lists(scenario.published())).await.unwrap();
             let start = scenario.before().map(groups).unwrap_or_default();
             let lines = scenario.devices as u64 * scenario.lines_per_device();
@@ -459,7 +444,7 @@ fn main() {
             let ideal = scenario.devices.div_ceil(sessions) as f64 * per_device;
             let mut ours = None;
             for tool in &tools {
-                bench.fleet.set_groups(&start);
+                bench.fleet().set_groups(&start);
                 let (m, failed) = run_tool(tool, scenario, bench, concurrency, dir.path()).await;
                 let rate = lines as f64 / m.seconds;
                 let versus = match ours {

@@ -26,10 +26,10 @@ use std::time::Duration;
 use tsfleet::device::ios;
 use tsfleet::lists::apl::{self, AplItem, AplPrefix};
 use tsfleet::lists::policy;
-use tsfleet::lists::publish::{RECORD_ITEMS, SUBLIST_ITEMS};
 use tsfleet::plan;
 use tsfleet::sim::cli::object_groups;
 use tsfleet::sim::device::{Config, Entry, ObjectGroup};
+use tsfleet::sim::list_server::{RECORD_ITEMS, SUBLIST_ITEMS};
 
 /// Items of one list as a DNS answer carries them (group `apl_decode`).
 const APL_ITEMS: u32 = 30_000;
@@ -65,7 +65,7 @@ fn list_prefix(i: u32) -> Ipv4Net {
     Ipv4Net::new(Ipv4Addr::from(bits << (32 - len)), len).unwrap()
 }
 
-/// Group 1: APL RDATA of 30,000 items, laid out as `lists::publish` serves
+/// Group 1: APL RDATA of 30,000 items, laid out as `sim::list_server` serves
 /// a list: sub-lists of at most `SUBLIST_ITEMS` items, each answered as APL
 /// records of at most `RECORD_ITEMS` items. Decoding mirrors
 /// `lists::dns::fetch_sublist`: every record of a sub-list is decoded and

@@ -46,12 +46,21 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    /// The outcome of a run from what its report holds: failures first, then
-    /// pending changes (only asked for with `--detailed-exitcode`).
-    pub fn of_run(failed_or_skipped: bool, changes_pending: bool) -> Outcome {
-        if failed_or_skipped {
+    /// How a run came out, from what its report holds:
+    ///
+    /// - devices failed if any device failed or was skipped. A skipped
+    ///   device was selected but left untouched because the run was stopped
+    ///   (authentication breaker, failed canary, `--max-failures`, Ctrl-C),
+    ///   so the fleet is not in the state asked for.
+    /// - else, with `detailed` (`--detailed-exitcode`), changes pending if a
+    ///   dry run (`plan`, `check`) found changes. For `apply` a `changed`
+    ///   device had its changes applied: that is success.
+    /// - else done.
+    pub fn of_report(report: &crate::report::RunReport, detailed: bool) -> Outcome {
+        let summary = report.summary();
+        if summary.failed + summary.skipped > 0 {
             Outcome::DevicesFailed
-        } else if changes_pending {
+        } else if detailed && report.command.is_dry_run() && summary.changed > 0 {
             Outcome::ChangesPending
         } else {
             Outcome::Done
@@ -133,9 +142,6 @@ pub enum Error {
         answer: String,
         expected: &'static str,
     },
-    /// The demo's DNS server for its lists did not start.
-    #[error("cannot start the demo list server: {0}")]
-    DemoLists(#[source] crate::lists::publish::PublishError),
     /// The simulator serves loopback addresses only.
     #[error("--listen {0} is not a loopback address: the simulator only serves this machine")]
     NotLoopback(std::net::IpAddr),
@@ -172,7 +178,6 @@ pub fn exit_code(result: &Result<Outcome, Error>) -> u8 {
             | Error::Exists(_)
             | Error::Mistakes { .. }
             | Error::Answer { .. }
-            | Error::DemoLists(_)
             | Error::NotLoopback(_)
             | Error::Io { .. },
         ) => EXIT_INVALID,
@@ -193,10 +198,9 @@ mod tests {
     #[test]
     fn outcomes_map_to_their_codes() {
         assert_eq!(exit_code(&Ok(Outcome::Done)), 0);
-        assert_eq!(exit_code(&Ok(Outcome::of_run(false, false))), 0);
-        assert_eq!(exit_code(&Ok(Outcome::of_run(false, true))), 2);
-        assert_eq!(exit_code(&Ok(Outcome::of_run(true, true))), 1);
-        assert_eq!(exit_code(&Ok(Outcome::of_run(true, false))), 1);
+        assert_eq!(exit_code(&Ok(Outcome::ChangesPending)), 2);
+        assert_eq!(exit_code(&Ok(Outcome::DevicesFailed)), 1);
+        // Outcome::of_report is tested with real reports in report::tests::exit_codes.
         let unwritten = Error::Io {
             path: "r.json".into(),
             source: std::io::Error::other("disk full"),

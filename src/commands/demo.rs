@@ -6,13 +6,12 @@ use super::run::{execute, print_table};
 use crate::cli::DemoArgs;
 use crate::error::{Error, Outcome};
 use crate::fleet::FanOutSettings;
-use crate::inventory;
-use crate::lists::publish::{ListServer, PublishedList};
+use crate::inventory::{self, Policy};
 use crate::report::Command;
 use crate::runner::{self, RunOptions};
-use crate::sim::{FleetConfig, Profile, SimError, SimFleet};
+use crate::sim::{PublishedList, TestBed};
 use ipnet::Ipv4Net;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::Ipv4Addr;
 use std::time::Duration;
 
 const BLOCK_LIST: &str = "demo-block.acme.threatstop.local";
@@ -76,42 +75,40 @@ pub async fn run(args: DemoArgs, quiet: bool) -> Result<Outcome, Error> {
         source,
     })?;
 
-    let lists = ListServer::start(
-        SocketAddr::from(([127, 0, 0, 1], 0)),
-        &demo_lists(args.entries),
-    )
-    .await
-    .map_err(Error::DemoLists)?;
-    let fleet = SimFleet::start(FleetConfig {
-        devices,
-        rtt: Duration::from_millis(args.rtt_ms),
-        line_cost: Duration::from_micros(50),
-        // Secrets that are not also words of the CLI, so masked transcripts stay readable.
-        password: "demo-Pw-3141".into(),
-        enable_secret: "demo-En-2718".into(),
-        profile: Profile::parse(&fault_profile(devices))
-            .map_err(|e| SimError::Other(format!("demo profile: {e}")))?,
-        ..FleetConfig::default()
-    })
-    .await?;
     let inventory_path = dir.join("demo-fleet.yaml");
-    fleet.write_inventory(&inventory_path)?;
-    let written = std::fs::read_to_string(&inventory_path).map_err(|source| Error::Io {
-        path: inventory_path.clone(),
-        source,
-    })?;
-    let text = written.replace(
-        "defaults:\n",
-        "defaults:\n  command_timeout_ms: 2000\n  connect_timeout_ms: 5000\n",
-    ) + &format!(
-        "dns:\n  servers: ['{}']\n  transport: tcp\n  timeout_ms: 2000\n\
-             policies:\n  demo:\n    block: [{BLOCK_LIST}]\n    allow: [{ALLOW_LIST}]\n    protect: [192.0.2.0/24]\n",
-        lists.addr()
+    let bed = TestBed::builder()
+        .devices(devices)
+        .costs(
+            Duration::from_millis(args.rtt_ms),
+            Duration::from_micros(50),
+        )
+        // Secrets that are not also words of the CLI, so masked transcripts stay readable.
+        .credentials("demo-Pw-3141", "demo-En-2718")
+        .profile(fault_profile(devices))
+        .lists(demo_lists(args.entries))
+        .policy(
+            "demo",
+            Policy {
+                block: vec![BLOCK_LIST.into()],
+                allow: vec![ALLOW_LIST.into()],
+                protect: vec!["192.0.2.0/24".parse().expect("valid")],
+                ..Policy::default()
+            },
+        )
+        .edit(|inventory| {
+            // Short timeouts, so the hung router fails within the demo.
+            inventory.defaults.command_timeout_ms = Some(2000);
+            inventory.defaults.connect_timeout_ms = Some(5000);
+            if let Some(dns) = &mut inventory.dns {
+                dns.timeout_ms = 2000;
+            }
+        })
+        .start(&inventory_path)
+        .await?;
+    let (fleet, lists) = (
+        bed.fleet(),
+        bed.list_server().expect("the demo publishes lists"),
     );
-    std::fs::write(&inventory_path, text).map_err(|source| Error::Io {
-        path: inventory_path.clone(),
-        source,
-    })?;
 
     println!(
         "tsfleet demo: {devices} simulated IOS routers ({} … {}), lists served by DNS on {}",
@@ -152,8 +149,7 @@ pub async fn run(args: DemoArgs, quiet: bool) -> Result<Outcome, Error> {
         3,
         dir.join("transcripts").display()
     );
-    lists.shutdown().await;
-    drop(fleet);
+    bed.shutdown().await;
     if args.dir.is_none() {
         let _ = std::fs::remove_dir_all(&temp);
     }

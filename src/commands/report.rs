@@ -19,7 +19,5 @@ fn merge_reports(args: MergeArgs) -> Result<Outcome, Error> {
     let merged = merge::merge(reports, args.expect_shards)?;
     super::run::print_table(&merged, on_stderr);
     let unwritten = super::run::write_reports(&merged, &args.reports);
-    Ok(merged
-        .outcome(args.detailed.detailed_exitcode)
-        .unless_unwritten(unwritten))
+    Ok(Outcome::of_report(&merged, args.detailed.detailed_exitcode).unless_unwritten(unwritten))
 }

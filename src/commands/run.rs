@@ -153,7 +153,7 @@ pub async fn run(args: Request, command: Command, quiet: bool) -> Result<Outcome
         let pending = report.summary().changed;
         if pending == 0 {
             say("Nothing to apply.");
-            return Ok(report.outcome(false));
+            return Ok(Outcome::of_report(&report, false));
         }
         if !confirm(
             &format!("Apply the changes to {pending} device(s)? [y/N] "),
@@ -170,7 +170,7 @@ pub async fn run(args: Request, command: Command, quiet: bool) -> Result<Outcome
     if let Some(dir) = &options.run_dir {
         tracing::info!("transcripts in {}", dir.display());
     }
-    Ok(report.outcome(args.detailed).unless_unwritten(unwritten))
+    Ok(Outcome::of_report(&report, args.detailed).unless_unwritten(unwritten))
 }
 
 /// Check the report outputs before anything is done (exit 3, nothing

@@ -1,13 +1,14 @@
 //! The lists: from names in the inventory, over DNS, to a snapshot, and from
-//! a snapshot to what one device must carry.
+//! a snapshot to what one device must carry. This module only resolves and
+//! builds policies; the DNS server that publishes lists for the demo and the
+//! tests belongs to the test bed (`crate::sim::list_server`), which this
+//! module never imports.
 //!
 //! - [`dns`] fetches (the only I/O here): PTR → sub-lists → APL/A/TXT,
 //!   failover across servers.
 //! - [`apl`] decodes RFC 3123 APL RDATA (pure).
 //! - [`snapshot`] owns the versioned JSON written by `tsfleet resolve -o` and
 //!   read by `plan`/`apply --lists`.
-//! - [`publish`] serves lists in the same layout from an in-process DNS
-//!   server (for `tsfleet demo` and tests): the mirror image of [`dns`].
 //! - [`policy`] turns a snapshot plus a device's [`Policy`](crate::inventory::Policy)
 //!   into its block and allow entries (pure).
 //!
@@ -17,7 +18,6 @@
 pub mod apl;
 pub mod dns;
 pub mod policy;
-pub mod publish;
 pub mod snapshot;
 
 use crate::inventory::Inventory;

@@ -7,7 +7,7 @@
 //! are plain comments.
 //!
 //! This module owns the report model, the per-run [`Summary`] and the mapping
-//! of a run to an outcome ([`RunReport::outcome`]; [`crate::error`] maps it to an
+//! of a run to its summary (`crate::error::Outcome::of_report` turns it into an
 //! exit code); the values it records ([`RunKind`], [`Shard`], [`ErrorClass`])
 //! are `crate::domain`'s. Everything here is pure
 //! except the two file writers ([`json::write`], [`junit::write`]), so the
@@ -26,7 +26,6 @@ pub mod table;
 
 use crate::device::DeviceError;
 use crate::device::sync::SyncOutcome;
-use crate::error::Outcome;
 pub use crate::fleet::StopReason;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -359,24 +358,6 @@ impl RunReport {
 
     pub fn summary(&self) -> Summary {
         Summary::of(&self.devices)
-    }
-
-    /// How this run came out (the exit code is [`crate::error::exit_code`]'s):
-    ///
-    /// - devices failed if any device failed or was skipped. A skipped
-    ///   device was selected but left untouched because the run was stopped
-    ///   (authentication breaker, failed canary, `--max-failures`, Ctrl-C),
-    ///   so the fleet is not in the state asked for.
-    /// - else, with `detailed` (`--detailed-exitcode`), changes pending if a
-    ///   dry run (`plan`, `check`) found changes. For `apply` a `changed`
-    ///   device had its changes applied: that is success.
-    /// - else done.
-    pub fn outcome(&self, detailed: bool) -> Outcome {
-        let summary = self.summary();
-        Outcome::of_run(
-            summary.failed + summary.skipped > 0,
-            detailed && self.command.is_dry_run() && summary.changed > 0,
-        )
     }
 
     /// The devices in display order (see [`sorted`]).
@@ -719,9 +700,9 @@ pub(crate) mod tests {
 
     #[test]
     fn exit_codes() {
-        use crate::error::{EXIT_CHANGES, EXIT_DEVICE_FAILED, EXIT_OK, exit_code};
+        use crate::error::{EXIT_CHANGES, EXIT_DEVICE_FAILED, EXIT_OK, Outcome, exit_code};
         use Command::*;
-        let code = |r: RunReport, detailed| exit_code(&Ok(r.outcome(detailed)));
+        let code = |r: RunReport, detailed| exit_code(&Ok(Outcome::of_report(&r, detailed)));
         for detailed in [false, true] {
             assert_eq!(code(run(Plan, vec![]), detailed), EXIT_OK);
             assert_eq!(code(run(Plan, vec![ok("a")]), detailed), EXIT_OK);

@@ -217,6 +217,17 @@ impl SimFleet {
     /// is: host keys trusted through a known_hosts file and credentials in
     /// secret files (mode 0600), all beside the inventory.
     pub fn write_inventory(&self, path: &Path) -> Result<(), SimError> {
+        self.write_inventory_with(path, |_| {}).map(drop)
+    }
+
+    /// [`SimFleet::write_inventory`], with `adjust` applied to the inventory
+    /// before it is written (the test bed adds its `dns:` and `policies:`
+    /// there); returns the inventory as written.
+    pub fn write_inventory_with(
+        &self,
+        path: &Path,
+        adjust: impl FnOnce(&mut Inventory),
+    ) -> Result<Inventory, SimError> {
         let dir = path
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
@@ -240,7 +251,7 @@ impl SimFleet {
                 0o600,
             )?;
         }
-        let inventory = Inventory {
+        let mut inventory = Inventory {
             defaults: DeviceSettings {
                 username: first.map(|d| d.username.clone()),
                 password: Some(Secret::File {
@@ -268,13 +279,15 @@ impl SimFleet {
                 .collect(),
             ..Inventory::default()
         };
+        adjust(&mut inventory);
         let text = format!(
             "# Written by `tsfleet sim` for the {} simulated devices it started.\n\
              # Host keys are trusted through {known_hosts}; credentials are in {secrets}/.\n{}",
             self.devices.len(),
             crate::inventory::to_yaml(&inventory)
         );
-        write_file(path, &text, 0o644)
+        write_file(path, &text, 0o644)?;
+        Ok(inventory)
     }
 
     /// Stop serving (connections in progress are dropped).

@@ -7,7 +7,7 @@ use ipnet::Ipv4Net;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Output;
-use tsfleet::sim::{Faults, SimFleet};
+use tsfleet::sim::{Faults, SimFleet, TestBed};
 
 const BLOCK: usize = 2000;
 const PASSWORD: &str = "fleet-Pw-8841";
@@ -17,7 +17,7 @@ const ENABLE: &str = "fleet-En-1297";
 const STALE: &str = "{ groups: [{ name: threatstop-block, entries: ['host 192.0.2.99'] }], acls: [{ name: OUTSIDE-IN, lines: ['deny ip object-group threatstop-block any'] }] }";
 
 struct Lab {
-    fleet: SimFleet,
+    bed: TestBed,
     _nsd: Nsd,
     dir: tempfile::TempDir,
     inventory: PathBuf,
@@ -49,34 +49,31 @@ async fn lab(devices: usize, profile: &str) -> Lab {
         &allow.iter().map(|p| format!("1:{p}")).collect::<Vec<_>>(),
     );
     let nsd = Nsd::start(&zone);
-    let fleet = SimFleet::start(tsfleet::sim::FleetConfig {
-        devices,
-        // Secrets that are not also words of the CLI, so a leak is visible.
-        password: PASSWORD.into(),
-        enable_secret: ENABLE.into(),
-        profile: tsfleet::sim::Profile::parse(if profile.is_empty() { "{}" } else { profile })
-            .unwrap(),
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let inventory = dir.path().join("fleet.yaml");
-    fleet.write_inventory(&inventory).unwrap();
-    let text = std::fs::read_to_string(&inventory).unwrap().replace(
-        "defaults:\n",
-        "defaults:\n  command_timeout_ms: 2000\n  connect_timeout_ms: 3000\n",
-    );
-    let lists = harness::inventory(
+    let lists = harness::lists_inventory(
         &["127.0.0.1".into()],
         nsd.port,
         "tcp",
         &["corp-block.acme"],
         &["corp-allow.acme"],
     );
-    std::fs::write(&inventory, format!("{text}{lists}")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let inventory = dir.path().join("fleet.yaml");
+    let bed = TestBed::builder()
+        .devices(devices)
+        // Secrets that are not also words of the CLI, so a leak is visible.
+        .credentials(PASSWORD, ENABLE)
+        .profile(profile)
+        .edit(move |inv| {
+            inv.defaults.command_timeout_ms = Some(2000);
+            inv.defaults.connect_timeout_ms = Some(3000);
+            inv.dns = lists.dns;
+            inv.policies = lists.policies;
+        })
+        .start(&inventory)
+        .await
+        .unwrap();
     Lab {
-        fleet,
+        bed,
         _nsd: nsd,
         dir,
         inventory,
@@ -86,6 +83,10 @@ async fn lab(devices: usize, profile: &str) -> Lab {
 }
 
 impl Lab {
+    fn fleet(&self) -> &SimFleet {
+        self.bed.fleet()
+    }
+
     /// Run the binary off the async runtime (the simulator lives on it).
     /// The JSON report it writes must validate against the schema.
     async fn tsfleet(&self, args: &[&str]) -> (Output, serde_json::Value) {
@@ -120,7 +121,7 @@ impl Lab {
     }
 
     fn group(&self, device: &str, group: &str) -> BTreeSet<Ipv4Net> {
-        let state = self.fleet.device(device).unwrap().snapshot();
+        let state = self.fleet().device(device).unwrap().snapshot();
         let Some(g) = state.group(group) else {
             return BTreeSet::new();
         };
@@ -192,7 +193,7 @@ async fn plan_apply_plan_on_fifty_devices() {
         assert_eq!(d["removed"], 0);
     }
     assert!(
-        lab.fleet
+        lab.fleet()
             .devices()
             .iter()
             .all(|d| d.snapshot().running.groups.is_empty()),
@@ -202,7 +203,7 @@ async fn plan_apply_plan_on_fifty_devices() {
     let (out, report) = lab.tsfleet(&["apply", "--yes"]).await;
     assert_eq!(code(&out), 0, "{}", text(&out));
     assert_eq!(report["summary"]["changed"], 50, "{report}");
-    for d in lab.fleet.devices() {
+    for d in lab.fleet().devices() {
         assert_eq!(
             lab.group(&d.name, "threatstop-block"),
             lab.block,
@@ -276,7 +277,7 @@ async fn fault_matrix_then_recovery() {
             "{name}: block group differs"
         );
     }
-    for d in lab.fleet.devices() {
+    for d in lab.fleet().devices() {
         let state = d.snapshot();
         if faults.iter().any(|(name, _, _)| *name == d.name) {
             let block = state.group("threatstop-block");
@@ -329,10 +330,10 @@ async fn fault_matrix_then_recovery() {
     assert!(suite["failures"].as_u64().unwrap() >= 3, "{checked}");
 
     // Clear the faults: a re-run converges every device.
-    for d in lab.fleet.devices() {
+    for d in lab.fleet().devices() {
         d.set_faults(Faults::default());
     }
-    let refused = lab.fleet.device("rtr-003").unwrap();
+    let refused = lab.fleet().device("rtr-003").unwrap();
     assert!(
         std::net::TcpStream::connect(refused.addr).is_err(),
         "(rtr-003 has no listener in this process)"
@@ -352,7 +353,7 @@ async fn fault_matrix_then_recovery() {
             assert_ne!(d["status"], "failed", "{d}\n{}", text(&out));
         }
     }
-    for d in lab.fleet.devices().iter().filter(|d| d.name != "rtr-003") {
+    for d in lab.fleet().devices().iter().filter(|d| d.name != "rtr-003") {
         assert_eq!(
             lab.group(&d.name, "threatstop-block"),
             lab.block,
@@ -439,7 +440,7 @@ async fn sigint_starts_nothing_new_and_in_flight_devices_stop_cleanly() {
         .spawn()
         .unwrap();
     // Wait until the slow devices are busy in configuration mode.
-    let rtr_001 = lab.fleet.device("rtr-001").unwrap();
+    let rtr_001 = lab.fleet().device("rtr-001").unwrap();
     harness::wait_until_async(
         "the run to push 100 lines to rtr-001",
         std::time::Duration::from_secs(30),
@@ -464,7 +465,7 @@ async fn sigint_starts_nothing_new_and_in_flight_devices_stop_cleanly() {
     // answered, configuration mode was left, nothing was saved.
     let busy = device(&report, "rtr-001");
     assert_eq!(busy["error"]["class"], "interrupted", "{busy}");
-    let state = lab.fleet.device("rtr-001").unwrap().snapshot();
+    let state = lab.fleet().device("rtr-001").unwrap().snapshot();
     assert!(!state.saved(), "an interrupted device is not saved");
     let pushed = state
         .running
@@ -480,7 +481,7 @@ async fn sigint_starts_nothing_new_and_in_flight_devices_stop_cleanly() {
             .unwrap()
             .contains("interrupted")
     );
-    for d in lab.fleet.devices() {
+    for d in lab.fleet().devices() {
         assert_eq!(d.snapshot().stats.left_in_config_mode, 0, "{}", d.name);
     }
 }
@@ -610,7 +611,7 @@ async fn four_shards_reach_the_same_state_as_one_run_and_merge() {
     }
     let (out, _) = single.tsfleet(&["apply", "--yes"]).await;
     assert_eq!(code(&out), 0, "{}", text(&out));
-    for d in sharded.fleet.devices() {
+    for d in sharded.fleet().devices() {
         assert!(
             sharded.group(&d.name, "threatstop-block") == single.group(&d.name, "threatstop-block")
                 && sharded.group(&d.name, "threatstop-allow")
@@ -703,7 +704,7 @@ async fn check_flags_old_releases_and_unused_groups_and_remove_respects_acls() {
         "{report}"
     );
     assert!(notes("rtr-005").contains("does not exist yet"), "{report}");
-    for d in lab.fleet.devices() {
+    for d in lab.fleet().devices() {
         assert_eq!(
             d.snapshot().stats.config_lines,
             0,
@@ -733,7 +734,7 @@ async fn check_flags_old_releases_and_unused_groups_and_remove_respects_acls() {
     assert_eq!(device(&report, "rtr-004")["status"], "changed");
     assert_eq!(device(&report, "rtr-004")["removed"], 2);
     let groups = |name: &str| {
-        lab.fleet
+        lab.fleet()
             .device(name)
             .unwrap()
             .snapshot()
@@ -743,7 +744,7 @@ async fn check_flags_old_releases_and_unused_groups_and_remove_respects_acls() {
     };
     assert_eq!(groups("rtr-003"), 1, "a group in use is left untouched");
     assert_eq!(groups("rtr-004"), 0, "free groups are deleted");
-    assert!(lab.fleet.device("rtr-004").unwrap().snapshot().saved());
+    assert!(lab.fleet().device("rtr-004").unwrap().snapshot().saved());
     assert_eq!(
         device(&report, "rtr-005")["status"],
         "ok",

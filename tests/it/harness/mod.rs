@@ -14,6 +14,7 @@ use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
+use tsfleet::inventory::{DnsSettings, DnsTransport, Inventory, Policy};
 use tsfleet::sim::{FleetConfig, Profile, SimFleet};
 pub use wait::{wait_until, wait_until_async};
 
@@ -219,7 +220,8 @@ pub struct Zone {
     text: String,
 }
 
-/// NSD refuses APL records with too many items; DESIGN §3 found 60 works.
+/// NSD refuses APL records with too many items (about 60 and more; see
+/// `tsfleet::sim::list_server::RECORD_ITEMS`); 60 still loads.
 pub const APL_ITEMS_PER_RECORD: usize = 60;
 
 impl Zone {
@@ -287,7 +289,45 @@ pub fn prefixes(count: usize, seed: u64) -> Vec<ipnet::Ipv4Net> {
     set.into_iter().collect()
 }
 
-/// An inventory with a `dns:` section and one policy.
+/// The `dns:` section and one policy, `corp`, of an inventory that resolves
+/// the lists `block` and `allow` (names relative to [`Zone::ORIGIN`]).
+pub fn lists_inventory(
+    servers: &[String],
+    port: u16,
+    transport: &str,
+    block: &[&str],
+    allow: &[&str],
+) -> Inventory {
+    let names =
+        |v: &[&str]| -> Vec<String> { v.iter().map(|s| format!("{s}.{}", Zone::ORIGIN)).collect() };
+    let transport = match transport {
+        "tcp" => DnsTransport::Tcp,
+        "udp" => DnsTransport::Udp,
+        other => panic!("transport {other:?}: tcp or udp"),
+    };
+    Inventory {
+        dns: Some(DnsSettings {
+            servers: servers.to_vec(),
+            port,
+            transport,
+            timeout_ms: 2000,
+            attempts: 1,
+        }),
+        policies: [(
+            "corp".to_string(),
+            Policy {
+                block: names(block),
+                allow: names(allow),
+                ..Policy::default()
+            },
+        )]
+        .into_iter()
+        .collect(),
+        ..Inventory::default()
+    }
+}
+
+/// [`lists_inventory`] as YAML.
 pub fn inventory(
     servers: &[String],
     port: u16,
@@ -295,17 +335,5 @@ pub fn inventory(
     block: &[&str],
     allow: &[&str],
 ) -> String {
-    let q = |v: &[&str]| {
-        v.iter()
-            .map(|s| format!("{s}.{}", Zone::ORIGIN))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    format!(
-        "dns:\n  servers: [{}]\n  port: {port}\n  transport: {transport}\n  timeout_ms: 2000\n  attempts: 1\n\
-         policies:\n  corp:\n    block: [{}]\n    allow: [{}]\n",
-        servers.join(", "),
-        q(block),
-        q(allow)
-    )
+    tsfleet::inventory::to_yaml(&lists_inventory(servers, port, transport, block, allow))
 }

@@ -1,10 +1,13 @@
-//! Publishing lists: an in-process authoritative DNS server that serves
-//! lists in the ThreatSTOP layout (DESIGN §3), for `tsfleet demo` and tests.
+//! The list server of the test bed: an in-process authoritative DNS server
+//! that publishes lists in the ThreatSTOP layout, paired with the simulated
+//! routers for `tsfleet demo`, the fleet benchmark and the tests (see
+//! [`super::testbed`]).
 //!
 //! This module owns the layout of published lists (which names carry which
 //! PTR and APL records) and the server answering for them on a loopback
 //! address, over UDP and TCP on the same port. It is the mirror image of
-//! [`super::dns`]: whatever it publishes, that module must read back exactly.
+//! [`crate::lists::dns`]: whatever it publishes, that module must read back
+//! exactly.
 //!
 //! Layout of one list `L`:
 //! - up to [`SUBLIST_ITEMS`] items: `L` holds the APL records itself (no PTR),
@@ -27,8 +30,8 @@
 //! does not fit the client's buffer is truncated (TC set) so the client
 //! retries over TCP; over TCP anything up to 65,535 bytes is answered whole.
 
-use super::apl::{self, AplItem, AplPrefix};
-use super::dns::list_name;
+use crate::lists::apl::{self, AplItem, AplPrefix};
+use crate::lists::dns::{display_name, list_name};
 use hickory_server::Server;
 use hickory_server::net::runtime::Time;
 use hickory_server::proto::op::{Edns, Header, HeaderCounts, Metadata, OpCode, ResponseCode};
@@ -415,7 +418,7 @@ fn common_parent<'a>(names: impl Iterator<Item = &'a Name>) -> LowerName {
 
 /// A name as reports show it: lowercase, no trailing dot.
 fn shown(name: &Name) -> String {
-    super::dns::display_name(name)
+    display_name(name)
 }
 
 /// Answers queries from the current [`Zone`].
