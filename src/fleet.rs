@@ -1,23 +1,30 @@
 //! Fan-out over the fleet: runs one job per device with a concurrency limit,
-//! a connect-rate limit with jitter (AAA servers lock out bursts), retries
-//! with backoff for transient connect errors only, a canary wave first, and
-//! the stops: after K authentication failures (so an account is not locked
-//! fleet-wide), after a failure budget, and on Ctrl-C. A stopped run
-//! launches nothing new; devices already in flight finish (on Ctrl-C the
-//! device session itself stops pushing and leaves configuration mode); the
-//! rest are skipped with the reason.
+//! a connect-rate limit with jitter and no burst (AAA servers lock out
+//! bursts), logins that slow-start (one device first, more once logins are
+//! accepted), retries with backoff for transient connect errors only, a
+//! canary wave first, and the stops: after K refused credentials (so an
+//! account is not locked fleet-wide), after a failure budget, and on Ctrl-C.
+//! A stopped run launches nothing new and lets no device send credentials
+//! (the check is right before each login); devices already logged in finish
+//! (on Ctrl-C the device session itself stops pushing and leaves
+//! configuration mode); the rest are skipped with the reason.
 //!
 //! Generic over the job, so the scheduling is tested without a network.
 
 use crate::device::DeviceError;
+use crate::device::login::{Login, LoginGate, Stopped, Verdict};
 use crate::domain::ErrorClass;
+use governor::clock::DefaultClock;
 use governor::{Jitter, Quota, RateLimiter};
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::future::Future;
 use std::num::NonZeroU32;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::Duration;
+use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -154,15 +161,134 @@ pub enum Event {
     },
 }
 
-#[derive(Default)]
-struct Tally {
-    failures: usize,
-    auth_failures: usize,
-    /// Why launching stopped, once it has.
-    stopped: Option<StopReason>,
+/// Logins slow-start: one at first, so a wrong shared password or enable
+/// secret is refused on one device, not on every device already in flight;
+/// each accepted login doubles the logins allowed at once, up to the
+/// concurrency, and a refused one brings it back to one. With 32 devices at
+/// once the fleet is fully open after 5 accepted logins.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct SlowStart {
+    /// Logins allowed in flight at once.
+    window: usize,
+    in_flight: usize,
+    ceiling: usize,
 }
 
-/// Run `job` for every item; outcomes come back in the items' order.
+impl SlowStart {
+    fn new(ceiling: usize) -> SlowStart {
+        SlowStart {
+            window: 1,
+            in_flight: 0,
+            ceiling: ceiling.max(1),
+        }
+    }
+
+    /// Take a login slot if one is free.
+    fn try_admit(&mut self) -> bool {
+        let free = self.in_flight < self.window;
+        self.in_flight += usize::from(free);
+        free
+    }
+
+    fn settle(&mut self, verdict: Verdict) {
+        self.in_flight = self.in_flight.saturating_sub(1);
+        self.window = match verdict {
+            Verdict::Accepted => (self.window * 2).min(self.ceiling),
+            Verdict::Refused => 1,
+            Verdict::Unknown => self.window,
+        };
+    }
+}
+
+struct Tally {
+    failures: usize,
+    /// Devices whose password, key or enable secret was refused (classes
+    /// `auth` and `enable`), whether the session said so at once or the
+    /// device's error did.
+    refused: BTreeSet<usize>,
+    /// Why launching stopped, once it has.
+    stopped: Option<StopReason>,
+    logins: SlowStart,
+    /// Devices the login gate turned away (the run stopped before they sent
+    /// a credential), with the reason they are reported skipped.
+    turned_away: BTreeMap<usize, StopReason>,
+}
+
+impl Tally {
+    /// A refused credential; the breaker trips at the `limit`th (0 = never).
+    fn note_refused(&mut self, device: usize, limit: usize) {
+        self.refused.insert(device);
+        let failures = self.refused.len();
+        if limit > 0 && failures >= limit && self.stopped.is_none() {
+            self.stopped = Some(StopReason::AuthBreaker { failures });
+        }
+    }
+}
+
+/// The fan-out's side of [`Login`]: slow start and the stops, checked right
+/// before each device sends credentials.
+struct Gate {
+    tally: Mutex<Tally>,
+    /// Woken whenever a login settles or the run stops.
+    changed: Notify,
+    cancel: CancellationToken,
+    auth_failure_limit: usize,
+}
+
+impl Gate {
+    fn stop_if(&self, stop: impl FnOnce(&mut Tally)) {
+        stop(&mut self.tally.lock().unwrap());
+        self.changed.notify_waiters();
+    }
+}
+
+impl LoginGate for Gate {
+    fn admit(
+        &self,
+        device: usize,
+    ) -> Pin<Box<dyn Future<Output = Result<(), Stopped>> + Send + '_>> {
+        Box::pin(async move {
+            loop {
+                let changed = self.changed.notified();
+                tokio::pin!(changed);
+                changed.as_mut().enable();
+                {
+                    let mut t = self.tally.lock().unwrap();
+                    let stop = match &t.stopped {
+                        Some(reason) => Some(reason.clone()),
+                        None if self.cancel.is_cancelled() => Some(StopReason::Interrupted),
+                        None => None,
+                    };
+                    if let Some(reason) = stop {
+                        t.turned_away.insert(device, reason);
+                        return Err(Stopped);
+                    }
+                    if t.logins.try_admit() {
+                        return Ok(());
+                    }
+                }
+                tokio::select! {
+                    _ = changed => {}
+                    _ = self.cancel.cancelled() => {}
+                }
+            }
+        })
+    }
+
+    fn settle(&self, device: usize, verdict: Verdict) {
+        self.stop_if(|t| {
+            t.logins.settle(verdict);
+            if verdict == Verdict::Refused {
+                t.note_refused(device, self.auth_failure_limit);
+            }
+        });
+    }
+}
+
+/// Run `job` for every item; outcomes come back in the items' order. The
+/// job gets a [`Login`] to ask for leave right before it sends credentials
+/// and to report how they fared; a device the gate turns away is reported
+/// skipped, whatever error its job returns.
 pub async fn run<T, R, F, Fut>(
     items: Vec<T>,
     settings: &FanOutSettings,
@@ -173,16 +299,27 @@ pub async fn run<T, R, F, Fut>(
 where
     T: Send + 'static,
     R: Send + 'static,
-    F: Fn(T) -> Fut + Send + Sync + 'static,
+    F: Fn(T, Login) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<R, DeviceError>> + Send + 'static,
     T: Clone,
 {
     let total = items.len();
     let mut outcomes: Vec<Option<Outcome<R>>> = (0..total).map(|_| None).collect();
-    let tally = Arc::new(Mutex::new(Tally::default()));
+    let gate = Arc::new(Gate {
+        tally: Mutex::new(Tally {
+            failures: 0,
+            refused: BTreeSet::new(),
+            stopped: None,
+            logins: SlowStart::new(settings.concurrency),
+            turned_away: BTreeMap::new(),
+        }),
+        changed: Notify::new(),
+        cancel: cancel.clone(),
+        auth_failure_limit: settings.auth_failure_limit,
+    });
     let job = Arc::new(job);
     let on_event = Arc::new(on_event);
-    let limiter = rate_limiter(settings.connect_rate).map(Arc::new);
+    let limiter = rate_limiter(settings.connect_rate, DefaultClock::default()).map(Arc::new);
     let budget = settings.max_failures.map(|b| b.limit(total));
     let canary = settings.canary.min(total);
     let mut items: Vec<Option<T>> = items.into_iter().map(Some).collect();
@@ -197,10 +334,7 @@ where
         let semaphore = Arc::new(tokio::sync::Semaphore::new(settings.concurrency.max(1)));
         let mut tasks = JoinSet::new();
         for index in wave {
-            let stop = {
-                let t = tally.lock().unwrap();
-                t.stopped.clone()
-            };
+            let stop = gate.tally.lock().unwrap().stopped.clone();
             if let Some(reason) = stop {
                 outcomes[index] = Some(Outcome::Skipped(reason));
                 continue;
@@ -217,15 +351,16 @@ where
                 }
             };
             // A stop may have happened while waiting for a slot.
-            if let Some(reason) = tally.lock().unwrap().stopped.clone() {
+            let stop = gate.tally.lock().unwrap().stopped.clone();
+            if let Some(reason) = stop {
                 outcomes[index] = Some(Outcome::Skipped(reason));
                 continue;
             }
             let item = items[index].take().expect("each item runs once");
-            let (job, on_event, tally, limiter, settings) = (
+            let (job, on_event, gate, limiter, settings) = (
                 job.clone(),
                 on_event.clone(),
-                tally.clone(),
+                gate.clone(),
                 limiter.clone(),
                 settings.clone(),
             );
@@ -240,7 +375,8 @@ where
                     if attempt == 0 {
                         on_event(Event::Started { index });
                     }
-                    match job(item.clone()).await {
+                    let login = Login::gated(gate.clone(), index);
+                    match job(item.clone(), login).await {
                         Err(e) if e.is_transient() && attempt < settings.retries => {
                             on_event(Event::Retrying {
                                 index,
@@ -257,41 +393,41 @@ where
                     index,
                     ok: result.is_ok(),
                 });
-                if let Err(e) = &result {
-                    let mut t = tally.lock().unwrap();
-                    t.failures += 1;
-                    if e.class() == ErrorClass::Auth {
-                        t.auth_failures += 1;
-                        if settings.auth_failure_limit > 0
-                            && t.auth_failures >= settings.auth_failure_limit
-                            && t.stopped.is_none()
-                        {
-                            t.stopped = Some(StopReason::AuthBreaker {
-                                failures: t.auth_failures,
-                            });
+                let outcome = match result {
+                    Ok(r) => Outcome::Done(r),
+                    Err(e) => {
+                        let turned_away = gate.tally.lock().unwrap().turned_away.remove(&index);
+                        match turned_away {
+                            Some(reason) => Outcome::Skipped(reason),
+                            None => {
+                                gate.stop_if(|t| {
+                                    t.failures += 1;
+                                    if matches!(e.class(), ErrorClass::Auth | ErrorClass::Enable) {
+                                        t.note_refused(index, settings.auth_failure_limit);
+                                    }
+                                    if let Some(limit) = budget
+                                        && t.failures >= limit
+                                        && t.stopped.is_none()
+                                    {
+                                        t.stopped = Some(StopReason::MaxFailures {
+                                            failures: t.failures,
+                                        });
+                                    }
+                                });
+                                Outcome::Failed(e)
+                            }
                         }
                     }
-                    if let Some(limit) = budget
-                        && t.failures >= limit
-                        && t.stopped.is_none()
-                    {
-                        t.stopped = Some(StopReason::MaxFailures {
-                            failures: t.failures,
-                        });
-                    }
-                }
-                (index, result)
+                };
+                (index, outcome)
             });
         }
         while let Some(joined) = tasks.join_next().await {
-            let (index, result) = match joined {
+            let (index, outcome) = match joined {
                 Ok(r) => r,
                 Err(e) => std::panic::resume_unwind(e.into_panic()),
             };
-            outcomes[index] = Some(match result {
-                Ok(r) => Outcome::Done(r),
-                Err(e) => Outcome::Failed(e),
-            });
+            outcomes[index] = Some(outcome);
         }
         if wave_no == 0 && canary > 0 {
             let failed = outcomes[..canary]
@@ -299,9 +435,10 @@ where
                 .filter(|o| matches!(o, Some(Outcome::Failed(_))))
                 .count();
             if failed > 0 {
-                let mut t = tally.lock().unwrap();
-                t.stopped
-                    .get_or_insert(StopReason::CanaryFailed { failed, canary });
+                gate.stop_if(|t| {
+                    t.stopped
+                        .get_or_insert(StopReason::CanaryFailed { failed, canary });
+                });
             }
         }
     }
@@ -311,27 +448,29 @@ where
         .collect()
 }
 
-type Limiter = RateLimiter<
+type Limiter<C = DefaultClock> = RateLimiter<
     governor::state::NotKeyed,
     governor::state::InMemoryState,
-    governor::clock::DefaultClock,
+    C,
+    governor::middleware::NoOpMiddleware<<C as governor::clock::Clock>::Instant>,
 >;
 
-fn rate_limiter(per_second: f64) -> Option<Limiter> {
+/// `per_second` connections spaced evenly, one every `1 / per_second`,
+/// with no burst at the start (a burst of 20 logins is what AAA servers
+/// lock out); `None` for 0 (unlimited).
+fn rate_limiter<C: governor::clock::Clock>(per_second: f64, clock: C) -> Option<Limiter<C>> {
     if per_second <= 0.0 || !per_second.is_finite() {
         return None;
     }
-    let quota = if per_second >= 1.0 {
-        Quota::per_second(NonZeroU32::new(per_second.round() as u32).unwrap_or(NonZeroU32::MIN))
-    } else {
-        Quota::with_period(Duration::from_secs_f64(1.0 / per_second))?
-    };
-    Some(RateLimiter::direct(quota))
+    let quota =
+        Quota::with_period(Duration::from_secs_f64(1.0 / per_second))?.allow_burst(NonZeroU32::MIN);
+    Some(RateLimiter::direct_with_clock(quota, clock))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use governor::clock::FakeRelativeClock;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     fn auth_error(i: usize) -> DeviceError {
@@ -377,7 +516,7 @@ mod tests {
             &settings,
             CancellationToken::new(),
             |_| {},
-            move |i: usize| {
+            move |i: usize, _| {
                 let (r, p) = (r.clone(), p.clone());
                 async move {
                     let now = r.fetch_add(1, Ordering::SeqCst) + 1;
@@ -413,7 +552,7 @@ mod tests {
             &settings,
             CancellationToken::new(),
             |_| {},
-            |i: usize| async move {
+            |i: usize, _| async move {
                 if i.is_multiple_of(2) {
                     Err(auth_error(i))
                 } else {
@@ -453,7 +592,7 @@ mod tests {
             &settings,
             CancellationToken::new(),
             |_| {},
-            move |i: usize| {
+            move |i: usize, _| {
                 s.fetch_add(1, Ordering::SeqCst);
                 async move {
                     if i == 1 {
@@ -490,7 +629,7 @@ mod tests {
             &settings,
             CancellationToken::new(),
             |_| {},
-            |i: usize| async move {
+            |i: usize, _| async move {
                 Err::<(), _>(DeviceError::Protocol {
                     device: format!("d{i}"),
                     reason: "x".into(),
@@ -524,7 +663,7 @@ mod tests {
             &settings,
             CancellationToken::new(),
             |_| {},
-            move |i| {
+            move |i, _| {
                 let n = c.fetch_add(1, Ordering::SeqCst);
                 async move {
                     match i {
@@ -570,7 +709,7 @@ mod tests {
             &settings,
             cancel,
             |_| {},
-            move |i: usize| {
+            move |i: usize, _| {
                 let c = c.clone();
                 async move {
                     if i == 1 {
@@ -622,15 +761,197 @@ mod tests {
     }
 
     #[test]
-    fn the_connect_rate_limiter_holds_back_bursts() {
-        assert!(rate_limiter(0.0).is_none(), "0 means unlimited");
-        let limiter = rate_limiter(2.0).unwrap();
-        assert!(limiter.check().is_ok() && limiter.check().is_ok());
+    fn the_connect_rate_limiter_spaces_connections_without_a_burst() {
         assert!(
-            limiter.check().is_err(),
-            "a third start in the same instant waits"
+            rate_limiter(0.0, FakeRelativeClock::default()).is_none(),
+            "0 means unlimited"
         );
-        let slow = rate_limiter(0.5).unwrap();
+        assert!(rate_limiter(f64::NAN, FakeRelativeClock::default()).is_none());
+        // The clock moves only when told: 20 per second is one every 50 ms,
+        // from the very first connection on.
+        let clock = FakeRelativeClock::default();
+        let limiter = rate_limiter(20.0, clock.clone()).unwrap();
+        for n in 0..20 {
+            assert!(limiter.check().is_ok(), "connection {n} may go at its turn");
+            assert!(
+                limiter.check().is_err(),
+                "connection {} waits for its own turn",
+                n + 1
+            );
+            clock.advance(Duration::from_millis(49));
+            assert!(limiter.check().is_err(), "not before 50 ms");
+            clock.advance(Duration::from_millis(1));
+        }
+        let clock = FakeRelativeClock::default();
+        let slow = rate_limiter(0.5, clock.clone()).unwrap();
         assert!(slow.check().is_ok() && slow.check().is_err());
+        clock.advance(Duration::from_secs(2));
+        assert!(slow.check().is_ok());
+    }
+
+    #[test]
+    fn logins_slow_start_and_open_up_in_a_few_round_trips() {
+        let mut logins = SlowStart::new(32);
+        assert!(
+            logins.try_admit() && !logins.try_admit(),
+            "one login at first"
+        );
+        // Round trips of logins until 32 may be in flight at once.
+        let mut rounds = 0;
+        while logins.window < 32 {
+            let in_flight = logins.in_flight;
+            for _ in 0..in_flight {
+                logins.settle(Verdict::Accepted);
+            }
+            while logins.try_admit() {}
+            rounds += 1;
+        }
+        assert!(rounds <= 3, "{rounds} round trips to full concurrency");
+        assert_eq!(logins.in_flight, 32, "never more than the concurrency");
+        logins.settle(Verdict::Refused);
+        assert_eq!(logins.window, 1, "a refused login starts over");
+        logins.settle(Verdict::Unknown);
+        assert_eq!(
+            logins.window, 1,
+            "an unknown verdict neither widens nor narrows"
+        );
+    }
+
+    /// A device as the real session behaves: leave, then credentials (all
+    /// refused when `wrong`), then its verdict, then its work; counts the
+    /// logins let through and the devices logged in at once.
+    fn login_job(
+        wrong: bool,
+        sent: Arc<AtomicUsize>,
+        in_flight: Arc<AtomicUsize>,
+        peak: Arc<AtomicUsize>,
+    ) -> impl Fn(usize, Login) -> futures::future::BoxFuture<'static, Result<usize, DeviceError>>
+    + Send
+    + Sync
+    + 'static {
+        move |i, mut login| {
+            let (sent, in_flight, peak) = (sent.clone(), in_flight.clone(), peak.clone());
+            Box::pin(async move {
+                if login.admit().await.is_err() {
+                    return Err(DeviceError::Interrupted {
+                        device: format!("d{i}"),
+                        pushed: 0,
+                        total: 0,
+                    });
+                }
+                sent.fetch_add(1, Ordering::SeqCst);
+                let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+                peak.fetch_max(now, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(30)).await;
+                if wrong {
+                    in_flight.fetch_sub(1, Ordering::SeqCst);
+                    login.settle(Verdict::Refused);
+                    return Err(auth_error(i));
+                }
+                login.settle(Verdict::Accepted);
+                // The rest of the device's work, logins no longer involved.
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                in_flight.fetch_sub(1, Ordering::SeqCst);
+                Ok(i)
+            })
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_wrong_shared_password_is_tried_on_one_device_only() {
+        for limit in [1, 2] {
+            let counters: [Arc<AtomicUsize>; 3] = Default::default();
+            let [sent, in_flight, peak] = counters.clone();
+            let settings = FanOutSettings {
+                concurrency: 20,
+                auth_failure_limit: limit,
+                ..fast()
+            };
+            let out = run(
+                (0..20).collect(),
+                &settings,
+                CancellationToken::new(),
+                |_| {},
+                login_job(true, sent, in_flight, peak),
+            )
+            .await;
+            let [sent, _, peak] = counters;
+            assert_eq!(sent.load(Ordering::SeqCst), limit, "credentials sent");
+            assert_eq!(peak.load(Ordering::SeqCst), 1, "one login at a time");
+            let failed = out
+                .iter()
+                .filter(|o| matches!(o, Outcome::Failed(_)))
+                .count();
+            assert_eq!(failed, limit);
+            assert!(out.iter().all(|o| matches!(
+                o,
+                Outcome::Failed(DeviceError::Auth { .. })
+                    | Outcome::Skipped(StopReason::AuthBreaker { .. })
+            )));
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn good_logins_open_the_fleet_to_full_concurrency() {
+        let counters: [Arc<AtomicUsize>; 3] = Default::default();
+        let [sent, in_flight, peak] = counters.clone();
+        let settings = FanOutSettings {
+            concurrency: 16,
+            ..fast()
+        };
+        let out = run(
+            (0..64).collect(),
+            &settings,
+            CancellationToken::new(),
+            |_| {},
+            login_job(false, sent, in_flight, peak),
+        )
+        .await;
+        assert!(out.iter().all(|o| matches!(o, Outcome::Done(_))));
+        let [sent, _, peak] = counters;
+        assert_eq!(sent.load(Ordering::SeqCst), 64);
+        assert_eq!(
+            peak.load(Ordering::SeqCst),
+            16,
+            "logins reach the concurrency"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn ctrl_c_turns_away_devices_waiting_to_log_in() {
+        let cancel = CancellationToken::new();
+        let c = cancel.clone();
+        let settings = FanOutSettings {
+            concurrency: 4,
+            ..fast()
+        };
+        let out = run(
+            (0..4).collect(),
+            &settings,
+            cancel,
+            |_| {},
+            move |i: usize, mut login: Login| {
+                let c = c.clone();
+                async move {
+                    login.admit().await.map_err(|_| DeviceError::Interrupted {
+                        device: format!("d{i}"),
+                        pushed: 0,
+                        total: 0,
+                    })?;
+                    // The first login hangs until Ctrl-C; the others wait for leave.
+                    c.cancel();
+                    login.settle(Verdict::Unknown);
+                    Ok(i)
+                }
+            },
+        )
+        .await;
+        assert!(matches!(out[0], Outcome::Done(0)), "{:?}", out[0]);
+        assert!(
+            out[1..]
+                .iter()
+                .all(|o| matches!(o, Outcome::Skipped(StopReason::Interrupted))),
+            "{out:?}"
+        );
     }
 }

@@ -271,14 +271,14 @@ pub async fn execute(
         },
         {
             let (jobs, durations) = (jobs.clone(), durations.clone());
-            move |index: usize| {
+            move |index: usize, login: crate::device::login::Login| {
                 let (job, durations, cancel) =
                     (jobs[index].clone(), durations.clone(), stop_pushing.clone());
                 async move {
                     let started = Instant::now();
                     let span = tracing::info_span!("device", device = %job.name);
                     let result = tracing::Instrument::instrument(
-                        run_job(&job, command, deadline, cancel),
+                        run_job(&job, command, deadline, cancel, login),
                         span,
                     )
                     .await;
@@ -316,6 +316,7 @@ async fn run_job(
     command: Command,
     deadline: Duration,
     cancel: CancellationToken,
+    login: crate::device::login::Login,
 ) -> Result<DeviceReport, DeviceError> {
     let started = Instant::now();
     let transcript = match &job.transcript {
@@ -350,6 +351,7 @@ async fn run_job(
         job.inactivity,
         deadline,
         cancel,
+        login,
     )
     .await?;
     let took = started.elapsed();

@@ -4,6 +4,7 @@
 //! - [`ssh`]: the russh client (algorithms, host keys, authentication).
 //! - [`ios`]: the IOS dialect (commands and parsers of real output).
 //! - [`acl`]: the ACL text `tsfleet acl` prints for the operator.
+//! - [`login`]: the fan-out's leave to send credentials, and their verdict.
 //! - [`progress`]: the step a device is at, for the progress display.
 //! - [`shell`]: the prompt-driven CLI session and the pipelined push.
 //! - [`window`]: the push's flow control (lines in flight, batches, stalls).
@@ -15,6 +16,7 @@
 pub mod acl;
 pub mod error;
 pub mod ios;
+pub mod login;
 pub mod progress;
 pub mod shell;
 pub mod ssh;
@@ -85,13 +87,20 @@ pub async fn run_device(
     cancel: tokio_util::sync::CancellationToken,
 ) -> Result<(SyncOutcome, RunStats), DeviceError> {
     let task = Task::Sync(request.clone());
-    match run_task(target, &task, transcript, inactivity, deadline, cancel).await? {
+    let login = login::Login::open();
+    match run_task(
+        target, &task, transcript, inactivity, deadline, cancel, login,
+    )
+    .await?
+    {
         (TaskOutcome::Sync(outcome), stats) => Ok((outcome, stats)),
         _ => unreachable!("a sync task gives a sync outcome"),
     }
 }
 
-/// Connect over SSH, run `task`, log out (on errors too).
+/// Connect over SSH, run `task`, log out (on errors too). `login` gives
+/// leave to send credentials and hears how they fared (the password at
+/// login, the enable secret once privileged).
 pub async fn run_task(
     target: &ssh::SshTarget,
     task: &Task,
@@ -99,12 +108,13 @@ pub async fn run_task(
     inactivity: Duration,
     deadline: Duration,
     cancel: tokio_util::sync::CancellationToken,
+    mut login: login::Login,
 ) -> Result<(TaskOutcome, RunStats), DeviceError> {
     let budget = deadline;
     let deadline = tokio::time::Instant::now() + budget;
     let work = async {
         phase("connecting");
-        let shell = ssh::open_shell(target).await?;
+        let shell = ssh::open_shell_gated(target, &mut login).await?;
         let negotiated = shell.negotiated().clone();
         let host_key = shell.host_key_status();
         let timeouts = Timeouts {
@@ -113,6 +123,7 @@ pub async fn run_task(
         };
         let mut session = CliSession::start(shell, &target.device, timeouts, transcript).await?;
         session.cancel = cancel;
+        session.login = login;
         let result = match task {
             Task::Sync(request) => sync::sync(&mut session, request)
                 .await

@@ -7,6 +7,7 @@
 //! [`super::window`]'s decision.
 
 use super::DeviceError;
+use super::login::{Login, Verdict};
 use super::transcript::Transcript;
 use super::window::{self, PushWindow};
 use std::collections::VecDeque;
@@ -89,6 +90,12 @@ pub struct CliSession<L: Link> {
     pub lines_sent: u64,
     /// Cancelled on Ctrl-C: a push stops sending and lets the device catch up.
     pub cancel: CancellationToken,
+    /// Leave to send the enable secret, and where its verdict goes.
+    pub login: Login,
+    /// The device asks for the enable secret again after refusing it: that
+    /// prompt is never answered (not even by `exit`, which would be typed
+    /// as another secret).
+    secret_refused: bool,
 }
 
 impl<L: Link> CliSession<L> {
@@ -113,6 +120,8 @@ impl<L: Link> CliSession<L> {
             window: PushWindow::default(),
             lines_sent: 0,
             cancel: CancellationToken::new(),
+            login: Login::open(),
+            secret_refused: false,
         };
         let mut nudged = false;
         loop {
@@ -153,8 +162,12 @@ impl<L: Link> CliSession<L> {
     }
 
     /// Enter privileged mode with the enable secret if the prompt is `>`.
+    /// The secret is sent once: a refusal is reported to [`Self::login`]
+    /// (it counts like a refused password) and the device's next
+    /// `Password:` is left unanswered.
     pub async fn enable(&mut self, secret: Option<&str>) -> Result<(), DeviceError> {
         if self.mode != Mode::User {
+            self.login.settle(Verdict::Accepted);
             return Ok(());
         }
         let Some(secret) = secret else {
@@ -171,8 +184,19 @@ impl<L: Link> CliSession<L> {
             return if self.mode == Mode::User {
                 Err(self.enable_error("`enable` returned to the user prompt"))
             } else {
+                self.login.settle(Verdict::Accepted);
                 Ok(())
             };
+        }
+        if self.login.admit().await.is_err() {
+            // The run stopped (a device logged in without credentials):
+            // the secret is not sent, and the prompt stays unanswered.
+            self.secret_refused = true;
+            return Err(DeviceError::Interrupted {
+                device: self.device.clone(),
+                pushed: 0,
+                total: 0,
+            });
         }
         self.send_raw(&format!("{secret}\r"), secret, true).await?;
         match self
@@ -180,13 +204,19 @@ impl<L: Link> CliSession<L> {
             .await?
         {
             Some(text) => {
+                self.secret_refused = true;
+                self.login.settle(Verdict::Refused);
                 let reason = error_message(&text).unwrap_or_else(|| "% Access denied".to_string());
                 Err(self.enable_error(&format!("{reason} (check enable_secret)")))
             }
             None if self.mode == Mode::User => {
+                self.login.settle(Verdict::Refused);
                 Err(self.enable_error("the enable secret was refused (check enable_secret)"))
             }
-            None => Ok(()),
+            None => {
+                self.login.settle(Verdict::Accepted);
+                Ok(())
+            }
         }
     }
 
@@ -254,9 +284,10 @@ impl<L: Link> CliSession<L> {
     }
 
     /// Send `exit` and wait (briefly) for the device to end the session, as
-    /// IOS does; the link is then ready to be closed.
+    /// IOS does; the link is then ready to be closed. At a refused enable
+    /// secret's `Password:` nothing is typed: the link is just closed.
     pub async fn logout(mut self) -> L {
-        if self.send_raw("exit\r", "exit", false).await.is_ok() {
+        if !self.secret_refused && self.send_raw("exit\r", "exit", false).await.is_ok() {
             let until = Instant::now() + LOGOUT_WAIT.min(self.timeouts.inactivity);
             while let Ok(Some(chunk)) = tokio::time::timeout_at(until, self.link.recv()).await {
                 self.transcript.received(&chunk);

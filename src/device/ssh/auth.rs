@@ -1,14 +1,15 @@
-//! Login: the private key loaded before connecting, then publickey, or
-//! password followed by keyboard-interactive when the device offers it.
-//! The failure names what was tried and what the device accepts, never
-//! the secret.
+//! Login: the private key loaded before connecting; the methods the device
+//! offers asked for first (no credential sent); then one attempt: publickey,
+//! or the password by `password` or, when only that is offered, by
+//! `keyboard-interactive`. The failure names what was tried and what the
+//! device accepts, never the secret.
 
 use super::handler::Client;
 use super::{Credentials, SshTarget};
 use crate::device::DeviceError;
-use russh::MethodKind;
 use russh::client::{self, AuthResult, KeyboardInteractiveAuthResponse};
 use russh::keys::PrivateKeyWithHashAlg;
+use russh::{MethodKind, MethodSet};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -36,25 +37,53 @@ pub(super) fn load_key(
         })
 }
 
-/// Log in with the target's credentials (`key` already loaded for a
-/// private key); the error says what was tried and what the device accepts.
-pub(super) async fn authenticate(
+/// Ask the device which login methods it offers (the `none` method: no
+/// credential is sent, so nothing counts against the account). `None` when
+/// the device let us in without credentials.
+pub(super) async fn offered_methods(
     target: &SshTarget,
     handle: &mut client::Handle<Client>,
-    key: Option<Arc<russh::keys::PrivateKey>>,
-) -> Result<(), DeviceError> {
-    let user = target.username.clone();
-    let mut tried: Vec<&str> = Vec::new();
-    let mut offered = None;
-    let lost = |e: String| DeviceError::Connect {
+) -> Result<Option<MethodSet>, DeviceError> {
+    match handle
+        .authenticate_none(target.username.clone())
+        .await
+        .map_err(|e| lost(target, e.to_string()))?
+    {
+        AuthResult::Success => Ok(None),
+        AuthResult::Failure {
+            remaining_methods, ..
+        } => Ok(Some(remaining_methods)),
+    }
+}
+
+fn lost(target: &SshTarget, e: String) -> DeviceError {
+    DeviceError::Connect {
         device: target.device.clone(),
         addr: target.addr(),
         reason: format!("the connection was lost during login: {e}"),
         transient: true,
-    };
+    }
+}
+
+/// Log in with the target's credentials (`key` already loaded for a
+/// private key) in one attempt: a password goes out once, by `password`
+/// when the device offers it, else by `keyboard-interactive` — never by
+/// both, since a secret refused once would only count a second failure
+/// against the account. The error says what was tried and what the device
+/// accepts.
+pub(super) async fn authenticate(
+    target: &SshTarget,
+    handle: &mut client::Handle<Client>,
+    key: Option<Arc<russh::keys::PrivateKey>>,
+    offered: &MethodSet,
+) -> Result<(), DeviceError> {
+    let user = target.username.clone();
+    let lost = |e: String| lost(target, e);
+    let mut tried = None;
+    let mut remaining = offered.clone();
     match (&target.credentials, key) {
         (Credentials::PrivateKey { .. }, Some(key)) => {
-            tried.push("publickey");
+            tried = Some("publickey");
             let hash = if key.algorithm().is_rsa() {
                 // Old servers send no server-sig-algs: they know only ssh-rsa.
                 handle
@@ -73,37 +102,37 @@ pub(super) async fn authenticate(
                 AuthResult::Success => return Ok(()),
                 AuthResult::Failure {
                     remaining_methods, ..
-                } => offered = Some(remaining_methods),
+                } => remaining = remaining_methods,
             }
         }
-        (Credentials::Password(password), _) => {
-            tried.push("password");
+        (Credentials::Password(password), _) if offered.contains(&MethodKind::Password) => {
+            tried = Some("password");
             let result = handle
                 .authenticate_password(user.clone(), password.clone())
                 .await
                 .map_err(|e| lost(e.to_string()))?;
-            let remaining = match result {
+            match result {
                 AuthResult::Success => return Ok(()),
                 AuthResult::Failure {
                     remaining_methods, ..
-                } => remaining_methods,
-            };
-            // IOS with AAA often accepts only keyboard-interactive. Only
-            // when offered: a server with no method left hangs up on us.
-            if remaining.contains(&MethodKind::KeyboardInteractive) {
-                tried.push("keyboard-interactive");
-                match keyboard_interactive(handle, &user, password).await {
-                    Ok(true) => return Ok(()),
-                    Ok(false) => {}
-                    // The password was already refused: a hang-up now is
-                    // the device giving up on us, not a network fault, and
-                    // a retry would only count more failures against us.
-                    Err(e) => tracing::debug!(device = %target.device, "keyboard-interactive: {e}"),
-                }
+                } => remaining = remaining_methods,
             }
-            offered = Some(remaining);
         }
-        (Credentials::PrivateKey { .. }, None) => {}
+        // IOS with some AAA setups offers only keyboard-interactive.
+        (Credentials::Password(password), _)
+            if offered.contains(&MethodKind::KeyboardInteractive) =>
+        {
+            tried = Some("keyboard-interactive");
+            match keyboard_interactive(handle, &user, password).await {
+                Ok(true) => return Ok(()),
+                Ok(false) => {}
+                // The password was sent: a hang-up now is the device giving
+                // up on us, not a network fault, and a retry would only
+                // count more failures against us.
+                Err(e) => tracing::debug!(device = %target.device, "keyboard-interactive: {e}"),
+            }
+        }
+        (Credentials::Password(_), _) | (Credentials::PrivateKey { .. }, None) => {}
     }
     // A device that hangs up after refusing us has still refused us: this
     // stays an auth error (a retry would only count more failures).
@@ -112,19 +141,22 @@ pub(super) async fn authenticate(
     } else {
         ""
     };
-    let offered = offered
-        .filter(|m| !m.is_empty())
-        .map(|m| {
-            let names: Vec<&str> = m.iter().map(<&'static str>::from).collect();
-            format!("; the device accepts {}", names.join(", "))
-        })
-        .unwrap_or_default();
+    let offered = if remaining.is_empty() {
+        String::new()
+    } else {
+        let names: Vec<&str> = remaining.iter().map(<&'static str>::from).collect();
+        format!("; the device accepts {}", names.join(", "))
+    };
+    let tried = match tried {
+        Some(method) => format!("tried {method}"),
+        None => "no method tried (the device offers none tsfleet can use with these credentials)"
+            .to_string(),
+    };
     Err(DeviceError::Auth {
         device: target.device.clone(),
         user,
         methods: format!(
-            "tried {}{offered}{closed}; check the username and {}",
-            tried.join(", "),
+            "{tried}{offered}{closed}; check the username and {}",
             match target.credentials {
                 Credentials::Password(_) => "password",
                 Credentials::PrivateKey { .. } => "that the key is authorised on the device",

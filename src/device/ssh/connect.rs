@@ -3,11 +3,13 @@
 //! the user (which stage, and what to check).
 
 use super::algorithms::client_config;
-use super::auth::{authenticate, load_key};
+use super::auth::{authenticate, load_key, offered_methods};
 use super::handler::{Client, ClientError, Outcome};
 use super::known_hosts::{HostKeyCheck, known_algorithms};
-use super::{Credentials, HostKeyStatus, Shell, SshTarget};
+use super::{Credentials, HostKeyStatus, Negotiated, Shell, SshTarget};
 use crate::device::DeviceError;
+use crate::device::login::{Login, Stopped, Verdict};
+use crate::domain::ErrorClass;
 use russh::AlgorithmKind;
 use russh::client;
 use std::sync::{Arc, Mutex};
@@ -15,8 +17,17 @@ use std::sync::{Arc, Mutex};
 /// Connect, check the host key, authenticate, and open a shell with a PTY.
 ///
 /// The whole of it (TCP, SSH handshake, login, shell) is bounded by
-/// `target.connect_timeout`.
+/// `target.connect_timeout`. Every login goes ahead (see [`open_shell_gated`]).
 pub async fn open_shell(target: &SshTarget) -> Result<Shell, DeviceError> {
+    open_shell_gated(target, &mut Login::open()).await
+}
+
+/// [`open_shell`], asking `login` for leave right before the credentials go
+/// out (after the handshake, so a run that stopped meanwhile sends none) and
+/// settling it when they are refused. The wait for leave is not part of the
+/// connect timeout: the time before it and the time after it are each
+/// bounded by `target.connect_timeout`.
+pub async fn open_shell_gated(target: &SshTarget, login: &mut Login) -> Result<Shell, DeviceError> {
     // Read the key before touching the device: a bad path or passphrase
     // should not cost a failed login on a router that may block sources.
     let key = match &target.credentials {
@@ -24,14 +35,40 @@ pub async fn open_shell(target: &SshTarget) -> Result<Shell, DeviceError> {
         Credentials::Password(_) => None,
     };
     let mut stage = Stage::Tcp;
-    let result = tokio::time::timeout(
-        target.connect_timeout,
-        open_shell_inner(target, key, &mut stage),
-    )
+    let result = tokio::time::timeout(target.connect_timeout, transport(target, &mut stage)).await;
+    let (mut handle, host_key, negotiated, offered) = match result {
+        Ok(r) => r?,
+        Err(_) => return Err(timeout_error(target, stage)),
+    };
+    let mut stage = Stage::Auth;
+    if offered.is_some() {
+        login.admit().await.map_err(|Stopped| not_started(target))?;
+    }
+    let result = tokio::time::timeout(target.connect_timeout, async {
+        if let Some(offered) = &offered {
+            authenticate(target, &mut handle, key, offered).await?;
+        }
+        stage = Stage::Shell;
+        Shell::open(target, handle, host_key, negotiated).await
+    })
     .await;
     match result {
+        Ok(Err(e)) if e.class() == ErrorClass::Auth => {
+            login.settle(Verdict::Refused);
+            Err(e)
+        }
         Ok(r) => r,
         Err(_) => Err(timeout_error(target, stage)),
+    }
+}
+
+/// The run stopped before this device's login: no credential was sent (the
+/// fan-out reports the device as not started).
+fn not_started(target: &SshTarget) -> DeviceError {
+    DeviceError::Interrupted {
+        device: target.device.clone(),
+        pushed: 0,
+        total: 0,
     }
 }
 
@@ -78,11 +115,21 @@ fn timeout_error(target: &SshTarget, stage: Stage) -> DeviceError {
     }
 }
 
-async fn open_shell_inner(
+/// Name lookup, TCP, the SSH handshake (host key checked), and the login
+/// methods the device offers (`None`: it let us in without credentials).
+#[allow(clippy::type_complexity)]
+async fn transport(
     target: &SshTarget,
-    key: Option<Arc<russh::keys::PrivateKey>>,
     stage: &mut Stage,
-) -> Result<Shell, DeviceError> {
+) -> Result<
+    (
+        client::Handle<Client>,
+        HostKeyStatus,
+        Negotiated,
+        Option<russh::MethodSet>,
+    ),
+    DeviceError,
+> {
     let addr = target.addr();
     let connect_err = |reason: String, transient: bool| DeviceError::Connect {
         device: target.device.clone(),
@@ -158,10 +205,8 @@ async fn open_shell_inner(
     }
 
     *stage = Stage::Auth;
-    authenticate(target, &mut handle, key).await?;
-
-    *stage = Stage::Shell;
-    Shell::open(target, handle, host_key, negotiated).await
+    let offered = offered_methods(target, &mut handle).await?;
+    Ok((handle, host_key, negotiated, offered))
 }
 
 fn tcp_reason(e: &std::io::Error) -> String {

@@ -14,7 +14,7 @@
 //! - `algorithms`: the algorithm preferences offered in the key exchange.
 //! - `handler`: the russh client handler (host-key check, negotiated names).
 //! - `known_hosts`: the host-key policy against the known_hosts file.
-//! - `auth`: password, keyboard-interactive and private-key login.
+//! - `auth`: the offered methods, then one password, keyboard-interactive or private-key login.
 //! - `channel`: [`Shell`], the session channel as a byte pipe to the vty.
 //!
 //! Every failure is a [`DeviceError`](super::DeviceError) naming the device
@@ -29,7 +29,7 @@ mod handler;
 mod known_hosts;
 
 pub use channel::Shell;
-pub use connect::open_shell;
+pub use connect::{open_shell, open_shell_gated};
 
 use crate::inventory::HostKeyPolicy;
 use russh::keys::Algorithm;
@@ -39,7 +39,7 @@ use std::time::Duration;
 /// How to authenticate. Secrets are held only here and never printed.
 #[derive(Clone)]
 pub enum Credentials {
-    /// Tried as `password`, then as `keyboard-interactive`.
+    /// Sent once: by `password`, or by `keyboard-interactive` when only that is offered.
     Password(String),
     PrivateKey {
         path: PathBuf,
