@@ -296,6 +296,7 @@ impl Cli {
                 }
             }
             Awaiting::Password { failed } => {
+                dev.stats.enable_attempts += 1;
                 self.awaiting = Awaiting::Command;
                 if line == self.options.enable_secret {
                     self.mode = Mode::PrivExec;

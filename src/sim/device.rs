@@ -50,6 +50,13 @@ pub struct Config {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct SessionStats {
     pub logins: u64,
+    /// Login attempts that carried a credential (a password, a
+    /// keyboard-interactive answer), accepted or not.
+    #[serde(default)]
+    pub auth_attempts: u64,
+    /// Enable secrets typed at a `Password:` prompt, accepted or not.
+    #[serde(default)]
+    pub enable_attempts: u64,
     pub config_lines: u64,
     /// Sessions that closed while still in a configuration mode.
     pub left_in_config_mode: u64,

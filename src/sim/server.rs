@@ -149,6 +149,7 @@ impl russh::server::Handler for DeviceHandler {
     type Error = russh::Error;
 
     async fn auth_password(&mut self, user: &str, password: &str) -> Result<Auth, Self::Error> {
+        self.device.state.lock().unwrap().stats.auth_attempts += 1;
         // russh calls this even for a method the config does not offer.
         let offered = self.device.auth_methods.contains(&AuthMethod::Password);
         Ok(if offered && self.password_ok(user, password) {
@@ -178,6 +179,7 @@ impl russh::server::Handler for DeviceHandler {
                 prompts: Cow::Owned(vec![(Cow::Borrowed("Password: "), false)]),
             });
         };
+        self.device.state.lock().unwrap().stats.auth_attempts += 1;
         let answer = response
             .next()
             .map(|b| String::from_utf8_lossy(&b).into_owned())

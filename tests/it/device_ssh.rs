@@ -369,9 +369,11 @@ async fn device_ssh_keyboard_interactive_only_device() {
 
     target.credentials = Credentials::Password("not-the-password".into());
     let msg = open_err(&target).await.to_string();
-    assert!(
-        msg.contains("tried password, keyboard-interactive"),
-        "{msg}"
+    assert!(msg.contains("tried keyboard-interactive;"), "{msg}");
+    let stats = fleet.device("rtr-001").unwrap().snapshot().stats;
+    assert_eq!(
+        stats.auth_attempts, 2,
+        "one answer per login, good then wrong"
     );
     assert!(
         msg.contains("the device accepts keyboard-interactive"),
@@ -393,6 +395,11 @@ async fn device_ssh_password_only_device_is_not_asked_keyboard_interactive() {
     assert!(matches!(err, DeviceError::Auth { .. }), "{err:?}");
     let msg = err.to_string();
     assert!(msg.contains("tried password;"), "{msg}");
+    let stats = fleet.device("rtr-001").unwrap().snapshot().stats;
+    assert_eq!(
+        stats.auth_attempts, 2,
+        "one password per login, good then wrong"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

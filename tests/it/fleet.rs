@@ -420,6 +420,127 @@ async fn the_stops_authentication_canary_and_failure_budget() {
     );
 }
 
+/// Per device, the credentials it has seen so far (login attempts, enable secrets).
+fn credentials_seen(lab: &Lab) -> Vec<(String, u64, u64)> {
+    lab.fleet()
+        .devices()
+        .iter()
+        .map(|d| {
+            let stats = d.snapshot().stats;
+            (d.name.clone(), stats.auth_attempts, stats.enable_attempts)
+        })
+        .collect()
+}
+
+/// What each device saw during one run: `(name, logins, enable secrets)`
+/// for the devices that saw any credential.
+fn seen_since(lab: &Lab, before: &[(String, u64, u64)]) -> Vec<(String, u64, u64)> {
+    credentials_seen(lab)
+        .into_iter()
+        .zip(before)
+        .map(|((name, a, e), (_, a0, e0))| (name, a - a0, e - e0))
+        .filter(|(_, a, e)| *a + *e > 0)
+        .collect()
+}
+
+// A wrong shared password on 20 devices with everything open wide: one
+// device is sent the password, once; the other 19 are never sent a
+// credential (they wait for leave after the handshake and are turned away).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_shared_password_is_sent_once_to_one_device() {
+    let profile: String = std::iter::once("devices:\n".to_string())
+        .chain((0..20).map(|i| {
+            format!(
+                "  {}: {{ faults: {{ wrong_password: true }} }}\n",
+                tsfleet::sim::fleet::device_name(i, 20)
+            )
+        }))
+        .collect();
+    let lab = lab(20, &profile).await;
+    for rate in ["0", "20"] {
+        let before = credentials_seen(&lab);
+        let (out, report) = lab
+            .tsfleet(&[
+                "plan",
+                "--auth-failure-limit",
+                "1",
+                "--concurrency",
+                "20",
+                "--connect-rate",
+                rate,
+            ])
+            .await;
+        assert_eq!(code(&out), 1, "{}", text(&out));
+        let seen = seen_since(&lab, &before);
+        assert!(
+            seen.len() == 1 && seen[0].1 == 1 && seen[0].2 == 0,
+            "--connect-rate {rate}: one device saw one login attempt: {seen:?}"
+        );
+        let s = &report["summary"];
+        assert_eq!(
+            (&s["failed"], &s["skipped"]),
+            (&1.into(), &19.into()),
+            "{report}"
+        );
+        let failed = device(&report, &seen[0].0);
+        assert_eq!(failed["error"]["class"], "auth", "{failed}");
+        for d in report["devices"].as_array().unwrap() {
+            if d["name"] != seen[0].0 {
+                assert!(
+                    d["reason"].as_str().unwrap().contains("authentication"),
+                    "{d}"
+                );
+            }
+        }
+        assert!(!text(&out).contains(PASSWORD));
+    }
+}
+
+// A wrong shared enable secret: one device is sent it, once (its next
+// `Password:` is left unanswered), and that refusal trips the breaker.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_enable_secret_is_sent_once_and_stops_the_run() {
+    let profile: String = std::iter::once("devices:\n".to_string())
+        .chain((0..8).map(|i| {
+            format!(
+                "  {}: {{ faults: {{ wrong_enable_secret: true }} }}\n",
+                tsfleet::sim::fleet::device_name(i, 8)
+            )
+        }))
+        .collect();
+    let lab = lab(8, &profile).await;
+    let before = credentials_seen(&lab);
+    let (out, report) = lab
+        .tsfleet(&[
+            "plan",
+            "--auth-failure-limit",
+            "1",
+            "--concurrency",
+            "8",
+            "--connect-rate",
+            "0",
+        ])
+        .await;
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    let seen = seen_since(&lab, &before);
+    assert!(
+        seen.len() == 1 && seen[0].1 == 1 && seen[0].2 == 1,
+        "one device logged in and was sent the enable secret once: {seen:?}"
+    );
+    let s = &report["summary"];
+    assert_eq!(
+        (&s["failed"], &s["skipped"]),
+        (&1.into(), &7.into()),
+        "{report}"
+    );
+    assert_eq!(
+        device(&report, &seen[0].0)["error"]["class"],
+        "enable",
+        "{report}"
+    );
+    assert!(!text(&out).contains(ENABLE));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigint_starts_nothing_new_and_in_flight_devices_stop_cleanly() {
     let lab = lab(
