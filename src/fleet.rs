@@ -158,6 +158,9 @@ pub enum Event {
     Finished {
         index: usize,
         ok: bool,
+        /// The run stopped before the device sent credentials: it is
+        /// reported skipped.
+        skipped: bool,
     },
 }
 
@@ -389,10 +392,6 @@ where
                         other => break other,
                     }
                 };
-                on_event(Event::Finished {
-                    index,
-                    ok: result.is_ok(),
-                });
                 let outcome = match result {
                     Ok(r) => Outcome::Done(r),
                     Err(e) => {
@@ -419,6 +418,11 @@ where
                         }
                     }
                 };
+                on_event(Event::Finished {
+                    index,
+                    ok: matches!(outcome, Outcome::Done(_)),
+                    skipped: matches!(outcome, Outcome::Skipped(_)),
+                });
                 (index, outcome)
             });
         }

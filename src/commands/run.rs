@@ -261,10 +261,15 @@ pub(crate) async fn execute(prepared: &Prepared, options: &RunOptions, quiet: bo
             Event::Retrying { attempt, error, .. } => {
                 tracing::warn!("{}: retry {attempt}: {error}", job.name)
             }
-            Event::Finished { ok, .. } => {
+            Event::Finished { ok, skipped, .. } => {
                 bar.pb_inc(1);
                 if ok {
                     tracing::info!("{}: done", job.name);
+                } else if skipped {
+                    tracing::info!(
+                        "{}: not started (the run stopped before its login)",
+                        job.name
+                    );
                 } else if !quiet {
                     tracing::info!("{}: failed", job.name);
                 }
