@@ -917,7 +917,7 @@ mod tests {
         assert_eq!(
             peak.load(Ordering::SeqCst),
             16,
-            "logins reach the concurrency"
+            "the slow start opens up to the full concurrency"
         );
     }
 

@@ -443,56 +443,74 @@ fn seen_since(lab: &Lab, before: &[(String, u64, u64)]) -> Vec<(String, u64, u64
         .collect()
 }
 
+/// A lab of `devices` routers that all show `fault`.
+async fn lab_all_with(devices: usize, fault: &str) -> Lab {
+    let profile: String = std::iter::once("devices:\n".to_string())
+        .chain((0..devices).map(|i| {
+            format!(
+                "  {}: {{ faults: {{ {fault} }} }}\n",
+                tsfleet::sim::fleet::device_name(i, devices)
+            )
+        }))
+        .collect();
+    lab(devices, &profile).await
+}
+
+/// A `plan` with `--auth-failure-limit 1`, every device at once: exactly one
+/// device saw credentials and failed with `class`, every other one is
+/// skipped by the breaker. Returns what that one device saw: (login
+/// attempts, enable secrets).
+async fn breaker_run(lab: &Lab, connect_rate: &str, class: &str) -> (u64, u64) {
+    let devices = lab.fleet().devices().len();
+    let before = credentials_seen(lab);
+    let (out, report) = lab
+        .tsfleet(&[
+            "plan",
+            "--auth-failure-limit",
+            "1",
+            "--concurrency",
+            &devices.to_string(),
+            "--connect-rate",
+            connect_rate,
+        ])
+        .await;
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    assert!(!text(&out).contains(PASSWORD) && !text(&out).contains(ENABLE));
+    let seen = seen_since(lab, &before);
+    assert_eq!(
+        seen.len(),
+        1,
+        "--connect-rate {connect_rate}: one device saw credentials: {seen:?}"
+    );
+    let (name, logins, secrets) = seen[0].clone();
+    let s = &report["summary"];
+    assert_eq!(
+        (&s["failed"], &s["skipped"]),
+        (&1.into(), &(devices - 1).into()),
+        "{report}"
+    );
+    assert_eq!(device(&report, &name)["error"]["class"], class, "{report}");
+    for d in report["devices"].as_array().unwrap() {
+        if d["name"] != name.as_str() {
+            let reason = d["reason"].as_str().unwrap_or_default();
+            assert!(reason.contains("authentication failures"), "{d}");
+        }
+    }
+    (logins, secrets)
+}
+
 // A wrong shared password on 20 devices with everything open wide: one
 // device is sent the password, once; the other 19 are never sent a
 // credential (they wait for leave after the handshake and are turned away).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_shared_password_is_sent_once_to_one_device() {
-    let profile: String = std::iter::once("devices:\n".to_string())
-        .chain((0..20).map(|i| {
-            format!(
-                "  {}: {{ faults: {{ wrong_password: true }} }}\n",
-                tsfleet::sim::fleet::device_name(i, 20)
-            )
-        }))
-        .collect();
-    let lab = lab(20, &profile).await;
+    let lab = lab_all_with(20, "wrong_password: true").await;
     for rate in ["0", "20"] {
-        let before = credentials_seen(&lab);
-        let (out, report) = lab
-            .tsfleet(&[
-                "plan",
-                "--auth-failure-limit",
-                "1",
-                "--concurrency",
-                "20",
-                "--connect-rate",
-                rate,
-            ])
-            .await;
-        assert_eq!(code(&out), 1, "{}", text(&out));
-        let seen = seen_since(&lab, &before);
-        assert!(
-            seen.len() == 1 && seen[0].1 == 1 && seen[0].2 == 0,
-            "--connect-rate {rate}: one device saw one login attempt: {seen:?}"
-        );
-        let s = &report["summary"];
         assert_eq!(
-            (&s["failed"], &s["skipped"]),
-            (&1.into(), &19.into()),
-            "{report}"
+            breaker_run(&lab, rate, "auth").await,
+            (1, 0),
+            "--connect-rate {rate}"
         );
-        let failed = device(&report, &seen[0].0);
-        assert_eq!(failed["error"]["class"], "auth", "{failed}");
-        for d in report["devices"].as_array().unwrap() {
-            if d["name"] != seen[0].0 {
-                assert!(
-                    d["reason"].as_str().unwrap().contains("authentication"),
-                    "{d}"
-                );
-            }
-        }
-        assert!(!text(&out).contains(PASSWORD));
     }
 }
 
@@ -500,45 +518,8 @@ async fn a_wrong_shared_password_is_sent_once_to_one_device() {
 // `Password:` is left unanswered), and that refusal trips the breaker.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_enable_secret_is_sent_once_and_stops_the_run() {
-    let profile: String = std::iter::once("devices:\n".to_string())
-        .chain((0..8).map(|i| {
-            format!(
-                "  {}: {{ faults: {{ wrong_enable_secret: true }} }}\n",
-                tsfleet::sim::fleet::device_name(i, 8)
-            )
-        }))
-        .collect();
-    let lab = lab(8, &profile).await;
-    let before = credentials_seen(&lab);
-    let (out, report) = lab
-        .tsfleet(&[
-            "plan",
-            "--auth-failure-limit",
-            "1",
-            "--concurrency",
-            "8",
-            "--connect-rate",
-            "0",
-        ])
-        .await;
-    assert_eq!(code(&out), 1, "{}", text(&out));
-    let seen = seen_since(&lab, &before);
-    assert!(
-        seen.len() == 1 && seen[0].1 == 1 && seen[0].2 == 1,
-        "one device logged in and was sent the enable secret once: {seen:?}"
-    );
-    let s = &report["summary"];
-    assert_eq!(
-        (&s["failed"], &s["skipped"]),
-        (&1.into(), &7.into()),
-        "{report}"
-    );
-    assert_eq!(
-        device(&report, &seen[0].0)["error"]["class"],
-        "enable",
-        "{report}"
-    );
-    assert!(!text(&out).contains(ENABLE));
+    let lab = lab_all_with(8, "wrong_enable_secret: true").await;
+    assert_eq!(breaker_run(&lab, "0", "enable").await, (1, 1));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
