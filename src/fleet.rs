@@ -2,10 +2,11 @@
 //! a connect-rate limit with jitter (AAA servers lock out bursts), retries
 //! with backoff for transient connect errors only, a canary wave first, and
 //! the stops: after K authentication failures (so an account is not locked
-//! fleet-wide), after a failure budget, and on Ctrl-C. A stopped run
-//! launches nothing new; devices already in flight finish (on Ctrl-C the
-//! device session itself stops pushing and leaves configuration mode); the
-//! rest are skipped with the reason.
+//! fleet-wide), after a failure budget, and on a stop signal (Ctrl-C,
+//! SIGTERM, SIGHUP: the cancellation token). A stopped run launches nothing
+//! new and ends its rate-limit and backoff waits; devices already in flight
+//! finish (the device session itself stops pushing and leaves configuration
+//! mode); the rest are skipped with the reason.
 //!
 //! Generic over the job, so the scheduling is tested without a network.
 
@@ -113,7 +114,7 @@ pub enum StopReason {
     CanaryFailed { failed: usize, canary: usize },
     /// `--max-failures` was reached.
     MaxFailures { failures: usize },
-    /// Ctrl-C (or SIGTERM) before the device started.
+    /// A stop signal (Ctrl-C, SIGTERM, SIGHUP) before the device started.
     Interrupted,
 }
 
@@ -132,7 +133,9 @@ impl fmt::Display for StopReason {
                 f,
                 "not started: the run stopped after {failures} failures (--max-failures)"
             ),
-            StopReason::Interrupted => f.write_str("interrupted (Ctrl-C) before it started"),
+            StopReason::Interrupted => {
+                f.write_str("interrupted (Ctrl-C, SIGTERM or SIGHUP) before it started")
+            }
         }
     }
 }
@@ -222,20 +225,31 @@ where
                 continue;
             }
             let item = items[index].take().expect("each item runs once");
-            let (job, on_event, tally, limiter, settings) = (
+            let (job, on_event, tally, limiter, settings, cancel) = (
                 job.clone(),
                 on_event.clone(),
                 tally.clone(),
                 limiter.clone(),
                 settings.clone(),
+                cancel.clone(),
             );
             tasks.spawn(async move {
                 let _permit = permit;
                 let mut attempt = 0;
+                // The rate-limit and backoff waits end on a stop (Ctrl-C,
+                // SIGTERM, SIGHUP): a device that never started is skipped,
+                // one between retries keeps its last error.
+                let mut last_error = None;
                 let result = loop {
-                    if let Some(l) = &limiter {
-                        l.until_ready_with_jitter(Jitter::up_to(settings.jitter))
-                            .await;
+                    if let Some(l) = &limiter
+                        && cancel
+                            .run_until_cancelled(
+                                l.until_ready_with_jitter(Jitter::up_to(settings.jitter)),
+                            )
+                            .await
+                            .is_none()
+                    {
+                        break last_error.map(Err);
                     }
                     if attempt == 0 {
                         on_event(Event::Started { index });
@@ -247,11 +261,18 @@ where
                                 attempt: attempt + 1,
                                 error: e.to_string(),
                             });
-                            tokio::time::sleep(settings.backoff * 2u32.pow(attempt)).await;
+                            let backoff = tokio::time::sleep(settings.backoff * 2u32.pow(attempt));
+                            if cancel.run_until_cancelled(backoff).await.is_none() {
+                                break Some(Err(e));
+                            }
+                            last_error = Some(e);
                             attempt += 1;
                         }
-                        other => break other,
+                        other => break Some(other),
                     }
+                };
+                let Some(result) = result else {
+                    return (index, None);
                 };
                 on_event(Event::Finished {
                     index,
@@ -280,7 +301,7 @@ where
                         });
                     }
                 }
-                (index, result)
+                (index, Some(result))
             });
         }
         while let Some(joined) = tasks.join_next().await {
@@ -289,8 +310,9 @@ where
                 Err(e) => std::panic::resume_unwind(e.into_panic()),
             };
             outcomes[index] = Some(match result {
-                Ok(r) => Outcome::Done(r),
-                Err(e) => Outcome::Failed(e),
+                Some(Ok(r)) => Outcome::Done(r),
+                Some(Err(e)) => Outcome::Failed(e),
+                None => Outcome::Skipped(StopReason::Interrupted),
             });
         }
         if wave_no == 0 && canary > 0 {
@@ -593,6 +615,96 @@ mod tests {
         );
     }
 
+    // Paused time: a wait that is not ended by the stop runs out on the
+    // virtual clock, which the assertions on elapsed time then show.
+    #[tokio::test(start_paused = true)]
+    async fn a_stop_ends_the_backoff_wait_between_retries() {
+        let cancel = CancellationToken::new();
+        let c = cancel.clone();
+        let attempts = Arc::new(AtomicUsize::new(0));
+        let a = attempts.clone();
+        let settings = FanOutSettings {
+            retries: 3,
+            backoff: Duration::from_secs(3600),
+            ..fast()
+        };
+        let began = tokio::time::Instant::now();
+        let out = run(
+            vec![0usize],
+            &settings,
+            cancel,
+            move |event| {
+                // The stop comes as the device starts waiting to retry.
+                if matches!(event, Event::Retrying { .. }) {
+                    c.cancel();
+                }
+            },
+            move |_| {
+                a.fetch_add(1, Ordering::SeqCst);
+                async {
+                    Err::<(), _>(DeviceError::Connect {
+                        device: "d0".into(),
+                        addr: "a".into(),
+                        reason: "refused".into(),
+                        transient: true,
+                    })
+                }
+            },
+        )
+        .await;
+        assert_eq!(
+            attempts.load(Ordering::SeqCst),
+            1,
+            "no retry after the stop"
+        );
+        assert!(
+            matches!(out[0], Outcome::Failed(DeviceError::Connect { .. })),
+            "the device keeps its last error: {:?}",
+            out[0]
+        );
+        assert!(
+            began.elapsed() < settings.backoff,
+            "the backoff was cut short"
+        );
+    }
+
+    // The limiter waits on its own clock, not tokio's: under paused time the
+    // timeout below fires as soon as the runtime idles, so a wait the stop
+    // does not end fails the test at once rather than hanging it.
+    #[tokio::test(start_paused = true)]
+    async fn a_stop_ends_the_connect_rate_wait_and_skips_the_waiting_device() {
+        let cancel = CancellationToken::new();
+        let c = cancel.clone();
+        let settings = FanOutSettings {
+            concurrency: 2,
+            // One connection per 1,000 s: the second device waits.
+            connect_rate: 0.001,
+            ..fast()
+        };
+        let out = tokio::time::timeout(
+            Duration::from_secs(3600),
+            run(
+                vec![0usize, 1],
+                &settings,
+                cancel,
+                |_| {},
+                move |i: usize| {
+                    // Whichever device gets the first connection stops the run.
+                    c.cancel();
+                    async move { Ok(i) }
+                },
+            ),
+        )
+        .await
+        .expect("the rate-limit wait ended on the stop");
+        let done = out.iter().filter(|o| matches!(o, Outcome::Done(_))).count();
+        let skipped = out
+            .iter()
+            .filter(|o| matches!(o, Outcome::Skipped(StopReason::Interrupted)))
+            .count();
+        assert_eq!((done, skipped), (1, 1), "{out:?}");
+    }
+
     #[test]
     fn stop_reasons_say_why_a_device_was_not_started() {
         let cases = [
@@ -613,7 +725,7 @@ mod tests {
             ),
             (
                 StopReason::Interrupted,
-                "interrupted (Ctrl-C) before it started",
+                "interrupted (Ctrl-C, SIGTERM or SIGHUP) before it started",
             ),
         ];
         for (reason, text) in cases {

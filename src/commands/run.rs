@@ -12,7 +12,6 @@ use crate::report::{Command, RunReport, json, junit, table};
 use crate::runner::{self, Prepared, RunOptions};
 use std::io::{BufRead, IsTerminal, Write};
 use std::time::Duration;
-use tokio_util::sync::CancellationToken;
 use tracing_indicatif::span_ext::IndicatifSpanExt;
 
 /// What plan, apply, check and remove share, from each one's own flags.
@@ -233,18 +232,15 @@ fn prepared_for(p: &Prepared, apply: bool) -> Prepared {
     copy
 }
 
-/// Run with a progress bar (on a terminal) and Ctrl-C handling.
+/// Run with a progress bar (on a terminal) and the stop signals: Ctrl-C,
+/// SIGTERM (systemd, Kubernetes) and SIGHUP (a dropped terminal) alike.
+/// The first stops the run at a batch boundary (devices in flight leave
+/// configuration mode and log out, unfinished ones are not saved); a second
+/// closes the sessions still in flight [`runner::ABANDON_GRACE`] later. The
+/// report comes back either way, so every report is written.
 pub(crate) async fn execute(prepared: &Prepared, options: &RunOptions, quiet: bool) -> RunReport {
-    let cancel = CancellationToken::new();
-    let on_signal = cancel.clone();
-    let watcher = tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!(
-                "tsfleet: interrupted: starting no new devices; devices in flight finish and leave configuration mode"
-            );
-            on_signal.cancel();
-        }
-    });
+    let stop = runner::Stop::default();
+    let watcher = tokio::spawn(watch_signals(StopSignals::install(), stop.clone()));
     let overall = tracing::info_span!("run", command = options.command.as_str());
     overall.pb_set_style(
         &indicatif::ProgressStyle::with_template(
@@ -256,7 +252,7 @@ pub(crate) async fn execute(prepared: &Prepared, options: &RunOptions, quiet: bo
     overall.pb_set_message(options.command.as_str());
     let bar = overall.clone();
     let report = tracing::Instrument::instrument(
-        runner::execute(prepared, options, cancel, move |job, event| match event {
+        runner::execute(prepared, options, stop, move |job, event| match event {
             Event::Started { .. } => tracing::debug!("{}: started", job.name),
             Event::Retrying { attempt, error, .. } => {
                 tracing::warn!("{}: retry {attempt}: {error}", job.name)
@@ -277,6 +273,52 @@ pub(crate) async fn execute(prepared: &Prepared, options: &RunOptions, quiet: bo
     report
 }
 
+/// The signals that stop a run, caught from now on.
+struct StopSignals([(tokio::signal::unix::Signal, &'static str); 3]);
+
+impl StopSignals {
+    fn install() -> StopSignals {
+        use tokio::signal::unix::{SignalKind, signal};
+        StopSignals(
+            [
+                (SignalKind::interrupt(), "SIGINT (Ctrl-C)"),
+                (SignalKind::terminate(), "SIGTERM"),
+                (SignalKind::hangup(), "SIGHUP"),
+            ]
+            .map(|(kind, name)| (signal(kind).expect("signal handlers install"), name)),
+        )
+    }
+
+    /// The name of the next signal caught.
+    async fn next(&mut self) -> &'static str {
+        let [(int, i), (term, t), (hup, h)] = &mut self.0;
+        tokio::select! {
+            _ = int.recv() => i,
+            _ = term.recv() => t,
+            _ = hup.recv() => h,
+        }
+    }
+}
+
+async fn watch_signals(mut signals: StopSignals, stop: runner::Stop) {
+    // Written, not `eprintln!`: after SIGHUP the terminal may be gone, and
+    // a failed write must not cost the reports.
+    let say = |text: String| {
+        let _ = writeln!(std::io::stderr(), "{text}");
+    };
+    let first = signals.next().await;
+    say(format!(
+        "tsfleet: {first}: stopping: no new devices; devices in flight stop at a batch boundary, leave configuration mode and are not saved (a second signal closes them)"
+    ));
+    stop.cancel.cancel();
+    let second = signals.next().await;
+    say(format!(
+        "tsfleet: {second} again: closing the sessions still in flight in {:?}; reports are still written",
+        runner::ABANDON_GRACE
+    ));
+    stop.abandon.cancel();
+}
+
 /// Print the run's table on stdout, or on stderr when a report holds
 /// stdout; coloured and fitted only on a terminal (see [`crate::cli::use_color`]).
 pub(crate) fn print_table(report: &RunReport, on_stderr: bool) {
@@ -292,11 +334,13 @@ pub(crate) fn print_table(report: &RunReport, on_stderr: bool) {
             width: if terminal { terminal_width() } else { None },
         },
     );
-    if on_stderr {
-        eprint!("{text}");
+    // A terminal gone after SIGHUP, or a closed pipe, must not abort the
+    // run before its reports are written.
+    let _ = if on_stderr {
+        std::io::stderr().write_all(text.as_bytes())
     } else {
-        print!("{text}");
-    }
+        std::io::stdout().write_all(text.as_bytes())
+    };
 }
 
 fn terminal_width() -> Option<usize> {
