@@ -799,6 +799,17 @@ mod tests {
     use super::Cli;
     use clap::CommandFactory;
 
+    #[test]
+    fn connect_rates_are_zero_or_a_finite_rate() {
+        for ok in ["0", "0.001", "0.5", "20", "1e4"] {
+            assert!(super::connect_rate(ok).is_ok(), "{ok}");
+        }
+        for bad in ["NaN", "inf", "-inf", "-1", "-0.5", "1e-9", "fast", ""] {
+            let e = super::connect_rate(bad).unwrap_err();
+            assert!(e.contains("0 for no limit"), "{bad}: {e}");
+        }
+    }
+
     /// Every command's path from the top, `tsfleet` itself included.
     fn paths(cmd: &clap::Command, prefix: Vec<String>, out: &mut Vec<Vec<String>>) {
         out.push(prefix.clone());

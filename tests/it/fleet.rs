@@ -28,6 +28,11 @@ struct Lab {
 /// `devices` simulated routers, a block list of 2,000 prefixes in PTR
 /// sub-lists and a two-entry allow list on NSD, and an inventory for both.
 async fn lab(devices: usize, profile: &str) -> Lab {
+    lab_with_command_timeout(devices, profile, 2000).await
+}
+
+/// [`lab`] with another inventory `command_timeout_ms`.
+async fn lab_with_command_timeout(devices: usize, profile: &str, command_timeout_ms: u64) -> Lab {
     // Distinct host addresses, so the policy leaves the list as published.
     let block: Vec<Ipv4Net> = (0..BLOCK as u32)
         .map(|i| Ipv4Net::new(std::net::Ipv4Addr::from(0x0B00_0000 + 3 * i), 32).unwrap())
@@ -64,7 +69,7 @@ async fn lab(devices: usize, profile: &str) -> Lab {
         .credentials(PASSWORD, ENABLE)
         .profile(profile)
         .edit(move |inv| {
-            inv.defaults.command_timeout_ms = Some(2000);
+            inv.defaults.command_timeout_ms = Some(command_timeout_ms);
             inv.defaults.connect_timeout_ms = Some(3000);
             inv.dns = lists.dns;
             inv.policies = lists.policies;
@@ -420,25 +425,49 @@ async fn the_stops_authentication_canary_and_failure_budget() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigint_starts_nothing_new_and_in_flight_devices_stop_cleanly() {
+/// `tsfleet apply --yes --concurrency 2` on the lab as a child process,
+/// with a JSON and a JUnit report in `dir`.
+fn spawn_apply(lab: &Lab, name: &str) -> (std::process::Child, PathBuf, PathBuf) {
+    let json = lab.dir.path().join(format!("{name}.json"));
+    let junit = lab.dir.path().join(format!("{name}.xml"));
+    let child = std::process::Command::new(harness::tsfleet_bin())
+        .args(["apply", "--yes", "--concurrency", "2", "-i"])
+        .arg(&lab.inventory)
+        .arg("--json")
+        .arg(&json)
+        .arg("--junit")
+        .arg(&junit)
+        .arg("--run-dir")
+        .arg(lab.dir.path().join("runs"))
+        .env_remove("RUST_LOG")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    (child, json, junit)
+}
+
+/// Send `signal` (`INT`, `TERM`, `HUP`) to the process `pid`.
+fn send_signal(pid: u32, signal: &str) {
+    assert!(
+        std::process::Command::new("kill")
+            .args([&format!("-{signal}"), &pid.to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+}
+
+/// A stop signal mid-push: nothing new starts, the devices in flight stop
+/// at a batch boundary and leave configuration mode, nothing unfinished is
+/// saved, both reports are written, exit 1, and the message names the signal.
+async fn a_stop_signal_mid_push(signal: &str, named: &str) {
     let lab = lab(
         6,
         "devices: { rtr-001: { line_cost_us: 1500 }, rtr-002: { line_cost_us: 1500 } }",
     )
     .await;
-    let report = lab.dir.path().join("sigint.json");
-    let child = std::process::Command::new(harness::tsfleet_bin())
-        .args(["apply", "--yes", "--concurrency", "2", "-i"])
-        .arg(&lab.inventory)
-        .arg("--json")
-        .arg(&report)
-        .arg("--run-dir")
-        .arg(lab.dir.path().join("runs"))
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let (child, report, junit) = spawn_apply(&lab, signal);
     // Wait until the slow devices are busy in configuration mode.
     let rtr_001 = lab.fleet().device("rtr-001").unwrap();
     harness::wait_until_async(
@@ -447,18 +476,16 @@ async fn sigint_starts_nothing_new_and_in_flight_devices_stop_cleanly() {
         || rtr_001.snapshot().stats.config_lines >= 100,
     )
     .await;
-    let pid = child.id().to_string();
-    assert!(
-        std::process::Command::new("kill")
-            .args(["-INT", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
+    send_signal(child.id(), signal);
     let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
         .await
         .unwrap();
     assert_eq!(code(&out), 1, "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(&format!("tsfleet: {named}: stopping")),
+        "the message names the signal: {}",
+        text(&out)
+    );
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
     // In flight: the push stopped at a batch boundary, every line sent was
@@ -484,6 +511,108 @@ async fn sigint_starts_nothing_new_and_in_flight_devices_stop_cleanly() {
     for d in lab.fleet().devices() {
         assert_eq!(d.snapshot().stats.left_in_config_mode, 0, "{}", d.name);
     }
+    let junit = std::fs::read_to_string(&junit).unwrap();
+    assert!(
+        junit.contains("rtr-001") && junit.contains("interrupted"),
+        "{junit}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigint_starts_nothing_new_and_in_flight_devices_stop_cleanly() {
+    a_stop_signal_mid_push("INT", "SIGINT (Ctrl-C)").await;
+}
+
+/// What systemd and Kubernetes send to stop a service or a pod.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_a_push_as_ctrl_c_does() {
+    a_stop_signal_mid_push("TERM", "SIGTERM").await;
+}
+
+/// What a dropped terminal sends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_stops_a_push_as_ctrl_c_does() {
+    a_stop_signal_mid_push("HUP", "SIGHUP").await;
+}
+
+/// A device that stops answering mid-push keeps a first signal waiting (its
+/// command timeout is two minutes); a second signal closes its session
+/// after a short grace, and the run still ends with its reports, exit 1.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_signal_ends_the_run_though_a_device_hangs() {
+    // The hang comes inside the first batch of entries (64 lines), whatever
+    // the handful of commands before configuration mode.
+    let lab = lab_with_command_timeout(
+        2,
+        "devices: { rtr-001: { faults: { hang_after_lines: 50 } } }",
+        120_000,
+    )
+    .await;
+    let (mut child, report, junit) = spawn_apply(&lab, "second-signal");
+    let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let reader = {
+        let (mut pipe, stderr) = (child.stderr.take().unwrap(), stderr.clone());
+        std::thread::spawn(move || {
+            use std::io::Read;
+            let mut chunk = [0u8; 4096];
+            while let Ok(n @ 1..) = pipe.read(&mut chunk) {
+                stderr
+                    .lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&chunk[..n]));
+            }
+        })
+    };
+    let rtr_001 = lab.fleet().device("rtr-001").unwrap();
+    harness::wait_until_async(
+        "rtr-001 in configuration mode with the first batch sent",
+        std::time::Duration::from_secs(30),
+        || rtr_001.snapshot().stats.config_lines >= 5,
+    )
+    .await;
+    send_signal(child.id(), "TERM");
+    // Two signals of one kind sent at once may arrive as one: the second
+    // goes once the first was seen.
+    harness::wait_until_async(
+        "the first signal to be seen",
+        std::time::Duration::from_secs(30),
+        || {
+            stderr
+                .lock()
+                .unwrap()
+                .contains("tsfleet: SIGTERM: stopping")
+        },
+    )
+    .await;
+    send_signal(child.id(), "TERM");
+    // Generous, yet far below the two minutes the hung device would hold
+    // the run without the second signal.
+    let exited = tokio::task::spawn_blocking(move || {
+        harness::wait::holds_within(std::time::Duration::from_secs(60), || {
+            child.try_wait().unwrap().is_some()
+        })
+        .then(|| child.wait().unwrap())
+    })
+    .await
+    .unwrap();
+    let status = exited.expect("the run ended after the second signal");
+    reader.join().unwrap();
+    let stderr = stderr.lock().unwrap().clone();
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("SIGTERM again"), "{stderr}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let hung = device(&report, "rtr-001");
+    assert_eq!(hung["error"]["class"], "interrupted", "{hung}");
+    assert!(
+        hung["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("second signal"),
+        "{hung}"
+    );
+    assert!(!lab.fleet().device("rtr-001").unwrap().snapshot().saved());
+    assert!(std::fs::read_to_string(&junit).unwrap().contains("rtr-001"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
