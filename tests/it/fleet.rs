@@ -125,6 +125,17 @@ impl Lab {
         (out, json)
     }
 
+    /// Wait until `device` has taken `lines` configuration lines.
+    async fn wait_for_config_lines(&self, device: &str, lines: u64) {
+        let d = self.fleet().device(device).unwrap();
+        harness::wait_until_async(
+            &format!("the run to push {lines} lines to {device}"),
+            std::time::Duration::from_secs(30),
+            || d.snapshot().stats.config_lines >= lines,
+        )
+        .await;
+    }
+
     fn group(&self, device: &str, group: &str) -> BTreeSet<Ipv4Net> {
         let state = self.fleet().device(device).unwrap().snapshot();
         let Some(g) = state.group(group) else {
@@ -469,13 +480,7 @@ async fn a_stop_signal_mid_push(signal: &str, named: &str) {
     .await;
     let (child, report, junit) = spawn_apply(&lab, signal);
     // Wait until the slow devices are busy in configuration mode.
-    let rtr_001 = lab.fleet().device("rtr-001").unwrap();
-    harness::wait_until_async(
-        "the run to push 100 lines to rtr-001",
-        std::time::Duration::from_secs(30),
-        || rtr_001.snapshot().stats.config_lines >= 100,
-    )
-    .await;
+    lab.wait_for_config_lines("rtr-001", 100).await;
     send_signal(child.id(), signal);
     let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
         .await
@@ -563,13 +568,8 @@ async fn a_second_signal_ends_the_run_though_a_device_hangs() {
             }
         })
     };
-    let rtr_001 = lab.fleet().device("rtr-001").unwrap();
-    harness::wait_until_async(
-        "rtr-001 in configuration mode with the first batch sent",
-        std::time::Duration::from_secs(30),
-        || rtr_001.snapshot().stats.config_lines >= 5,
-    )
-    .await;
+    // In configuration mode, so the first batch was sent.
+    lab.wait_for_config_lines("rtr-001", 5).await;
     send_signal(child.id(), "TERM");
     // Two signals of one kind sent at once may arrive as one: the second
     // goes once the first was seen.
