@@ -136,6 +136,7 @@ pub async fn run(args: Request, command: Command, quiet: bool) -> Result<Outcome
             ),
             on_stderr,
         )
+        .await
     {
         say("Nothing removed.");
         return Ok(Outcome::Done);
@@ -157,7 +158,9 @@ pub async fn run(args: Request, command: Command, quiet: bool) -> Result<Outcome
         if !confirm(
             &format!("Apply the changes to {pending} device(s)? [y/N] "),
             on_stderr,
-        ) {
+        )
+        .await
+        {
             say("Nothing applied.");
             return Ok(Outcome::Done);
         }
@@ -350,15 +353,31 @@ fn terminal_width() -> Option<usize> {
         .or(Some(160))
 }
 
-/// Ask on the terminal; on stderr when a report holds stdout.
-fn confirm(question: &str, on_stderr: bool) -> bool {
+/// Ask on the terminal; on stderr when a report holds stdout. A stop signal
+/// while waiting is a no (the handlers of an earlier run would otherwise
+/// swallow it, leaving the prompt deaf to Ctrl-C and SIGTERM).
+async fn confirm(question: &str, on_stderr: bool) -> bool {
     if on_stderr {
         eprint!("{question}");
     } else {
         print!("{question}");
         let _ = std::io::stdout().flush();
     }
-    let mut answer = String::new();
-    let _ = std::io::stdin().lock().read_line(&mut answer);
-    matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes")
+    let mut signals = StopSignals::install();
+    // The read blocks its thread until a line comes; it is left behind on a
+    // signal (the runtime does not wait for it, see `crate::run`).
+    let answer = tokio::task::spawn_blocking(|| {
+        let mut answer = String::new();
+        let _ = std::io::stdin().lock().read_line(&mut answer);
+        answer
+    });
+    tokio::select! {
+        answer = answer => {
+            matches!(answer.unwrap_or_default().trim(), "y" | "Y" | "yes" | "YES" | "Yes")
+        }
+        name = signals.next() => {
+            let _ = writeln!(std::io::stderr(), "\ntsfleet: {name}: stopping");
+            false
+        }
+    }
 }

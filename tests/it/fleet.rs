@@ -469,6 +469,39 @@ fn send_signal(pid: u32, signal: &str) {
     );
 }
 
+/// Everything read from `pipe`, as it comes (a thread reads it until EOF).
+fn capture(
+    mut pipe: impl std::io::Read + Send + 'static,
+) -> (
+    std::sync::Arc<std::sync::Mutex<String>>,
+    std::thread::JoinHandle<()>,
+) {
+    let text = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let into = text.clone();
+    let reader = std::thread::spawn(move || {
+        let mut chunk = [0u8; 4096];
+        while let Ok(n @ 1..) = pipe.read(&mut chunk) {
+            into.lock()
+                .unwrap()
+                .push_str(&String::from_utf8_lossy(&chunk[..n]));
+        }
+    });
+    (text, reader)
+}
+
+/// How `child` exited, or None if it still runs a minute later: generous
+/// under load, far below what the tests below would wait without the fix.
+async fn exit_status(mut child: std::process::Child) -> Option<std::process::ExitStatus> {
+    tokio::task::spawn_blocking(move || {
+        harness::wait::holds_within(std::time::Duration::from_secs(60), || {
+            child.try_wait().unwrap().is_some()
+        })
+        .then(|| child.wait().unwrap())
+    })
+    .await
+    .unwrap()
+}
+
 /// A stop signal mid-push: nothing new starts, the devices in flight stop
 /// at a batch boundary and leave configuration mode, nothing unfinished is
 /// saved, both reports are written, exit 1, and the message names the signal.
@@ -554,20 +587,7 @@ async fn a_second_signal_ends_the_run_though_a_device_hangs() {
     )
     .await;
     let (mut child, report, junit) = spawn_apply(&lab, "second-signal");
-    let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-    let reader = {
-        let (mut pipe, stderr) = (child.stderr.take().unwrap(), stderr.clone());
-        std::thread::spawn(move || {
-            use std::io::Read;
-            let mut chunk = [0u8; 4096];
-            while let Ok(n @ 1..) = pipe.read(&mut chunk) {
-                stderr
-                    .lock()
-                    .unwrap()
-                    .push_str(&String::from_utf8_lossy(&chunk[..n]));
-            }
-        })
-    };
+    let (stderr, reader) = capture(child.stderr.take().unwrap());
     // In configuration mode, so the first batch was sent.
     lab.wait_for_config_lines("rtr-001", 5).await;
     send_signal(child.id(), "TERM");
@@ -585,17 +605,11 @@ async fn a_second_signal_ends_the_run_though_a_device_hangs() {
     )
     .await;
     send_signal(child.id(), "TERM");
-    // Generous, yet far below the two minutes the hung device would hold
-    // the run without the second signal.
-    let exited = tokio::task::spawn_blocking(move || {
-        harness::wait::holds_within(std::time::Duration::from_secs(60), || {
-            child.try_wait().unwrap().is_some()
-        })
-        .then(|| child.wait().unwrap())
-    })
-    .await
-    .unwrap();
-    let status = exited.expect("the run ended after the second signal");
+    // Without the second signal, the hung device would hold the run for
+    // its two-minute command timeout and more.
+    let status = exit_status(child)
+        .await
+        .expect("the run ended after the second signal");
     reader.join().unwrap();
     let stderr = stderr.lock().unwrap().clone();
     assert_eq!(status.code(), Some(1), "{stderr}");
@@ -879,4 +893,57 @@ async fn check_flags_old_releases_and_unused_groups_and_remove_respects_acls() {
         "ok",
         "nothing to remove"
     );
+}
+
+/// A stop signal at `apply`'s question on a terminal is a no: nothing is
+/// applied and the process ends (it used to be swallowed by the handlers
+/// the preview installed, leaving the prompt deaf to it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_at_the_apply_question_applies_nothing() {
+    let lab = lab(2, "").await;
+    // `exec`, so the terminal's shell becomes tsfleet: the child of `script`.
+    let cmd = format!(
+        "exec {} apply -i {} --run-dir runs",
+        harness::tsfleet_bin(),
+        lab.inventory.display()
+    );
+    let mut child = std::process::Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .current_dir(lab.dir.path())
+        .env_remove("RUST_LOG")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Held open: the question waits for a line that never comes.
+    let _stdin = child.stdin.take();
+    let (screen, reader) = capture(child.stdout.take().unwrap());
+    harness::wait_until_async("the question", std::time::Duration::from_secs(30), || {
+        screen.lock().unwrap().contains("[y/N]")
+    })
+    .await;
+    let children = format!("/proc/{0}/task/{0}/children", child.id());
+    let tsfleet: u32 = std::fs::read_to_string(&children)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap_or_else(|| panic!("tsfleet under script ({children})"))
+        .parse()
+        .unwrap();
+    send_signal(tsfleet, "TERM");
+    let status = exit_status(child)
+        .await
+        .expect("the process ended on the signal");
+    reader.join().unwrap();
+    let screen = screen.lock().unwrap().clone();
+    assert!(status.success(), "{screen}");
+    assert!(screen.contains("Nothing applied."), "{screen}");
+    for d in lab.fleet().devices() {
+        assert!(
+            lab.group(&d.name, "threatstop-block").is_empty(),
+            "{} was changed",
+            d.name
+        );
+    }
 }
