@@ -13,7 +13,7 @@
 //! * `% Incomplete command.\r\n\r\n` then the prompt; `% Ambiguous command:
 //!   "<line>"\r\n` then the prompt, without a blank line (IOS habit, *chosen*).
 //!   A bare `show` answers `% Type "show ?" for a list of subcommands` (IOS).
-//! * `enable` (*chosen* layout, per DESIGN §4): `Password: `, the secret is not
+//! * `enable` (*chosen* layout): `Password: `, the secret is not
 //!   echoed; good → `\r\nHOST#`; wrong (tries 1-2) →
 //!   `\r\n% Access denied\r\n\r\nPassword: `; wrong third time →
 //!   `\r\n% Bad secrets\r\n\r\nHOST>`. No secret configured →
