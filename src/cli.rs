@@ -647,7 +647,7 @@ pub struct PlanArgs {
     "--json run.json --junit run.xml\n  ",
     "tsfleet resolve -i fleet.yaml -o lists.json\n  ",
     "tsfleet apply -i fleet.yaml --lists lists.json --yes\n\n",
-    crate::error::exit_codes_help!()
+    crate::error::exit_codes_help!(changes routers)
 ))]
 pub struct ApplyArgs {
     #[command(flatten)]
@@ -681,7 +681,7 @@ pub struct CheckArgs {
     "Examples:\n  ",
     "tsfleet remove -i fleet.yaml --limit 'lab-*'   # asks on a terminal\n  ",
     "tsfleet remove -i fleet.yaml --yes --json removed.json\n\n",
-    crate::error::exit_codes_help!()
+    crate::error::exit_codes_help!(changes routers)
 ))]
 pub struct RemoveArgs {
     #[command(flatten)]
