@@ -83,7 +83,7 @@ pub async fn prepare(
     devices: &[ResolvedDevice],
     options: &RunOptions,
 ) -> Result<Prepared, PrepareError> {
-    let needs_lists = matches!(options.command, Command::Plan | Command::Apply);
+    let needs_lists = options.command.needs_lists();
     let snapshot = match (&options.lists, needs_lists) {
         (_, false) => None,
         (Some(path), true) => Some(Snapshot::read(path).map_err(ListsError::from)?),

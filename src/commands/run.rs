@@ -90,7 +90,7 @@ pub async fn run(args: Request, command: Command, quiet: bool) -> Result<Outcome
     }
     let _lock = crate::lock::acquire(&selection.inventory.path)?;
     let interactive = std::io::stdin().is_terminal();
-    let changes_routers = matches!(command, Command::Apply | Command::Remove);
+    let changes_routers = !command.is_dry_run();
     if changes_routers && !args.yes && !interactive {
         return Err(Error::NeedsYes {
             command: command.as_str(),
