@@ -489,11 +489,21 @@ async fn sigint_starts_nothing_new_and_in_flight_devices_stop_cleanly() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_run_on_the_same_inventory_exits_3_naming_the_holder() {
     let lab = lab(1, "").await;
-    let _held = tsfleet::lock::acquire(&lab.inventory).unwrap();
+    // Held through a symbolic link to the inventory: the lock is on the
+    // canonical path, in the state directory.
+    let link = lab.dir.path().join("link-to-fleet.yaml");
+    std::os::unix::fs::symlink(&lab.inventory, &link).unwrap();
+    let state = harness::state_dir(lab.dir.path());
+    let _held = tsfleet::lock::acquire_inventory(&link, Some(&state)).unwrap();
     let (out, _) = lab.tsfleet(&["plan"]).await;
     assert_eq!(code(&out), 3, "{}", text(&out));
     assert!(
         text(&out).contains(&format!("pid {}", std::process::id())),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        text(&out).contains(&state.display().to_string()),
         "{}",
         text(&out)
     );
