@@ -511,6 +511,38 @@ async fn a_second_run_on_the_same_inventory_exits_3_naming_the_holder() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn planted_links_at_the_report_and_transcript_paths_are_replaced_not_followed() {
+    use std::os::unix::fs::PermissionsExt;
+    let lab = lab(1, "").await;
+    let mode = |p: &Path| std::fs::symlink_metadata(p).unwrap().permissions().mode() & 0o777;
+    let victim = lab.dir.path().join("victim");
+    std::fs::write(&victim, "precious").unwrap();
+    std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let junit = lab.dir.path().join("planted.xml");
+    std::os::unix::fs::symlink(&victim, &junit).unwrap();
+    let runs = lab.dir.path().join("runs");
+    std::fs::create_dir(&runs).unwrap();
+    std::os::unix::fs::symlink(&victim, runs.join("rtr-001.log")).unwrap();
+    let (out, _) = lab.tsfleet(&["plan", "--junit", "planted.xml"]).await;
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+    assert_eq!(mode(&victim), 0o644);
+    assert!(
+        std::fs::read_to_string(&junit)
+            .unwrap()
+            .contains("<testsuite")
+    );
+    let transcript = runs.join("rtr-001.log");
+    assert!(std::fs::symlink_metadata(&transcript).unwrap().is_file());
+    assert_eq!(mode(&transcript), 0o600);
+    assert!(
+        std::fs::read_to_string(&transcript)
+            .unwrap()
+            .contains("rtr-001#")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn apply_needs_yes_without_a_terminal_and_no_secret_is_printed() {
     let lab = lab(2, "").await;
     let (out, _) = lab.tsfleet(&["apply"]).await;
