@@ -149,6 +149,11 @@ fn folder_of(path: &Path) -> &Path {
 /// alone. A FIFO or device, or a system link to one (`/dev/stdout`), is
 /// written directly: renaming over it would replace it with a file.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_atomic_mode(path, bytes, 0o644)
+}
+
+/// [`write_atomic`] with another mode for the new file (0600 for secrets).
+pub fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
     match target(path) {
         Target::WriteThrough => {
             let mut out = std::fs::OpenOptions::new().write(true).open(path)?;
@@ -166,7 +171,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut tmp = tempfile::Builder::new()
         .prefix(&prefix)
         .suffix(".tmp")
-        .permissions(std::fs::Permissions::from_mode(0o644))
+        .permissions(std::fs::Permissions::from_mode(mode))
         .tempfile_in(folder_of(path))?;
     tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;
