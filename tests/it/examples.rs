@@ -355,6 +355,17 @@ async fn the_kubernetes_job_runs_with_its_inventory_read_only() {
     )
     .unwrap();
     assert_eq!(report["summary"]["failed"], 0, "{report}");
+    let changed = report["summary"]["changed"].as_u64().unwrap();
+    assert!(changed > 0, "the shard pushed its lists: {report}");
+    for d in report["devices"].as_array().unwrap() {
+        let name = d["name"].as_str().unwrap();
+        let state = bed.fleet().device(name).unwrap().snapshot();
+        assert_eq!(
+            state.group("threatstop-block").unwrap().entries.len(),
+            50,
+            "{name}"
+        );
+    }
     assert!(
         folder("reports").join("transcripts-1").is_dir(),
         "transcripts written"
