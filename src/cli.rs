@@ -617,6 +617,8 @@ pub struct FleetArgs {
     pub fanout: FanOutArgs,
     #[command(flatten)]
     pub reports: ReportFiles,
+    #[command(flatten)]
+    pub state: crate::state_dir::StateDirArg,
 }
 
 /// `tsfleet plan`: lists, no `--yes` (it changes nothing).

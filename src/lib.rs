@@ -31,6 +31,7 @@ pub mod report;
 pub mod runner;
 pub mod shard;
 pub mod sim;
+pub mod state_dir;
 
 use std::process::ExitCode;
 

@@ -125,7 +125,7 @@ pub async fn prepare(
     if let Some(dir) = &options.run_dir {
         // Created and probed now: transcripts that cannot be written are
         // found before a device is contacted, not after it was changed.
-        std::fs::create_dir_all(dir)
+        crate::files::create_private_dir(dir)
             .and_then(|()| crate::files::check_dir_writable(dir))
             .map_err(|source| PrepareError::RunDir {
                 path: dir.clone(),

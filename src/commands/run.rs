@@ -81,6 +81,7 @@ pub async fn run(args: Request, command: Command, quiet: bool) -> Result<Outcome
         devices: selection,
         fanout,
         reports,
+        state,
     } = &args.fleet;
     let on_stderr = check_reports(reports)?;
     let loaded = inventory::load(&selection.inventory.path)?;
@@ -88,7 +89,8 @@ pub async fn run(args: Request, command: Command, quiet: bool) -> Result<Outcome
     if let Some(shard) = selection.shard {
         devices.retain(|d| crate::shard::contains(shard, &d.name));
     }
-    let _lock = crate::lock::acquire(&selection.inventory.path)?;
+    let _lock =
+        crate::lock::acquire_inventory(&selection.inventory.path, state.resolve().as_deref())?;
     let interactive = std::io::stdin().is_terminal();
     let changes_routers = !command.is_dry_run();
     if changes_routers && !args.yes && !interactive {

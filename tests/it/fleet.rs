@@ -489,7 +489,12 @@ async fn sigint_starts_nothing_new_and_in_flight_devices_stop_cleanly() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_run_on_the_same_inventory_exits_3_naming_the_holder() {
     let lab = lab(1, "").await;
-    let _held = tsfleet::lock::acquire(&lab.inventory).unwrap();
+    // Held through a symbolic link to the inventory: the lock is on the
+    // canonical path, in the state directory.
+    let link = lab.dir.path().join("link-to-fleet.yaml");
+    std::os::unix::fs::symlink(&lab.inventory, &link).unwrap();
+    let state = harness::state_dir(lab.dir.path());
+    let _held = tsfleet::lock::acquire_inventory(&link, Some(&state)).unwrap();
     let (out, _) = lab.tsfleet(&["plan"]).await;
     assert_eq!(code(&out), 3, "{}", text(&out));
     assert!(
@@ -497,7 +502,44 @@ async fn a_second_run_on_the_same_inventory_exits_3_naming_the_holder() {
         "{}",
         text(&out)
     );
+    assert!(
+        text(&out).contains(&state.display().to_string()),
+        "{}",
+        text(&out)
+    );
     let _ = Path::new("");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn planted_links_at_the_report_and_transcript_paths_are_replaced_not_followed() {
+    use std::os::unix::fs::PermissionsExt;
+    let lab = lab(1, "").await;
+    let mode = |p: &Path| std::fs::symlink_metadata(p).unwrap().permissions().mode() & 0o777;
+    let victim = lab.dir.path().join("victim");
+    std::fs::write(&victim, "precious").unwrap();
+    std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let junit = lab.dir.path().join("planted.xml");
+    std::os::unix::fs::symlink(&victim, &junit).unwrap();
+    let runs = lab.dir.path().join("runs");
+    std::fs::create_dir(&runs).unwrap();
+    std::os::unix::fs::symlink(&victim, runs.join("rtr-001.log")).unwrap();
+    let (out, _) = lab.tsfleet(&["plan", "--junit", "planted.xml"]).await;
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+    assert_eq!(mode(&victim), 0o644);
+    assert!(
+        std::fs::read_to_string(&junit)
+            .unwrap()
+            .contains("<testsuite")
+    );
+    let transcript = runs.join("rtr-001.log");
+    assert!(std::fs::symlink_metadata(&transcript).unwrap().is_file());
+    assert_eq!(mode(&transcript), 0o600);
+    assert!(
+        std::fs::read_to_string(&transcript)
+            .unwrap()
+            .contains("rtr-001#")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
