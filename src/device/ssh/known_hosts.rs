@@ -324,10 +324,8 @@ fn learn(path: &Path, host: &str, port: u16, key: &PublicKey) -> std::io::Result
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
-    let mut key = key.clone();
-    key.set_comment("");
-    let text = key.to_openssh().map_err(std::io::Error::other)?;
-    let mut line = format!("{} {}\n", known_hosts_host(host, port), text.trim_end());
+    let mut line = entry_line(&known_hosts_host(host, port), key).map_err(std::io::Error::other)?;
+    line.push('\n');
     let needs_newline = std::fs::read(path)
         .map(|b| b.last().is_some_and(|c| *c != b'\n'))
         .unwrap_or(false);
@@ -340,6 +338,13 @@ fn learn(path: &Path, host: &str, port: u16, key: &PublicKey) -> std::io::Result
         .open(path)?;
     // One write, so concurrent processes appending do not interleave lines.
     file.write_all(line.as_bytes())
+}
+
+/// `hosts key-type base64`, without the key's comment.
+fn entry_line(hosts: &str, key: &PublicKey) -> Result<String, russh::keys::ssh_key::Error> {
+    let mut key = key.clone();
+    key.set_comment("");
+    Ok(format!("{hosts} {}", key.to_openssh()?.trim_end()))
 }
 
 /// Key types known_hosts holds for this device (unreadable file: none; the
@@ -374,9 +379,7 @@ mod tests {
 
     /// `pattern key` as known_hosts holds it.
     fn line(pattern: &str, key: &PublicKey) -> String {
-        let mut key = key.clone();
-        key.set_comment("");
-        format!("{pattern} {}", key.to_openssh().unwrap().trim_end())
+        entry_line(pattern, key).unwrap()
     }
 
     fn verdict(text: &str, host: &str, port: u16, key: &PublicKey) -> Verdict {
