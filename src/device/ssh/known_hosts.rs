@@ -51,11 +51,8 @@ pub(super) fn verify_host_key(t: &HostKeyCheck, key: &PublicKey) -> Result<HostK
     }
     let path = t.known_hosts.display();
     let _guard = KNOWN_HOSTS_LOCK.lock().unwrap_or_else(|p| p.into_inner());
-    let text = read_known_hosts(&t.known_hosts).map_err(|e| {
-        format!(
-            "cannot be checked: known_hosts file {path} is unreadable ({e}); fix its permissions"
-        )
-    })?;
+    let text = read_known_hosts(&t.known_hosts)
+        .map_err(|e| format!("cannot be checked: known_hosts file {path} cannot be read ({e})"))?;
     let judgement = judge(&text, &t.host, t.port, key);
     let ca_note = cert_authority_note(&judgement.cert_authority);
     let presented_key = format!("{} {presented}", key.algorithm().as_str());
