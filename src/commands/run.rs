@@ -5,6 +5,7 @@
 //! terminal, then fans out, prints the table and writes the reports.
 
 use crate::cli::{ApplyArgs, CheckArgs, FleetArgs, ListsArgs, PlanArgs, RemoveArgs, ReportFiles};
+use crate::domain::escape_controls;
 use crate::error::{Error, Outcome};
 use crate::fleet::{Event, FanOutSettings};
 use crate::inventory;
@@ -261,6 +262,8 @@ pub(crate) async fn execute(prepared: &Prepared, options: &RunOptions, quiet: bo
         runner::execute(prepared, options, cancel, move |job, event| match event {
             Event::Started { .. } => tracing::debug!("{}: started", job.name),
             Event::Retrying { attempt, error, .. } => {
+                // The error can quote the device; log lines show its controls escaped.
+                let error = escape_controls(&error.to_string()).into_owned();
                 tracing::warn!("{}: retry {attempt}: {error}", job.name)
             }
             Event::Finished { ok, .. } => {

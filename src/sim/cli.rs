@@ -75,6 +75,8 @@ pub struct CliOptions {
     pub max_group_entries: Option<usize>,
     /// Inject an asynchronous syslog line after every N input lines.
     pub syslog_every: Option<u32>,
+    /// Printed instead of IOS's message when an `error_entries` line is refused.
+    pub error_text: Option<String>,
 }
 
 /// What one call to [`Cli::input`] produced.
@@ -564,7 +566,10 @@ impl Cli {
         if !self.options.error_entries.is_empty()
             && self.options.error_entries.contains(&entry.to_string())
         {
-            return Err(Fail::Invalid(at));
+            return Err(match &self.options.error_text {
+                Some(text) => Fail::Msg(text.clone()),
+                None => Fail::Invalid(at),
+            });
         }
         let max = self.options.max_group_entries;
         // The group may have been deleted by another session meanwhile; IOS

@@ -232,6 +232,35 @@ async fn plan_apply_plan_on_fifty_devices() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn device_escape_sequences_are_escaped_on_the_terminal_and_exact_in_json() {
+    // A device whose error clears the screen, retitles the window and rings.
+    let profile = "devices:\n  rtr-001: { faults: { error_entries: ['host 198.51.100.11'], \
+                   error_text: \"% Bad \\x1b[2J\\x1b]0;owned\\x07 input\" } }\n";
+    let lab = lab(1, profile).await;
+    let (out, report) = lab
+        .tsfleet(&["apply", "--yes", "--retries", "0", "-v"])
+        .await;
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    let error = &device(&report, "rtr-001")["error"];
+    assert_eq!(error["class"], "device-error", "{error}");
+    let message = error["message"].as_str().unwrap();
+    assert!(
+        message.contains("% Bad \x1b[2J\x1b]0;owned\x07 input"),
+        "the JSON report keeps the device's text exact: {message:?}"
+    );
+    let printed = text(&out);
+    assert!(
+        !printed.contains('\x1b') && !printed.contains('\x07'),
+        "raw control characters reached the terminal: {printed:?}"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("% Bad \\x1b[2J\\x1b]0;owned\\x07 input"),
+        "{stdout}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fault_matrix_then_recovery() {
     let faults = [
         ("rtr-001", "wrong_password: true", Some("auth")),
