@@ -644,6 +644,8 @@ pub struct FleetArgs {
     pub fanout: FanOutArgs,
     #[command(flatten)]
     pub reports: ReportFiles,
+    #[command(flatten)]
+    pub state: crate::state_dir::StateDirArg,
 }
 
 /// `tsfleet plan`: lists, no `--yes` (it changes nothing).
@@ -674,7 +676,7 @@ pub struct PlanArgs {
     "--json run.json --junit run.xml\n  ",
     "tsfleet resolve -i fleet.yaml -o lists.json\n  ",
     "tsfleet apply -i fleet.yaml --lists lists.json --yes\n\n",
-    crate::error::exit_codes_help!()
+    crate::error::exit_codes_help!(changes routers)
 ))]
 pub struct ApplyArgs {
     #[command(flatten)]
@@ -708,7 +710,7 @@ pub struct CheckArgs {
     "Examples:\n  ",
     "tsfleet remove -i fleet.yaml --limit 'lab-*'   # asks on a terminal\n  ",
     "tsfleet remove -i fleet.yaml --yes --json removed.json\n\n",
-    crate::error::exit_codes_help!()
+    crate::error::exit_codes_help!(changes routers)
 ))]
 pub struct RemoveArgs {
     #[command(flatten)]

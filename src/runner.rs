@@ -83,7 +83,7 @@ pub async fn prepare(
     devices: &[ResolvedDevice],
     options: &RunOptions,
 ) -> Result<Prepared, PrepareError> {
-    let needs_lists = matches!(options.command, Command::Plan | Command::Apply);
+    let needs_lists = options.command.needs_lists();
     let snapshot = match (&options.lists, needs_lists) {
         (_, false) => None,
         (Some(path), true) => Some(Snapshot::read(path).map_err(ListsError::from)?),
@@ -125,7 +125,7 @@ pub async fn prepare(
     if let Some(dir) = &options.run_dir {
         // Created and probed now: transcripts that cannot be written are
         // found before a device is contacted, not after it was changed.
-        std::fs::create_dir_all(dir)
+        crate::files::create_private_dir(dir)
             .and_then(|()| crate::files::check_dir_writable(dir))
             .map_err(|source| PrepareError::RunDir {
                 path: dir.clone(),

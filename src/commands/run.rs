@@ -5,6 +5,7 @@
 //! terminal, then fans out, prints the table and writes the reports.
 
 use crate::cli::{ApplyArgs, CheckArgs, FleetArgs, ListsArgs, PlanArgs, RemoveArgs, ReportFiles};
+use crate::domain::escape_controls;
 use crate::error::{Error, Outcome};
 use crate::fleet::{Event, FanOutSettings};
 use crate::inventory;
@@ -80,6 +81,7 @@ pub async fn run(args: Request, command: Command, quiet: bool) -> Result<Outcome
         devices: selection,
         fanout,
         reports,
+        state,
     } = &args.fleet;
     let on_stderr = check_reports(reports)?;
     let loaded = inventory::load(&selection.inventory.path)?;
@@ -87,9 +89,10 @@ pub async fn run(args: Request, command: Command, quiet: bool) -> Result<Outcome
     if let Some(shard) = selection.shard {
         devices.retain(|d| crate::shard::contains(shard, &d.name));
     }
-    let _lock = crate::lock::acquire(&selection.inventory.path)?;
+    let _lock =
+        crate::lock::acquire_inventory(&selection.inventory.path, state.resolve().as_deref())?;
     let interactive = std::io::stdin().is_terminal();
-    let changes_routers = matches!(command, Command::Apply | Command::Remove);
+    let changes_routers = !command.is_dry_run();
     if changes_routers && !args.yes && !interactive {
         return Err(Error::NeedsYes {
             command: command.as_str(),
@@ -258,6 +261,8 @@ pub(crate) async fn execute(prepared: &Prepared, options: &RunOptions, quiet: bo
         runner::execute(prepared, options, stop, move |job, event| match event {
             Event::Started { .. } => tracing::debug!("{}: started", job.name),
             Event::Retrying { attempt, error, .. } => {
+                // The error can quote the device; log lines show its controls escaped.
+                let error = escape_controls(&error.to_string()).into_owned();
                 tracing::warn!("{}: retry {attempt}: {error}", job.name)
             }
             Event::Finished { ok, .. } => {

@@ -248,6 +248,35 @@ async fn plan_apply_plan_on_fifty_devices() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn device_escape_sequences_are_escaped_on_the_terminal_and_exact_in_json() {
+    // A device whose error clears the screen, retitles the window and rings.
+    let profile = "devices:\n  rtr-001: { faults: { error_entries: ['host 198.51.100.11'], \
+                   error_text: \"% Bad \\x1b[2J\\x1b]0;owned\\x07 input\" } }\n";
+    let lab = lab(1, profile).await;
+    let (out, report) = lab
+        .tsfleet(&["apply", "--yes", "--retries", "0", "-v"])
+        .await;
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    let error = &device(&report, "rtr-001")["error"];
+    assert_eq!(error["class"], "device-error", "{error}");
+    let message = error["message"].as_str().unwrap();
+    assert!(
+        message.contains("% Bad \x1b[2J\x1b]0;owned\x07 input"),
+        "the JSON report keeps the device's text exact: {message:?}"
+    );
+    let printed = text(&out);
+    assert!(
+        !printed.contains('\x1b') && !printed.contains('\x07'),
+        "raw control characters reached the terminal: {printed:?}"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("% Bad \\x1b[2J\\x1b]0;owned\\x07 input"),
+        "{stdout}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fault_matrix_then_recovery() {
     let faults = [
         ("rtr-001", "wrong_password: true", Some("auth")),
@@ -632,7 +661,12 @@ async fn a_second_signal_ends_the_run_though_a_device_hangs() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_run_on_the_same_inventory_exits_3_naming_the_holder() {
     let lab = lab(1, "").await;
-    let _held = tsfleet::lock::acquire(&lab.inventory).unwrap();
+    // Held through a symbolic link to the inventory: the lock is on the
+    // canonical path, in the state directory.
+    let link = lab.dir.path().join("link-to-fleet.yaml");
+    std::os::unix::fs::symlink(&lab.inventory, &link).unwrap();
+    let state = harness::state_dir(lab.dir.path());
+    let _held = tsfleet::lock::acquire_inventory(&link, Some(&state)).unwrap();
     let (out, _) = lab.tsfleet(&["plan"]).await;
     assert_eq!(code(&out), 3, "{}", text(&out));
     assert!(
@@ -640,7 +674,44 @@ async fn a_second_run_on_the_same_inventory_exits_3_naming_the_holder() {
         "{}",
         text(&out)
     );
+    assert!(
+        text(&out).contains(&state.display().to_string()),
+        "{}",
+        text(&out)
+    );
     let _ = Path::new("");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn planted_links_at_the_report_and_transcript_paths_are_replaced_not_followed() {
+    use std::os::unix::fs::PermissionsExt;
+    let lab = lab(1, "").await;
+    let mode = |p: &Path| std::fs::symlink_metadata(p).unwrap().permissions().mode() & 0o777;
+    let victim = lab.dir.path().join("victim");
+    std::fs::write(&victim, "precious").unwrap();
+    std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let junit = lab.dir.path().join("planted.xml");
+    std::os::unix::fs::symlink(&victim, &junit).unwrap();
+    let runs = lab.dir.path().join("runs");
+    std::fs::create_dir(&runs).unwrap();
+    std::os::unix::fs::symlink(&victim, runs.join("rtr-001.log")).unwrap();
+    let (out, _) = lab.tsfleet(&["plan", "--junit", "planted.xml"]).await;
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+    assert_eq!(mode(&victim), 0o644);
+    assert!(
+        std::fs::read_to_string(&junit)
+            .unwrap()
+            .contains("<testsuite")
+    );
+    let transcript = runs.join("rtr-001.log");
+    assert!(std::fs::symlink_metadata(&transcript).unwrap().is_file());
+    assert_eq!(mode(&transcript), 0o600);
+    assert!(
+        std::fs::read_to_string(&transcript)
+            .unwrap()
+            .contains("rtr-001#")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

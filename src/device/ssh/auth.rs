@@ -6,6 +6,7 @@
 use super::handler::Client;
 use super::{Credentials, SshTarget};
 use crate::device::DeviceError;
+use crate::domain::escape_controls;
 use russh::MethodKind;
 use russh::client::{self, AuthResult, KeyboardInteractiveAuthResponse};
 use russh::keys::PrivateKeyWithHashAlg;
@@ -98,7 +99,11 @@ pub(super) async fn authenticate(
                     // The password was already refused: a hang-up now is
                     // the device giving up on us, not a network fault, and
                     // a retry would only count more failures against us.
-                    Err(e) => tracing::debug!(device = %target.device, "keyboard-interactive: {e}"),
+                    Err(e) => tracing::debug!(
+                        device = %target.device,
+                        "keyboard-interactive: {}",
+                        escape_controls(&e.to_string())
+                    ),
                 }
             }
             offered = Some(remaining);
