@@ -172,6 +172,31 @@ fn acl_name(s: &str) -> Result<String, String> {
     }
 }
 
+// Bounds on numeric flags: past them a value is a mistake, and some would
+// overflow a deadline or a backoff (`FanOutSettings::backoff` doubles per retry).
+const MAX_RETRIES: i64 = 10;
+const MAX_DEVICE_TIMEOUT_S: u64 = 24 * 3600;
+const MAX_SIM_DELAY_MS: u64 = 60_000;
+const MAX_SIM_COST_US: u64 = 1_000_000;
+/// The slowest limit `--connect-rate` takes: one connection per 1,000 s.
+const MIN_CONNECT_RATE: f64 = 0.001;
+
+/// `--connect-rate`: 0 (no limit), or a finite rate of at least [`MIN_CONNECT_RATE`].
+fn connect_rate(s: &str) -> Result<f64, String> {
+    let bad = || {
+        format!(
+            "{s:?} is not a connection rate: use a number of new connections per second, \
+             from {MIN_CONNECT_RATE} up, or 0 for no limit"
+        )
+    };
+    let rate: f64 = s.trim().parse().map_err(|_| bad())?;
+    if rate == 0.0 || (rate.is_finite() && rate >= MIN_CONNECT_RATE) {
+        Ok(rate)
+    } else {
+        Err(bad())
+    }
+}
+
 /// `tsfleet import-conf`.
 #[derive(Debug, Args)]
 #[command(
@@ -248,7 +273,7 @@ pub struct InitArgs {
     #[arg(long = "dns-server", value_name = "ADDR")]
     pub dns_servers: Vec<String>,
     /// The DNS port.
-    #[arg(long, value_name = "PORT")]
+    #[arg(long, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
     pub dns_port: Option<u16>,
     /// Most entries a router holds.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
@@ -384,7 +409,7 @@ pub struct MergeArgs {
     #[arg(required = true, value_name = "REPORT.json")]
     pub files: Vec<PathBuf>,
     /// Fail unless shards 1..=N are all there.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub expect_shards: Option<u32>,
     #[command(flatten)]
     pub reports: ReportFiles,
@@ -499,7 +524,8 @@ pub struct ResolveArgs {
     tsfleet sim --stdio                  # one device's CLI on this terminal")]
 pub struct SimArgs {
     /// Number of devices, on consecutive ports from --base-port.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 3,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=65535))]
     pub devices: usize,
     /// Port of the first device; 0 picks any free ports (not consecutive).
     #[arg(long, default_value_t = 20001)]
@@ -527,13 +553,13 @@ pub struct SimArgs {
     )]
     pub enable_secret: String,
     /// Round-trip latency added to every answer, in milliseconds.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(..=MAX_SIM_DELAY_MS))]
     pub rtt_ms: u64,
     /// Processing time per configuration line, in microseconds.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(..=MAX_SIM_COST_US))]
     pub line_cost_us: u64,
     /// Extra processing time per configuration line per 1,000 entries in the group, in microseconds.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(..=MAX_SIM_COST_US))]
     pub entry_cost_us: u64,
     /// YAML profile: per-device versions, initial groups and ACLs, and faults.
     #[arg(long)]
@@ -585,10 +611,10 @@ pub struct FanOutArgs {
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..))]
     pub concurrency: u16,
     /// New SSH connections per second, fleet-wide, with jitter (0 = no limit).
-    #[arg(long, default_value_t = 20.0)]
+    #[arg(long, default_value_t = 20.0, value_parser = connect_rate)]
     pub connect_rate: f64,
     /// Extra attempts, with backoff, after a transient connection error.
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(..=MAX_RETRIES))]
     pub retries: u32,
     /// Stop launching devices after this many authentication failures (0 = never).
     #[arg(long, default_value_t = 3)]
@@ -600,7 +626,8 @@ pub struct FanOutArgs {
     #[arg(long)]
     pub max_failures: Option<crate::fleet::FailureBudget>,
     /// Longest time one device may take, in seconds.
-    #[arg(long, default_value_t = 900)]
+    #[arg(long, default_value_t = 900,
+          value_parser = clap::value_parser!(u64).range(1..=MAX_DEVICE_TIMEOUT_S))]
     pub device_timeout: u64,
     /// Where the per-device transcripts go (default tsfleet-runs/<time>-<command>).
     #[arg(long, value_name = "DIR")]
@@ -617,6 +644,8 @@ pub struct FleetArgs {
     pub fanout: FanOutArgs,
     #[command(flatten)]
     pub reports: ReportFiles,
+    #[command(flatten)]
+    pub state: crate::state_dir::StateDirArg,
 }
 
 /// `tsfleet plan`: lists, no `--yes` (it changes nothing).
@@ -647,7 +676,7 @@ pub struct PlanArgs {
     "--json run.json --junit run.xml\n  ",
     "tsfleet resolve -i fleet.yaml -o lists.json\n  ",
     "tsfleet apply -i fleet.yaml --lists lists.json --yes\n\n",
-    crate::error::exit_codes_help!()
+    crate::error::exit_codes_help!(changes routers)
 ))]
 pub struct ApplyArgs {
     #[command(flatten)]
@@ -681,7 +710,7 @@ pub struct CheckArgs {
     "Examples:\n  ",
     "tsfleet remove -i fleet.yaml --limit 'lab-*'   # asks on a terminal\n  ",
     "tsfleet remove -i fleet.yaml --yes --json removed.json\n\n",
-    crate::error::exit_codes_help!()
+    crate::error::exit_codes_help!(changes routers)
 ))]
 pub struct RemoveArgs {
     #[command(flatten)]
@@ -702,10 +731,10 @@ pub struct DemoArgs {
     #[arg(long, default_value_t = 25, value_parser = clap::value_parser!(u16).range(4..=2000))]
     pub devices: u16,
     /// Prefixes in the block list.
-    #[arg(long, default_value_t = 3000)]
+    #[arg(long, default_value_t = 3000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub entries: u32,
     /// Latency the simulated routers add to every answer, in milliseconds.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(..=MAX_SIM_DELAY_MS))]
     pub rtt_ms: u64,
     /// Keep the inventory, transcripts and reports here (default: a temporary folder, removed at the end).
     #[arg(long, value_name = "DIR")]
@@ -771,6 +800,17 @@ pub fn init_logging(global: &GlobalArgs) {
 mod tests {
     use super::Cli;
     use clap::CommandFactory;
+
+    #[test]
+    fn connect_rates_are_zero_or_a_finite_rate() {
+        for ok in ["0", "0.001", "0.5", "20", "1e4"] {
+            assert!(super::connect_rate(ok).is_ok(), "{ok}");
+        }
+        for bad in ["NaN", "inf", "-inf", "-1", "-0.5", "1e-9", "fast", ""] {
+            let e = super::connect_rate(bad).unwrap_err();
+            assert!(e.contains("0 for no limit"), "{bad}: {e}");
+        }
+    }
 
     /// Every command's path from the top, `tsfleet` itself included.
     fn paths(cmd: &clap::Command, prefix: Vec<String>, out: &mut Vec<Vec<String>>) {

@@ -27,6 +27,13 @@ macro_rules! exit_codes_help {
          (with --detailed-exitcode); 3 invalid input (arguments, inventory, lists, output \
          paths) or another run holds the inventory's lock: nothing was contacted."
     };
+    // `apply` and `remove` have no --detailed-exitcode, so no 2.
+    (changes routers) => {
+        "Exit codes: 0 every selected device is in the state asked for; 1 a device failed \
+         or was skipped because the run stopped, or a report could not be written after \
+         devices were contacted; 3 invalid input (arguments, inventory, lists, output paths) \
+         or another run holds the inventory's lock: nothing was contacted."
+    };
 }
 pub(crate) use exit_codes_help;
 

@@ -1,9 +1,10 @@
 //! Writing output files safely: readers see the old file or the whole new
 //! one, never half of it. One helper, used by every writer (reports,
-//! snapshots, simulator state), and [`Output`], the `FILE` argument that
+//! snapshots, simulator state, transcripts' folder), and [`Output`], the `FILE` argument that
 //! takes `-` for stdout and can be checked before anything is done.
 
 use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 /// Where an output goes: a `FILE` argument, `-` meaning stdout.
@@ -70,21 +71,17 @@ impl std::fmt::Display for Output {
 
 /// Check, before a run, that [`write_atomic`] will be able to write `path`:
 /// it is not a folder, its folder exists, and a file can be created there
-/// (the temporary the write renames, created and removed again). An
-/// existing file is left as it is; a device or FIFO is accepted as it is
-/// (opening a FIFO would wait for its reader).
+/// (a temporary, created and removed again). An existing file is left as
+/// it is; what [`write_atomic`] writes through (a device, a FIFO, a link
+/// under `/dev` or `/proc`) is accepted as it is (opening a FIFO would wait
+/// for its reader).
 pub fn check_writable(path: &Path) -> std::io::Result<()> {
-    match std::fs::metadata(path) {
-        Ok(meta) if meta.is_dir() => {
-            return Err(std::io::Error::other("is a folder, not a file"));
-        }
-        Ok(meta) if !meta.is_file() => return Ok(()),
-        _ => {}
+    match target(path) {
+        Target::Folder => return Err(std::io::Error::other("is a folder, not a file")),
+        Target::WriteThrough => return Ok(()),
+        Target::Replace => {}
     }
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+    let dir = folder_of(path);
     match std::fs::metadata(dir) {
         Ok(meta) if meta.is_dir() => {}
         Ok(_) => {
@@ -100,55 +97,103 @@ pub fn check_writable(path: &Path) -> std::io::Result<()> {
             ));
         }
     }
-    probe(&temporary_beside(path)?)
+    check_dir_writable(dir)
 }
 
-/// Check that files can be created in the folder `dir` (which must exist).
+/// Check that files can be created in the folder `dir` (which must exist):
+/// a temporary with a random name is created and removed again.
 pub fn check_dir_writable(dir: &Path) -> std::io::Result<()> {
-    probe(&temporary_beside(&dir.join("probe"))?)
+    tempfile::Builder::new()
+        .prefix(".tsfleet-probe")
+        .tempfile_in(dir)
+        .map(drop)
 }
 
-/// Create `tmp` (which must not exist) and remove it again.
-fn probe(tmp: &Path) -> std::io::Result<()> {
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(tmp)?;
-    std::fs::remove_file(tmp)
+/// What [`write_atomic`] does with a path.
+enum Target {
+    /// Create a new file and rename it over the path (nothing there, a
+    /// regular file, or a symbolic link, which is replaced, not followed).
+    Replace,
+    /// Open and write the path as it is: a FIFO or device, or a link the
+    /// system keeps (`/dev/stdout`, `/dev/fd/N`, `/proc/self/fd/N`).
+    WriteThrough,
+    Folder,
 }
 
-/// Write `bytes` to `path` through a temporary file beside it, synced and
-/// renamed into place. A path that exists and is not a regular file
-/// (`/dev/stdout`, a FIFO) is written directly: renaming over it would
-/// replace the device with a file.
+fn target(path: &Path) -> Target {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.is_dir() => Target::Folder,
+        Ok(meta) if meta.is_symlink() => {
+            // Only root can plant links under /dev and /proc.
+            if path.starts_with("/dev") || path.starts_with("/proc") {
+                Target::WriteThrough
+            } else {
+                Target::Replace
+            }
+        }
+        Ok(meta) if !meta.is_file() => Target::WriteThrough,
+        _ => Target::Replace,
+    }
+}
+
+fn folder_of(path: &Path) -> &Path {
+    path.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+}
+
+/// Write `bytes` to `path`, mode 0644 (less what the umask removes): into a
+/// new temporary file with a random name beside it (created exclusively,
+/// so never through a link), synced and renamed into place. A symbolic
+/// link at `path` is thereby replaced, and what it pointed to is left
+/// alone. A FIFO or device, or a system link to one (`/dev/stdout`), is
+/// written directly: renaming over it would replace it with a file.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    if let Ok(meta) = std::fs::metadata(path)
-        && !meta.is_file()
-    {
-        let mut out = std::fs::OpenOptions::new().write(true).open(path)?;
-        return out.write_all(bytes);
-    }
-    let tmp = temporary_beside(path)?;
-    let result = (|| {
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    write_atomic_mode(path, bytes, 0o644)
 }
 
-fn temporary_beside(path: &Path) -> std::io::Result<PathBuf> {
+/// [`write_atomic`] with another mode for the new file (0600 for secrets).
+pub fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
+    match target(path) {
+        Target::WriteThrough => {
+            let mut out = std::fs::OpenOptions::new().write(true).open(path)?;
+            return out.write_all(bytes);
+        }
+        Target::Folder => return Err(std::io::Error::other("is a folder, not a file")),
+        Target::Replace => {}
+    }
     let name = path
         .file_name()
         .ok_or_else(|| std::io::Error::other(format!("{} is not a file name", path.display())))?;
-    let mut tmp = std::ffi::OsString::from(".");
-    tmp.push(name);
-    tmp.push(format!(".tmp{}", std::process::id()));
-    Ok(path.with_file_name(tmp))
+    let mut prefix = std::ffi::OsString::from(".");
+    prefix.push(name);
+    prefix.push(".");
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&prefix)
+        .suffix(".tmp")
+        .permissions(std::fs::Permissions::from_mode(mode))
+        .tempfile_in(folder_of(path))?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map(drop).map_err(|e| e.error)
+}
+
+/// Create the folder `path` (and its missing parents), each new one mode
+/// 0700, and check that `path` is a folder and not a symbolic link: files
+/// created in it then cannot be sent elsewhere by a planted link.
+pub fn create_private_dir(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(path)?;
+    if std::fs::symlink_metadata(path)?.is_dir() {
+        Ok(())
+    } else {
+        Err(std::io::Error::other(
+            "is a symbolic link, not a folder (links are not followed: give the folder itself)",
+        ))
+    }
 }
 
 #[cfg(test)]
@@ -173,9 +218,54 @@ mod tests {
     }
 
     #[test]
+    fn a_planted_link_is_replaced_and_its_target_left_alone() {
+        let mode = |p: &Path| std::fs::symlink_metadata(p).unwrap().permissions().mode() & 0o777;
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, "precious").unwrap();
+        std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let report = dir.path().join("report.json");
+        std::os::unix::fs::symlink(&victim, &report).unwrap();
+        check_writable(&report).unwrap();
+        write_atomic(&report, b"report").unwrap();
+        assert!(std::fs::symlink_metadata(&report).unwrap().is_file());
+        assert_eq!(std::fs::read(&report).unwrap(), b"report");
+        assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+        assert_eq!(mode(&victim), 0o600);
+        // A file that existed with another mode ends with the documented one.
+        std::fs::set_permissions(&report, std::fs::Permissions::from_mode(0o666)).unwrap();
+        write_atomic(&report, b"again").unwrap();
+        assert_eq!(mode(&report) & !0o644, 0, "no bit beyond 0644");
+        assert_eq!(mode(&report) & 0o600, 0o600);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+        // The system's own links to a stream are written through.
+        write_atomic(Path::new("/dev/stdout"), b"").unwrap();
+        assert!(
+            std::fs::symlink_metadata("/dev/stdout")
+                .unwrap()
+                .is_symlink()
+        );
+    }
+
+    #[test]
+    fn a_private_folder_is_0700_and_not_a_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let runs = dir.path().join("runs/2026-01-01-apply");
+        create_private_dir(&runs).unwrap();
+        for d in [&runs, &dir.path().join("runs")] {
+            let mode = std::fs::metadata(d).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o700);
+        }
+        create_private_dir(&runs).expect("an existing folder is fine");
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&runs, &link).unwrap();
+        let err = create_private_dir(&link).unwrap_err().to_string();
+        assert!(err.contains("symbolic link"), "{err}");
+    }
+
+    #[test]
     fn checks_outputs_without_touching_them() {
         use std::ffi::OsString;
-        use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("report.json");
         check_writable(&file).unwrap();

@@ -3,11 +3,12 @@
 //! bursts), logins that slow-start (one device first, more once logins are
 //! accepted), retries with backoff for transient connect errors only, a
 //! canary wave first, and the stops: after K refused credentials (so an
-//! account is not locked fleet-wide), after a failure budget, and on Ctrl-C.
-//! A stopped run launches nothing new and lets no device send credentials
-//! (the check is right before each login); devices already logged in finish
-//! (on Ctrl-C the device session itself stops pushing and leaves
-//! configuration mode); the rest are skipped with the reason.
+//! account is not locked fleet-wide), after a failure budget, and on a stop
+//! signal (Ctrl-C, SIGTERM, SIGHUP: the cancellation token). A stopped run
+//! launches nothing new, lets no device send credentials (the check is right
+//! before each login) and ends its rate-limit and backoff waits; devices
+//! already logged in finish (the device session itself stops pushing and
+//! leaves configuration mode); the rest are skipped with the reason.
 //!
 //! Generic over the job, so the scheduling is tested without a network.
 
@@ -120,7 +121,7 @@ pub enum StopReason {
     CanaryFailed { failed: usize, canary: usize },
     /// `--max-failures` was reached.
     MaxFailures { failures: usize },
-    /// Ctrl-C (or SIGTERM) before the device started.
+    /// A stop signal (Ctrl-C, SIGTERM, SIGHUP) before the device started.
     Interrupted,
 }
 
@@ -139,7 +140,9 @@ impl fmt::Display for StopReason {
                 f,
                 "not started: the run stopped after {failures} failures (--max-failures)"
             ),
-            StopReason::Interrupted => f.write_str("interrupted (Ctrl-C) before it started"),
+            StopReason::Interrupted => {
+                f.write_str("interrupted (Ctrl-C, SIGTERM or SIGHUP) before it started")
+            }
         }
     }
 }
@@ -360,20 +363,31 @@ where
                 continue;
             }
             let item = items[index].take().expect("each item runs once");
-            let (job, on_event, gate, limiter, settings) = (
+            let (job, on_event, gate, limiter, settings, cancel) = (
                 job.clone(),
                 on_event.clone(),
                 gate.clone(),
                 limiter.clone(),
                 settings.clone(),
+                cancel.clone(),
             );
             tasks.spawn(async move {
                 let _permit = permit;
                 let mut attempt = 0;
+                // The rate-limit and backoff waits end on a stop (Ctrl-C,
+                // SIGTERM, SIGHUP): a device that never started is skipped,
+                // one between retries keeps its last error.
+                let mut last_error = None;
                 let result = loop {
-                    if let Some(l) = &limiter {
-                        l.until_ready_with_jitter(Jitter::up_to(settings.jitter))
-                            .await;
+                    if let Some(l) = &limiter
+                        && cancel
+                            .run_until_cancelled(
+                                l.until_ready_with_jitter(Jitter::up_to(settings.jitter)),
+                            )
+                            .await
+                            .is_none()
+                    {
+                        break last_error.map(Err);
                     }
                     if attempt == 0 {
                         on_event(Event::Started { index });
@@ -386,15 +400,21 @@ where
                                 attempt: attempt + 1,
                                 error: e.to_string(),
                             });
-                            tokio::time::sleep(settings.backoff * 2u32.pow(attempt)).await;
+                            let backoff = tokio::time::sleep(settings.backoff * 2u32.pow(attempt));
+                            if cancel.run_until_cancelled(backoff).await.is_none() {
+                                break Some(Err(e));
+                            }
+                            last_error = Some(e);
                             attempt += 1;
                         }
-                        other => break other,
+                        other => break Some(other),
                     }
                 };
                 let outcome = match result {
-                    Ok(r) => Outcome::Done(r),
-                    Err(e) => {
+                    // Stopped during a rate-limit wait before it started.
+                    None => return (index, Outcome::Skipped(StopReason::Interrupted)),
+                    Some(Ok(r)) => Outcome::Done(r),
+                    Some(Err(e)) => {
                         let turned_away = gate.tally.lock().unwrap().turned_away.remove(&index);
                         match turned_away {
                             Some(reason) => Outcome::Skipped(reason),
@@ -736,6 +756,96 @@ mod tests {
         );
     }
 
+    // Paused time: a wait that is not ended by the stop runs out on the
+    // virtual clock, which the assertions on elapsed time then show.
+    #[tokio::test(start_paused = true)]
+    async fn a_stop_ends_the_backoff_wait_between_retries() {
+        let cancel = CancellationToken::new();
+        let c = cancel.clone();
+        let attempts = Arc::new(AtomicUsize::new(0));
+        let a = attempts.clone();
+        let settings = FanOutSettings {
+            retries: 3,
+            backoff: Duration::from_secs(3600),
+            ..fast()
+        };
+        let began = tokio::time::Instant::now();
+        let out = run(
+            vec![0usize],
+            &settings,
+            cancel,
+            move |event| {
+                // The stop comes as the device starts waiting to retry.
+                if matches!(event, Event::Retrying { .. }) {
+                    c.cancel();
+                }
+            },
+            move |_, _| {
+                a.fetch_add(1, Ordering::SeqCst);
+                async {
+                    Err::<(), _>(DeviceError::Connect {
+                        device: "d0".into(),
+                        addr: "a".into(),
+                        reason: "refused".into(),
+                        transient: true,
+                    })
+                }
+            },
+        )
+        .await;
+        assert_eq!(
+            attempts.load(Ordering::SeqCst),
+            1,
+            "no retry after the stop"
+        );
+        assert!(
+            matches!(out[0], Outcome::Failed(DeviceError::Connect { .. })),
+            "the device keeps its last error: {:?}",
+            out[0]
+        );
+        assert!(
+            began.elapsed() < settings.backoff,
+            "the backoff was cut short"
+        );
+    }
+
+    // The limiter waits on its own clock, not tokio's: under paused time the
+    // timeout below fires as soon as the runtime idles, so a wait the stop
+    // does not end fails the test at once rather than hanging it.
+    #[tokio::test(start_paused = true)]
+    async fn a_stop_ends_the_connect_rate_wait_and_skips_the_waiting_device() {
+        let cancel = CancellationToken::new();
+        let c = cancel.clone();
+        let settings = FanOutSettings {
+            concurrency: 2,
+            // One connection per 1,000 s: the second device waits.
+            connect_rate: 0.001,
+            ..fast()
+        };
+        let out = tokio::time::timeout(
+            Duration::from_secs(3600),
+            run(
+                vec![0usize, 1],
+                &settings,
+                cancel,
+                |_| {},
+                move |i: usize, _| {
+                    // Whichever device gets the first connection stops the run.
+                    c.cancel();
+                    async move { Ok(i) }
+                },
+            ),
+        )
+        .await
+        .expect("the rate-limit wait ended on the stop");
+        let done = out.iter().filter(|o| matches!(o, Outcome::Done(_))).count();
+        let skipped = out
+            .iter()
+            .filter(|o| matches!(o, Outcome::Skipped(StopReason::Interrupted)))
+            .count();
+        assert_eq!((done, skipped), (1, 1), "{out:?}");
+    }
+
     #[test]
     fn stop_reasons_say_why_a_device_was_not_started() {
         let cases = [
@@ -756,7 +866,7 @@ mod tests {
             ),
             (
                 StopReason::Interrupted,
-                "interrupted (Ctrl-C) before it started",
+                "interrupted (Ctrl-C, SIGTERM or SIGHUP) before it started",
             ),
         ];
         for (reason, text) in cases {

@@ -1,5 +1,6 @@
 //! tsfleet keeps ThreatSTOP IP block and allow lists in sync on a fleet of
-//! Cisco IOS routers.
+//! Cisco IOS routers. `ARCHITECTURE.md` at the repository root is the map:
+//! the data path, what each module owns, the invariants.
 //!
 //! Data flows forward through the modules named after what they own:
 //! [`inventory`] (the fleet described in YAML) → [`lists`] (DNS → snapshot →
@@ -30,6 +31,7 @@ pub mod report;
 pub mod runner;
 pub mod shard;
 pub mod sim;
+pub mod state_dir;
 
 use std::process::ExitCode;
 

@@ -83,7 +83,7 @@ pub async fn prepare(
     devices: &[ResolvedDevice],
     options: &RunOptions,
 ) -> Result<Prepared, PrepareError> {
-    let needs_lists = matches!(options.command, Command::Plan | Command::Apply);
+    let needs_lists = options.command.needs_lists();
     let snapshot = match (&options.lists, needs_lists) {
         (_, false) => None,
         (Some(path), true) => Some(Snapshot::read(path).map_err(ListsError::from)?),
@@ -125,7 +125,7 @@ pub async fn prepare(
     if let Some(dir) = &options.run_dir {
         // Created and probed now: transcripts that cannot be written are
         // found before a device is contacted, not after it was changed.
-        std::fs::create_dir_all(dir)
+        crate::files::create_private_dir(dir)
             .and_then(|()| crate::files::check_dir_writable(dir))
             .map_err(|source| PrepareError::RunDir {
                 path: dir.clone(),
@@ -239,12 +239,27 @@ fn job(
     })
 }
 
+/// After a second stop signal, how long the devices in flight still have to
+/// stop and leave configuration mode before their sessions are closed:
+/// short enough that the process ends within two seconds of that signal.
+pub const ABANDON_GRACE: Duration = Duration::from_millis(1500);
+
+/// How a run is stopped: `cancel` (a first stop signal) launches no new
+/// device and makes those in flight stop pushing; `abandon` (a second one)
+/// closes the sessions still in flight [`ABANDON_GRACE`] later, each
+/// reported [`DeviceError::Abandoned`].
+#[derive(Clone, Debug, Default)]
+pub struct Stop {
+    pub cancel: CancellationToken,
+    pub abandon: CancellationToken,
+}
+
 /// Run every job and report. `on_event` sees starts, retries and finishes
-/// (for progress display); `cancel` stops launching new devices.
+/// (for progress display); `stop` ends the run early.
 pub async fn execute(
     prepared: &Prepared,
     options: &RunOptions,
-    cancel: CancellationToken,
+    stop: Stop,
     on_event: impl Fn(&Job, Event) + Send + Sync + 'static,
 ) -> RunReport {
     let started_at = SystemTime::now();
@@ -256,6 +271,7 @@ pub async fn execute(
     // Failed devices reach the fan-out as errors (it counts them for its
     // stops); their time is kept here for the report.
     let durations = Arc::new(std::sync::Mutex::new(vec![Duration::ZERO; jobs.len()]));
+    let Stop { cancel, abandon } = stop;
     let stop_pushing = cancel.clone();
     let outcomes = fleet::run(
         (0..jobs.len()).collect(),
@@ -272,16 +288,30 @@ pub async fn execute(
         {
             let (jobs, durations) = (jobs.clone(), durations.clone());
             move |index: usize, login: crate::device::login::Login| {
-                let (job, durations, cancel) =
-                    (jobs[index].clone(), durations.clone(), stop_pushing.clone());
+                let (job, durations, cancel, abandon) = (
+                    jobs[index].clone(),
+                    durations.clone(),
+                    stop_pushing.clone(),
+                    abandon.clone(),
+                );
                 async move {
                     let started = Instant::now();
                     let span = tracing::info_span!("device", device = %job.name);
-                    let result = tracing::Instrument::instrument(
+                    let work = tracing::Instrument::instrument(
                         run_job(&job, command, deadline, cancel, login),
                         span,
-                    )
-                    .await;
+                    );
+                    let cut = async {
+                        abandon.cancelled().await;
+                        tokio::time::sleep(ABANDON_GRACE).await;
+                    };
+                    let result = tokio::select! {
+                        result = work => result,
+                        () = cut => Err(DeviceError::Abandoned {
+                            device: job.name.clone(),
+                            grace: ABANDON_GRACE,
+                        }),
+                    };
                     durations.lock().unwrap()[index] = started.elapsed();
                     result
                 }

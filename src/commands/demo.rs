@@ -68,9 +68,25 @@ fn demo_lists(entries: u32) -> Vec<PublishedList> {
 
 pub async fn run(args: DemoArgs, quiet: bool) -> Result<Outcome, Error> {
     let devices = usize::from(args.devices);
-    let temp = tempfile_dir()?;
-    let dir = args.dir.clone().unwrap_or_else(|| temp.clone());
-    std::fs::create_dir_all(&dir).map_err(|source| Error::Io {
+    // Without --dir: a new folder with a random name, mode 0700, removed at
+    // the end (a predictable name in /tmp could be planted beforehand).
+    let temp = match &args.dir {
+        Some(_) => None,
+        None => Some(
+            tempfile::Builder::new()
+                .prefix("tsfleet-demo-")
+                .tempdir()
+                .map_err(|source| Error::Io {
+                    path: std::env::temp_dir(),
+                    source,
+                })?,
+        ),
+    };
+    let dir = match (&args.dir, &temp) {
+        (Some(dir), _) => dir.clone(),
+        (None, temp) => temp.as_ref().expect("made above").path().to_path_buf(),
+    };
+    crate::files::create_private_dir(&dir).map_err(|source| Error::Io {
         path: dir.clone(),
         source,
     })?;
@@ -150,13 +166,6 @@ pub async fn run(args: DemoArgs, quiet: bool) -> Result<Outcome, Error> {
         dir.join("transcripts").display()
     );
     bed.shutdown().await;
-    if args.dir.is_none() {
-        let _ = std::fs::remove_dir_all(&temp);
-    }
+    drop(temp);
     Ok(Outcome::Done)
-}
-
-fn tempfile_dir() -> Result<std::path::PathBuf, Error> {
-    let dir = std::env::temp_dir().join(format!("tsfleet-demo-{}", std::process::id()));
-    Ok(dir)
 }

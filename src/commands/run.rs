@@ -5,6 +5,7 @@
 //! terminal, then fans out, prints the table and writes the reports.
 
 use crate::cli::{ApplyArgs, CheckArgs, FleetArgs, ListsArgs, PlanArgs, RemoveArgs, ReportFiles};
+use crate::domain::escape_controls;
 use crate::error::{Error, Outcome};
 use crate::fleet::{Event, FanOutSettings};
 use crate::inventory;
@@ -12,7 +13,6 @@ use crate::report::{Command, RunReport, json, junit, table};
 use crate::runner::{self, Prepared, RunOptions};
 use std::io::{BufRead, IsTerminal, Write};
 use std::time::Duration;
-use tokio_util::sync::CancellationToken;
 use tracing_indicatif::span_ext::IndicatifSpanExt;
 
 /// What plan, apply, check and remove share, from each one's own flags.
@@ -81,6 +81,7 @@ pub async fn run(args: Request, command: Command, quiet: bool) -> Result<Outcome
         devices: selection,
         fanout,
         reports,
+        state,
     } = &args.fleet;
     let on_stderr = check_reports(reports)?;
     let loaded = inventory::load(&selection.inventory.path)?;
@@ -88,9 +89,10 @@ pub async fn run(args: Request, command: Command, quiet: bool) -> Result<Outcome
     if let Some(shard) = selection.shard {
         devices.retain(|d| crate::shard::contains(shard, &d.name));
     }
-    let _lock = crate::lock::acquire(&selection.inventory.path)?;
+    let _lock =
+        crate::lock::acquire_inventory(&selection.inventory.path, state.resolve().as_deref())?;
     let interactive = std::io::stdin().is_terminal();
-    let changes_routers = matches!(command, Command::Apply | Command::Remove);
+    let changes_routers = !command.is_dry_run();
     if changes_routers && !args.yes && !interactive {
         return Err(Error::NeedsYes {
             command: command.as_str(),
@@ -137,6 +139,7 @@ pub async fn run(args: Request, command: Command, quiet: bool) -> Result<Outcome
             ),
             on_stderr,
         )
+        .await
     {
         say("Nothing removed.");
         return Ok(Outcome::Done);
@@ -158,7 +161,9 @@ pub async fn run(args: Request, command: Command, quiet: bool) -> Result<Outcome
         if !confirm(
             &format!("Apply the changes to {pending} device(s)? [y/N] "),
             on_stderr,
-        ) {
+        )
+        .await
+        {
             say("Nothing applied.");
             return Ok(Outcome::Done);
         }
@@ -233,18 +238,15 @@ fn prepared_for(p: &Prepared, apply: bool) -> Prepared {
     copy
 }
 
-/// Run with a progress bar (on a terminal) and Ctrl-C handling.
+/// Run with a progress bar (on a terminal) and the stop signals: Ctrl-C,
+/// SIGTERM (systemd, Kubernetes) and SIGHUP (a dropped terminal) alike.
+/// The first stops the run at a batch boundary (devices in flight leave
+/// configuration mode and log out, unfinished ones are not saved); a second
+/// closes the sessions still in flight [`runner::ABANDON_GRACE`] later. The
+/// report comes back either way, so every report is written.
 pub(crate) async fn execute(prepared: &Prepared, options: &RunOptions, quiet: bool) -> RunReport {
-    let cancel = CancellationToken::new();
-    let on_signal = cancel.clone();
-    let watcher = tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!(
-                "tsfleet: interrupted: starting no new devices; devices in flight finish and leave configuration mode"
-            );
-            on_signal.cancel();
-        }
-    });
+    let stop = runner::Stop::default();
+    let watcher = tokio::spawn(watch_signals(StopSignals::install(), stop.clone()));
     let overall = tracing::info_span!("run", command = options.command.as_str());
     overall.pb_set_style(
         &indicatif::ProgressStyle::with_template(
@@ -256,9 +258,11 @@ pub(crate) async fn execute(prepared: &Prepared, options: &RunOptions, quiet: bo
     overall.pb_set_message(options.command.as_str());
     let bar = overall.clone();
     let report = tracing::Instrument::instrument(
-        runner::execute(prepared, options, cancel, move |job, event| match event {
+        runner::execute(prepared, options, stop, move |job, event| match event {
             Event::Started { .. } => tracing::debug!("{}: started", job.name),
             Event::Retrying { attempt, error, .. } => {
+                // The error can quote the device; log lines show its controls escaped.
+                let error = escape_controls(&error.to_string()).into_owned();
                 tracing::warn!("{}: retry {attempt}: {error}", job.name)
             }
             Event::Finished { ok, skipped, .. } => {
@@ -282,6 +286,52 @@ pub(crate) async fn execute(prepared: &Prepared, options: &RunOptions, quiet: bo
     report
 }
 
+/// The signals that stop a run, caught from now on.
+struct StopSignals([(tokio::signal::unix::Signal, &'static str); 3]);
+
+impl StopSignals {
+    fn install() -> StopSignals {
+        use tokio::signal::unix::{SignalKind, signal};
+        StopSignals(
+            [
+                (SignalKind::interrupt(), "SIGINT (Ctrl-C)"),
+                (SignalKind::terminate(), "SIGTERM"),
+                (SignalKind::hangup(), "SIGHUP"),
+            ]
+            .map(|(kind, name)| (signal(kind).expect("signal handlers install"), name)),
+        )
+    }
+
+    /// The name of the next signal caught.
+    async fn next(&mut self) -> &'static str {
+        let [(int, i), (term, t), (hup, h)] = &mut self.0;
+        tokio::select! {
+            _ = int.recv() => i,
+            _ = term.recv() => t,
+            _ = hup.recv() => h,
+        }
+    }
+}
+
+async fn watch_signals(mut signals: StopSignals, stop: runner::Stop) {
+    // Written, not `eprintln!`: after SIGHUP the terminal may be gone, and
+    // a failed write must not cost the reports.
+    let say = |text: String| {
+        let _ = writeln!(std::io::stderr(), "{text}");
+    };
+    let first = signals.next().await;
+    say(format!(
+        "tsfleet: {first}: stopping: no new devices; devices in flight stop at a batch boundary, leave configuration mode and are not saved (a second signal closes them)"
+    ));
+    stop.cancel.cancel();
+    let second = signals.next().await;
+    say(format!(
+        "tsfleet: {second} again: closing the sessions still in flight in {:?}; reports are still written",
+        runner::ABANDON_GRACE
+    ));
+    stop.abandon.cancel();
+}
+
 /// Print the run's table on stdout, or on stderr when a report holds
 /// stdout; coloured and fitted only on a terminal (see [`crate::cli::use_color`]).
 pub(crate) fn print_table(report: &RunReport, on_stderr: bool) {
@@ -297,11 +347,13 @@ pub(crate) fn print_table(report: &RunReport, on_stderr: bool) {
             width: if terminal { terminal_width() } else { None },
         },
     );
-    if on_stderr {
-        eprint!("{text}");
+    // A terminal gone after SIGHUP, or a closed pipe, must not abort the
+    // run before its reports are written.
+    let _ = if on_stderr {
+        std::io::stderr().write_all(text.as_bytes())
     } else {
-        print!("{text}");
-    }
+        std::io::stdout().write_all(text.as_bytes())
+    };
 }
 
 fn terminal_width() -> Option<usize> {
@@ -311,15 +363,31 @@ fn terminal_width() -> Option<usize> {
         .or(Some(160))
 }
 
-/// Ask on the terminal; on stderr when a report holds stdout.
-fn confirm(question: &str, on_stderr: bool) -> bool {
+/// Ask on the terminal; on stderr when a report holds stdout. A stop signal
+/// while waiting is a no (the handlers of an earlier run would otherwise
+/// swallow it, leaving the prompt deaf to Ctrl-C and SIGTERM).
+async fn confirm(question: &str, on_stderr: bool) -> bool {
     if on_stderr {
         eprint!("{question}");
     } else {
         print!("{question}");
         let _ = std::io::stdout().flush();
     }
-    let mut answer = String::new();
-    let _ = std::io::stdin().lock().read_line(&mut answer);
-    matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes")
+    let mut signals = StopSignals::install();
+    // The read blocks its thread until a line comes; it is left behind on a
+    // signal (the runtime does not wait for it, see `crate::run`).
+    let answer = tokio::task::spawn_blocking(|| {
+        let mut answer = String::new();
+        let _ = std::io::stdin().lock().read_line(&mut answer);
+        answer
+    });
+    tokio::select! {
+        answer = answer => {
+            matches!(answer.unwrap_or_default().trim(), "y" | "Y" | "yes" | "YES" | "Yes")
+        }
+        name = signals.next() => {
+            let _ = writeln!(std::io::stderr(), "\ntsfleet: {name}: stopping");
+            false
+        }
+    }
 }

@@ -56,12 +56,18 @@ pub enum DeviceError {
         group: String,
         reason: String,
     },
-    /// The run was interrupted (Ctrl-C) while this device was being changed;
+    /// The run was interrupted (Ctrl-C, SIGTERM, SIGHUP) while this device was being changed;
     /// what was sent was acknowledged, config mode left, nothing saved.
     Interrupted {
         device: String,
         pushed: usize,
         total: usize,
+    },
+    /// A second stop signal: the session had `grace` more to stop and leave
+    /// configuration mode, then was closed wherever it was.
+    Abandoned {
+        device: String,
+        grace: Duration,
     },
     /// The device cannot carry the lists (e.g. an IOS release without
     /// object-group ACLs).
@@ -90,7 +96,9 @@ impl DeviceError {
             DeviceError::Command { .. } => ErrorClass::DeviceError,
             DeviceError::Verify { .. } => ErrorClass::Verify,
             DeviceError::Refused { .. } => ErrorClass::Refused,
-            DeviceError::Interrupted { .. } => ErrorClass::Interrupted,
+            DeviceError::Interrupted { .. } | DeviceError::Abandoned { .. } => {
+                ErrorClass::Interrupted
+            }
             DeviceError::Unsupported { .. } => ErrorClass::Unsupported,
             DeviceError::Protocol { .. } => ErrorClass::Protocol,
         }
@@ -108,6 +116,7 @@ impl DeviceError {
             | DeviceError::Verify { device, .. }
             | DeviceError::Refused { device, .. }
             | DeviceError::Interrupted { device, .. }
+            | DeviceError::Abandoned { device, .. }
             | DeviceError::Unsupported { device, .. }
             | DeviceError::Protocol { device, .. } => device,
         }
@@ -175,6 +184,10 @@ impl fmt::Display for Message<'_> {
             DeviceError::Interrupted { pushed, total, .. } => write!(
                 f,
                 "interrupted after {pushed} of {total} lines; configuration mode left, not saved"
+            ),
+            DeviceError::Abandoned { grace, .. } => write!(
+                f,
+                "stopped by a second signal: the session was closed {grace:?} after it, wherever it was (configuration mode may not have been left)"
             ),
             DeviceError::Unsupported { reason, .. } | DeviceError::Protocol { reason, .. } => {
                 f.write_str(reason)

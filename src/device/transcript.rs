@@ -23,15 +23,23 @@ impl Transcript {
         }
     }
 
-    /// Create `path` with mode 0600 (replacing an older one).
+    /// Create `path`, mode 0600. Whatever is at `path` (an older
+    /// transcript, a planted symbolic or hard link) is removed first, never
+    /// written through, and the new file is created exclusively: the
+    /// transcript is always written, and nothing a link pointed to changes.
     pub fn create(path: &Path, secrets: Vec<String>) -> std::io::Result<Transcript> {
-        use std::os::unix::fs::OpenOptionsExt;
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        match std::fs::symlink_metadata(path) {
+            Ok(meta) if !meta.is_dir() => std::fs::remove_file(path)?,
+            _ => {}
+        }
         let file = std::fs::OpenOptions::new()
             .write(true)
-            .create(true)
-            .truncate(true)
+            .create_new(true)
             .mode(0o600)
             .open(path)?;
+        // Exact, whatever the umask.
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
         Ok(Transcript {
             out: Some(BufWriter::new(file)),
             secrets: normalise(secrets),
@@ -142,5 +150,32 @@ mod tests {
             std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
             0o600
         );
+    }
+
+    #[test]
+    fn a_planted_link_or_an_old_0644_file_is_replaced_not_followed() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::symlink_metadata(p).unwrap().permissions().mode() & 0o777;
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, "precious").unwrap();
+        std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let soft = dir.path().join("soft.log");
+        std::os::unix::fs::symlink(&victim, &soft).unwrap();
+        let hard = dir.path().join("hard.log");
+        std::fs::hard_link(&victim, &hard).unwrap();
+        let old = dir.path().join("old.log");
+        std::fs::write(&old, "older run").unwrap();
+        std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o644)).unwrap();
+        for path in [&soft, &hard, &old] {
+            let mut t = Transcript::create(path, vec![]).unwrap();
+            t.note("new run");
+            drop(t);
+            assert!(std::fs::symlink_metadata(path).unwrap().is_file());
+            assert_eq!(mode(path), 0o600, "{}", path.display());
+            assert_eq!(std::fs::read_to_string(path).unwrap(), "\n### new run\n");
+        }
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+        assert_eq!(mode(&victim), 0o644);
     }
 }

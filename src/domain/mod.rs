@@ -2,7 +2,7 @@
 //! upload URLs, the run kind, shards and device error classes. Each is built
 //! by a constructor that validates (`FromStr`) and shows itself with
 //! `Display`, so the layers above pass checked values instead of re-checking
-//! strings.
+//! strings. Also [`escape_controls`], which makes device text safe to print.
 //!
 //! This module is the bottom of the crate: it imports nothing from it
 //! (`tests/it/modules.rs` enforces that no module depends on one above it).
@@ -13,6 +13,7 @@ mod host;
 mod list_name;
 mod run_kind;
 mod shard;
+mod terminal_text;
 mod upload_url;
 
 pub use dns_server::DnsServer;
@@ -21,4 +22,5 @@ pub use host::host_problem;
 pub use list_name::ListName;
 pub use run_kind::RunKind;
 pub use shard::Shard;
+pub use terminal_text::escape_controls;
 pub use upload_url::{ProxyUrl, UploadUrl, redact};

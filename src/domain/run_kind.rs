@@ -40,6 +40,11 @@ impl RunKind {
         matches!(self, RunKind::Plan | RunKind::Check)
     }
 
+    /// Compares the devices with the lists (`check` and `remove` need none).
+    pub fn needs_lists(self) -> bool {
+        matches!(self, RunKind::Plan | RunKind::Apply)
+    }
+
     /// Syncs the lists onto the devices (`plan` only diffs them).
     pub fn pushes_lists(self) -> bool {
         self == RunKind::Apply

@@ -179,8 +179,8 @@ mod tests {
     }
 
     #[test]
-    fn decodes_the_design_examples() {
-        // DESIGN §3: `00 01 08 01 0a` is 1:10.0.0.0/8; `00 01 10 82 0a 01` is !1:10.1.0.0/16.
+    fn decodes_worked_examples() {
+        // Worked examples of the encoding: `00 01 08 01 0a` is 1:10.0.0.0/8; `00 01 10 82 0a 01` is !1:10.1.0.0/16.
         assert_eq!(
             decode(&[0, 1, 8, 1, 10]).unwrap(),
             vec![v4("10.0.0.0/8", false)]

@@ -260,7 +260,7 @@ pub async fn upload(
             inventory: loaded.path.clone(),
         });
     }
-    let _lock = crate::lock::acquire(state_path)?;
+    let _lock = crate::lock::acquire_beside(state_path)?;
     let syslog_err = |path: &Path| {
         let path = path.to_path_buf();
         move |source| LogsError::Syslog { path, source }

@@ -662,6 +662,10 @@ pub(crate) mod tests {
                 pushed: 1,
                 total: 2,
             },
+            DeviceError::Abandoned {
+                device: device(),
+                grace: Duration::from_secs(1),
+            },
             DeviceError::Unsupported {
                 device: device(),
                 reason: "r".into(),

@@ -9,6 +9,7 @@
 //! keeps every message whole.
 
 use super::{Command, DeviceReport, RunReport, Status, Summary};
+use crate::domain::escape_controls;
 use std::fmt::Write;
 
 /// How to render the table.
@@ -149,7 +150,9 @@ fn cells(d: &DeviceReport) -> [String; 9] {
         } else {
             format!("{:.0}", d.lines_per_sec)
         },
-        one_line(&detail),
+        // Messages and notes quote the device: its control characters must
+        // not reach the operator's terminal (the JSON report keeps them).
+        escape_controls(&one_line(&detail)).into_owned(),
     ]
 }
 
@@ -287,6 +290,22 @@ edge-05  skipped      -        -     -       -      -        -  not started: 1 o
         assert_eq!(
             row.split("  auth: ").nth(1).unwrap().len() + 6,
             MIN_ERROR_WIDTH
+        );
+    }
+
+    #[test]
+    fn device_control_characters_are_shown_escaped() {
+        let mut report = sample(Command::Apply);
+        report.devices[2].error.as_mut().unwrap().message =
+            "% Invalid \x1b[2J\x1b]0;owned\x07 input\r\n".into();
+        let table = render(&report, TableOptions::default());
+        assert!(
+            !table.contains('\x1b') && !table.contains('\x07'),
+            "{table:?}"
+        );
+        assert!(
+            table.contains("% Invalid \\x1b[2J\\x1b]0;owned\\x07 input\n"),
+            "{table:?}"
         );
     }
 

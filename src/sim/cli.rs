@@ -13,7 +13,7 @@
 //! * `% Incomplete command.\r\n\r\n` then the prompt; `% Ambiguous command:
 //!   "<line>"\r\n` then the prompt, without a blank line (IOS habit, *chosen*).
 //!   A bare `show` answers `% Type "show ?" for a list of subcommands` (IOS).
-//! * `enable` (*chosen* layout, per DESIGN §4): `Password: `, the secret is not
+//! * `enable` (*chosen* layout): `Password: `, the secret is not
 //!   echoed; good → `\r\nHOST#`; wrong (tries 1-2) →
 //!   `\r\n% Access denied\r\n\r\nPassword: `; wrong third time →
 //!   `\r\n% Bad secrets\r\n\r\nHOST>`. No secret configured →
@@ -75,6 +75,8 @@ pub struct CliOptions {
     pub max_group_entries: Option<usize>,
     /// Inject an asynchronous syslog line after every N input lines.
     pub syslog_every: Option<u32>,
+    /// Printed instead of IOS's message when an `error_entries` line is refused.
+    pub error_text: Option<String>,
 }
 
 /// What one call to [`Cli::input`] produced.
@@ -565,7 +567,10 @@ impl Cli {
         if !self.options.error_entries.is_empty()
             && self.options.error_entries.contains(&entry.to_string())
         {
-            return Err(Fail::Invalid(at));
+            return Err(match &self.options.error_text {
+                Some(text) => Fail::Msg(text.clone()),
+                None => Fail::Invalid(at),
+            });
         }
         let max = self.options.max_group_entries;
         // The group may have been deleted by another session meanwhile; IOS

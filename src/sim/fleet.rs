@@ -188,7 +188,8 @@ impl SimFleet {
     pub fn write_dump(&self, path: &Path) -> Result<(), SimError> {
         let json = serde_json::to_string_pretty(&serde_json::json!({ "devices": self.dump() }))
             .expect("device state serialises");
-        std::fs::write(path, json + "\n").map_err(|e| SimError::Io(path.to_path_buf(), e))
+        crate::files::write_atomic(path, (json + "\n").as_bytes())
+            .map_err(|e| SimError::Io(path.to_path_buf(), e))
     }
 
     /// Keep each device's state in the state dir so the next start resumes it.
@@ -366,15 +367,6 @@ fn load_saved_state(path: &Path) -> Result<Option<DeviceState>, SimError> {
 }
 
 fn write_file(path: &Path, text: &str, mode: u32) -> Result<(), SimError> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(mode)
-        .open(path)
-        .map_err(|e| SimError::Io(path.to_path_buf(), e))?;
-    f.write_all(text.as_bytes())
+    crate::files::write_atomic_mode(path, text.as_bytes(), mode)
         .map_err(|e| SimError::Io(path.to_path_buf(), e))
 }

@@ -101,6 +101,10 @@ pub struct Faults {
     /// Drop input while more than this many bytes are waiting unread.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drop_input_over_bytes: Option<usize>,
+    /// What the device prints when it refuses an `error_entries` line, instead
+    /// of IOS's `% Invalid input` (hostile text, e.g. terminal escapes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_text: Option<String>,
 }
 
 impl Profile {

@@ -59,6 +59,7 @@ impl DeviceRuntime {
                 .collect(),
             max_group_entries: faults.max_group_entries,
             syslog_every: faults.syslog_every_lines,
+            error_text: faults.error_text.clone(),
         }
     }
 

@@ -261,6 +261,86 @@ async fn device_ssh_changed_host_key_is_refused_under_strict_and_accept_new() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn device_ssh_revoked_host_key_is_refused_and_never_learned() {
+    let fleet = fleet(1, "").await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = fleet.device("rtr-001").unwrap();
+    let trusted = d.known_hosts_line();
+    let revoked = format!("@revoked {}", known_hosts_line("*", 22, &d.host_key));
+    let kh = dir.path().join("known_hosts");
+    // Under accept-new the revoked key alone is not "new"; under strict
+    // another line trusting it does not outweigh the revocation.
+    for (policy, text, line) in [
+        (HostKeyPolicy::AcceptNew, format!("# ops\n{revoked}\n"), 2),
+        (HostKeyPolicy::Strict, format!("{trusted}\n{revoked}\n"), 2),
+        (
+            HostKeyPolicy::AcceptNew,
+            format!("{revoked}\n{trusted}\n"),
+            1,
+        ),
+    ] {
+        std::fs::write(&kh, &text).unwrap();
+        let mut target = sim_target(&fleet, "rtr-001", &kh);
+        target.host_key_policy = policy;
+        let err = open_err(&target).await;
+        let msg = err.to_string();
+        assert!(matches!(err, DeviceError::HostKey { .. }), "{err:?}");
+        assert_eq!(err.class().as_str(), "host-key");
+        assert!(msg.contains("REVOKED"), "{msg}");
+        assert!(msg.contains(&format!("line {line}")), "{msg}");
+        assert!(msg.contains(&fingerprint(&d.host_key)), "{msg}");
+        assert_eq!(
+            std::fs::read_to_string(&kh).unwrap(),
+            text,
+            "never appended"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn device_ssh_negated_and_cert_authority_lines_do_not_trust() {
+    let fleet = fleet(1, "").await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = fleet.device("rtr-001").unwrap();
+    let ip = d.addr.ip().to_string();
+    let name = format!("[{ip}]:{}", d.addr.port());
+    let kh = dir.path().join("known_hosts");
+    let key_text = |pattern: &str| known_hosts_line(pattern, 22, &d.host_key);
+
+    // `host,!host`: the negation rules the line out, so the key is unknown.
+    let negated = key_text(&format!("{name},!{name}"));
+    std::fs::write(&kh, format!("{negated}\n")).unwrap();
+    let msg = open_err(&sim_target(&fleet, "rtr-001", &kh))
+        .await
+        .to_string();
+    assert!(msg.contains("is unknown"), "{msg}");
+    // The same line without the negation trusts it.
+    std::fs::write(&kh, format!("{}\n", key_text(&name))).unwrap();
+    let shell = open_shell(&sim_target(&fleet, "rtr-001", &kh))
+        .await
+        .unwrap();
+    assert_eq!(shell.host_key_status(), HostKeyStatus::Known);
+    shell.close().await;
+
+    // A CA line is reported as unsupported, and accept-new does not learn
+    // a bare key in place of the CA the operator chose.
+    let ca = format!("@cert-authority {}", key_text(&name));
+    std::fs::write(&kh, format!("{ca}\n")).unwrap();
+    let mut target = sim_target(&fleet, "rtr-001", &kh);
+    target.host_key_policy = HostKeyPolicy::AcceptNew;
+    let err = open_err(&target).await;
+    let msg = err.to_string();
+    assert!(matches!(err, DeviceError::HostKey { .. }), "{err:?}");
+    assert!(
+        msg.contains("@cert-authority")
+            && msg.contains("does not support")
+            && msg.contains("Line(s) 1"),
+        "{msg}"
+    );
+    assert_eq!(std::fs::read_to_string(&kh).unwrap(), format!("{ca}\n"));
+}
+
 async fn fleet_legacy() -> SimFleet {
     fleet(
         1,

@@ -197,3 +197,192 @@ fn the_ci_examples_shard_the_same_way() {
     assert_eq!(doc["spec"]["completionMode"], "Indexed");
     assert_eq!(doc["spec"]["completions"], 4);
 }
+
+/// The Kubernetes Job's container, run as the pod would run it: its `sh -c`
+/// command and environment, each volume a folder here, and the volumes
+/// marked `readOnly` bind-mounted read-only (in a private mount namespace;
+/// where `unshare` is not allowed, the folders are only checked to be left
+/// as they were). The inventory's folder being read-only must not matter.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_kubernetes_job_runs_with_its_inventory_read_only() {
+    use tsfleet::inventory::{Policy, Secret};
+    const LIST: &str = "corp-block.acme.threatstop.local";
+    let yaml =
+        std::fs::read_to_string(repo_root().join("examples/kubernetes/tsfleet-indexed-job.yaml"))
+            .unwrap();
+    let doc: serde_json::Value = serde_saphyr::from_str(&yaml).unwrap();
+    let pod = &doc["spec"]["template"]["spec"];
+    let container = &pod["containers"][0];
+    assert_eq!(container["command"], serde_json::json!(["/bin/sh", "-c"]));
+    let script = container["args"][0].as_str().unwrap().to_string();
+
+    // Each volume mount becomes a folder named after the volume.
+    let dir = tempfile::tempdir().unwrap();
+    let mut mounts: Vec<(String, PathBuf, bool)> = container["volumeMounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            let folder = dir.path().join(m["name"].as_str().unwrap());
+            std::fs::create_dir(&folder).unwrap();
+            let read_only = m["readOnly"].as_bool().unwrap_or(false);
+            (
+                m["mountPath"].as_str().unwrap().to_string(),
+                folder,
+                read_only,
+            )
+        })
+        .collect();
+    // The longest first: /etc/tsfleet-lists before /etc/tsfleet.
+    mounts.sort_by_key(|(at, _, _)| std::cmp::Reverse(at.len()));
+    let here = |text: &str| {
+        let mut text = text.to_string();
+        for (at, folder, _) in &mounts {
+            text = text.replace(at.as_str(), &folder.display().to_string());
+        }
+        text
+    };
+    let folder = |name: &str| dir.path().join(name);
+    assert!(
+        mounts
+            .iter()
+            .any(|(_, f, ro)| *f == folder("inventory") && *ro),
+        "the example mounts its inventory read-only"
+    );
+
+    // The inventory the ConfigMap would hold, its secrets from the environment.
+    let prefixes: Vec<ipnet::Ipv4Net> = (0..50u32)
+        .map(|i| ipnet::Ipv4Net::new(std::net::Ipv4Addr::from(0xCB00_7100 + i), 32).unwrap())
+        .collect();
+    let inventory = folder("inventory").join("fleet.yaml");
+    let bed = tsfleet::sim::TestBed::builder()
+        .devices(8)
+        .credentials("k8s-Pw-1618", "k8s-En-1414")
+        .list(LIST, prefixes)
+        .policy(
+            "corp",
+            Policy {
+                block: vec![LIST.into()],
+                ..Policy::default()
+            },
+        )
+        .edit(|inv| {
+            inv.defaults.password = Some(Secret::Env {
+                env: "TSFLEET_PASSWORD".into(),
+            });
+            inv.defaults.enable_secret = Some(Secret::Env {
+                env: "TSFLEET_ENABLE".into(),
+            });
+        })
+        .start(&inventory)
+        .await
+        .unwrap();
+    let inventory_text = inventory.display().to_string();
+    let lists = folder("lists").join("lists.json");
+    let lists_text = lists.display().to_string();
+    let cwd = dir.path().to_path_buf();
+    let out = tokio::task::spawn_blocking(move || {
+        crate::harness::tsfleet(&["resolve", "-i", &inventory_text, "-o", &lists_text], &cwd)
+    })
+    .await
+    .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let before = |name: &str| {
+        let mut names: Vec<_> = std::fs::read_dir(folder(name))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        names.sort();
+        names
+    };
+    let (inventory_before, lists_before) = (before("inventory"), before("lists"));
+
+    // The pod: its environment (secrets from the Secret), its script.
+    let mut command = std::process::Command::new("unshare");
+    let can_unshare = std::process::Command::new("unshare")
+        .args(["-m", "true"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if can_unshare {
+        let mut setup = String::from("set -e; ");
+        for (_, f, _) in mounts.iter().filter(|(_, _, ro)| *ro) {
+            setup += &format!("mount --bind -o ro '{0}' '{0}'; ", f.display());
+        }
+        // Proves the mount holds (tests run as root, who could write a 0555 folder).
+        setup += &format!(
+            "if touch '{}/probe' 2>/dev/null; then exit 99; fi; ",
+            folder("inventory").display()
+        );
+        command.args(["-m", "--propagation", "private", "/bin/sh", "-c"]);
+        command.arg(setup + &here(&script));
+    } else {
+        command = std::process::Command::new("/bin/sh");
+        command.arg("-c").arg(here(&script));
+    }
+    let bin_dir = Path::new(crate::harness::tsfleet_bin()).parent().unwrap();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    command
+        .current_dir(dir.path())
+        .env_clear()
+        .env("PATH", path)
+        .env("JOB_COMPLETION_INDEX", "0")
+        .env("TSFLEET_PASSWORD", "k8s-Pw-1618")
+        .env("TSFLEET_ENABLE", "k8s-En-1414");
+    let mut state_dir = None;
+    for var in container["env"].as_array().unwrap() {
+        if let Some(value) = var["value"].as_str() {
+            command.env(var["name"].as_str().unwrap(), here(value));
+            if var["name"] == "TSFLEET_STATE_DIR" {
+                state_dir = Some(PathBuf::from(here(value)));
+            }
+        }
+    }
+    let out = tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(folder("reports").join("shard-1.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(report["summary"]["failed"], 0, "{report}");
+    let changed = report["summary"]["changed"].as_u64().unwrap();
+    assert!(changed > 0, "the shard pushed its lists: {report}");
+    for d in report["devices"].as_array().unwrap() {
+        let name = d["name"].as_str().unwrap();
+        let state = bed.fleet().device(name).unwrap().snapshot();
+        assert_eq!(
+            state.group("threatstop-block").unwrap().entries.len(),
+            50,
+            "{name}"
+        );
+    }
+    assert!(
+        folder("reports").join("transcripts-1").is_dir(),
+        "transcripts written"
+    );
+    assert_eq!(
+        before("inventory"),
+        inventory_before,
+        "nothing beside the inventory"
+    );
+    assert_eq!(before("lists"), lists_before);
+    let locks = state_dir
+        .expect("the example sets TSFLEET_STATE_DIR")
+        .join("locks");
+    assert_eq!(
+        std::fs::read_dir(&locks).unwrap().count(),
+        1,
+        "the lock is in the state dir"
+    );
+    bed.shutdown().await;
+}

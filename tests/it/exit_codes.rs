@@ -323,3 +323,42 @@ async fn no_color_turns_colour_off_on_a_terminal() {
         );
     }
 }
+
+/// Nonsense numbers are refused by the parser (exit 3, nothing read or
+/// contacted), naming the flag and the value.
+#[test]
+fn nonsense_flag_values_exit_3_naming_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let fleet = ["-i", "f.yaml"];
+    for (command, flag, value) in [
+        (&["plan"][..], "--connect-rate", "NaN"),
+        (&["plan"], "--connect-rate", "-1"),
+        (&["plan"], "--connect-rate", "inf"),
+        (&["plan"], "--connect-rate", "1e-300"),
+        (&["apply"], "--device-timeout", "0"),
+        (&["check"], "--device-timeout", "99999999999"),
+        (&["remove"], "--retries", "40"),
+        (&["plan"], "--max-failures", "NaN%"),
+        (&["plan"], "--concurrency", "-3"),
+        (&["init"], "--dns-port", "0"),
+        (&["report", "merge", "a.json"], "--expect-shards", "0"),
+        (&["sim"], "--devices", "0"),
+        (&["sim"], "--rtt-ms", "18446744073709551615"),
+        (&["demo"], "--entries", "0"),
+    ] {
+        let mut args = command.to_vec();
+        if matches!(command[0], "plan" | "apply" | "check" | "remove") {
+            args.extend(fleet);
+        }
+        // `--flag=value`, so a negative value is not read as a flag.
+        let pair = format!("{flag}={value}");
+        args.push(&pair);
+        let o = harness::tsfleet(&args, dir.path());
+        assert_eq!(o.status.code(), Some(3), "{args:?}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains(&format!("invalid value '{value}' for '{flag}")),
+            "{args:?}: names the value and the flag: {}",
+            stderr(&o)
+        );
+    }
+}

@@ -28,6 +28,11 @@ struct Lab {
 /// `devices` simulated routers, a block list of 2,000 prefixes in PTR
 /// sub-lists and a two-entry allow list on NSD, and an inventory for both.
 async fn lab(devices: usize, profile: &str) -> Lab {
+    lab_with_command_timeout(devices, profile, 2000).await
+}
+
+/// [`lab`] with another inventory `command_timeout_ms`.
+async fn lab_with_command_timeout(devices: usize, profile: &str, command_timeout_ms: u64) -> Lab {
     // Distinct host addresses, so the policy leaves the list as published.
     let block: Vec<Ipv4Net> = (0..BLOCK as u32)
         .map(|i| Ipv4Net::new(std::net::Ipv4Addr::from(0x0B00_0000 + 3 * i), 32).unwrap())
@@ -64,7 +69,7 @@ async fn lab(devices: usize, profile: &str) -> Lab {
         .credentials(PASSWORD, ENABLE)
         .profile(profile)
         .edit(move |inv| {
-            inv.defaults.command_timeout_ms = Some(2000);
+            inv.defaults.command_timeout_ms = Some(command_timeout_ms);
             inv.defaults.connect_timeout_ms = Some(3000);
             inv.dns = lists.dns;
             inv.policies = lists.policies;
@@ -118,6 +123,17 @@ impl Lab {
             .map(|t| serde_json::from_str(&t).unwrap())
             .unwrap_or(serde_json::Value::Null);
         (out, json)
+    }
+
+    /// Wait until `device` has taken `lines` configuration lines.
+    async fn wait_for_config_lines(&self, device: &str, lines: u64) {
+        let d = self.fleet().device(device).unwrap();
+        harness::wait_until_async(
+            &format!("the run to push {lines} lines to {device}"),
+            std::time::Duration::from_secs(30),
+            || d.snapshot().stats.config_lines >= lines,
+        )
+        .await;
     }
 
     fn group(&self, device: &str, group: &str) -> BTreeSet<Ipv4Net> {
@@ -229,6 +245,35 @@ async fn plan_apply_plan_on_fifty_devices() {
     let (out, report) = lab.tsfleet(&["plan", "--detailed-exitcode"]).await;
     assert_eq!(code(&out), 0, "{}", text(&out));
     assert_eq!(report["summary"]["ok"], 50, "{report}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn device_escape_sequences_are_escaped_on_the_terminal_and_exact_in_json() {
+    // A device whose error clears the screen, retitles the window and rings.
+    let profile = "devices:\n  rtr-001: { faults: { error_entries: ['host 198.51.100.11'], \
+                   error_text: \"% Bad \\x1b[2J\\x1b]0;owned\\x07 input\" } }\n";
+    let lab = lab(1, profile).await;
+    let (out, report) = lab
+        .tsfleet(&["apply", "--yes", "--retries", "0", "-v"])
+        .await;
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    let error = &device(&report, "rtr-001")["error"];
+    assert_eq!(error["class"], "device-error", "{error}");
+    let message = error["message"].as_str().unwrap();
+    assert!(
+        message.contains("% Bad \x1b[2J\x1b]0;owned\x07 input"),
+        "the JSON report keeps the device's text exact: {message:?}"
+    );
+    let printed = text(&out);
+    assert!(
+        !printed.contains('\x1b') && !printed.contains('\x07'),
+        "raw control characters reached the terminal: {printed:?}"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("% Bad \\x1b[2J\\x1b]0;owned\\x07 input"),
+        "{stdout}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -522,45 +567,94 @@ async fn a_wrong_enable_secret_is_sent_once_and_stops_the_run() {
     assert_eq!(breaker_run(&lab, "0", "enable").await, (1, 1));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigint_starts_nothing_new_and_in_flight_devices_stop_cleanly() {
+/// `tsfleet apply --yes --concurrency 2` on the lab as a child process,
+/// with a JSON and a JUnit report in `dir`.
+fn spawn_apply(lab: &Lab, name: &str) -> (std::process::Child, PathBuf, PathBuf) {
+    let json = lab.dir.path().join(format!("{name}.json"));
+    let junit = lab.dir.path().join(format!("{name}.xml"));
+    let child = std::process::Command::new(harness::tsfleet_bin())
+        .args(["apply", "--yes", "--concurrency", "2", "-i"])
+        .arg(&lab.inventory)
+        .arg("--json")
+        .arg(&json)
+        .arg("--junit")
+        .arg(&junit)
+        .arg("--run-dir")
+        .arg(lab.dir.path().join("runs"))
+        .env_remove("RUST_LOG")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    (child, json, junit)
+}
+
+/// Send `signal` (`INT`, `TERM`, `HUP`) to the process `pid`.
+fn send_signal(pid: u32, signal: &str) {
+    assert!(
+        std::process::Command::new("kill")
+            .args([&format!("-{signal}"), &pid.to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+}
+
+/// Everything read from `pipe`, as it comes (a thread reads it until EOF).
+fn capture(
+    mut pipe: impl std::io::Read + Send + 'static,
+) -> (
+    std::sync::Arc<std::sync::Mutex<String>>,
+    std::thread::JoinHandle<()>,
+) {
+    let text = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let into = text.clone();
+    let reader = std::thread::spawn(move || {
+        let mut chunk = [0u8; 4096];
+        while let Ok(n @ 1..) = pipe.read(&mut chunk) {
+            into.lock()
+                .unwrap()
+                .push_str(&String::from_utf8_lossy(&chunk[..n]));
+        }
+    });
+    (text, reader)
+}
+
+/// How `child` exited, or None if it still runs a minute later: generous
+/// under load, far below what the tests below would wait without the fix.
+async fn exit_status(mut child: std::process::Child) -> Option<std::process::ExitStatus> {
+    tokio::task::spawn_blocking(move || {
+        harness::wait::holds_within(std::time::Duration::from_secs(60), || {
+            child.try_wait().unwrap().is_some()
+        })
+        .then(|| child.wait().unwrap())
+    })
+    .await
+    .unwrap()
+}
+
+/// A stop signal mid-push: nothing new starts, the devices in flight stop
+/// at a batch boundary and leave configuration mode, nothing unfinished is
+/// saved, both reports are written, exit 1, and the message names the signal.
+async fn a_stop_signal_mid_push(signal: &str, named: &str) {
     let lab = lab(
         6,
         "devices: { rtr-001: { line_cost_us: 1500 }, rtr-002: { line_cost_us: 1500 } }",
     )
     .await;
-    let report = lab.dir.path().join("sigint.json");
-    let child = std::process::Command::new(harness::tsfleet_bin())
-        .args(["apply", "--yes", "--concurrency", "2", "-i"])
-        .arg(&lab.inventory)
-        .arg("--json")
-        .arg(&report)
-        .arg("--run-dir")
-        .arg(lab.dir.path().join("runs"))
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let (child, report, junit) = spawn_apply(&lab, signal);
     // Wait until the slow devices are busy in configuration mode.
-    let rtr_001 = lab.fleet().device("rtr-001").unwrap();
-    harness::wait_until_async(
-        "the run to push 100 lines to rtr-001",
-        std::time::Duration::from_secs(30),
-        || rtr_001.snapshot().stats.config_lines >= 100,
-    )
-    .await;
-    let pid = child.id().to_string();
-    assert!(
-        std::process::Command::new("kill")
-            .args(["-INT", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
+    lab.wait_for_config_lines("rtr-001", 100).await;
+    send_signal(child.id(), signal);
     let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
         .await
         .unwrap();
     assert_eq!(code(&out), 1, "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(&format!("tsfleet: {named}: stopping")),
+        "the message names the signal: {}",
+        text(&out)
+    );
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
     // In flight: the push stopped at a batch boundary, every line sent was
@@ -586,12 +680,95 @@ async fn sigint_starts_nothing_new_and_in_flight_devices_stop_cleanly() {
     for d in lab.fleet().devices() {
         assert_eq!(d.snapshot().stats.left_in_config_mode, 0, "{}", d.name);
     }
+    let junit = std::fs::read_to_string(&junit).unwrap();
+    assert!(
+        junit.contains("rtr-001") && junit.contains("interrupted"),
+        "{junit}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigint_starts_nothing_new_and_in_flight_devices_stop_cleanly() {
+    a_stop_signal_mid_push("INT", "SIGINT (Ctrl-C)").await;
+}
+
+/// What systemd and Kubernetes send to stop a service or a pod.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_a_push_as_ctrl_c_does() {
+    a_stop_signal_mid_push("TERM", "SIGTERM").await;
+}
+
+/// What a dropped terminal sends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_stops_a_push_as_ctrl_c_does() {
+    a_stop_signal_mid_push("HUP", "SIGHUP").await;
+}
+
+/// A device that stops answering mid-push keeps a first signal waiting (its
+/// command timeout is two minutes); a second signal closes its session
+/// after a short grace, and the run still ends with its reports, exit 1.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_signal_ends_the_run_though_a_device_hangs() {
+    // The hang comes inside the first batch of entries (64 lines), whatever
+    // the handful of commands before configuration mode.
+    let lab = lab_with_command_timeout(
+        2,
+        "devices: { rtr-001: { faults: { hang_after_lines: 50 } } }",
+        120_000,
+    )
+    .await;
+    let (mut child, report, junit) = spawn_apply(&lab, "second-signal");
+    let (stderr, reader) = capture(child.stderr.take().unwrap());
+    // In configuration mode, so the first batch was sent.
+    lab.wait_for_config_lines("rtr-001", 5).await;
+    send_signal(child.id(), "TERM");
+    // Two signals of one kind sent at once may arrive as one: the second
+    // goes once the first was seen.
+    harness::wait_until_async(
+        "the first signal to be seen",
+        std::time::Duration::from_secs(30),
+        || {
+            stderr
+                .lock()
+                .unwrap()
+                .contains("tsfleet: SIGTERM: stopping")
+        },
+    )
+    .await;
+    send_signal(child.id(), "TERM");
+    // Without the second signal, the hung device would hold the run for
+    // its two-minute command timeout and more.
+    let status = exit_status(child)
+        .await
+        .expect("the run ended after the second signal");
+    reader.join().unwrap();
+    let stderr = stderr.lock().unwrap().clone();
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("SIGTERM again"), "{stderr}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let hung = device(&report, "rtr-001");
+    assert_eq!(hung["error"]["class"], "interrupted", "{hung}");
+    assert!(
+        hung["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("second signal"),
+        "{hung}"
+    );
+    assert!(!lab.fleet().device("rtr-001").unwrap().snapshot().saved());
+    assert!(std::fs::read_to_string(&junit).unwrap().contains("rtr-001"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_run_on_the_same_inventory_exits_3_naming_the_holder() {
     let lab = lab(1, "").await;
-    let _held = tsfleet::lock::acquire(&lab.inventory).unwrap();
+    // Held through a symbolic link to the inventory: the lock is on the
+    // canonical path, in the state directory.
+    let link = lab.dir.path().join("link-to-fleet.yaml");
+    std::os::unix::fs::symlink(&lab.inventory, &link).unwrap();
+    let state = harness::state_dir(lab.dir.path());
+    let _held = tsfleet::lock::acquire_inventory(&link, Some(&state)).unwrap();
     let (out, _) = lab.tsfleet(&["plan"]).await;
     assert_eq!(code(&out), 3, "{}", text(&out));
     assert!(
@@ -599,7 +776,44 @@ async fn a_second_run_on_the_same_inventory_exits_3_naming_the_holder() {
         "{}",
         text(&out)
     );
+    assert!(
+        text(&out).contains(&state.display().to_string()),
+        "{}",
+        text(&out)
+    );
     let _ = Path::new("");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn planted_links_at_the_report_and_transcript_paths_are_replaced_not_followed() {
+    use std::os::unix::fs::PermissionsExt;
+    let lab = lab(1, "").await;
+    let mode = |p: &Path| std::fs::symlink_metadata(p).unwrap().permissions().mode() & 0o777;
+    let victim = lab.dir.path().join("victim");
+    std::fs::write(&victim, "precious").unwrap();
+    std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let junit = lab.dir.path().join("planted.xml");
+    std::os::unix::fs::symlink(&victim, &junit).unwrap();
+    let runs = lab.dir.path().join("runs");
+    std::fs::create_dir(&runs).unwrap();
+    std::os::unix::fs::symlink(&victim, runs.join("rtr-001.log")).unwrap();
+    let (out, _) = lab.tsfleet(&["plan", "--junit", "planted.xml"]).await;
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+    assert_eq!(mode(&victim), 0o644);
+    assert!(
+        std::fs::read_to_string(&junit)
+            .unwrap()
+            .contains("<testsuite")
+    );
+    let transcript = runs.join("rtr-001.log");
+    assert!(std::fs::symlink_metadata(&transcript).unwrap().is_file());
+    assert_eq!(mode(&transcript), 0o600);
+    assert!(
+        std::fs::read_to_string(&transcript)
+            .unwrap()
+            .contains("rtr-001#")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -852,4 +1066,57 @@ async fn check_flags_old_releases_and_unused_groups_and_remove_respects_acls() {
         "ok",
         "nothing to remove"
     );
+}
+
+/// A stop signal at `apply`'s question on a terminal is a no: nothing is
+/// applied and the process ends (it used to be swallowed by the handlers
+/// the preview installed, leaving the prompt deaf to it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_at_the_apply_question_applies_nothing() {
+    let lab = lab(2, "").await;
+    // `exec`, so the terminal's shell becomes tsfleet: the child of `script`.
+    let cmd = format!(
+        "exec {} apply -i {} --run-dir runs",
+        harness::tsfleet_bin(),
+        lab.inventory.display()
+    );
+    let mut child = std::process::Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .current_dir(lab.dir.path())
+        .env_remove("RUST_LOG")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Held open: the question waits for a line that never comes.
+    let _stdin = child.stdin.take();
+    let (screen, reader) = capture(child.stdout.take().unwrap());
+    harness::wait_until_async("the question", std::time::Duration::from_secs(30), || {
+        screen.lock().unwrap().contains("[y/N]")
+    })
+    .await;
+    let children = format!("/proc/{0}/task/{0}/children", child.id());
+    let tsfleet: u32 = std::fs::read_to_string(&children)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap_or_else(|| panic!("tsfleet under script ({children})"))
+        .parse()
+        .unwrap();
+    send_signal(tsfleet, "TERM");
+    let status = exit_status(child)
+        .await
+        .expect("the process ended on the signal");
+    reader.join().unwrap();
+    let screen = screen.lock().unwrap().clone();
+    assert!(status.success(), "{screen}");
+    assert!(screen.contains("Nothing applied."), "{screen}");
+    for d in lab.fleet().devices() {
+        assert!(
+            lab.group(&d.name, "threatstop-block").is_empty(),
+            "{} was changed",
+            d.name
+        );
+    }
 }

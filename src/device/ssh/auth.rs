@@ -7,6 +7,7 @@
 use super::handler::Client;
 use super::{Credentials, SshTarget};
 use crate::device::DeviceError;
+use crate::domain::escape_controls;
 use russh::client::{self, AuthResult, KeyboardInteractiveAuthResponse};
 use russh::keys::PrivateKeyWithHashAlg;
 use russh::{MethodKind, MethodSet};
@@ -129,7 +130,11 @@ pub(super) async fn authenticate(
                 // The password was sent: a hang-up now is the device giving
                 // up on us, not a network fault, and a retry would only
                 // count more failures against us.
-                Err(e) => tracing::debug!(device = %target.device, "keyboard-interactive: {e}"),
+                Err(e) => tracing::debug!(
+                    device = %target.device,
+                    "keyboard-interactive: {}",
+                    escape_controls(&e.to_string())
+                ),
             }
         }
         (Credentials::Password(_), _) | (Credentials::PrivateKey { .. }, None) => {}

@@ -4,6 +4,7 @@
 
 use super::known_hosts::{HostKeyCheck, verify_host_key};
 use super::{HostKeyStatus, Negotiated};
+use crate::domain::escape_controls;
 use russh::client;
 use russh::keys::PublicKeyOrCertificate;
 use std::sync::{Arc, Mutex};
@@ -83,7 +84,8 @@ impl client::Handler for Client {
         banner: &str,
         _session: &mut client::Session,
     ) -> Result<(), Self::Error> {
-        tracing::debug!(device = %self.target.device, banner = banner.trim_end(), "login banner");
+        let banner = escape_controls(banner.trim_end());
+        tracing::debug!(device = %self.target.device, banner = %banner, "login banner");
         Ok(())
     }
 }

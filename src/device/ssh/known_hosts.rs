@@ -1,11 +1,16 @@
 //! Trust in the device's identity: the host-key policy applied against the
 //! known_hosts file (known, learned on first contact, changed or unknown),
 //! appending learned keys, and the key types on record for a device.
+//! The file is read as OpenSSH reads it: `@revoked` lines win, negated
+//! patterns exclude, hashed names match, `@cert-authority` lines are
+//! reported as unsupported.
 
 use super::{HostKeyStatus, SshTarget};
 use crate::inventory::HostKeyPolicy;
-use russh::keys::known_hosts::known_host_keys_path;
+use hmac::{Hmac, KeyInit, Mac};
+use russh::keys::ssh_key::known_hosts::{Entry, HostPatterns, Marker};
 use russh::keys::{Algorithm, HashAlg, PublicKey};
+use sha1::Sha1;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -46,61 +51,260 @@ pub(super) fn verify_host_key(t: &HostKeyCheck, key: &PublicKey) -> Result<HostK
     }
     let path = t.known_hosts.display();
     let _guard = KNOWN_HOSTS_LOCK.lock().unwrap_or_else(|p| p.into_inner());
-    let recorded = known_host_keys_path(&t.host, t.port, &t.known_hosts).map_err(|e| {
-        format!(
-            "cannot be checked: known_hosts file {path} is unreadable or has a bad entry \
-             for this host ({e}); fix or remove that line"
-        )
-    })?;
-    if recorded.iter().any(|(_, k)| k.key_data() == key.key_data()) {
-        return Ok(HostKeyStatus::Known);
-    }
-    if !recorded.is_empty() {
-        // Another key is on record. Even one of another type is refused:
-        // we asked for the recorded type first, so the device no longer
-        // offers it — that is a changed identity, not a new one.
-        let known: Vec<String> = recorded
-            .iter()
-            .map(|(line, k)| {
-                format!(
-                    "{} {} (line {line})",
-                    k.algorithm().as_str(),
-                    fingerprint(k)
-                )
-            })
-            .collect();
-        return Err(format!(
-            "has CHANGED: known_hosts {path} has {}, the device presented {} {presented}. \
-             This may be an attack (man in the middle) or a re-keyed/replaced router. \
-             Verify the new key out of band, then remove the old line(s) \
-             (`ssh-keygen -R '{}' -f {path}`) and add the new one",
-            known.join(", "),
-            key.algorithm().as_str(),
-            known_hosts_host(&t.host, t.port),
-        ));
-    }
-    match t.policy {
-        HostKeyPolicy::AcceptNew => {
-            learn(&t.known_hosts, &t.host, t.port, key).map_err(|e| {
-                format!("is unknown ({presented}) and cannot be recorded in {path}: {e}")
-            })?;
-            tracing::info!(
-                device = %t.device,
-                "learned host key {} {presented} of {} into {path}",
-                key.algorithm().as_str(),
-                t.addr
-            );
-            Ok(HostKeyStatus::Learned)
-        }
-        _ => Err(format!(
-            "is unknown: the device presented {} {presented}, which is not in known_hosts {path}. \
-             Verify the fingerprint, then add it (e.g. `ssh-keyscan -p {} {} >> {path}`), \
-             or set `host_key_policy: accept-new` to record keys on first contact",
-            key.algorithm().as_str(),
-            t.port,
-            t.host,
+    let text = read_known_hosts(&t.known_hosts)
+        .map_err(|e| format!("cannot be checked: known_hosts file {path} cannot be read ({e})"))?;
+    let judgement = judge(&text, &t.host, t.port, key);
+    let ca_note = cert_authority_note(&judgement.cert_authority);
+    let presented_key = format!("{} {presented}", key.algorithm().as_str());
+    match judgement.verdict {
+        Verdict::BadLine { line, error } => Err(format!(
+            "cannot be checked: known_hosts {path} line {line} names this host but cannot be \
+             read ({error}); fix or remove that line"
         )),
+        Verdict::Revoked { line } => Err(format!(
+            "is REVOKED: the device presented {presented_key}, which known_hosts {path} \
+             line {line} marks @revoked; tsfleet never connects to a revoked key. Give the \
+             router a new host key and record it, or remove line {line} if the revocation \
+             was a mistake"
+        )),
+        Verdict::Known { .. } => {
+            if !ca_note.is_empty() {
+                tracing::warn!(device = %t.device, "known_hosts {path}:{ca_note}");
+            }
+            Ok(HostKeyStatus::Known)
+        }
+        Verdict::Changed { recorded } => {
+            // Another key is on record. Even one of another type is refused:
+            // we asked for the recorded type first, so the device no longer
+            // offers it — that is a changed identity, not a new one.
+            let known: Vec<String> = recorded
+                .iter()
+                .map(|(line, k)| {
+                    format!(
+                        "{} {} (line {line})",
+                        k.algorithm().as_str(),
+                        fingerprint(k)
+                    )
+                })
+                .collect();
+            Err(format!(
+                "has CHANGED: known_hosts {path} has {}, the device presented {presented_key}. \
+                 This may be an attack (man in the middle) or a re-keyed/replaced router. \
+                 Verify the new key out of band, then remove the old line(s) \
+                 (`ssh-keygen -R '{}' -f {path}`) and add the new one.{ca_note}",
+                known.join(", "),
+                known_hosts_host(&t.host, t.port),
+            ))
+        }
+        // The operator chose to trust this host through a certificate
+        // authority; learning a bare key instead would bypass that choice.
+        Verdict::Unknown if !ca_note.is_empty() => Err(format!(
+            "is unknown: the device presented {presented_key}, which no plain line of \
+             known_hosts {path} lists.{ca_note} Add the device's own key \
+             (e.g. `ssh-keyscan -p {} {} >> {path}`)",
+            t.port, t.host,
+        )),
+        Verdict::Unknown => match t.policy {
+            HostKeyPolicy::AcceptNew => {
+                learn(&t.known_hosts, &t.host, t.port, key).map_err(|e| {
+                    format!("is unknown ({presented}) and cannot be recorded in {path}: {e}")
+                })?;
+                tracing::info!(
+                    device = %t.device,
+                    "learned host key {presented_key} of {} into {path}",
+                    t.addr
+                );
+                Ok(HostKeyStatus::Learned)
+            }
+            _ => Err(format!(
+                "is unknown: the device presented {presented_key}, which is not in known_hosts \
+                 {path}. Verify the fingerprint, then add it (e.g. `ssh-keyscan -p {} {} >> {path}`), \
+                 or set `host_key_policy: accept-new` to record keys on first contact",
+                t.port, t.host,
+            )),
+        },
     }
+}
+
+/// The known_hosts text; a missing file is an empty one.
+fn read_known_hosts(path: &Path) -> std::io::Result<String> {
+    match std::fs::read(path) {
+        // A stray non-UTF-8 comment elsewhere must not make every host unknown.
+        Ok(bytes) => Ok(String::from_utf8_lossy(&bytes).into_owned()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Says that matching `@cert-authority` lines were not used ("" if none).
+fn cert_authority_note(lines: &[usize]) -> String {
+    if lines.is_empty() {
+        return String::new();
+    }
+    let lines: Vec<String> = lines.iter().map(usize::to_string).collect();
+    format!(
+        " Line(s) {} trust a certificate authority for this host (@cert-authority): \
+         tsfleet does not support host certificates and did not use them.",
+        lines.join(", ")
+    )
+}
+
+/// What known_hosts says of the key a host presented, as OpenSSH reads it
+/// (sshd(8), "SSH_KNOWN_HOSTS FILE FORMAT").
+#[derive(Debug, PartialEq)]
+pub(super) enum Verdict {
+    /// A line naming this host cannot be parsed: fail closed, since it could
+    /// be a revocation.
+    BadLine {
+        line: usize,
+        error: String,
+    },
+    /// An `@revoked` line naming this host holds the presented key; this
+    /// wins over any line that trusts it.
+    Revoked {
+        line: usize,
+    },
+    Known {
+        line: usize,
+    },
+    /// Other keys (line, key) are on record for this host.
+    Changed {
+        recorded: Vec<(usize, PublicKey)>,
+    },
+    Unknown,
+}
+
+#[derive(Debug, PartialEq)]
+pub(super) struct Judgement {
+    pub(super) verdict: Verdict,
+    /// `@cert-authority` lines naming this host (unsupported; reported).
+    pub(super) cert_authority: Vec<usize>,
+}
+
+/// Judge the presented key against known_hosts text for `host:port`.
+pub(super) fn judge(text: &str, host: &str, port: u16, key: &PublicKey) -> Judgement {
+    let mut cert_authority = Vec::new();
+    let mut known = None;
+    let mut recorded = Vec::new();
+    let lines = match lines_for(text, host, port) {
+        Ok(lines) => lines,
+        Err((line, error)) => {
+            return Judgement {
+                verdict: Verdict::BadLine { line, error },
+                cert_authority,
+            };
+        }
+    };
+    for (line, entry) in lines {
+        let same = entry.public_key().key_data() == key.key_data();
+        match entry.marker() {
+            Some(Marker::Revoked) if same => {
+                return Judgement {
+                    verdict: Verdict::Revoked { line },
+                    cert_authority,
+                };
+            }
+            Some(Marker::Revoked) => {}
+            Some(Marker::CertAuthority) => cert_authority.push(line),
+            None if same => known = known.or(Some(line)),
+            None => recorded.push((line, entry.public_key().clone())),
+        }
+    }
+    let verdict = match known {
+        Some(line) => Verdict::Known { line },
+        None if !recorded.is_empty() => Verdict::Changed { recorded },
+        None => Verdict::Unknown,
+    };
+    Judgement {
+        verdict,
+        cert_authority,
+    }
+}
+
+/// The entries (1-based line, entry) whose host patterns match `host:port`;
+/// `Err((line, why))` for a line that names the host but does not parse.
+/// Lines for other hosts are skipped, valid or not, as OpenSSH does.
+fn lines_for(text: &str, host: &str, port: u16) -> Result<Vec<(usize, Entry)>, (usize, String)> {
+    let name = known_hosts_host(&host.to_ascii_lowercase(), port);
+    let mut out = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        // Fields are separated by any run of blanks; the parser wants one space.
+        let fields: Vec<&str> = line.split_ascii_whitespace().collect();
+        let hosts_field = if fields[0].starts_with('@') {
+            fields.get(1)
+        } else {
+            fields.first()
+        };
+        let names_host = hosts_field
+            .and_then(|f| f.parse::<HostPatterns>().ok())
+            .is_some_and(|p| patterns_match(&p, &name));
+        if !names_host {
+            continue;
+        }
+        match fields.join(" ").parse::<Entry>() {
+            Ok(entry) => out.push((i + 1, entry)),
+            Err(e) => return Err((i + 1, e.to_string())),
+        }
+    }
+    Ok(out)
+}
+
+/// OpenSSH's `match_hostname` (patterns, `!` negation, `*`/`?`, case
+/// folded) or a hashed name (`|1|salt|hash`, HMAC-SHA1 of the name).
+fn patterns_match(patterns: &HostPatterns, name: &str) -> bool {
+    match patterns {
+        HostPatterns::HashedName { salt, hash } => {
+            let Ok(mac) = <Hmac<Sha1> as KeyInit>::new_from_slice(salt) else {
+                return false;
+            };
+            mac.chain_update(name.as_bytes()).verify_slice(hash).is_ok()
+        }
+        HostPatterns::Patterns(list) => {
+            let mut positive = false;
+            for pattern in list {
+                let (negated, pattern) = match pattern.strip_prefix('!') {
+                    Some(p) => (true, p),
+                    None => (false, pattern.as_str()),
+                };
+                if wildcard_match(&pattern.to_ascii_lowercase(), name) {
+                    if negated {
+                        // A negated match rules the whole line out.
+                        return false;
+                    }
+                    positive = true;
+                }
+            }
+            positive
+        }
+    }
+}
+
+/// `*` (any run) and `?` (one character); everything else literal, `[` too,
+/// so `[host]:port` patterns compare as written.
+fn wildcard_match(pattern: &str, text: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    let (mut pi, mut ti) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some((pi, ti));
+            pi += 1;
+        } else if let Some((sp, st)) = star {
+            pi = sp + 1;
+            ti = st + 1;
+            star = Some((sp, st + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
 }
 
 /// The host field of a known_hosts line: `[host]:port` unless port 22.
@@ -117,10 +321,8 @@ fn learn(path: &Path, host: &str, port: u16, key: &PublicKey) -> std::io::Result
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
-    let mut key = key.clone();
-    key.set_comment("");
-    let text = key.to_openssh().map_err(std::io::Error::other)?;
-    let mut line = format!("{} {}\n", known_hosts_host(host, port), text.trim_end());
+    let mut line = entry_line(&known_hosts_host(host, port), key).map_err(std::io::Error::other)?;
+    line.push('\n');
     let needs_newline = std::fs::read(path)
         .map(|b| b.last().is_some_and(|c| *c != b'\n'))
         .unwrap_or(false);
@@ -135,13 +337,256 @@ fn learn(path: &Path, host: &str, port: u16, key: &PublicKey) -> std::io::Result
     file.write_all(line.as_bytes())
 }
 
+/// `hosts key-type base64`, without the key's comment.
+fn entry_line(hosts: &str, key: &PublicKey) -> Result<String, russh::keys::ssh_key::Error> {
+    let mut key = key.clone();
+    key.set_comment("");
+    Ok(format!("{hosts} {}", key.to_openssh()?.trim_end()))
+}
+
 /// Key types known_hosts holds for this device (unreadable file: none; the
 /// host-key check reports it properly).
 pub(super) fn known_algorithms(target: &SshTarget) -> Vec<Algorithm> {
     if target.host_key_policy == HostKeyPolicy::Off {
         return Vec::new();
     }
-    known_host_keys_path(&target.host, target.port, &target.known_hosts)
-        .map(|keys| keys.into_iter().map(|(_, k)| k.algorithm()).collect())
+    let text = read_known_hosts(&target.known_hosts).unwrap_or_default();
+    lines_for(&text, &target.host, target.port)
+        .map(|lines| {
+            lines
+                .into_iter()
+                .filter(|(_, e)| e.marker().is_none())
+                .map(|(_, e)| e.public_key().algorithm())
+                .collect()
+        })
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use russh::keys::PrivateKey;
+
+    fn key() -> PublicKey {
+        PrivateKey::random(&mut rand::rng(), Algorithm::Ed25519)
+            .unwrap()
+            .public_key()
+            .clone()
+    }
+
+    /// `pattern key` as known_hosts holds it.
+    fn line(pattern: &str, key: &PublicKey) -> String {
+        entry_line(pattern, key).unwrap()
+    }
+
+    fn verdict(text: &str, host: &str, port: u16, key: &PublicKey) -> Verdict {
+        judge(text, host, port, key).verdict
+    }
+
+    #[test]
+    fn plain_line_is_known_and_line_numbers_count_comments_and_blanks() {
+        let k = key();
+        let text = format!("# fleet\n\n{}\n", line("10.0.0.1", &k));
+        assert_eq!(
+            verdict(&text, "10.0.0.1", 22, &k),
+            Verdict::Known { line: 3 }
+        );
+        assert_eq!(verdict(&text, "10.0.0.2", 22, &k), Verdict::Unknown);
+    }
+
+    #[test]
+    fn other_key_on_record_is_a_change() {
+        let (k, other) = (key(), key());
+        let text = line("10.0.0.1", &other);
+        assert_eq!(
+            verdict(&text, "10.0.0.1", 22, &k),
+            Verdict::Changed {
+                recorded: vec![(1, other)]
+            }
+        );
+    }
+
+    #[test]
+    fn port_form_is_bracketed_and_distinct_from_port_22() {
+        let k = key();
+        let text = line("[10.0.0.1]:2222", &k);
+        assert_eq!(
+            verdict(&text, "10.0.0.1", 2222, &k),
+            Verdict::Known { line: 1 }
+        );
+        assert_eq!(verdict(&text, "10.0.0.1", 22, &k), Verdict::Unknown);
+        let text = line("10.0.0.1", &k);
+        assert_eq!(verdict(&text, "10.0.0.1", 2222, &k), Verdict::Unknown);
+        let text = line("[10.0.0.*]:2222", &k);
+        assert_eq!(
+            verdict(&text, "10.0.0.9", 2222, &k),
+            Verdict::Known { line: 1 }
+        );
+    }
+
+    #[test]
+    fn revoked_wins_over_a_line_that_trusts_the_key_in_either_order() {
+        let k = key();
+        let trusted = line("10.0.0.1", &k);
+        let revoked = format!("@revoked {}", line("*", &k));
+        for (text, at) in [
+            (format!("{trusted}\n{revoked}\n"), 2),
+            (format!("{revoked}\n{trusted}\n"), 1),
+        ] {
+            assert_eq!(
+                verdict(&text, "10.0.0.1", 22, &k),
+                Verdict::Revoked { line: at }
+            );
+        }
+        // Revoked alone: refused, not unknown (accept-new would learn it).
+        assert_eq!(
+            verdict(&revoked, "10.0.0.1", 22, &k),
+            Verdict::Revoked { line: 1 }
+        );
+    }
+
+    #[test]
+    fn revocation_applies_only_to_its_key_and_its_hosts() {
+        let (k, other) = (key(), key());
+        let text = format!(
+            "@revoked {}\n{}\n@revoked {}\n",
+            line("10.0.0.1", &other),
+            line("10.0.0.1", &k),
+            line("10.0.0.2", &k)
+        );
+        assert_eq!(
+            verdict(&text, "10.0.0.1", 22, &k),
+            Verdict::Known { line: 2 }
+        );
+        // A revoked key is not "another key on record".
+        let text = format!("@revoked {}\n", line("10.0.0.1", &other));
+        assert_eq!(verdict(&text, "10.0.0.1", 22, &k), Verdict::Unknown);
+    }
+
+    #[test]
+    fn negated_pattern_rules_the_line_out() {
+        let k = key();
+        let text = line("10.0.0.1,!10.0.0.1", &k);
+        assert_eq!(verdict(&text, "10.0.0.1", 22, &k), Verdict::Unknown);
+        let text = line("10.0.0.*,!10.0.0.2", &k);
+        assert_eq!(
+            verdict(&text, "10.0.0.1", 22, &k),
+            Verdict::Known { line: 1 }
+        );
+        assert_eq!(verdict(&text, "10.0.0.2", 22, &k), Verdict::Unknown);
+        // Negation alone never matches.
+        let text = line("!10.0.0.2", &k);
+        assert_eq!(verdict(&text, "10.0.0.1", 22, &k), Verdict::Unknown);
+        // A negated revocation does not apply to the excluded host either.
+        let text = format!(
+            "@revoked {}\n{}",
+            line("*,!10.0.0.1", &k),
+            line("10.0.0.1", &k)
+        );
+        assert_eq!(
+            verdict(&text, "10.0.0.1", 22, &k),
+            Verdict::Known { line: 2 }
+        );
+    }
+
+    #[test]
+    fn wildcards_and_case_follow_openssh() {
+        let k = key();
+        let text = line("RTR-0?.Example.NET", &k);
+        assert_eq!(
+            verdict(&text, "rtr-01.example.net", 22, &k),
+            Verdict::Known { line: 1 }
+        );
+        assert_eq!(
+            verdict(&text, "RTR-01.EXAMPLE.NET", 22, &k),
+            Verdict::Known { line: 1 }
+        );
+        assert_eq!(
+            verdict(&text, "rtr-001.example.net", 22, &k),
+            Verdict::Unknown
+        );
+        assert!(wildcard_match("*.net", "a.b.net"));
+        assert!(wildcard_match("a*b*c", "aXbYbc"));
+        assert!(!wildcard_match("a*b", "aXbY"));
+    }
+
+    #[test]
+    fn hashed_names_match_their_host_only() {
+        let k = key();
+        let salt = [7u8; 20];
+        let hash = <Hmac<Sha1> as KeyInit>::new_from_slice(&salt)
+            .unwrap()
+            .chain_update(b"[10.0.0.1]:2222")
+            .finalize()
+            .into_bytes();
+        let field = HostPatterns::HashedName {
+            salt: salt.to_vec(),
+            hash: hash.as_slice().try_into().unwrap(),
+        }
+        .to_string();
+        let text = line(&field, &k);
+        assert_eq!(
+            verdict(&text, "10.0.0.1", 2222, &k),
+            Verdict::Known { line: 1 }
+        );
+        assert_eq!(verdict(&text, "10.0.0.1", 22, &k), Verdict::Unknown);
+        let revoked = format!("@revoked {text}");
+        assert_eq!(
+            verdict(&revoked, "10.0.0.1", 2222, &k),
+            Verdict::Revoked { line: 1 }
+        );
+    }
+
+    #[test]
+    fn cert_authority_lines_are_reported_and_never_trusted() {
+        let (k, ca) = (key(), key());
+        let text = format!("@cert-authority {}\n", line("*.example.net,10.0.0.1", &ca));
+        let j = judge(&text, "10.0.0.1", 22, &k);
+        assert_eq!(j.verdict, Verdict::Unknown);
+        assert_eq!(j.cert_authority, [1]);
+        // The CA key itself presented as a host key is not trusted either.
+        let j = judge(&text, "10.0.0.1", 22, &ca);
+        assert_eq!(j.verdict, Verdict::Unknown);
+        let text = format!("{text}{}\n", line("10.0.0.1", &k));
+        let j = judge(&text, "10.0.0.1", 22, &k);
+        assert_eq!(
+            (j.verdict, j.cert_authority),
+            (Verdict::Known { line: 2 }, vec![1])
+        );
+        assert!(cert_authority_note(&[1, 4]).contains("Line(s) 1, 4"));
+        assert_eq!(cert_authority_note(&[]), "");
+    }
+
+    #[test]
+    fn a_bad_line_fails_closed_for_its_host_only() {
+        let k = key();
+        let text = format!(
+            "10.0.0.1 ssh-ed25519 AAAAnotbase64!!\n{}\n",
+            line("10.0.0.2", &k)
+        );
+        assert!(matches!(
+            verdict(&text, "10.0.0.1", 22, &k),
+            Verdict::BadLine { line: 1, .. }
+        ));
+        assert_eq!(
+            verdict(&text, "10.0.0.2", 22, &k),
+            Verdict::Known { line: 2 }
+        );
+        // Unknown markers are bad lines too (they could be a revocation).
+        let text = format!("@revokd {}\n", line("10.0.0.1", &k));
+        assert!(matches!(
+            verdict(&text, "10.0.0.1", 22, &k),
+            Verdict::BadLine { line: 1, .. }
+        ));
+    }
+
+    #[test]
+    fn blanks_between_fields_and_comments_after_the_key_are_read() {
+        let k = key();
+        let text = line("10.0.0.1", &k).replacen(' ', " \t ", 2) + "  # core rtr\n";
+        assert_eq!(
+            verdict(&text, "10.0.0.1", 22, &k),
+            Verdict::Known { line: 1 }
+        );
+    }
 }

@@ -1,6 +1,6 @@
 //! What the `show` commands print, with `\n` line endings (the CLI turns them
 //! into `\r\n` on the wire). Layouts follow the captures in
-//! `fixtures/ios/`; where a capture is silent the choice is noted.
+//! `tests/golden/`; where a capture is silent the choice is noted.
 
 use super::super::device::{Config, DeviceState, ObjectGroup};
 use super::parse::Filter;

@@ -204,6 +204,12 @@ pub fn dead_port() -> u16 {
     free_port()
 }
 
+/// The state directory (locks) of the runs [`tsfleet`] starts in `cwd`:
+/// inside the test's folder, not the user's home.
+pub fn state_dir(cwd: &Path) -> PathBuf {
+    cwd.join(".tsfleet-state")
+}
+
 /// Run the real binary; returns its output (exit code, stdout, stderr).
 pub fn tsfleet(args: &[&str], cwd: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_tsfleet"))
@@ -211,6 +217,7 @@ pub fn tsfleet(args: &[&str], cwd: &Path) -> Output {
         .current_dir(cwd)
         .env_remove("RUST_LOG")
         .env_remove("TSFLEET_INVENTORY")
+        .env("TSFLEET_STATE_DIR", state_dir(cwd))
         .output()
         .expect("run tsfleet")
 }

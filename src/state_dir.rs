@@ -1,0 +1,98 @@
+//! The state directory: what tsfleet keeps between runs, per user, and
+//! never beside the inventory (which may sit on a read-only mount, as in
+//! `examples/kubernetes/`). It holds the run locks, `locks/<digest>.lock`
+//! (see [`crate::lock`]); state kept across runs belongs here too.
+//!
+//! Where it is: `--state-dir` (or `TSFLEET_STATE_DIR`), else
+//! `$XDG_STATE_HOME/tsfleet`, else `~/.local/state/tsfleet`. Folders tsfleet
+//! creates there are mode 0700.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+/// `--state-dir`, flattened into every command that takes the run lock.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct StateDirArg {
+    /// Where tsfleet keeps its locks and state between runs (default
+    /// $XDG_STATE_HOME/tsfleet or ~/.local/state/tsfleet).
+    #[arg(long = "state-dir", env = "TSFLEET_STATE_DIR", value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+impl StateDirArg {
+    /// The state directory this run uses, from the flag or the environment.
+    pub fn resolve(&self) -> Option<PathBuf> {
+        choose(
+            self.dir.clone(),
+            std::env::var_os("XDG_STATE_HOME"),
+            std::env::var_os("HOME"),
+        )
+    }
+}
+
+/// The state directory from the flag, `XDG_STATE_HOME` and `HOME` (the XDG
+/// base-directory rules: a relative `XDG_STATE_HOME` is ignored). `None`
+/// when none of them gives one.
+pub fn choose(
+    flag: Option<PathBuf>,
+    xdg_state_home: Option<OsString>,
+    home: Option<OsString>,
+) -> Option<PathBuf> {
+    let absolute = |v: Option<OsString>| v.map(PathBuf::from).filter(|p| p.is_absolute());
+    flag.filter(|p| !p.as_os_str().is_empty())
+        .or_else(|| absolute(xdg_state_home).map(|x| x.join("tsfleet")))
+        .or_else(|| absolute(home).map(|h| h.join(".local/state/tsfleet")))
+}
+
+/// Create `dir` (and `dir/sub`) when missing, each new folder mode 0700
+/// ([`crate::files::create_private_dir`]); a link at `dir/sub` is refused.
+pub fn subfolder(dir: &Path, sub: &str) -> std::io::Result<PathBuf> {
+    let path = dir.join(sub);
+    crate::files::create_private_dir(&path)
+        .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+    Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_flag_then_xdg_then_home() {
+        let some = |s: &str| Some(OsString::from(s));
+        assert_eq!(
+            choose(Some("/s".into()), some("/x"), some("/h")),
+            Some("/s".into())
+        );
+        assert_eq!(
+            choose(None, some("/x"), some("/h")),
+            Some("/x/tsfleet".into())
+        );
+        assert_eq!(
+            choose(None, some("relative"), some("/h")),
+            Some("/h/.local/state/tsfleet".into()),
+            "a relative XDG_STATE_HOME is ignored"
+        );
+        assert_eq!(choose(Some("".into()), None, None), None);
+    }
+
+    #[test]
+    fn creates_private_folders_and_refuses_links() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state");
+        let locks = subfolder(&state, "locks").unwrap();
+        for d in [&state, &locks] {
+            let mode = std::fs::metadata(d).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o700, "{}", d.display());
+        }
+        let elsewhere = dir.path().join("elsewhere");
+        std::fs::create_dir(&elsewhere).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, state.join("linked")).unwrap();
+        let err = subfolder(&state, "linked").unwrap_err().to_string();
+        assert!(
+            err.contains("linked") && err.contains("symbolic link"),
+            "{err}"
+        );
+    }
+}
