@@ -160,11 +160,18 @@ pub async fn run(args: DemoArgs, quiet: bool) -> Result<Outcome, Error> {
     }
     println!(
         "The last {} devices fail on purpose (a wrong password, a hung session, an entry the router refuses);\n\
-         the one before them only speaks legacy SSH algorithms and still converges.\n\
-         Transcripts (secrets masked): {}",
-        3,
-        dir.join("transcripts").display()
+         the one before them only speaks legacy SSH algorithms and still converges.",
+        3
     );
+    // Without --dir the folder goes away below: do not point at it.
+    if temp.is_some() {
+        println!("Transcripts are kept with --dir DIR (secrets masked).");
+    } else {
+        println!(
+            "Transcripts (secrets masked): {}",
+            dir.join("transcripts").display()
+        );
+    }
     bed.shutdown().await;
     drop(temp);
     Ok(Outcome::Done)
