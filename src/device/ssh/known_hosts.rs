@@ -239,6 +239,12 @@ fn lines_for(text: &str, host: &str, port: u16) -> Result<Vec<(usize, Entry)>, (
         } else {
             fields.first()
         };
+        // Every device reads the whole file, so a fleet's known_hosts is read
+        // devices × lines times: pass over the lines that cannot name this
+        // host before parsing their patterns.
+        if hosts_field.is_some_and(|f| cannot_name(f, &name)) {
+            continue;
+        }
         let names_host = hosts_field
             .and_then(|f| f.parse::<HostPatterns>().ok())
             .is_some_and(|p| patterns_match(&p, &name));
@@ -251,6 +257,17 @@ fn lines_for(text: &str, host: &str, port: u16) -> Result<Vec<(usize, Entry)>, (
         }
     }
     Ok(out)
+}
+
+/// A hosts field with neither a hashed name nor a wildcard names `name`
+/// only if `name` (`host` or `[host]:port`) appears in it, case folded.
+fn cannot_name(field: &str, name: &str) -> bool {
+    let plain = !field.contains(['|', '*', '?']);
+    plain
+        && !field
+            .as_bytes()
+            .windows(name.len())
+            .any(|w| w.eq_ignore_ascii_case(name.as_bytes()))
 }
 
 /// OpenSSH's `match_hostname` (patterns, `!` negation, `*`/`?`, case
