@@ -45,15 +45,20 @@ pub(super) async fn offered_methods(
     target: &SshTarget,
     handle: &mut client::Handle<Client>,
 ) -> Result<Option<MethodSet>, DeviceError> {
-    match handle
+    let result = handle
         .authenticate_none(target.username.clone())
         .await
-        .map_err(|e| lost(target, e.to_string()))?
-    {
-        AuthResult::Success => Ok(None),
+        .map_err(|e| lost(target, e.to_string()))?;
+    Ok(refused(result))
+}
+
+/// `None` when the device let us in, else the methods it still offers.
+fn refused(result: AuthResult) -> Option<MethodSet> {
+    match result {
+        AuthResult::Success => None,
         AuthResult::Failure {
             remaining_methods, ..
-        } => Ok(Some(remaining_methods)),
+        } => Some(remaining_methods),
     }
 }
 
@@ -99,11 +104,9 @@ pub(super) async fn authenticate(
                 .authenticate_publickey(user.clone(), PrivateKeyWithHashAlg::new(key, hash))
                 .await
                 .map_err(|e| lost(e.to_string()))?;
-            match result {
-                AuthResult::Success => return Ok(()),
-                AuthResult::Failure {
-                    remaining_methods, ..
-                } => remaining = remaining_methods,
+            match refused(result) {
+                None => return Ok(()),
+                Some(methods) => remaining = methods,
             }
         }
         (Credentials::Password(password), _) if offered.contains(&MethodKind::Password) => {
@@ -112,11 +115,9 @@ pub(super) async fn authenticate(
                 .authenticate_password(user.clone(), password.clone())
                 .await
                 .map_err(|e| lost(e.to_string()))?;
-            match result {
-                AuthResult::Success => return Ok(()),
-                AuthResult::Failure {
-                    remaining_methods, ..
-                } => remaining = remaining_methods,
+            match refused(result) {
+                None => return Ok(()),
+                Some(methods) => remaining = methods,
             }
         }
         // IOS with some AAA setups offers only keyboard-interactive.
