@@ -764,8 +764,11 @@ pub fn init_logging(global: &GlobalArgs) {
     use std::io::IsTerminal;
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{level},russh=warn")));
+    // Security warnings (a secret file others may read) show even with -q.
+    let security = crate::inventory::SECURITY_LOG;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(format!("{level},russh=warn,{security}=warn"))
+    });
     if std::io::stderr().is_terminal() && !global.quiet {
         // Progress bars for the spans of devices in flight; log lines print above them.
         use tracing_subscriber::Layer;

@@ -9,7 +9,7 @@ use crate::device::sync::{GroupTarget, SyncRequest};
 use crate::device::transcript::Transcript;
 use crate::device::{DeviceError, Task, TaskOutcome};
 use crate::fleet::{self, Event, FanOutSettings, Outcome};
-use crate::inventory::{LoadedInventory, ResolvedDevice};
+use crate::inventory::{LoadedInventory, ResolvedDevice, SecretFiles};
 use crate::lists::{self, DevicePolicy, ListsError, Snapshot, policy};
 use crate::report::{Command, DeviceReport, RunReport};
 use std::collections::{BTreeMap, BTreeSet};
@@ -43,6 +43,8 @@ pub enum PrepareError {
     Lists(#[from] ListsError),
     #[error("device {device}: {message}")]
     Device { device: String, message: String },
+    #[error("{}: the inventory lists no device: add the routers under `devices:`", .inventory.display())]
+    NoDevices { inventory: PathBuf },
     #[error(
         "cannot write transcripts in the run directory {path}: {source}; nothing was contacted"
     )]
@@ -132,6 +134,12 @@ pub async fn prepare(
                 source,
             })?;
     }
+    if loaded.devices.is_empty() {
+        return Err(PrepareError::NoDevices {
+            inventory: loaded.path.clone(),
+        });
+    }
+    let mut files = SecretFiles::default();
     let mut jobs = Vec::with_capacity(devices.len());
     for device in devices {
         let none = DevicePolicy::default();
@@ -140,7 +148,7 @@ pub async fn prepare(
             .as_deref()
             .and_then(|p| policies.get(p))
             .unwrap_or(&none);
-        jobs.push(job(loaded, device, built, options)?);
+        jobs.push(job(loaded, device, built, options, &mut files)?);
     }
     Ok(Prepared {
         snapshot,
@@ -154,37 +162,26 @@ fn job(
     d: &ResolvedDevice,
     built: &DevicePolicy,
     options: &RunOptions,
+    files: &mut SecretFiles,
 ) -> Result<Job, PrepareError> {
-    let reveal = |secret: &crate::inventory::Secret, what: &str| {
-        secret
-            .reveal(&loaded.base_dir)
-            .map_err(|e| PrepareError::Device {
-                device: d.name.clone(),
-                message: format!("{what}: {e}"),
-            })
-    };
-    let password = d
-        .password
-        .as_ref()
-        .map(|s| reveal(s, "password"))
-        .transpose()?;
-    let enable_secret = d
-        .enable_secret
-        .as_ref()
-        .map(|s| reveal(s, "enable_secret"))
-        .transpose()?;
-    let credentials = match (&d.private_key, &password) {
+    // The checks `tsfleet inventory check` makes too; the first device that
+    // fails them stops the run, naming every problem it has.
+    let login = crate::inventory::login(d, files).map_err(|errors| PrepareError::Device {
+        device: d.name.clone(),
+        message: errors
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; "),
+    })?;
+    let (password, enable_secret) = (login.password, login.enable_secret);
+    let credentials = match (login.private_key, &password) {
         (Some(path), _) => Credentials::PrivateKey {
-            path: path.clone(),
+            path,
             passphrase: None,
         },
         (None, Some(pw)) => Credentials::Password(pw.clone()),
-        (None, None) => {
-            return Err(PrepareError::Device {
-                device: d.name.clone(),
-                message: "no password and no private_key: set one of them".into(),
-            });
-        }
+        (None, None) => unreachable!("inventory::login refuses a device without either"),
     };
     let secrets: Vec<String> = password
         .iter()

@@ -15,7 +15,7 @@ pub fn run(command: InventoryCommand) -> Result<Outcome, Error> {
 }
 
 fn check(args: &InventoryCheckArgs) -> Result<Outcome, Error> {
-    let loaded = inventory::load(&args.inventory.path)?;
+    let loaded = inventory::check(&args.inventory.path)?;
     println!("{}", summary(&loaded));
     Ok(Outcome::Done)
 }

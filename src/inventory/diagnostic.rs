@@ -81,22 +81,34 @@ impl fmt::Display for DisplayDiagnostic<'_> {
 /// The lines up to `loc` (two before it) with a caret under the token at
 /// `loc`: rustc's layout, as serde-saphyr renders its own snippets.
 pub fn snippet(text: &str, loc: Loc) -> String {
+    snippet_masking(text, loc, None)
+}
+
+/// [`snippet`], masking also the literal value of the key `also` (an
+/// unknown key, which may be a secret under a name tsfleet does not know).
+fn snippet_masking(text: &str, loc: Loc, also: Option<&str>) -> String {
     let lines: Vec<&str> = text.lines().collect();
     if loc.line == 0 || loc.line > lines.len() {
         return String::new();
     }
+    let mask = |line: &str| match also {
+        Some(key) => mask_url_userinfo(&mask_keys(line, &|k, v| {
+            is_secret_key(k) || (k == key && !is_plain_value(v))
+        })),
+        None => mask_secrets(line),
+    };
     let first = loc.line.saturating_sub(2).max(1);
     let width = loc.line.to_string().len();
     let mut out = format!("{:width$} |\n", "");
     for n in first..=loc.line {
-        let l = mask_secrets(lines[n - 1]);
+        let l = mask(lines[n - 1]);
         if l.is_empty() {
             out.push_str(&format!("{n:>width$} |\n"));
         } else {
             out.push_str(&format!("{n:>width$} | {l}\n"));
         }
     }
-    let line = mask_secrets(lines[loc.line - 1]);
+    let line = mask(lines[loc.line - 1]);
     let pad: String = line
         .chars()
         .take(loc.column.saturating_sub(1))
@@ -109,14 +121,39 @@ pub fn snippet(text: &str, loc: Loc) -> String {
 }
 
 /// The keys whose literal values are never shown.
-const SECRET_KEYS: [&str; 2] = ["password:", "enable_secret:"];
+const SECRET_KEYS: [&str; 2] = ["password", "enable_secret"];
 
-/// `line` with any literal written after `password:` or `enable_secret:`
-/// replaced by `******` (references such as `{ env: NAME }` are kept), and
-/// the `user:password@` of any URL likewise, so a snippet never shows a
-/// secret, even on a neighbouring line.
+/// Other names people give a secret: a key written under one of them is
+/// unknown to tsfleet, but its value is still a secret.
+const SECRET_ALIASES: [&str; 7] = [
+    "passwd",
+    "pwd",
+    "pass",
+    "passphrase",
+    "secret",
+    "enable",
+    "enable_password",
+];
+
+/// A key that holds, or was probably meant to hold, a secret: a secret key,
+/// a typo of one (`pasword`, `enable_secrt`), or a usual alias.
+fn is_secret_key(key: &str) -> bool {
+    SECRET_KEYS.contains(&key) || SECRET_ALIASES.contains(&key) || closest(key, &SECRET_KEYS).is_some()
+}
+
+/// A value that cannot be a secret worth hiding: a number, a boolean, null.
+fn is_plain_value(value: &str) -> bool {
+    let v = value.trim();
+    v.parse::<f64>().is_ok() || matches!(v, "true" | "false" | "null" | "~" | "")
+}
+
+/// `line` with any literal written after a secret key (`password:`,
+/// `enable_secret:`, a typo or alias of them) replaced by `******`
+/// (references such as `{ env: NAME }` are kept), and the `user:password@`
+/// of any URL likewise, so a snippet never shows a secret, even on a
+/// neighbouring line.
 pub fn mask_secrets(line: &str) -> String {
-    mask_url_userinfo(&mask_secret_keys(line))
+    mask_url_userinfo(&mask_keys(line, &|k, _| is_secret_key(k)))
 }
 
 /// `scheme://user:password@host` → `scheme://******@host`.
@@ -141,24 +178,33 @@ fn mask_url_userinfo(line: &str) -> String {
     out
 }
 
-fn mask_secret_keys(line: &str) -> String {
+/// `line` with the scalar value of every `key: value` for which
+/// `secret(key, value)` holds replaced by `******`. A key is a run of
+/// letters, digits, `_` and `-` at the start of the line or after a space,
+/// `{`, `,` or `-`, followed by `:` and a space, a quote or the line's end.
+fn mask_keys(line: &str, secret: &dyn Fn(&str, &str) -> bool) -> String {
     let mut out = String::new();
     let mut rest = line;
-    while let Some(i) = SECRET_KEYS
-        .iter()
-        .filter_map(|k| rest.find(k).map(|i| (i, k.len())))
-        .min()
-    {
-        let (at, len) = i;
-        let boundary = at == 0 || rest[..at].ends_with([' ', '{', ',', '-', '\t']);
-        out.push_str(&rest[..at + len]);
-        rest = &rest[at + len..];
-        if !boundary {
+    while let Some(colon) = rest.find(':') {
+        let before = &rest[..colon];
+        let key_start = before
+            .rfind(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-'))
+            .map_or(0, |i| i + before[i..].chars().next().map_or(1, char::len_utf8));
+        let key = &before[key_start..];
+        let boundary = key_start == 0 || before[..key_start].ends_with([' ', '{', ',', '-', '\t']);
+        let after = &rest[colon + 1..];
+        out.push_str(&rest[..=colon]);
+        rest = after;
+        // `key:'x'` is masked too: a quote cannot start anything else there.
+        if key.is_empty()
+            || !boundary
+            || !(after.is_empty() || after.starts_with([' ', '\t', '"', '\'']))
+        {
             continue;
         }
         let value_start = rest.len() - rest.trim_start().len();
         let value = &rest[value_start..];
-        if value.is_empty() || value.starts_with(['{', '#', '&', '*']) {
+        if value.is_empty() || value.starts_with(['{', '#', '&', '*', '[']) {
             continue;
         }
         let end = if value.starts_with(['"', '\'']) {
@@ -170,6 +216,9 @@ fn mask_secret_keys(line: &str) -> String {
         } else {
             value.find([',', '}', '#']).unwrap_or(value.len())
         };
+        if !secret(key, &value[..end]) {
+            continue;
+        }
         let trailing = value[..end].len() - value[..end].trim_end().len();
         out.push_str(&rest[..value_start]);
         out.push_str("******");
@@ -235,6 +284,13 @@ pub fn from_yaml_error(err: &serde_saphyr::Error, text: &str, tree: &Located) ->
         Some(d) => (d.place.clone(), loc),
         None => (String::new(), loc),
     };
+    // An unknown key in a device's settings may be a secret under a name
+    // tsfleet does not know (`passcode: hunter2`): its value is not shown.
+    let unknown = message
+        .strip_prefix("unknown key `")
+        .and_then(|r| r.split_once('`'))
+        .map(|(key, _)| key.to_string())
+        .filter(|_| ["device ", "group ", "`defaults`"].iter().any(|p| place.starts_with(p)));
     let message = if place.is_empty() {
         if about_key && message.starts_with("unknown key") {
             format!("{message} at the top level")
@@ -244,7 +300,10 @@ pub fn from_yaml_error(err: &serde_saphyr::Error, text: &str, tree: &Located) ->
     } else {
         format!("{place}: {message}")
     };
-    let mut d = Diagnostic::new(loc, message).with_snippet(text);
+    let mut d = Diagnostic::new(loc, message);
+    if let Some(loc) = loc {
+        d.snippet = snippet_masking(text, loc, unknown.as_deref());
+    }
     d.help = help;
     d
 }

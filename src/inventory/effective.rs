@@ -127,7 +127,7 @@ fn pick<'a, T>(
 }
 
 /// The YAML path of the level `origin` for device `index`.
-fn level_path(origin: &Origin, index: usize) -> Vec<Seg<'_>> {
+pub(super) fn level_path(origin: &Origin, index: usize) -> Vec<Seg<'_>> {
     match origin {
         Origin::Defaults => yaml_path!["defaults"].to_vec(),
         Origin::Group(g) => yaml_path!["groups", g.as_str()].to_vec(),

@@ -3,7 +3,10 @@
 //!
 //! This module owns the file format and what it means:
 //! - [`model`]: the schema (serde; unknown keys refused everywhere);
-//! - [`secret`]: `{ env: NAME }`, `{ file: PATH }` or a literal (warned about);
+//! - [`secret`]: `{ env: NAME }`, `{ file: PATH }` or a literal (warned about),
+//!   and the safe, once-per-run reading of secret and key files;
+//! - `credentials`: what logging in to each device takes, checked before
+//!   any device is contacted (shared by runs and `inventory check`);
 //! - `located`: where each key and value is written, for messages;
 //! - `validate`: checks of each value where it is written;
 //! - [`effective`]: defaults → groups (in the device's order) → device, then
@@ -17,6 +20,7 @@
 //! Relative paths in the file resolve against the inventory's own folder,
 //! never the current directory; `~/` against `$HOME`.
 
+mod credentials;
 mod diagnostic;
 pub mod effective;
 pub mod import;
@@ -30,7 +34,11 @@ mod validate;
 pub use diagnostic::Diagnostic;
 pub use effective::{Origin, ResolvedDevice};
 pub use model::*;
-pub use secret::{Secret, SecretError};
+pub use credentials::{CredentialError, Login, login};
+pub use secret::{
+    FileKind, MAX_SECRET_FILE_BYTES, SECURITY_LOG, Secret, SecretError, SecretFiles,
+    read_secret_file,
+};
 pub use select::select;
 pub use validate::{MAX_OBJECT_GROUP_NAME, object_group_name_problem};
 
@@ -116,6 +124,24 @@ impl LoadedInventory {
 /// Read, parse and validate an inventory file: every mistake is reported
 /// (with `file:line:column`), warnings (literal secrets) are logged.
 pub fn load(path: &Path) -> Result<LoadedInventory, InventoryError> {
+    load_with(path, |_, _, _| Vec::new())
+}
+
+/// [`load`], and everything a run would refuse before contacting a device
+/// (no device; a secret, key file or login method missing: see
+/// `credentials`), every mistake in one error: `tsfleet inventory check`.
+/// Reads the secrets, never shows them.
+pub fn check(path: &Path) -> Result<LoadedInventory, InventoryError> {
+    let mut files = SecretFiles::default();
+    load_with(path, |inv, devices, tree| {
+        credentials::diagnostics(inv, devices, tree, &mut files)
+    })
+}
+
+fn load_with(
+    path: &Path,
+    extra: impl FnOnce(&Inventory, &[ResolvedDevice], &Located) -> Vec<Diagnostic>,
+) -> Result<LoadedInventory, InventoryError> {
     let text = std::fs::read_to_string(path).map_err(|source| InventoryError::Read {
         path: path.to_path_buf(),
         source,
@@ -133,10 +159,11 @@ pub fn load(path: &Path) -> Result<LoadedInventory, InventoryError> {
         home: home.as_deref(),
     };
     let file = path.display().to_string();
-    let checked = check_text(&text, &paths).map_err(|mistakes| InventoryError::Invalid {
-        path: path.to_path_buf(),
-        mistakes,
-    })?;
+    let checked =
+        check_text_with(&text, &paths, extra).map_err(|mistakes| InventoryError::Invalid {
+            path: path.to_path_buf(),
+            mistakes,
+        })?;
     for w in &checked.warnings {
         tracing::warn!("{}", w.display(&file));
     }
@@ -159,6 +186,16 @@ pub struct Checked {
 /// Parse and validate inventory text (pure but for nothing: paths are
 /// resolved with `paths`). Every mistake found is returned, in file order.
 pub fn check_text(text: &str, paths: &PathContext<'_>) -> Result<Checked, Vec<Diagnostic>> {
+    check_text_with(text, paths, |_, _, _| Vec::new())
+}
+
+/// [`check_text`], with `extra` mistakes found in the resolved devices
+/// (when every device resolved) reported alongside.
+fn check_text_with(
+    text: &str,
+    paths: &PathContext<'_>,
+    extra: impl FnOnce(&Inventory, &[ResolvedDevice], &Located) -> Vec<Diagnostic>,
+) -> Result<Checked, Vec<Diagnostic>> {
     let tree = Located::parse(text);
     let inventory = serde_saphyr::from_str::<Inventory>(text)
         .map_err(|e| vec![diagnostic::from_yaml_error(&e, text, &tree)])?;
@@ -167,7 +204,11 @@ pub fn check_text(text: &str, paths: &PathContext<'_>) -> Result<Checked, Vec<Di
     // Resolution copes with dangling references (validation reports them),
     // so its own mistakes (no username, no policy) are reported alongside.
     let devices = match effective::resolve_all(&inventory, &tree, paths) {
-        Ok(devices) => devices,
+        Ok(devices) => {
+            errors.append(&mut validate::same_address(&devices, &tree));
+            errors.append(&mut extra(&inventory, &devices, &tree));
+            devices
+        }
         Err(mut e) => {
             errors.append(&mut e);
             Vec::new()

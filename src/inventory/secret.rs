@@ -1,11 +1,27 @@
 //! Secrets in the inventory are references (`{ env: NAME }`, `{ file: PATH }`)
 //! so the file itself can be shared; a literal string is accepted with a
 //! warning. A secret's value is never printed: `Debug` and `Display` mask it.
+//!
+//! Secret and private key files are read by [`SecretFiles`]: once per run
+//! and path, only when they are regular files no larger than
+//! [`MAX_SECRET_FILE_BYTES`], with a warning when other users may read them.
 
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The largest secret or private key file tsfleet reads. A password is one
+/// line and an OpenSSH private key a few KiB (RSA 8192 bits: about 6.5 KiB);
+/// the cap keeps a path that names something else (a log, a disk image)
+/// from filling memory.
+pub const MAX_SECRET_FILE_BYTES: u64 = 64 * 1024;
+
+/// The log target of security warnings, which `-q` does not hide (see
+/// `cli::init_logging`).
+pub const SECURITY_LOG: &str = "tsfleet::security";
 
 /// Deserialised by hand (not `untagged`) so a mistake such as `{ nev: X }`
 /// is reported as an unknown key with its line and column, not as "data did
@@ -18,37 +34,186 @@ pub enum Secret {
     Literal(String),
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum SecretError {
     #[error("environment variable {0} is not set (it holds a secret the inventory refers to)")]
     EnvMissing(String),
-    #[error("cannot read secret file {path}: {source}")]
+    #[error("cannot read {kind} file {path}: {source}")]
     File {
+        kind: FileKind,
         path: PathBuf,
         #[source]
-        source: std::io::Error,
+        source: Arc<std::io::Error>,
     },
+    /// A FIFO, a device, a folder or a socket: reading one could block
+    /// forever or never end.
+    #[error("{kind} file {path} is {what}, not a regular file: point it at a regular file")]
+    NotRegular {
+        kind: FileKind,
+        path: PathBuf,
+        what: &'static str,
+    },
+    #[error(
+        "{kind} file {path} is larger than {MAX_SECRET_FILE_BYTES} bytes: it cannot be a {kind}; check the path"
+    )]
+    TooLarge { kind: FileKind, path: PathBuf },
+}
+
+/// What a file read by [`SecretFiles`] holds, for messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileKind {
+    Secret,
+    PrivateKey,
+}
+
+impl fmt::Display for FileKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            FileKind::Secret => "secret",
+            FileKind::PrivateKey => "private key",
+        })
+    }
 }
 
 impl Secret {
-    /// The secret's value; `base_dir` is the inventory's folder.
+    /// The secret's value; `base_dir` is the inventory's folder. Reads a
+    /// file afresh: a run reads through one [`SecretFiles`] instead.
     pub fn reveal(&self, base_dir: &Path) -> Result<String, SecretError> {
-        match self {
+        SecretFiles::default().reveal(self, base_dir)
+    }
+}
+
+/// The secret and key files of one run, each read (and warned about) once
+/// however many devices refer to it.
+#[derive(Default)]
+pub struct SecretFiles {
+    read: HashMap<PathBuf, Result<Arc<str>, SecretError>>,
+}
+
+impl SecretFiles {
+    /// A secret's value; `base_dir` is the inventory's folder.
+    pub fn reveal(&mut self, secret: &Secret, base_dir: &Path) -> Result<String, SecretError> {
+        match secret {
             Secret::Env { env } => {
                 std::env::var(env).map_err(|_| SecretError::EnvMissing(env.clone()))
             }
             Secret::File { file } => {
-                let path = if file.is_absolute() {
-                    file.clone()
-                } else {
-                    base_dir.join(file)
-                };
-                let text = std::fs::read_to_string(&path)
-                    .map_err(|source| SecretError::File { path, source })?;
+                let text = self.read(&base_dir.join(file), FileKind::Secret)?;
                 Ok(text.trim_end_matches(['\r', '\n']).to_string())
             }
             Secret::Literal(s) => Ok(s.clone()),
         }
+    }
+
+    /// Check that a private key file can be read, as [`read_secret_file`]
+    /// reads it (the SSH layer reads it the same way).
+    pub fn check_key(&mut self, path: &Path) -> Result<(), SecretError> {
+        self.read(path, FileKind::PrivateKey).map(drop)
+    }
+
+    fn read(&mut self, path: &Path, kind: FileKind) -> Result<Arc<str>, SecretError> {
+        self.read
+            .entry(path.to_path_buf())
+            .or_insert_with(|| {
+                let (text, mode) = read_secret_file(path, kind)?;
+                if let Some(mode) = mode {
+                    warn_unprotected(path, kind, mode);
+                }
+                Ok(text.into())
+            })
+            .clone()
+    }
+}
+
+/// As OpenSSH words it for a key that others may read.
+fn warn_unprotected(path: &Path, kind: FileKind, mode: u32) {
+    let p = path.display();
+    let what = match kind {
+        FileKind::Secret => "SECRET",
+        FileKind::PrivateKey => "PRIVATE KEY",
+    };
+    tracing::warn!(
+        target: SECURITY_LOG,
+        "UNPROTECTED {what} FILE: permissions {mode:04o} for {p} are too open: other users \
+         can read it; run `chmod 600 {p}`"
+    );
+}
+
+/// Read a secret or key file: only a regular file (checked before opening,
+/// opened non-blocking so a FIFO swapped in meanwhile cannot block, and
+/// checked again once open), at most [`MAX_SECRET_FILE_BYTES`], UTF-8.
+/// Symbolic links are followed: Kubernetes mounts secrets through them.
+/// Also returns the file's mode when group or others have any access to it.
+pub fn read_secret_file(path: &Path, kind: FileKind) -> Result<(String, Option<u32>), SecretError> {
+    use rustix::fs::{Mode, OFlags};
+    use std::io::Read;
+    use std::os::unix::fs::PermissionsExt;
+    let failed = |source: std::io::Error| SecretError::File {
+        kind,
+        path: path.to_path_buf(),
+        source: Arc::new(source),
+    };
+    let regular = |meta: &std::fs::Metadata| -> Result<(), SecretError> {
+        match file_type_name(&meta.file_type()) {
+            None if meta.len() > MAX_SECRET_FILE_BYTES => Err(SecretError::TooLarge {
+                kind,
+                path: path.to_path_buf(),
+            }),
+            None => Ok(()),
+            Some(what) => Err(SecretError::NotRegular {
+                kind,
+                path: path.to_path_buf(),
+                what,
+            }),
+        }
+    };
+    regular(&std::fs::metadata(path).map_err(failed)?)?;
+    let fd = rustix::fs::open(
+        path,
+        OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC | OFlags::NOCTTY,
+        Mode::empty(),
+    )
+    .map_err(|e| failed(e.into()))?;
+    let file = std::fs::File::from(fd);
+    let meta = file.metadata().map_err(failed)?;
+    regular(&meta)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_SECRET_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(failed)?;
+    if bytes.len() as u64 > MAX_SECRET_FILE_BYTES {
+        return Err(SecretError::TooLarge {
+            kind,
+            path: path.to_path_buf(),
+        });
+    }
+    let text = String::from_utf8(bytes).map_err(|_| {
+        failed(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "not UTF-8 text",
+        ))
+    })?;
+    let mode = meta.permissions().mode() & 0o7777;
+    Ok((text, (mode & 0o077 != 0).then_some(mode)))
+}
+
+/// What a file that is not a regular file is, in words (`None`: regular).
+fn file_type_name(t: &std::fs::FileType) -> Option<&'static str> {
+    use std::os::unix::fs::FileTypeExt;
+    if t.is_file() {
+        None
+    } else if t.is_dir() {
+        Some("a folder")
+    } else if t.is_fifo() {
+        Some("a FIFO")
+    } else if t.is_char_device() {
+        Some("a character device")
+    } else if t.is_block_device() {
+        Some("a block device")
+    } else if t.is_socket() {
+        Some("a socket")
+    } else {
+        Some("not a file")
     }
 }
 

@@ -9,7 +9,7 @@
 
 use super::diagnostic::{Diagnostic, closest};
 use super::located::{Located, Seg, yaml_path};
-use super::{DeviceSettings, Inventory, Secret};
+use super::{DeviceSettings, Inventory, ResolvedDevice, Secret};
 use crate::domain::{DnsServer, ListName, ProxyUrl, UploadUrl, host_problem, redact};
 use std::collections::HashMap;
 
@@ -366,6 +366,39 @@ fn check_devices(inv: &Inventory, tree: &Located, f: &mut Findings) {
         }
         check_settings(inv, tree, &here, yaml_path!["devices", i], &d.settings, f);
     }
+}
+
+/// Two devices that reach the same router (host and effective port): their
+/// sessions would run at once and fight over its configuration. Reported
+/// at the second device's `host`, naming the first. Hosts compare as
+/// addresses when they are IP addresses, else as DNS names (case and a
+/// final dot ignored).
+pub fn same_address(devices: &[ResolvedDevice], tree: &Located) -> Vec<Diagnostic> {
+    let mut seen: HashMap<(String, u16), usize> = HashMap::new();
+    let mut errors = Vec::new();
+    for (i, d) in devices.iter().enumerate() {
+        let host = match d.host.parse::<std::net::IpAddr>() {
+            Ok(ip) => ip.to_string(),
+            Err(_) => d.host.trim_end_matches('.').to_ascii_lowercase(),
+        };
+        let Some(&first) = seen.get(&(host.clone(), d.port)) else {
+            seen.insert((host, d.port), i);
+            continue;
+        };
+        let first = &devices[first];
+        errors.push(
+            Diagnostic::new(
+                tree.value(yaml_path!["devices", i, "host"])
+                    .or_else(|| tree.value(yaml_path!["devices", i])),
+                format!(
+                    "device `{}`: {}:{} is also device `{}` (line {})",
+                    d.name, d.host, d.port, first.name, first.line
+                ),
+            )
+            .help("two sessions to one router would fight over its configuration: keep one device per host and port"),
+        );
+    }
+    errors
 }
 
 #[cfg(test)]

@@ -21,7 +21,12 @@ pub(super) fn load_key(
     path: &Path,
     passphrase: &Option<String>,
 ) -> Result<Arc<russh::keys::PrivateKey>, DeviceError> {
-    russh::keys::load_secret_key(path, passphrase.as_deref())
+    // Read as the inventory check read it: a regular file under a size cap.
+    crate::inventory::read_secret_file(path, crate::inventory::FileKind::PrivateKey)
+        .map_err(|e| e.to_string())
+        .and_then(|(text, _)| {
+            russh::keys::decode_secret_key(&text, passphrase.as_deref()).map_err(|e| e.to_string())
+        })
         .map(Arc::new)
         .map_err(|e| DeviceError::Auth {
             device: target.device.clone(),

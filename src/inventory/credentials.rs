@@ -1,0 +1,135 @@
+//! What logging in to each device takes, read and checked before any device
+//! is contacted: the secrets (environment variables set, secret files
+//! readable), the private key file, and one login method at least. Both a
+//! run (`runner::prepare`) and `tsfleet inventory check` ask this module, so
+//! the check passes exactly what a run accepts.
+
+use super::diagnostic::Diagnostic;
+use super::effective::{Origin, level_path};
+use super::located::{Located, Seg, yaml_path};
+use super::secret::{SecretError, SecretFiles};
+use super::{Inventory, ResolvedDevice};
+use std::path::{Path, PathBuf};
+
+/// One device's login, ready to use; secrets in memory only.
+#[derive(Clone)]
+pub struct Login {
+    pub password: Option<String>,
+    pub enable_secret: Option<String>,
+    /// Checked readable (a regular file under the size cap).
+    pub private_key: Option<PathBuf>,
+}
+
+/// Why a device cannot log in, found without contacting it.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum CredentialError {
+    /// `key` is `password`, `enable_secret` or `private_key`.
+    #[error("`{key}`: {source}")]
+    Unreadable {
+        key: &'static str,
+        source: SecretError,
+    },
+    #[error("no `password` and no `private_key`: set one of them")]
+    Missing,
+}
+
+/// Every reason `device` cannot log in (all of them, not the first), or its login.
+pub fn login(device: &ResolvedDevice, files: &mut SecretFiles) -> Result<Login, Vec<CredentialError>> {
+    let mut errors = Vec::new();
+    let mut reveal = |key: &'static str, secret: &Option<super::Secret>| {
+        let secret = secret.as_ref()?;
+        // Resolved devices hold absolute paths.
+        files
+            .reveal(secret, Path::new("/"))
+            .map_err(|source| errors.push(CredentialError::Unreadable { key, source }))
+            .ok()
+    };
+    let password = reveal("password", &device.password);
+    let enable_secret = reveal("enable_secret", &device.enable_secret);
+    if let Some(path) = &device.private_key
+        && let Err(source) = files.check_key(path)
+    {
+        errors.push(CredentialError::Unreadable {
+            key: "private_key",
+            source,
+        });
+    }
+    if device.password.is_none() && device.private_key.is_none() {
+        errors.push(CredentialError::Missing);
+    }
+    if errors.is_empty() {
+        Ok(Login {
+            password,
+            enable_secret,
+            private_key: device.private_key.clone(),
+        })
+    } else {
+        Err(errors)
+    }
+}
+
+/// What a run would refuse before contacting a device, located in the
+/// inventory: no device at all, and every device's [`login`] problems.
+/// A problem set under `defaults` or a group is reported once, where it is
+/// written, however many devices share it.
+pub(super) fn diagnostics(
+    inv: &Inventory,
+    devices: &[ResolvedDevice],
+    tree: &Located,
+    files: &mut SecretFiles,
+) -> Vec<Diagnostic> {
+    if inv.devices.is_empty() {
+        return vec![
+            Diagnostic::new(tree.key(yaml_path!["devices"]), "the inventory lists no device")
+                .help("add the routers under `devices:`, e.g. - { name: r1, host: 192.0.2.1 }"),
+        ];
+    }
+    let mut out: Vec<Diagnostic> = Vec::new();
+    for (i, d) in devices.iter().enumerate() {
+        let Err(errors) = login(d, files) else {
+            continue;
+        };
+        for e in errors {
+            let diag = match &e {
+                CredentialError::Unreadable { key, source } => {
+                    let origin = d.origins.get(key).cloned().unwrap_or(Origin::Device);
+                    let mut path = level_path(&origin, i);
+                    path.push(Seg::Key(key));
+                    let here = match &origin {
+                        Origin::Defaults => "`defaults`".to_string(),
+                        Origin::Group(g) => format!("group `{g}`"),
+                        Origin::Device | Origin::BuiltIn => format!("device `{}`", d.name),
+                    };
+                    Diagnostic::new(tree.value(&path), format!("{here}: `{key}`: {source}"))
+                        .help(help(source))
+                }
+                CredentialError::Missing => Diagnostic::new(
+                    tree.value(yaml_path!["devices", i]),
+                    format!("device `{}`: {e}", d.name),
+                )
+                .help(
+                    "set `password:` ({ env: NAME } or { file: PATH }) or `private_key:` under \
+                     `defaults:`, in one of the device's groups, or on the device",
+                ),
+            };
+            if !out.contains(&diag) {
+                out.push(diag);
+            }
+        }
+    }
+    out
+}
+
+fn help(e: &SecretError) -> String {
+    match e {
+        SecretError::EnvMissing(name) => {
+            format!("export {name} where tsfleet runs (a run would refuse to start without it)")
+        }
+        SecretError::File { .. } => "check the path (relative paths start at the inventory's folder) \
+             and that this user may read it"
+            .into(),
+        SecretError::NotRegular { .. } | SecretError::TooLarge { .. } => {
+            "write the secret, alone, in a regular file with mode 0600".into()
+        }
+    }
+}
