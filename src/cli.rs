@@ -34,7 +34,7 @@ pub struct GlobalArgs {
     /// More log output (-v info, -vv debug, -vvv trace).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
-    /// Only errors.
+    /// Only errors (and security warnings, such as a secret file others can read).
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
 }

@@ -34,7 +34,10 @@ pub enum CredentialError {
 }
 
 /// Every reason `device` cannot log in (all of them, not the first), or its login.
-pub fn login(device: &ResolvedDevice, files: &mut SecretFiles) -> Result<Login, Vec<CredentialError>> {
+pub fn login(
+    device: &ResolvedDevice,
+    files: &mut SecretFiles,
+) -> Result<Login, Vec<CredentialError>> {
     let mut errors = Vec::new();
     let mut reveal = |key: &'static str, secret: &Option<super::Secret>| {
         let secret = secret.as_ref()?;
@@ -80,8 +83,11 @@ pub(super) fn diagnostics(
 ) -> Vec<Diagnostic> {
     if inv.devices.is_empty() {
         return vec![
-            Diagnostic::new(tree.key(yaml_path!["devices"]), "the inventory lists no device")
-                .help("add the routers under `devices:`, e.g. - { name: r1, host: 192.0.2.1 }"),
+            Diagnostic::new(
+                tree.key(yaml_path!["devices"]),
+                "the inventory lists no device",
+            )
+            .help("add the routers under `devices:`, e.g. - { name: r1, host: 192.0.2.1 }"),
         ];
     }
     let mut out: Vec<Diagnostic> = Vec::new();
@@ -125,11 +131,87 @@ fn help(e: &SecretError) -> String {
         SecretError::EnvMissing(name) => {
             format!("export {name} where tsfleet runs (a run would refuse to start without it)")
         }
-        SecretError::File { .. } => "check the path (relative paths start at the inventory's folder) \
+        SecretError::File { .. } => {
+            "check the path (relative paths start at the inventory's folder) \
              and that this user may read it"
-            .into(),
+                .into()
+        }
         SecretError::NotRegular { .. } | SecretError::TooLarge { .. } => {
             "write the secret, alone, in a regular file with mode 0600".into()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inventory::effective::PathContext;
+
+    fn parse(text: &str, dir: &Path) -> (Inventory, Vec<ResolvedDevice>, Located) {
+        let paths = PathContext {
+            base_dir: dir,
+            home: None,
+        };
+        let checked = crate::inventory::check_text(text, &paths).unwrap();
+        (checked.inventory, checked.devices, Located::parse(text))
+    }
+
+    #[test]
+    fn every_problem_is_found_once_where_it_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = "defaults:\n  username: u\n  password: { env: TSFLEET_TEST_UNSET_PW }\n\
+                    devices:\n  - { name: a, host: 192.0.2.1 }\n  - { name: b, host: 192.0.2.2 }\n\
+                    \x20 - { name: c, host: 192.0.2.3, private_key: k, enable_secret: { file: en } }\n";
+        let (inv, devices, tree) = parse(text, dir.path());
+        let found = diagnostics(&inv, &devices, &tree, &mut SecretFiles::default());
+        let found: Vec<(usize, &str)> = found
+            .iter()
+            .map(|d| (d.loc.unwrap().line, d.message.as_str()))
+            .collect();
+        let key = dir.path().join("k");
+        let en = dir.path().join("en");
+        assert_eq!(
+            found,
+            [
+                (3, "`defaults`: `password`: environment variable TSFLEET_TEST_UNSET_PW is not set (it holds a secret the inventory refers to)".to_string()),
+                (7, format!("device `c`: `enable_secret`: cannot read secret file {}: No such file or directory (os error 2)", en.display())),
+                (7, format!("device `c`: `private_key`: cannot read private key file {}: No such file or directory (os error 2)", key.display())),
+            ]
+            .iter()
+            .map(|(l, m)| (*l, m.as_str()))
+            .collect::<Vec<_>>()
+        );
+        // The same function gives a run its login, or every reason it has none.
+        let errors = login(&devices[2], &mut SecretFiles::default())
+            .err()
+            .unwrap();
+        assert_eq!(errors.len(), 3, "{errors:?}");
+        std::fs::write(&en, "enable\n").unwrap();
+        std::fs::write(&key, "not checked here\n").unwrap();
+        let d = ResolvedDevice {
+            password: None,
+            ..devices[2].clone()
+        };
+        let l = login(&d, &mut SecretFiles::default()).ok().unwrap();
+        assert_eq!(l.enable_secret.as_deref(), Some("enable"));
+        assert_eq!(l.private_key, Some(key));
+    }
+
+    #[test]
+    fn no_login_method_and_no_device_are_problems() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = "defaults: { username: u }\ndevices:\n  - { name: a, host: 192.0.2.1 }\n";
+        let (inv, devices, tree) = parse(text, dir.path());
+        let found = diagnostics(&inv, &devices, &tree, &mut SecretFiles::default());
+        assert_eq!(found.len(), 1);
+        assert_eq!(
+            found[0].message,
+            "device `a`: no `password` and no `private_key`: set one of them"
+        );
+        let text = "defaults: { username: u }\ndevices: []\n";
+        let (inv, devices, tree) = parse(text, dir.path());
+        let found = diagnostics(&inv, &devices, &tree, &mut SecretFiles::default());
+        assert_eq!(found[0].message, "the inventory lists no device");
+        assert_eq!(found[0].loc.map(|l| l.line), Some(2));
     }
 }

@@ -138,7 +138,9 @@ const SECRET_ALIASES: [&str; 7] = [
 /// A key that holds, or was probably meant to hold, a secret: a secret key,
 /// a typo of one (`pasword`, `enable_secrt`), or a usual alias.
 fn is_secret_key(key: &str) -> bool {
-    SECRET_KEYS.contains(&key) || SECRET_ALIASES.contains(&key) || closest(key, &SECRET_KEYS).is_some()
+    SECRET_KEYS.contains(&key)
+        || SECRET_ALIASES.contains(&key)
+        || closest(key, &SECRET_KEYS).is_some()
 }
 
 /// A value that cannot be a secret worth hiding: a number, a boolean, null.
@@ -189,7 +191,9 @@ fn mask_keys(line: &str, secret: &dyn Fn(&str, &str) -> bool) -> String {
         let before = &rest[..colon];
         let key_start = before
             .rfind(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-'))
-            .map_or(0, |i| i + before[i..].chars().next().map_or(1, char::len_utf8));
+            .map_or(0, |i| {
+                i + before[i..].chars().next().map_or(1, char::len_utf8)
+            });
         let key = &before[key_start..];
         let boundary = key_start == 0 || before[..key_start].ends_with([' ', '{', ',', '-', '\t']);
         let after = &rest[colon + 1..];
@@ -290,7 +294,11 @@ pub fn from_yaml_error(err: &serde_saphyr::Error, text: &str, tree: &Located) ->
         .strip_prefix("unknown key `")
         .and_then(|r| r.split_once('`'))
         .map(|(key, _)| key.to_string())
-        .filter(|_| ["device ", "group ", "`defaults`"].iter().any(|p| place.starts_with(p)));
+        .filter(|_| {
+            ["device ", "group ", "`defaults`"]
+                .iter()
+                .any(|p| place.starts_with(p))
+        });
     let message = if place.is_empty() {
         if about_key && message.starts_with("unknown key") {
             format!("{message} at the top level")
@@ -483,6 +491,51 @@ mod tests {
             s.ends_with("| ******\n  |           ^^^^^^\n") || s.contains("^^^^^^"),
             "{s}"
         );
+    }
+
+    #[test]
+    fn typos_and_aliases_of_secret_keys_are_masked() {
+        for key in [
+            "pasword",
+            "passwd",
+            "enable_secrt",
+            "enable_scret",
+            "pwd",
+            "secret",
+        ] {
+            assert_eq!(
+                mask_secrets(&format!("    {key}: hunter2")),
+                format!("    {key}: ******"),
+                "{key}"
+            );
+        }
+        assert_eq!(
+            mask_secrets("  - { name: r, pasword: hunter2, port: 22 }"),
+            "  - { name: r, pasword: ******, port: 22 }"
+        );
+        // Keys far from a secret's name keep their values.
+        assert_eq!(mask_secrets("    username: netops"), "    username: netops");
+        assert_eq!(mask_secrets("    prot: 2222"), "    prot: 2222");
+    }
+
+    #[test]
+    fn unknown_keys_with_literal_values_are_masked_under_settings() {
+        let at = |text: &str| {
+            let tree = Located::parse(text);
+            let err = serde_saphyr::from_str::<crate::inventory::Inventory>(text).unwrap_err();
+            from_yaml_error(&err, text, &tree)
+        };
+        let text = "devices:\n  - name: r1\n    host: 192.0.2.1\n    passcode: hunter2\n";
+        let d = at(text);
+        assert!(d.message.contains("unknown key `passcode`"), "{d:?}");
+        assert!(!d.snippet.contains("hunter2"), "{}", d.snippet);
+        assert!(d.snippet.contains("passcode: ******"), "{}", d.snippet);
+        let text = "defaults:\n  usernme: netops\n";
+        let d = at(text);
+        assert!(!d.snippet.contains("netops"), "{}", d.snippet);
+        // A number or a boolean is shown: it helps and cannot be a secret worth hiding.
+        let text = "groups:\n  g:\n    prot: 2222\n";
+        assert!(at(text).snippet.contains("prot: 2222"));
     }
 
     #[test]

@@ -31,10 +31,10 @@ pub mod select;
 pub mod starter;
 mod validate;
 
+pub use credentials::{CredentialError, Login, login};
 pub use diagnostic::Diagnostic;
 pub use effective::{Origin, ResolvedDevice};
 pub use model::*;
-pub use credentials::{CredentialError, Login, login};
 pub use secret::{
     FileKind, MAX_SECRET_FILE_BYTES, SECURITY_LOG, Secret, SecretError, SecretFiles,
     read_secret_file,

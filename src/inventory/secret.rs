@@ -309,6 +309,78 @@ mod tests {
     }
 
     #[test]
+    fn secret_files_must_be_small_regular_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let pw = dir.path().join("pw");
+        std::fs::write(&pw, "s3cret\n").unwrap();
+        let (text, _) = read_secret_file(&pw, FileKind::Secret).unwrap();
+        assert_eq!(text, "s3cret\n");
+        // A FIFO with no writer: opening it for reading would wait forever.
+        let fifo = dir.path().join("fifo");
+        use rustix::fs::{CWD, FileType, Mode, mknodat};
+        mknodat(CWD, &fifo, FileType::Fifo, Mode::from_raw_mode(0o600), 0).unwrap();
+        let e = read_secret_file(&fifo, FileKind::Secret).unwrap_err();
+        assert!(
+            e.to_string().contains("is a FIFO, not a regular file"),
+            "{e}"
+        );
+        let e = read_secret_file(Path::new("/dev/zero"), FileKind::PrivateKey).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "private key file /dev/zero is a character device, not a regular file: point it at a regular file"
+        );
+        let e = read_secret_file(dir.path(), FileKind::Secret).unwrap_err();
+        assert!(e.to_string().contains("is a folder"), "{e}");
+        let big = dir.path().join("big");
+        std::fs::write(&big, vec![b'a'; MAX_SECRET_FILE_BYTES as usize + 1]).unwrap();
+        let e = read_secret_file(&big, FileKind::Secret).unwrap_err();
+        assert!(matches!(e, SecretError::TooLarge { .. }), "{e}");
+        let e = read_secret_file(&dir.path().join("none"), FileKind::Secret).unwrap_err();
+        assert!(e.to_string().starts_with("cannot read secret file "), "{e}");
+    }
+
+    #[test]
+    fn modes_others_may_use_are_reported() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let pw = dir.path().join("pw");
+        std::fs::write(&pw, "x").unwrap();
+        for (mode, reported) in [
+            (0o600, None),
+            (0o400, None),
+            (0o640, Some(0o640)),
+            (0o604, Some(0o604)),
+        ] {
+            std::fs::set_permissions(&pw, std::fs::Permissions::from_mode(mode)).unwrap();
+            assert_eq!(
+                read_secret_file(&pw, FileKind::Secret).unwrap().1,
+                reported,
+                "{mode:o}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_run_reads_each_file_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let pw = dir.path().join("pw");
+        std::fs::write(&pw, "first\n").unwrap();
+        let secret = Secret::File { file: "pw".into() };
+        let mut files = SecretFiles::default();
+        assert_eq!(files.reveal(&secret, dir.path()).unwrap(), "first");
+        std::fs::write(&pw, "second\n").unwrap();
+        assert_eq!(files.reveal(&secret, dir.path()).unwrap(), "first");
+        assert_eq!(secret.reveal(dir.path()).unwrap(), "second");
+        // A refusal is remembered too, and names the path each time.
+        std::fs::remove_file(&pw).unwrap();
+        let mut files = SecretFiles::default();
+        for _ in 0..2 {
+            let e = files.reveal(&secret, dir.path()).unwrap_err();
+            assert!(e.to_string().contains(&pw.display().to_string()), "{e}");
+        }
+    }
+
+    #[test]
     fn secret_mistakes_are_refused() {
         let e = serde_saphyr::from_str::<Secret>("{ nev: PW }").unwrap_err();
         assert!(e.to_string().contains("unknown field `nev`"), "{e}");

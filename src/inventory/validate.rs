@@ -430,6 +430,37 @@ mod tests {
     }
 
     #[test]
+    fn two_devices_on_one_host_and_port_are_refused() {
+        let text = "defaults: { username: u, password: p }\n\
+                    groups: { alt: { port: 2222 } }\n\
+                    devices:\n\
+                    \x20 - { name: a, host: Router.example }\n\
+                    \x20 - { name: b, host: router.example., port: 22 }\n\
+                    \x20 - { name: c, host: router.example, groups: [alt] }\n\
+                    \x20 - { name: d, host: 192.0.2.1, port: 2222 }\n\
+                    \x20 - { name: e, host: 192.0.2.1, groups: [alt] }\n";
+        let paths = crate::inventory::effective::PathContext {
+            base_dir: std::path::Path::new("/"),
+            home: None,
+        };
+        let e = crate::inventory::check_text(text, &paths).unwrap_err();
+        let found: Vec<(usize, &str)> = e
+            .iter()
+            .map(|d| (d.loc.unwrap().line, d.message.as_str()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (
+                    5,
+                    "device `b`: router.example.:22 is also device `a` (line 4)"
+                ),
+                (8, "device `e`: 192.0.2.1:2222 is also device `d` (line 7)"),
+            ]
+        );
+    }
+
+    #[test]
     fn names() {
         assert!(name_problem("@core").is_some());
         assert!(name_problem("rtr 1").is_some());

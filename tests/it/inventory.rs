@@ -4,10 +4,13 @@
 //! the example inventories, and the inventory `tsfleet sim` writes.
 //!
 //! Snapshots: `tests/snapshots/inventory/NAME.yaml` is checked with the real
-//! binary from that folder; its stderr must equal `NAME.txt`. Run with
-//! `UPDATE_SNAPSHOTS=1` to rewrite the `.txt` files, then review them by eye.
+//! binary from that folder, with `TSFLEET_PASSWORD` set (as where a run
+//! would go) and that folder's absolute path written `SNAPSHOTS`; its stderr
+//! must equal `NAME.txt`. Run with `UPDATE_SNAPSHOTS=1` to rewrite the `.txt`
+//! files, then review them by eye.
 
-use crate::harness::{repo_root, tsfleet};
+use crate::harness::wait::wait_until;
+use crate::harness::{repo_root, tsfleet, tsfleet_env};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tsfleet::inventory::{self, HostKeyPolicy, Origin, Secret};
@@ -45,10 +48,20 @@ fn every_kind_of_mistake_is_reported_with_line_column_and_a_fix() {
     let mut failures = Vec::new();
     for case in &cases {
         let name = case.file_name().unwrap().to_str().unwrap();
-        let out = tsfleet(&["inventory", "check", "-i", name], &dir);
+        let out = tsfleet_env(
+            &["inventory", "check", "-i", name],
+            &dir,
+            &[("TSFLEET_PASSWORD", "not-shown")],
+        );
         assert_eq!(out.status.code(), Some(3), "{name}: {}", stderr(&out));
         assert!(stdout(&out).is_empty(), "{name}: {}", stdout(&out));
-        let got = stderr(&out);
+        let got = stderr(&out).replace(&dir.display().to_string(), "SNAPSHOTS");
+        // Neither a secret set in the environment nor one written in the
+        // file (the cases write it `hunter2`, under typo'd keys too) shows.
+        assert!(
+            !got.contains("not-shown") && !got.contains("hunter2"),
+            "{name}: {got}"
+        );
         let expected_path = case.with_extension("txt");
         if update {
             std::fs::write(&expected_path, &got).unwrap();
@@ -71,16 +84,163 @@ fn every_kind_of_mistake_is_reported_with_line_column_and_a_fix() {
     );
 }
 
+/// `inventory/example.yaml` where it would run: its secret and key files
+/// written (mode 0600) and its environment variables set.
+fn example_site(dir: &Path) -> Vec<(&'static str, &'static str)> {
+    let example = std::fs::read_to_string(repo_root().join("inventory/example.yaml")).unwrap();
+    write(dir, "inventory/example.yaml", &example);
+    for file in ["inventory/secrets/enable", "inventory/keys/netops_ed25519"] {
+        let p = write(dir, file, "secret\n");
+        std::fs::set_permissions(&p, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    }
+    vec![("TSFLEET_PASSWORD", "pw"), ("TSFLEET_NICE_PASSWORD", "pw")]
+}
+
 #[test]
 fn check_prints_a_one_line_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let vars = example_site(dir.path());
+    let out = tsfleet_env(
+        &["inventory", "check", "-i", "inventory/example.yaml"],
+        dir.path(),
+        &vars,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).is_empty(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "inventory/example.yaml: ok, 5 devices, 2 groups, 2 policies\n"
+    );
+}
+
+#[test]
+fn check_reports_everything_a_run_would_refuse_in_one_go() {
+    // The example as checked out: no secret set, no secret or key file.
     let out = tsfleet(
         &["inventory", "check", "-i", "inventory/example.yaml"],
         &repo_root(),
     );
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let err = stderr(&out);
+    for needle in [
+        "`defaults`: `password`: environment variable TSFLEET_PASSWORD is not set",
+        "`defaults`: `enable_secret`: cannot read secret file ",
+        "`private_key`: cannot read private key file ",
+        "`password`: environment variable TSFLEET_NICE_PASSWORD is not set",
+    ] {
+        assert!(err.contains(needle), "{needle}: {err}");
+    }
+    assert!(
+        err.ends_with(" mistakes in inventory/example.yaml\n"),
+        "{err}"
+    );
+    // A run refuses the same inventory before contacting anything (exit 3).
+    let dir = tempfile::tempdir().unwrap();
+    let vars = example_site(dir.path());
+    let inv = dir.path().join("inventory/example.yaml");
+    std::fs::remove_file(dir.path().join("inventory/secrets/enable")).unwrap();
+    let run = tsfleet_env(
+        &["check", "-i", "inventory/example.yaml"],
+        dir.path(),
+        &vars,
+    );
+    assert_eq!(run.status.code(), Some(3), "{}", stderr(&run));
+    let enable = std::path::absolute(dir.path().join("inventory/secrets/enable")).unwrap();
+    assert!(
+        stderr(&run).contains(&format!(
+            "`enable_secret`: cannot read secret file {}",
+            enable.display()
+        )),
+        "{}",
+        stderr(&run)
+    );
+    let _ = inv;
+}
+
+/// A secret that names `/dev/zero` or a FIFO nobody writes to: both the
+/// check and a run refuse it at once (exit 3), naming the path, where
+/// reading it would fill memory or wait forever.
+#[test]
+fn endless_and_blocking_secret_files_are_refused_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("pw.fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    for (file, what) in [("/dev/zero", "a character device"), ("pw.fifo", "a FIFO")] {
+        let yaml = format!(
+            "defaults:\n  username: u\n  password: {{ file: {file} }}\n\
+             devices:\n  - {{ name: r1, host: 192.0.2.1 }}\n"
+        );
+        write(dir.path(), "inv.yaml", &yaml);
+        let path = std::path::absolute(dir.path().join(file)).unwrap();
+        let expected = format!(
+            "secret file {} is {what}, not a regular file",
+            path.display()
+        );
+        for args in [
+            &["inventory", "check", "-i", "inv.yaml"][..],
+            &["check", "-i", "inv.yaml"],
+        ] {
+            let mut child = std::process::Command::new(crate::harness::tsfleet_bin())
+                .args(args)
+                .current_dir(dir.path())
+                .env("TSFLEET_STATE_DIR", crate::harness::state_dir(dir.path()))
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            let mut status = None;
+            wait_until(
+                &format!("tsfleet {args:?} to end"),
+                Duration::from_secs(60),
+                || {
+                    status = child.try_wait().unwrap();
+                    status.is_some()
+                },
+            );
+            let mut err = String::new();
+            std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+            assert_eq!(status.unwrap().code(), Some(3), "{args:?}: {err}");
+            assert!(err.contains(&expected), "{args:?}: {err}");
+        }
+    }
+}
+
+/// A secret file others can read is warned about as OpenSSH does, even
+/// with `-q`, which hides every other warning.
+#[test]
+fn an_unprotected_secret_file_is_warned_about_even_with_quiet() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let pw = write(dir.path(), "pw", "s3cret\n");
+    std::fs::set_permissions(&pw, std::fs::Permissions::from_mode(0o644)).unwrap();
+    write(
+        dir.path(),
+        "inv.yaml",
+        "defaults:\n  username: u\n  password: { file: pw }\n  enable_secret: literal\n\
+         devices:\n  - { name: r1, host: 192.0.2.1 }\n  - { name: r2, host: 192.0.2.2 }\n",
+    );
+    let path = std::path::absolute(&pw).unwrap();
+    let warning = format!(
+        "UNPROTECTED SECRET FILE: permissions 0644 for {p} are too open: other users can read it; run `chmod 600 {p}`",
+        p = path.display()
+    );
+    let out = tsfleet(&["-q", "inventory", "check", "-i", "inv.yaml"], dir.path());
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(
-        stdout(&out),
-        "inventory/example.yaml: ok, 5 devices, 2 groups, 2 policies\n"
+    let err = stderr(&out);
+    // Once, though two devices use the file; the literal's warning is hidden by -q.
+    assert_eq!(err.matches(&warning).count(), 1, "{err}");
+    assert!(!err.contains("written in the inventory itself"), "{err}");
+    assert!(!err.contains("s3cret"), "{err}");
+    std::fs::set_permissions(&pw, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out = tsfleet(&["-q", "inventory", "check", "-i", "inv.yaml"], dir.path());
+    assert!(
+        out.status.success() && stderr(&out).is_empty(),
+        "{}",
+        stderr(&out)
     );
 }
 

@@ -212,12 +212,18 @@ pub fn state_dir(cwd: &Path) -> PathBuf {
 
 /// Run the real binary; returns its output (exit code, stdout, stderr).
 pub fn tsfleet(args: &[&str], cwd: &Path) -> Output {
+    tsfleet_env(args, cwd, &[])
+}
+
+/// [`tsfleet`] with these environment variables set.
+pub fn tsfleet_env(args: &[&str], cwd: &Path, vars: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_tsfleet"))
         .args(args)
         .current_dir(cwd)
         .env_remove("RUST_LOG")
         .env_remove("TSFLEET_INVENTORY")
         .env("TSFLEET_STATE_DIR", state_dir(cwd))
+        .envs(vars.iter().copied())
         .output()
         .expect("run tsfleet")
 }
