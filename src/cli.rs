@@ -311,10 +311,15 @@ pub enum InventoryCommand {
     #[command(
         long_about = "Validate an inventory without contacting anything: YAML syntax, unknown or \
             duplicate keys, duplicate device names, missing hosts, bad prefixes, object-group \
-            names, references to groups and policies that do not exist, and that every device \
-            ends up with a username and a policy. Every mistake is reported with \
-            file:line:column, the line with a caret under the fault and what to write instead. \
-            A password written in the file itself is accepted with a warning.",
+            names, references to groups and policies that do not exist, two devices on one \
+            host and port, that every device ends up with a username and a policy, and \
+            everything a run would refuse before contacting a device: no device at all, an \
+            unset environment variable, a secret or key file that is missing, unreadable, not a \
+            regular file or over 64 KiB, a device with neither password nor private_key. Every \
+            mistake is reported with file:line:column, the line with a caret under the fault \
+            and what to write instead. Secrets are read, never shown. A password written in \
+            the file itself is accepted with a warning; a secret or key file other users can \
+            read is warned about, even with -q.",
         after_help = concat!(
             "Examples:\n  ",
             "tsfleet inventory check -i inventory/example.yaml\n  ",

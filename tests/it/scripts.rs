@@ -1,9 +1,10 @@
 //! What the single-router ThreatSTOP script did, for the fleet: `tsfleet acl`,
 //! `tsfleet import-conf` (threatstop.conf files modelled on the vendor page),
 //! `tsfleet init`, and the cron/systemd scheduling examples. Each runs the
-//! real binary; every inventory written must pass `tsfleet inventory check`.
+//! real binary; every inventory written must pass `tsfleet inventory check`
+//! once the environment variables it names are set.
 
-use crate::harness::{repo_root, tsfleet};
+use crate::harness::{repo_root, tsfleet, tsfleet_env};
 use clap::Parser;
 use std::path::Path;
 
@@ -16,7 +17,19 @@ fn err(o: &std::process::Output) -> String {
 }
 
 fn check(dir: &Path, inventory: &str) {
-    let o = tsfleet(&["inventory", "check", "-i", inventory], dir);
+    // The check reads every secret, as a run would: set those it names.
+    let loaded = tsfleet::inventory::load(&dir.join(inventory)).unwrap();
+    let names: Vec<String> = loaded
+        .devices()
+        .iter()
+        .flat_map(|d| [&d.password, &d.enable_secret])
+        .filter_map(|s| match s {
+            Some(tsfleet::inventory::Secret::Env { env }) => Some(env.clone()),
+            _ => None,
+        })
+        .collect();
+    let vars: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "set")).collect();
+    let o = tsfleet_env(&["inventory", "check", "-i", inventory], dir, &vars);
     assert!(o.status.success(), "inventory check: {}", err(&o));
 }
 
