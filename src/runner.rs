@@ -9,7 +9,7 @@ use crate::device::sync::{GroupTarget, SyncRequest};
 use crate::device::transcript::Transcript;
 use crate::device::{DeviceError, Task, TaskOutcome};
 use crate::fleet::{self, Event, FanOutSettings, Outcome};
-use crate::inventory::{LoadedInventory, ResolvedDevice, SecretFiles};
+use crate::inventory::{LoadedInventory, Login, ResolvedDevice, SecretFiles};
 use crate::lists::{self, DevicePolicy, ListsError, Snapshot, policy};
 use crate::report::{Command, DeviceReport, RunReport};
 use std::collections::{BTreeMap, BTreeSet};
@@ -85,6 +85,17 @@ pub async fn prepare(
     devices: &[ResolvedDevice],
     options: &RunOptions,
 ) -> Result<Prepared, PrepareError> {
+    // What `tsfleet inventory check` checks too, before any DNS query.
+    if loaded.devices.is_empty() {
+        return Err(PrepareError::NoDevices {
+            inventory: loaded.path.clone(),
+        });
+    }
+    let mut files = SecretFiles::default();
+    let logins = devices
+        .iter()
+        .map(|d| login(d, &mut files))
+        .collect::<Result<Vec<_>, _>>()?;
     let needs_lists = options.command.needs_lists();
     let snapshot = match (&options.lists, needs_lists) {
         (_, false) => None,
@@ -134,21 +145,15 @@ pub async fn prepare(
                 source,
             })?;
     }
-    if loaded.devices.is_empty() {
-        return Err(PrepareError::NoDevices {
-            inventory: loaded.path.clone(),
-        });
-    }
-    let mut files = SecretFiles::default();
     let mut jobs = Vec::with_capacity(devices.len());
-    for device in devices {
+    for (device, login) in devices.iter().zip(logins) {
         let none = DevicePolicy::default();
         let built = device
             .policy
             .as_deref()
             .and_then(|p| policies.get(p))
             .unwrap_or(&none);
-        jobs.push(job(loaded, device, built, options, &mut files)?);
+        jobs.push(job(loaded, device, built, options, login)?);
     }
     Ok(Prepared {
         snapshot,
@@ -157,23 +162,26 @@ pub async fn prepare(
     })
 }
 
-fn job(
-    loaded: &LoadedInventory,
-    d: &ResolvedDevice,
-    built: &DevicePolicy,
-    options: &RunOptions,
-    files: &mut SecretFiles,
-) -> Result<Job, PrepareError> {
-    // The checks `tsfleet inventory check` makes too; the first device that
-    // fails them stops the run, naming every problem it has.
-    let login = crate::inventory::login(d, files).map_err(|errors| PrepareError::Device {
+/// A device's login, or every reason it has none (the first device with a
+/// problem stops the run, naming them all).
+fn login(d: &ResolvedDevice, files: &mut SecretFiles) -> Result<Login, PrepareError> {
+    crate::inventory::login(d, files).map_err(|errors| PrepareError::Device {
         device: d.name.clone(),
         message: errors
             .iter()
             .map(ToString::to_string)
             .collect::<Vec<_>>()
             .join("; "),
-    })?;
+    })
+}
+
+fn job(
+    loaded: &LoadedInventory,
+    d: &ResolvedDevice,
+    built: &DevicePolicy,
+    options: &RunOptions,
+    login: Login,
+) -> Result<Job, PrepareError> {
     let (password, enable_secret) = (login.password, login.enable_secret);
     let credentials = match (login.private_key, &password) {
         (Some(path), _) => Credentials::PrivateKey {

@@ -134,16 +134,13 @@ fn check_reports_everything_a_run_would_refuse_in_one_go() {
         err.ends_with(" mistakes in inventory/example.yaml\n"),
         "{err}"
     );
-    // A run refuses the same inventory before contacting anything (exit 3).
+    // A run refuses the same inventory before contacting anything (exit 3),
+    // DNS included: the example's servers are in TEST-NET-1, where a query
+    // would time out into another message.
     let dir = tempfile::tempdir().unwrap();
     let vars = example_site(dir.path());
-    let inv = dir.path().join("inventory/example.yaml");
     std::fs::remove_file(dir.path().join("inventory/secrets/enable")).unwrap();
-    let run = tsfleet_env(
-        &["check", "-i", "inventory/example.yaml"],
-        dir.path(),
-        &vars,
-    );
+    let run = tsfleet_env(&["plan", "-i", "inventory/example.yaml"], dir.path(), &vars);
     assert_eq!(run.status.code(), Some(3), "{}", stderr(&run));
     let enable = std::path::absolute(dir.path().join("inventory/secrets/enable")).unwrap();
     assert!(
@@ -154,7 +151,18 @@ fn check_reports_everything_a_run_would_refuse_in_one_go() {
         "{}",
         stderr(&run)
     );
-    let _ = inv;
+    write(
+        dir.path(),
+        "empty.yaml",
+        "defaults: { username: u, password: p }\ndevices: []\n",
+    );
+    let run = tsfleet(&["plan", "-i", "empty.yaml"], dir.path());
+    assert_eq!(run.status.code(), Some(3), "{}", stderr(&run));
+    assert!(
+        stderr(&run).contains("empty.yaml: the inventory lists no device"),
+        "{}",
+        stderr(&run)
+    );
 }
 
 /// A secret that names `/dev/zero` or a FIFO nobody writes to: both the
