@@ -164,8 +164,10 @@ fn load_with(
             path: path.to_path_buf(),
             mistakes,
         })?;
+    // Every inventory warning is about a secret (one written in the file):
+    // a security warning, which `-q` does not hide.
     for w in &checked.warnings {
-        tracing::warn!("{}", w.display(&file));
+        tracing::warn!(target: SECURITY_LOG, "{}", w.display(&file));
     }
     Ok(LoadedInventory {
         path: path.to_path_buf(),
