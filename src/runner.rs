@@ -422,7 +422,11 @@ pub fn record_applied(
     });
     let stamp = applied::RunStamp {
         applied_at: humantime::format_rfc3339_seconds(report.started_at).to_string(),
-        run: options.run_dir.as_ref().map(|d| d.display().to_string()),
+        // Absolute, so the record points at the transcripts from anywhere.
+        run: options.run_dir.as_ref().map(|d| {
+            let d = std::path::absolute(d).unwrap_or_else(|_| d.clone());
+            d.display().to_string()
+        }),
     };
     let update = applied::after_apply(
         prepared.applied.as_ref(),
