@@ -98,42 +98,8 @@ pub async fn prepare(
         (Some(path), true) => Some(Snapshot::read(path).map_err(ListsError::from)?),
         (None, true) => Some(lists::resolve(&loaded.inventory).await?.snapshot),
     };
-    let record = match &options.applied {
-        Some(file) if needs_lists => file.read().map_err(ListsError::from)?,
-        _ => None,
-    };
-    let previous = match (&options.previous, &options.applied, &record) {
-        (Some(path), _, _) => {
-            let s = Snapshot::read(path).map_err(ListsError::from)?;
-            let since = format!("the snapshot {} (--previous)", path.display());
-            Some(policy::Baseline::of_snapshot(&s, &since))
-        }
-        (None, Some(file), Some(record)) => Some(applied::baseline(record, &file.path)),
-        (None, Some(file), None) if needs_lists => {
-            tracing::info!(
-                "no record of a previous apply of this inventory ({}): no shrink guard this run; a successful apply records one",
-                file.path.display()
-            );
-            None
-        }
-        _ => None,
-    };
-    if let (Some(snapshot), Some(record)) = (&snapshot, &record)
-        && options.previous.is_none()
-    {
-        for list in snapshot
-            .lists
-            .iter()
-            .filter(|l| !record.lists.contains_key(&l.name))
-        {
-            tracing::info!(
-                "list {}: never applied to this inventory: no shrink guard for it this run",
-                list.name
-            );
-        }
-    }
+    let (record, previous) = shrink_baseline(options, snapshot.as_ref())?;
     let mut policies = BTreeMap::new();
-    let mut lists_of: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for device in devices.iter().filter(|_| needs_lists) {
         let Some(name) = &device.policy else {
             return Err(PrepareError::Device {
@@ -161,11 +127,6 @@ pub async fn prepare(
             },
         )?;
         policies.insert(name.clone(), built);
-        let names = p.block.iter().chain(&p.allow);
-        let used = names
-            .filter_map(|n| snapshot.list(n))
-            .map(|l| l.name.clone());
-        lists_of.insert(name, used.collect());
     }
     if let Some(dir) = &options.run_dir {
         // Created and probed now: transcripts that cannot be written are
@@ -186,9 +147,7 @@ pub async fn prepare(
             .and_then(|p| policies.get(p))
             .unwrap_or(&none);
         let mut job = job(loaded, device, built, options)?;
-        if let Some(used) = device.policy.as_deref().and_then(|p| lists_of.get(p)) {
-            job.lists = used.clone();
-        }
+        job.lists = lists_used(loaded, device, snapshot.as_ref());
         jobs.push(job);
     }
     Ok(Prepared {
@@ -197,6 +156,68 @@ pub async fn prepare(
         policies,
         applied: record,
     })
+}
+
+/// The shrink guard's baseline: the `--previous` snapshot, else the record
+/// of the last applied lists (returned too, for [`record_applied`]). Only
+/// plan and apply (`snapshot` given) read either.
+fn shrink_baseline(
+    options: &RunOptions,
+    snapshot: Option<&Snapshot>,
+) -> Result<(Option<Applied>, Option<policy::Baseline>), ListsError> {
+    let (Some(snapshot), file) = (snapshot, &options.applied) else {
+        return Ok((None, None));
+    };
+    let record = file.as_ref().map(RecordFile::read).transpose()?.flatten();
+    if let Some(path) = &options.previous {
+        let previous = Snapshot::read(path)?;
+        let since = format!("the snapshot {} (--previous)", path.display());
+        return Ok((
+            record,
+            Some(policy::Baseline::of_snapshot(&previous, &since)),
+        ));
+    }
+    let (Some(file), Some(found)) = (file, &record) else {
+        if let Some(file) = file {
+            tracing::info!(
+                "no record of a previous apply of this inventory ({}): no shrink guard this run; a successful apply records one",
+                file.path.display()
+            );
+        }
+        return Ok((record, None));
+    };
+    for list in snapshot
+        .lists
+        .iter()
+        .filter(|l| !found.lists.contains_key(&l.name))
+    {
+        tracing::info!(
+            "list {}: never applied to this inventory: no shrink guard for it this run",
+            list.name
+        );
+    }
+    let baseline = applied::baseline(found, &file.path);
+    Ok((record, Some(baseline)))
+}
+
+/// The lists `device`'s policy uses, as `snapshot` names them.
+fn lists_used(
+    loaded: &LoadedInventory,
+    device: &ResolvedDevice,
+    snapshot: Option<&Snapshot>,
+) -> Vec<String> {
+    let policy = device
+        .policy
+        .as_ref()
+        .and_then(|p| loaded.inventory.policies.get(p));
+    let (Some(p), Some(snapshot)) = (policy, snapshot) else {
+        return Vec::new();
+    };
+    let names = p.block.iter().chain(&p.allow);
+    names
+        .filter_map(|n| snapshot.list(n))
+        .map(|l| l.name.clone())
+        .collect()
 }
 
 fn job(

@@ -89,13 +89,7 @@ impl Bed {
             all.extend(["--run-dir", "runs", "--retries", "0"].map(String::from));
         }
         all.extend(args.iter().map(|s| s.to_string()));
-        let cwd = self.dir.path().to_path_buf();
-        tokio::task::spawn_blocking(move || {
-            let refs: Vec<&str> = all.iter().map(String::as_str).collect();
-            harness::tsfleet(&refs, &cwd)
-        })
-        .await
-        .unwrap()
+        harness::tsfleet_async(all, self.dir.path().to_path_buf()).await
     }
 
     /// Where the runs [`Bed::run`] starts keep this inventory's record.
