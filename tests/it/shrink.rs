@@ -127,8 +127,13 @@ impl Bed {
 async fn a_list_that_shrank_since_the_last_apply_is_refused_before_any_login() {
     let bed = Bed::start(2, "", hosts(3000)).await;
     assert_eq!(bed.record_file().read().unwrap(), None, "no record yet");
-    let out = bed.run("apply", &["--yes"]).await;
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = bed.run("apply", &["--yes", "-v"]).await;
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert!(
+        all.contains("no shrink guard this run"),
+        "the first run says so: {all}"
+    );
     assert_eq!(bed.recorded(), 3000);
     assert_eq!(bed.entries(), [3000, 3000]);
 
