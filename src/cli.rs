@@ -462,10 +462,10 @@ pub struct InventoryPath {
 /// The guard against lists that shrank too much since the last snapshot.
 #[derive(Debug, Args)]
 pub struct ShrinkGuard {
-    /// The snapshot used last time, for the shrink guard (resolve: default the --output file, if it exists).
+    /// The snapshot used last time, for the shrink guard (plan, apply: instead of the record of the last successful apply in --state-dir; resolve: default the --output file, if it exists).
     #[arg(long, value_name = "SNAPSHOT.json")]
     pub previous: Option<PathBuf>,
-    /// Accept lists that came back empty or shrank by more than their policy's max_shrink.
+    /// Accept lists that came back empty or shrank by more than their policy's max_shrink since --previous or the last successful apply.
     #[arg(long)]
     pub allow_shrink: bool,
 }

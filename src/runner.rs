@@ -10,6 +10,7 @@ use crate::device::transcript::Transcript;
 use crate::device::{DeviceError, Task, TaskOutcome};
 use crate::fleet::{self, Event, FanOutSettings, Outcome};
 use crate::inventory::{LoadedInventory, ResolvedDevice};
+use crate::lists::applied::{self, Applied, RecordFile};
 use crate::lists::{self, DevicePolicy, ListsError, Snapshot, policy};
 use crate::report::{Command, DeviceReport, RunReport};
 use std::collections::{BTreeMap, BTreeSet};
@@ -24,9 +25,13 @@ pub struct RunOptions {
     pub command: Command,
     /// A snapshot from `tsfleet resolve -o` (no DNS queries then).
     pub lists: Option<PathBuf>,
-    /// The snapshot last used, for the shrink guard.
+    /// The snapshot last used, for the shrink guard; wins over `applied`.
     pub previous: Option<PathBuf>,
     pub allow_shrink: bool,
+    /// The record of the lists last applied: the shrink guard's baseline
+    /// without `previous`, moved after an apply ([`record_applied`]).
+    /// `None` keeps no record (the demo).
+    pub applied: Option<RecordFile>,
     pub fanout: FanOutSettings,
     /// Transcripts go here, one file per device (none when unset).
     pub run_dir: Option<PathBuf>,
@@ -62,6 +67,8 @@ pub struct Job {
     pub request: SyncRequest,
     /// Entries the policy cap cut for this device.
     pub capped: u64,
+    /// The lists its policy uses, as the snapshot names them.
+    pub lists: Vec<String>,
     transcript: Option<PathBuf>,
     secrets: Vec<String>,
     inactivity: Duration,
@@ -74,6 +81,8 @@ pub struct Prepared {
     pub jobs: Vec<Job>,
     /// Per policy, what its build reported (capped, protected, …).
     pub policies: BTreeMap<String, DevicePolicy>,
+    /// The record of the lists last applied, as the run found it.
+    pub applied: Option<Applied>,
 }
 
 /// Take the lists, build the policies and the jobs. Contacts DNS servers
@@ -89,10 +98,7 @@ pub async fn prepare(
         (Some(path), true) => Some(Snapshot::read(path).map_err(ListsError::from)?),
         (None, true) => Some(lists::resolve(&loaded.inventory).await?.snapshot),
     };
-    let previous = match &options.previous {
-        Some(path) => Some(Snapshot::read(path).map_err(ListsError::from)?),
-        None => None,
-    };
+    let (record, previous) = shrink_baseline(options, snapshot.as_ref())?;
     let mut policies = BTreeMap::new();
     for device in devices.iter().filter(|_| needs_lists) {
         let Some(name) = &device.policy else {
@@ -140,13 +146,78 @@ pub async fn prepare(
             .as_deref()
             .and_then(|p| policies.get(p))
             .unwrap_or(&none);
-        jobs.push(job(loaded, device, built, options)?);
+        let mut job = job(loaded, device, built, options)?;
+        job.lists = lists_used(loaded, device, snapshot.as_ref());
+        jobs.push(job);
     }
     Ok(Prepared {
         snapshot,
         jobs,
         policies,
+        applied: record,
     })
+}
+
+/// The shrink guard's baseline: the `--previous` snapshot, else the record
+/// of the last applied lists (returned too, for [`record_applied`]). Only
+/// plan and apply (`snapshot` given) read either.
+fn shrink_baseline(
+    options: &RunOptions,
+    snapshot: Option<&Snapshot>,
+) -> Result<(Option<Applied>, Option<policy::Baseline>), ListsError> {
+    let (Some(snapshot), file) = (snapshot, &options.applied) else {
+        return Ok((None, None));
+    };
+    let record = file.as_ref().map(RecordFile::read).transpose()?.flatten();
+    if let Some(path) = &options.previous {
+        let previous = Snapshot::read(path)?;
+        let since = format!("the snapshot {} (--previous)", path.display());
+        return Ok((
+            record,
+            Some(policy::Baseline::of_snapshot(&previous, &since)),
+        ));
+    }
+    let (Some(file), Some(found)) = (file, &record) else {
+        if let Some(file) = file {
+            tracing::info!(
+                "no record of a previous apply of this inventory ({}): no shrink guard this run; a successful apply records one",
+                file.path.display()
+            );
+        }
+        return Ok((record, None));
+    };
+    for list in snapshot
+        .lists
+        .iter()
+        .filter(|l| !found.lists.contains_key(&l.name))
+    {
+        tracing::info!(
+            "list {}: never applied to this inventory: no shrink guard for it this run",
+            list.name
+        );
+    }
+    let baseline = applied::baseline(found, &file.path);
+    Ok((record, Some(baseline)))
+}
+
+/// The lists `device`'s policy uses, as `snapshot` names them.
+fn lists_used(
+    loaded: &LoadedInventory,
+    device: &ResolvedDevice,
+    snapshot: Option<&Snapshot>,
+) -> Vec<String> {
+    let policy = device
+        .policy
+        .as_ref()
+        .and_then(|p| loaded.inventory.policies.get(p));
+    let (Some(p), Some(snapshot)) = (policy, snapshot) else {
+        return Vec::new();
+    };
+    let names = p.block.iter().chain(&p.allow);
+    names
+        .filter_map(|n| snapshot.list(n))
+        .map(|l| l.name.clone())
+        .collect()
 }
 
 fn job(
@@ -230,6 +301,7 @@ fn job(
         },
         request,
         capped: (built.report.capped_allow.len() + built.report.capped_block.len()) as u64,
+        lists: Vec::new(),
         transcript: options
             .run_dir
             .as_ref()
@@ -338,6 +410,56 @@ pub async fn execute(
         options.shard,
         devices,
     )
+}
+
+/// After an apply: move the record of the lists last applied for the lists
+/// that every device carrying them took without error (failed and skipped
+/// devices hold theirs back, [`applied::after_apply`]). `plan` never calls
+/// this. Writes nothing when no list moved; `None` without a record file.
+pub fn record_applied(
+    prepared: &Prepared,
+    report: &RunReport,
+    options: &RunOptions,
+) -> Result<Option<applied::Update>, ListsError> {
+    let (Some(file), Some(snapshot)) = (&options.applied, &prepared.snapshot) else {
+        return Ok(None);
+    };
+    use crate::report::Status;
+    let ok: BTreeMap<&str, bool> = report
+        .devices
+        .iter()
+        .map(|d| {
+            (
+                d.name.as_str(),
+                matches!(d.status, Status::Ok | Status::Changed),
+            )
+        })
+        .collect();
+    let devices = prepared.jobs.iter().map(|j| {
+        (
+            &j.lists[..],
+            ok.get(j.name.as_str()).copied().unwrap_or(false),
+        )
+    });
+    let stamp = applied::RunStamp {
+        applied_at: humantime::format_rfc3339_seconds(report.started_at).to_string(),
+        // Absolute, so the record points at the transcripts from anywhere.
+        run: options.run_dir.as_ref().map(|d| {
+            let d = std::path::absolute(d).unwrap_or_else(|_| d.clone());
+            d.display().to_string()
+        }),
+    };
+    let update = applied::after_apply(
+        prepared.applied.as_ref(),
+        &file.inventory,
+        snapshot,
+        devices,
+        &stamp,
+    );
+    if !update.moved.is_empty() {
+        file.write(&update.record)?;
+    }
+    Ok(Some(update))
 }
 
 /// One device, connect to logout.

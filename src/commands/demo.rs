@@ -140,6 +140,7 @@ pub async fn run(args: DemoArgs, quiet: bool) -> Result<Outcome, Error> {
         lists: None,
         previous: None,
         allow_shrink: false,
+        applied: None,
         fanout: FanOutSettings {
             concurrency: 16,
             connect_rate: 0.0,

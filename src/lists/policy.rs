@@ -3,8 +3,10 @@
 //!
 //! Steps, in order, for the allow side then the block side:
 //! 1. guards per list: a block list that came back empty, or a list that
-//!    shrank by more than `max_shrink` against the previous snapshot, is
-//!    refused (the operator's `--allow-shrink` overrides both);
+//!    shrank by more than `max_shrink` against its [`Baseline`] (the
+//!    `--previous` snapshot, else the record of the last successful apply,
+//!    [`super::applied`]), is refused (the operator's `--allow-shrink`
+//!    overrides both);
 //! 2. canonicalise (host bits cleared, reported), drop prefixes shorter than
 //!    the floor `min_prefix_len` (reported);
 //! 3. carve each list's negated items out of that list's prefixes;
@@ -20,6 +22,7 @@
 use super::snapshot::{ListSnapshot, Snapshot};
 use crate::inventory::Policy;
 use ipnet::{Ipv4Net, Ipv4Subnets};
+use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
 pub const DEFAULT_MAX_POLICY_SIZE: usize = 30_000;
@@ -82,16 +85,51 @@ pub enum PolicyError {
     )]
     EmptyList { list: String },
     #[error(
-        "list {list} shrank from {previous} to {now} prefixes, more than max_shrink {max_shrink} allows (--allow-shrink accepts it)"
+        "list {list} shrank from {previous} to {now} prefixes since {since}, more than max_shrink {max_shrink} allows; if the list is right, --allow-shrink accepts it"
     )]
     Shrink {
         list: String,
         previous: usize,
         now: usize,
         max_shrink: f64,
+        /// Where `previous` comes from ([`BaselineList::since`]).
+        since: String,
     },
     #[error("invalid policy setting: {0}")]
     Invalid(String),
+}
+
+/// What the shrink guard compares each list with: its prefix count when it
+/// was last used, per list name.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Baseline {
+    pub lists: BTreeMap<String, BaselineList>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct BaselineList {
+    pub prefixes: usize,
+    /// Where the count comes from, as a refusal says it ("the snapshot
+    /// prev.json (--previous)", "the last apply …").
+    pub since: String,
+}
+
+impl Baseline {
+    /// Every list of `snapshot`, counted as the guard counts them.
+    pub fn of_snapshot(snapshot: &Snapshot, since: &str) -> Baseline {
+        let lists = snapshot
+            .lists
+            .iter()
+            .map(|l| {
+                let b = BaselineList {
+                    prefixes: l.prefixes.len(),
+                    since: since.to_string(),
+                };
+                (l.name.clone(), b)
+            })
+            .collect();
+        Baseline { lists }
+    }
 }
 
 /// Which side of the policy a list feeds.
@@ -101,12 +139,12 @@ enum Side {
     Block,
 }
 
-/// Build one device's entries. `previous` is the snapshot the fleet last
+/// Build one device's entries. `previous` is what each list held when last
 /// used, for the shrink guard; `allow_shrink` is the operator's override.
 pub fn build(
     snapshot: &Snapshot,
     policy: &Policy,
-    previous: Option<&Snapshot>,
+    previous: Option<&Baseline>,
     allow_shrink: bool,
 ) -> Result<DevicePolicy, PolicyError> {
     let floor = policy.min_prefix_len.unwrap_or(DEFAULT_MIN_PREFIX_LEN);
@@ -186,7 +224,7 @@ fn find<'a>(snapshot: &'a Snapshot, name: &str) -> Result<&'a ListSnapshot, Poli
 fn guard(
     list: &ListSnapshot,
     side: Side,
-    previous: Option<&Snapshot>,
+    previous: Option<&Baseline>,
     max_shrink: f64,
     allow_shrink: bool,
     report: &mut PolicyReport,
@@ -200,14 +238,14 @@ fn guard(
         })
     } else {
         previous
-            .and_then(|p| p.list(&list.name))
-            .map(|p| p.prefixes.len())
-            .filter(|&prev| prev > 0 && shrink_fraction(prev, now) > max_shrink)
+            .and_then(|p| p.lists.get(&list.name))
+            .filter(|prev| prev.prefixes > 0 && shrink_fraction(prev.prefixes, now) > max_shrink)
             .map(|prev| PolicyError::Shrink {
                 list: list.name.clone(),
-                previous: prev,
+                previous: prev.prefixes,
                 now,
                 max_shrink,
+                since: prev.since.clone(),
             })
     };
     match refused {
@@ -512,15 +550,25 @@ mod tests {
                 &[],
             )],
         );
+        let prev = Baseline::of_snapshot(&prev, "the snapshot prev.json");
         let now = Snapshot::new(vec![], vec![list("b", &["1.0.0.0/8"], &[])]);
-        assert!(matches!(
-            build(&now, &p, Some(&prev), false),
-            Err(PolicyError::Shrink {
-                previous: 4,
-                now: 1,
-                ..
-            })
-        ));
+        let err = build(&now, &p, Some(&prev), false).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                PolicyError::Shrink {
+                    previous: 4,
+                    now: 1,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        let text = err.to_string();
+        assert!(
+            text.contains("since the snapshot prev.json") && text.contains("--allow-shrink"),
+            "{text}"
+        );
         let lenient = Policy {
             max_shrink: Some(0.8),
             ..p.clone()

@@ -14,5 +14,6 @@ mod modules;
 mod report;
 mod resolve;
 mod scripts;
+mod shrink;
 mod sim;
 mod sim_sshd;
