@@ -600,6 +600,10 @@ pub struct ListsArgs {
     /// Use this snapshot (from `tsfleet resolve -o`) instead of querying DNS.
     #[arg(long, value_name = "SNAPSHOT.json")]
     pub lists: Option<PathBuf>,
+    /// Refuse a --lists snapshot created longer ago than this (36h, 7d; 0 = no limit).
+    #[arg(long, value_name = "AGE", default_value = "24h", value_parser = humantime::parse_duration,
+          requires = "lists")]
+    pub max_snapshot_age: std::time::Duration,
     #[command(flatten)]
     pub shrink: ShrinkGuard,
 }
