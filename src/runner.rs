@@ -559,3 +559,33 @@ pub fn default_run_dir(command: Command) -> PathBuf {
         .replace(':', "");
     Path::new("tsfleet-runs").join(format!("{stamp}-{}", command.as_str()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_own_address_says_what_it_is_without_a_line_per_device() {
+        let names = |n: usize| (1..=n).map(|i| format!("rtr-{i:03}")).collect::<Vec<_>>();
+        let roles = |devices, dns, local| Roles {
+            devices,
+            dns,
+            local,
+        };
+        assert_eq!(
+            roles(names(2), true, true).to_string(),
+            "management address of rtr-001, rtr-002; DNS server; the address tsfleet connects from"
+        );
+        assert_eq!(
+            roles(names(1000), false, false).to_string(),
+            "management address of rtr-001, rtr-002, rtr-003 and 997 more"
+        );
+        assert_eq!(roles(vec![], true, false).to_string(), "DNS server");
+    }
+
+    #[test]
+    fn the_local_address_towards_loopback_is_loopback() {
+        let to = SocketAddr::from((Ipv4Addr::LOCALHOST, 22));
+        assert_eq!(local_address_towards(to), Some(Ipv4Addr::LOCALHOST));
+    }
+}
