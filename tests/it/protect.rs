@@ -48,9 +48,15 @@ async fn bed(dir: &Path, lists: Vec<PublishedList>) -> TestBed {
         .unwrap()
 }
 
+/// A fleet command (`plan`, `apply`) on the bed's inventory, transcripts in `runs`.
+async fn fleet_command(dir: &Path, args: &[&str]) -> Output {
+    let mut args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    args.extend(["-i", "fleet.yaml", "--run-dir", "runs"].map(String::from));
+    tsfleet(dir, args).await
+}
+
 /// Run the binary in `dir` off the async runtime (the simulator lives on it).
-async fn tsfleet(dir: &Path, args: &[&str]) -> Output {
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+async fn tsfleet(dir: &Path, args: Vec<String>) -> Output {
     let cwd = dir.to_path_buf();
     tokio::task::spawn_blocking(move || {
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -78,20 +84,7 @@ async fn lists_never_block_the_devices_dns_or_tsfleet_itself() {
         ],
     )
     .await;
-    let out = tsfleet(
-        dir.path(),
-        &[
-            "apply",
-            "--yes",
-            "-i",
-            "fleet.yaml",
-            "--json",
-            "run.json",
-            "--run-dir",
-            "runs",
-        ],
-    )
-    .await;
+    let out = fleet_command(dir.path(), &["apply", "--yes", "--json", "run.json"]).await;
     assert_eq!(code(&out), 0, "{}", text(&out));
 
     let home = Ipv4Addr::LOCALHOST;
@@ -151,11 +144,8 @@ async fn lists_never_block_the_devices_dns_or_tsfleet_itself() {
 async fn a_stale_snapshot_is_refused_before_any_device_is_contacted() {
     let dir = tempfile::tempdir().unwrap();
     let bed = bed(dir.path(), vec![published(WIDE, &["198.51.100.0/24"])]).await;
-    let out = tsfleet(
-        dir.path(),
-        &["resolve", "-i", "fleet.yaml", "-o", "lists.json"],
-    )
-    .await;
+    let resolve = ["resolve", "-i", "fleet.yaml", "-o", "lists.json"];
+    let out = tsfleet(dir.path(), resolve.map(String::from).to_vec()).await;
     assert_eq!(code(&out), 0, "{}", text(&out));
 
     // A CI artifact from two days ago: only its own timestamp says so (the
@@ -170,16 +160,8 @@ async fn a_stale_snapshot_is_refused_before_any_device_is_contacted() {
     std::fs::write(&path, serde_json::to_vec_pretty(&snapshot).unwrap()).unwrap();
 
     for command in [&["apply", "--yes"][..], &["plan"]] {
-        let mut args = command.to_vec();
-        args.extend([
-            "-i",
-            "fleet.yaml",
-            "--lists",
-            "lists.json",
-            "--run-dir",
-            "runs",
-        ]);
-        let out = tsfleet(dir.path(), &args).await;
+        let args = [command, &["--lists", "lists.json"]].concat();
+        let out = fleet_command(dir.path(), &args).await;
         assert_eq!(code(&out), 3, "{command:?}: {}", text(&out));
         let stderr = String::from_utf8_lossy(&out.stderr);
         for part in [
@@ -201,19 +183,15 @@ async fn a_stale_snapshot_is_refused_before_any_device_is_contacted() {
     }
 
     // The flag overrides, and names no other meaning without --lists.
-    let out = tsfleet(
+    let out = fleet_command(
         dir.path(),
         &[
             "apply",
             "--yes",
-            "-i",
-            "fleet.yaml",
             "--lists",
             "lists.json",
             "--max-snapshot-age",
             "3d",
-            "--run-dir",
-            "runs",
         ],
     )
     .await;
@@ -221,11 +199,7 @@ async fn a_stale_snapshot_is_refused_before_any_device_is_contacted() {
     assert!(bed.fleet().devices().iter().all(|d| {
         group_of(bed.fleet(), &d.name, "threatstop-block").contains(&net("198.51.100.0/24"))
     }));
-    let out = tsfleet(
-        dir.path(),
-        &["plan", "-i", "fleet.yaml", "--max-snapshot-age", "0"],
-    )
-    .await;
+    let out = fleet_command(dir.path(), &["plan", "--max-snapshot-age", "0"]).await;
     assert_eq!(code(&out), 3, "{}", text(&out));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("--lists"),
