@@ -816,6 +816,31 @@ mod tests {
         }
     }
 
+    #[test]
+    fn max_snapshot_age_is_a_humantime_age_24h_unless_given() {
+        use clap::Parser;
+        use std::time::Duration;
+        let age = |extra: &[&str]| {
+            let argv = [
+                &["tsfleet", "plan", "-i", "x", "--lists", "s.json"][..],
+                extra,
+            ]
+            .concat();
+            match Cli::try_parse_from(argv).map(|c| c.command) {
+                Ok(super::Command::Plan(p)) => Ok(p.lists.max_snapshot_age),
+                Ok(_) => unreachable!("plan parses as plan"),
+                Err(e) => Err(e.to_string()),
+            }
+        };
+        assert_eq!(age(&[]), Ok(Duration::from_secs(24 * 3600)));
+        assert_eq!(
+            age(&["--max-snapshot-age", "36h"]),
+            Ok(Duration::from_secs(36 * 3600))
+        );
+        assert_eq!(age(&["--max-snapshot-age", "0"]), Ok(Duration::ZERO));
+        assert!(age(&["--max-snapshot-age", "soon"]).is_err());
+    }
+
     /// Every command's path from the top, `tsfleet` itself included.
     fn paths(cmd: &clap::Command, prefix: Vec<String>, out: &mut Vec<Vec<String>>) {
         out.push(prefix.clone());
