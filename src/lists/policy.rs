@@ -31,7 +31,8 @@ pub const DEFAULT_MAX_SHRINK: f64 = 0.5;
 /// The entries one device must carry, and what was done to get there.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DevicePolicy {
-    /// Sorted by address; never overlaps a `protect:` prefix.
+    /// Sorted by address; never overlaps a `protect:` prefix nor covers an
+    /// [`OwnAddress`].
     pub block: Vec<Ipv4Net>,
     /// Sorted by address.
     pub allow: Vec<Ipv4Net>,
