@@ -37,7 +37,13 @@ pub async fn run(args: ResolveArgs) -> Result<Outcome, Error> {
     let mut policies = Vec::new();
     let mut refused = None;
     for (name, p) in &loaded.inventory.policies {
-        match policy::build(snapshot, p, previous.as_ref(), args.shrink.allow_shrink) {
+        match policy::build(
+            snapshot,
+            p,
+            previous.as_ref(),
+            args.shrink.allow_shrink,
+            &[],
+        ) {
             Ok(d) => policies.push((name.as_str(), d)),
             Err(source) => {
                 refused.get_or_insert(ListsError::Policy {

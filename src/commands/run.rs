@@ -110,6 +110,10 @@ pub async fn run(args: Request, command: Command, quiet: bool) -> Result<Outcome
     let options = RunOptions {
         command,
         lists: args.lists.as_ref().and_then(|l| l.lists.clone()),
+        max_snapshot_age: args
+            .lists
+            .as_ref()
+            .map_or(Duration::ZERO, |l| l.max_snapshot_age),
         previous: args.lists.as_ref().and_then(|l| l.shrink.previous.clone()),
         allow_shrink: args.lists.as_ref().is_some_and(|l| l.shrink.allow_shrink),
         applied,

@@ -11,6 +11,7 @@ mod harness;
 mod inventory;
 mod logs;
 mod modules;
+mod protect;
 mod report;
 mod resolve;
 mod scripts;
