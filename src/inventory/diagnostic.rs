@@ -37,9 +37,9 @@ impl Diagnostic {
     }
 
     /// Render the snippet from the inventory text.
-    pub fn with_snippet(mut self, text: &str) -> Diagnostic {
+    pub fn with_snippet(mut self, text: &MaskedText) -> Diagnostic {
         if let Some(loc) = self.loc {
-            self.snippet = snippet(text, loc);
+            self.snippet = render(&text.0, loc);
         }
         self
     }
@@ -78,37 +78,48 @@ impl fmt::Display for DisplayDiagnostic<'_> {
     }
 }
 
+/// An inventory's lines with every secret masked: all a snippet may show.
+/// Masked once per inventory (a value can continue over many lines).
+pub struct MaskedText(Vec<String>);
+
+impl MaskedText {
+    pub fn new(text: &str) -> MaskedText {
+        MaskedText(masked_lines(&text.lines().collect::<Vec<_>>(), None))
+    }
+}
+
 /// The lines up to `loc` (two before it) with a caret under the token at
 /// `loc`: rustc's layout, as serde-saphyr renders its own snippets.
+#[cfg(test)]
 pub fn snippet(text: &str, loc: Loc) -> String {
-    snippet_masking(text, loc, None)
+    render(&MaskedText::new(text).0, loc)
 }
 
 /// [`snippet`], masking also the literal value of the key `also` (an
 /// unknown key, which may be a secret under a name tsfleet does not know).
 fn snippet_masking(text: &str, loc: Loc, also: Option<&str>) -> String {
-    let lines: Vec<&str> = text.lines().collect();
+    let lines: Vec<&str> = text.lines().take(loc.line).collect();
+    render(&masked_lines(&lines, also), loc)
+}
+
+/// The masked `lines` up to `loc` (two before it) with a caret under the
+/// token at `loc`.
+fn render(lines: &[String], loc: Loc) -> String {
     if loc.line == 0 || loc.line > lines.len() {
         return String::new();
     }
-    let mask = |line: &str| match also {
-        Some(key) => mask_url_userinfo(&mask_keys(line, &|k, v| {
-            is_secret_key(k) || (k == key && !is_plain_value(v))
-        })),
-        None => mask_secrets(line),
-    };
     let first = loc.line.saturating_sub(2).max(1);
     let width = loc.line.to_string().len();
     let mut out = format!("{:width$} |\n", "");
     for n in first..=loc.line {
-        let l = mask(lines[n - 1]);
+        let l = &lines[n - 1];
         if l.is_empty() {
             out.push_str(&format!("{n:>width$} |\n"));
         } else {
             out.push_str(&format!("{n:>width$} | {l}\n"));
         }
     }
-    let line = mask(lines[loc.line - 1]);
+    let line = &lines[loc.line - 1];
     let pad: String = line
         .chars()
         .take(loc.column.saturating_sub(1))
@@ -117,6 +128,42 @@ fn snippet_masking(text: &str, loc: Loc, also: Option<&str>) -> String {
     let rest: String = line.chars().skip(loc.column.saturating_sub(1)).collect();
     let carets = "^".repeat(token_len(&rest).max(1));
     out.push_str(&format!("{:width$} | {pad}{carets}\n", ""));
+    out
+}
+
+/// `lines` with every secret masked, so a snippet never shows one, even on
+/// a neighbouring line: the literal written after a secret key (`password:`,
+/// `enable_secret:`, a typo or alias of them) or after the key `also`,
+/// including a value written on the lines below its key (`password: |`, or
+/// the value alone on the next line); references such as `{ env: NAME }`
+/// are kept. The `user:password@` of any URL likewise.
+fn masked_lines(lines: &[&str], also: Option<&str>) -> Vec<String> {
+    let secret = |k: &str, v: &str| is_secret_key(k) || (Some(k) == also && !is_plain_value(v));
+    // The indentation of the line whose secret value continues below it.
+    let mut open: Option<usize> = None;
+    let mut out = Vec::with_capacity(lines.len());
+    for line in lines {
+        let body = line.trim_start();
+        let indent = line.len() - body.len();
+        if let Some(key_indent) = open {
+            // A reference written as a block mapping is shown.
+            let reference = body.starts_with("env:") || body.starts_with("file:");
+            if body.is_empty() || (indent > key_indent && reference) {
+                out.push(line.to_string());
+                continue;
+            }
+            if indent > key_indent {
+                out.push(format!("{}******", &line[..indent]));
+                continue;
+            }
+            open = None;
+        }
+        let (masked, continues) = mask_keys(line, &secret);
+        if continues {
+            open = Some(indent);
+        }
+        out.push(mask_url_userinfo(&masked));
+    }
     out
 }
 
@@ -146,16 +193,16 @@ fn is_secret_key(key: &str) -> bool {
 /// A value that cannot be a secret worth hiding: a number, a boolean, null.
 fn is_plain_value(value: &str) -> bool {
     let v = value.trim();
-    v.parse::<f64>().is_ok() || matches!(v, "true" | "false" | "null" | "~" | "")
+    v.parse::<f64>().is_ok() || matches!(v, "true" | "false" | "null" | "~")
 }
 
 /// `line` with any literal written after a secret key (`password:`,
 /// `enable_secret:`, a typo or alias of them) replaced by `******`
 /// (references such as `{ env: NAME }` are kept), and the `user:password@`
-/// of any URL likewise, so a snippet never shows a secret, even on a
-/// neighbouring line.
+/// of any URL likewise: one line as [`masked_lines`] masks it.
+#[cfg(test)]
 pub fn mask_secrets(line: &str) -> String {
-    mask_url_userinfo(&mask_keys(line, &|k, _| is_secret_key(k)))
+    mask_url_userinfo(&mask_keys(line, &|k, _| is_secret_key(k)).0)
 }
 
 /// `scheme://user:password@host` → `scheme://******@host`.
@@ -184,9 +231,12 @@ fn mask_url_userinfo(line: &str) -> String {
 /// `secret(key, value)` holds replaced by `******`. A key is a run of
 /// letters, digits, `_` and `-` at the start of the line or after a space,
 /// `{`, `,` or `-`, followed by `:` and a space, a quote or the line's end.
-fn mask_keys(line: &str, secret: &dyn Fn(&str, &str) -> bool) -> String {
+/// Also says whether such a value goes on below this line: nothing or a
+/// comment after the key, a block scalar (`|`, `>`) or an unclosed quote.
+fn mask_keys(line: &str, secret: &dyn Fn(&str, &str) -> bool) -> (String, bool) {
     let mut out = String::new();
     let mut rest = line;
+    let mut continues = false;
     while let Some(colon) = rest.find(':') {
         let before = &rest[..colon];
         let key_start = before
@@ -208,10 +258,14 @@ fn mask_keys(line: &str, secret: &dyn Fn(&str, &str) -> bool) -> String {
         }
         let value_start = rest.len() - rest.trim_start().len();
         let value = &rest[value_start..];
+        if value.is_empty() || value.starts_with(['#', '|', '>']) {
+            continues |= secret(key, "");
+        }
         if value.is_empty() || value.starts_with(['{', '#', '&', '*', '[']) {
             continue;
         }
-        let end = if value.starts_with(['"', '\'']) {
+        let quoted = value.starts_with(['"', '\'']);
+        let end = if quoted {
             // token_len counts characters: slice at that character's byte offset.
             value
                 .char_indices()
@@ -223,14 +277,19 @@ fn mask_keys(line: &str, secret: &dyn Fn(&str, &str) -> bool) -> String {
         if !secret(key, &value[..end]) {
             continue;
         }
-        let trailing = value[..end].len() - value[..end].trim_end().len();
+        let token = &value[..end];
+        let q = token.chars().next();
+        if quoted && (token.chars().count() < 2 || token.chars().last() != q) {
+            continues = true;
+        }
+        let trailing = token.len() - token.trim_end().len();
         out.push_str(&rest[..value_start]);
         out.push_str("******");
         out.push_str(&" ".repeat(trailing));
         rest = &value[end..];
     }
     out.push_str(rest);
-    out
+    (out, continues)
 }
 
 /// Length in characters of the YAML token that starts `rest`: a quoted
@@ -536,6 +595,32 @@ mod tests {
         // A number or a boolean is shown: it helps and cannot be a secret worth hiding.
         let text = "groups:\n  g:\n    prot: 2222\n";
         assert!(at(text).snippet.contains("prot: 2222"));
+    }
+
+    #[test]
+    fn secrets_written_below_their_key_are_masked() {
+        let text = "defaults:\n  password:\n    hunter2\n  enable_secret: |\n    hunter3\n\
+                    \n    hunter4\n  username: u\n  pasword: \"multi\n    line\"\n  port: x\n";
+        let s = snippet(
+            text,
+            Loc {
+                line: 11,
+                column: 9,
+            },
+        );
+        assert!(s.contains("10 |     ******\n"), "{s}");
+        assert!(s.contains("11 |   port: x\n"), "{s}");
+        let s = snippet(text, Loc { line: 8, column: 3 });
+        assert!(!s.contains("hunter"), "{s}");
+        assert!(s.contains("8 |   username: u"), "{s}");
+        for line in 2..=7 {
+            let s = snippet(text, Loc { line, column: 1 });
+            assert!(!s.contains("hunter"), "{line}: {s}");
+        }
+        // A reference written as a block mapping stays readable.
+        let text = "defaults:\n  password:\n    env: PW\n  port: x\n";
+        let s = snippet(text, Loc { line: 4, column: 9 });
+        assert!(s.contains("3 |     env: PW"), "{s}");
     }
 
     #[test]

@@ -218,16 +218,20 @@ fn check_text_with(
     };
     if !errors.is_empty() {
         errors.sort_by_key(|d| d.loc);
-        return Err(errors.into_iter().map(|d| d.with_snippet(text)).collect());
+        let text = diagnostic::MaskedText::new(text);
+        return Err(errors.into_iter().map(|d| d.with_snippet(&text)).collect());
     }
+    let warnings = if findings.warnings.is_empty() {
+        Vec::new()
+    } else {
+        let text = diagnostic::MaskedText::new(text);
+        let warnings = findings.warnings.into_iter();
+        warnings.map(|d| d.with_snippet(&text)).collect()
+    };
     Ok(Checked {
         inventory,
         devices,
-        warnings: findings
-            .warnings
-            .into_iter()
-            .map(|d| d.with_snippet(text))
-            .collect(),
+        warnings,
     })
 }
 
