@@ -623,6 +623,17 @@ mod tests {
         assert!(s.contains("3 |     env: PW"), "{s}");
     }
 
+    proptest::proptest! {
+        /// Masking works on any text (the fuzz target found a panic once):
+        /// keys, quotes, block indicators, multi-byte spaces and letters.
+        #[test]
+        fn masking_any_text_never_panics(text in "[a-z_: \"'|>#{},\\-\n\t\u{3000}é]{0,120}") {
+            let lines: Vec<&str> = text.lines().collect();
+            let _ = masked_lines(&lines, Some("pw"));
+            let _ = snippet(&text, Loc { line: 2, column: 3 });
+        }
+    }
+
     #[test]
     fn unknown_key_suggests_the_nearest() {
         let (m, h) = reword(
