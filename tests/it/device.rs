@@ -58,7 +58,6 @@ fn request(block: BTreeSet<Ipv4Net>) -> SyncRequest {
         ],
         apply: true,
         save_config: true,
-        group_limit: None,
     }
 }
 
