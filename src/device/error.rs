@@ -3,7 +3,7 @@
 //! and what to fix, and never contain a secret; [`DeviceError::message`] is
 //! the same text without the device, for reports that name it already.
 
-use super::sync::SyncOutcome;
+use super::outcome::SyncOutcome;
 use crate::domain::ErrorClass;
 use std::fmt;
 use std::time::Duration;

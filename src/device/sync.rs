@@ -21,6 +21,7 @@
 
 use super::DeviceError;
 use super::ios::{self, GroupContents};
+pub use super::outcome::{GroupOutcome, SyncOutcome};
 use super::shell::{CliSession, Link, PushResult};
 use crate::plan::{self, Change};
 use ipnet::Ipv4Net;
@@ -47,38 +48,6 @@ pub struct SyncRequest {
 /// Push rounds of a step (adds, or removals) after its first one, for what
 /// the read-back still finds missing.
 pub const MAX_REPUSH_ROUNDS: u32 = 2;
-
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct GroupOutcome {
-    pub name: String,
-    /// Planned (`plan`), applied (`apply`), or, on a failed device, in the
-    /// running configuration (as acknowledged or read back).
-    pub added: usize,
-    pub removed: usize,
-    pub kept: usize,
-    /// Entries tsfleet does not manage (`range`, `group-object`, …), left alone.
-    pub unmanaged: Vec<String>,
-    /// Push rounds used (0 when nothing was pushed).
-    pub push_rounds: u32,
-    /// Lines the device never acknowledged, later fixed by a re-push.
-    pub lost_lines: usize,
-    /// Adds removed again because the run was stopped before the group's
-    /// adds were all in.
-    pub taken_back: usize,
-}
-
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct SyncOutcome {
-    pub hostname: String,
-    pub groups: Vec<GroupOutcome>,
-    pub saved: bool,
-}
-
-impl SyncOutcome {
-    pub fn changed(&self) -> bool {
-        self.groups.iter().any(|g| g.added + g.removed > 0)
-    }
-}
 
 /// Bring the device's groups to the desired sets (or, with `apply: false`,
 /// report the diff). An error after the push began is a
