@@ -261,12 +261,17 @@ async fn push_group<L: Link>(
         let sent = session.push(&lines, adding && !stopped, &mut pushed).await;
         result.push_rounds += 1;
         result.lost_lines += pushed.lost;
-        *acked += pushed.confirmed;
+        if !stopped {
+            // Lines of this run's changes; taking adds back is not one.
+            *acked += pushed.confirmed;
+        }
         if let Err(e) = sent {
             // As acknowledged: the session cannot read the group back.
             let done = pushed.confirmed;
             if adding {
                 result.added += done;
+            } else if stopped {
+                result.added = result.added.saturating_sub(done);
             } else {
                 result.removed += done;
             }
@@ -323,22 +328,13 @@ fn refusal<L: Link>(
     pushed: &PushResult,
 ) -> DeviceError {
     let device = session.device().to_string();
-    if let Some(limit) = pushed
-        .errors
-        .iter()
-        .find_map(|(_, m)| ios::group_full_limit(m))
-    {
-        let reported = pushed
-            .errors
-            .iter()
-            .map(|(_, m)| m.as_str())
-            .find(|m| ios::group_full_limit(m).is_some())
-            .unwrap_or(message);
+    let full = (pushed.errors.iter()).find_map(|(_, m)| Some((ios::group_full_limit(m)?, m)));
+    if let Some((limit, reported)) = full {
         return DeviceError::GroupFull {
             device,
             group: group.name.clone(),
             limit,
-            reported: reported.to_string(),
+            reported: reported.clone(),
             accepted: holds.difference(old).count(),
             adds: group.desired.difference(old).count(),
         };
