@@ -878,7 +878,7 @@ mod tests {
     ) -> DeviceError {
         let options = CliOptions {
             cost: CostModel {
-                line_cost: Duration::from_micros(500),
+                line_cost: Duration::from_millis(1),
                 per_1000_entries: Duration::ZERO,
             },
             ..Default::default()
