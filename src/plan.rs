@@ -2,9 +2,13 @@
 //! exactly the desired prefixes, and in which order. Pure; the device session
 //! turns the changes into IOS lines.
 //!
-//! Order keeps the router at least as protected as before: every new entry
-//! goes in before any old one comes out, unless a size limit forces room to be
-//! made first; the group is never emptied.
+//! Order keeps the router at least as protected as before, whatever
+//! happens part way: every new entry goes in before any old one comes out, so
+//! until the adds are all in the group holds the whole old list, and from
+//! then on the whole new list (see `crate::device::sync`, which sends the
+//! removals only once every add was acknowledged). The group is never
+//! emptied. Nothing makes room first: a device that cannot hold the old and
+//! new lists together refuses adds, and then keeps the old list.
 
 use ipnet::Ipv4Net;
 use std::collections::BTreeSet;
@@ -37,10 +41,6 @@ pub enum PlanError {
         "the desired list is empty: refusing to empty the group (it would remove all {0} entries)"
     )]
     WouldEmpty(usize),
-    #[error("the group would need {needed} entries but may hold at most {limit}")]
-    OverLimit { needed: usize, limit: usize },
-    #[error("the group is full (at most {limit} entries) and making room would empty it")]
-    NoRoom { limit: usize },
 }
 
 /// Adds and removes that turn `current` into `desired`.
@@ -52,61 +52,26 @@ pub fn diff(current: &BTreeSet<Ipv4Net>, desired: &BTreeSet<Ipv4Net>) -> GroupDi
     }
 }
 
-/// Order the changes. `size` is the group's entry count now (unmanaged
-/// entries included); `limit` the most entries it may hold at any moment.
-pub fn order(
-    diff: &GroupDiff,
-    size: usize,
-    limit: Option<usize>,
-) -> Result<Vec<Change>, PlanError> {
+/// Order the changes: every add, then every removal.
+pub fn order(diff: &GroupDiff) -> Result<Vec<Change>, PlanError> {
     let managed_now = diff.kept + diff.remove.len();
     if diff.kept + diff.add.len() == 0 && managed_now > 0 {
         return Err(PlanError::WouldEmpty(managed_now));
     }
-    let final_size = size + diff.add.len() - diff.remove.len();
-    if let Some(limit) = limit
-        && final_size > limit
-    {
-        return Err(PlanError::OverLimit {
-            needed: final_size,
-            limit,
-        });
-    }
-    let mut changes = Vec::with_capacity(diff.add.len() + diff.remove.len());
-    let (mut adds, mut removes) = (diff.add.iter(), diff.remove.iter());
-    let mut size = size;
-    let mut next_add = adds.next();
-    loop {
-        let room = limit.is_none_or(|l| size < l);
-        match (next_add, room) {
-            (Some(net), true) => {
-                changes.push(Change::Add(*net));
-                size += 1;
-                next_add = adds.next();
-            }
-            // No room: make some, unless that would leave the group empty.
-            (Some(_), false) if size <= 1 => {
-                return Err(PlanError::NoRoom {
-                    limit: limit.unwrap_or(size),
-                });
-            }
-            _ => match removes.next() {
-                Some(net) => {
-                    changes.push(Change::Remove(*net));
-                    size -= 1;
-                }
-                // Unreachable while final_size <= limit, but never loop forever.
-                None if next_add.is_some() => {
-                    return Err(PlanError::OverLimit {
-                        needed: final_size,
-                        limit: limit.unwrap_or(size),
-                    });
-                }
-                None => break,
-            },
-        }
-    }
-    Ok(changes)
+    let adds = diff.add.iter().copied().map(Change::Add);
+    let removes = diff.remove.iter().copied().map(Change::Remove);
+    Ok(adds.chain(removes).collect())
+}
+
+/// What to send now of ordered `changes`: the adds while any is left, the
+/// removals only when none is. The caller sends the step, waits until every
+/// line of it is acknowledged (or reads the group back), and asks again.
+pub fn next_step(changes: &[Change]) -> &[Change] {
+    let adds = changes
+        .iter()
+        .take_while(|c| matches!(c, Change::Add(_)))
+        .count();
+    if adds > 0 { &changes[..adds] } else { changes }
 }
 
 #[cfg(test)]
@@ -124,57 +89,33 @@ mod tests {
         let d = diff(&s, &s);
         assert!(d.is_empty());
         assert_eq!(d.kept, 2);
-        assert_eq!(order(&d, 2, None).unwrap(), []);
+        assert_eq!(order(&d).unwrap(), []);
+        assert_eq!(next_step(&[]), []);
     }
 
     #[test]
-    fn adds_come_before_removes() {
+    fn adds_come_before_removes_and_are_a_step_of_their_own() {
         let d = diff(
             &set(&["192.0.2.1/32", "192.0.2.2/32"]),
             &set(&["192.0.2.2/32", "192.0.2.3/32"]),
         );
-        let changes = order(&d, 2, None).unwrap();
-        assert_eq!(
-            changes,
-            [
-                Change::Add("192.0.2.3/32".parse().unwrap()),
-                Change::Remove("192.0.2.1/32".parse().unwrap())
-            ]
-        );
+        let changes = order(&d).unwrap();
+        let add = Change::Add("192.0.2.3/32".parse().unwrap());
+        let remove = Change::Remove("192.0.2.1/32".parse().unwrap());
+        assert_eq!(changes, [add, remove]);
+        assert_eq!(next_step(&changes), [add]);
+        assert_eq!(next_step(&changes[1..]), [remove]);
     }
 
     #[test]
-    fn a_full_group_makes_room_first_and_is_never_emptied() {
-        let d = diff(
-            &set(&["192.0.2.1/32", "192.0.2.2/32"]),
-            &set(&["198.51.100.1/32", "198.51.100.2/32"]),
-        );
-        let changes = order(&d, 2, Some(2)).unwrap();
-        assert!(matches!(changes[0], Change::Remove(_)));
-        assert!(matches!(changes[1], Change::Add(_)));
+    fn the_group_is_never_emptied() {
         assert_eq!(
-            order(&diff(&set(&["192.0.2.1/32"]), &set(&[])), 1, None),
+            order(&diff(&set(&["192.0.2.1/32"]), &set(&[]))),
             Err(PlanError::WouldEmpty(1))
         );
-        assert_eq!(
-            order(
-                &diff(&set(&[]), &set(&["192.0.2.1/32", "192.0.2.2/32"])),
-                0,
-                Some(1)
-            ),
-            Err(PlanError::OverLimit {
-                needed: 2,
-                limit: 1
-            })
-        );
-    }
-
-    #[test]
-    fn a_full_one_entry_group_cannot_be_replaced_without_emptying_it() {
-        // Found by the property test below: limit 1, {a} → {b}.
-        let d = diff(&set(&["192.0.2.0/32"]), &set(&["192.0.2.1/32"]));
-        assert_eq!(order(&d, 1, Some(1)), Err(PlanError::NoRoom { limit: 1 }));
-        assert!(order(&d, 1, Some(2)).is_ok());
+        // An empty group filled, and a group replaced whole, are fine.
+        assert!(order(&diff(&set(&[]), &set(&["192.0.2.1/32"]))).is_ok());
+        assert!(order(&diff(&set(&["192.0.2.0/32"]), &set(&["192.0.2.1/32"]))).is_ok());
     }
 
     fn nets() -> impl Strategy<Value = BTreeSet<Ipv4Net>> {
@@ -185,29 +126,33 @@ mod tests {
     }
 
     proptest! {
-        /// Applying the ordered changes yields the desired set; the group never
-        /// exceeds the limit and never becomes empty on the way.
+        /// Sent step by step, the changes yield the desired set, and a device
+        /// stopped after any prefix of them holds the whole old list (while
+        /// adds are left) or the whole new one (once they are in); it is
+        /// never empty on the way, and the first step holds every add.
         #[test]
-        fn ordered_changes_reach_desired_within_limits(current in nets(), desired in nets(), slack in 0usize..5) {
+        fn every_prefix_holds_the_old_or_the_new_list(current in nets(), desired in nets()) {
             let d = diff(&current, &desired);
-            let limit = current.len().max(desired.len()) + slack;
-            match order(&d, current.len(), Some(limit)) {
+            match order(&d) {
                 Ok(changes) => {
+                    let first = next_step(&changes);
+                    prop_assert_eq!(first.len(), if d.add.is_empty() { d.remove.len() } else { d.add.len() });
                     let mut group = current.clone();
-                    for c in changes {
+                    for (i, c) in changes.iter().enumerate() {
                         match c {
-                            Change::Add(n) => prop_assert!(group.insert(n)),
-                            Change::Remove(n) => prop_assert!(group.remove(&n)),
+                            Change::Add(n) => prop_assert!(group.insert(*n)),
+                            Change::Remove(n) => prop_assert!(group.remove(n)),
                         }
-                        prop_assert!(group.len() <= limit);
+                        let adds_done = i + 1 >= d.add.len();
+                        prop_assert!(current.is_subset(&group) || (adds_done && desired.is_subset(&group)));
+                        if adds_done {
+                            prop_assert!(desired.is_subset(&group), "after the adds the new list is whole");
+                        }
                         prop_assert!(!group.is_empty());
                     }
                     prop_assert_eq!(group, desired);
                 }
                 Err(PlanError::WouldEmpty(_)) => prop_assert!(desired.is_empty() && !current.is_empty()),
-                // Replacing the only entry of a one-entry group cannot keep it non-empty.
-                Err(PlanError::NoRoom { .. }) => prop_assert_eq!(limit, 1),
-                Err(e) => prop_assert!(false, "{e}"),
             }
         }
     }

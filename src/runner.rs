@@ -415,14 +415,6 @@ fn job(
         ],
         apply: options.command.pushes_lists(),
         save_config: d.save_config,
-        // The device's capacity: no group may pass it, even for a moment.
-        group_limit: Some(
-            d.policy
-                .as_ref()
-                .and_then(|p| loaded.inventory.policies.get(p))
-                .and_then(|p| p.max_policy_size)
-                .unwrap_or(policy::DEFAULT_MAX_POLICY_SIZE),
-        ),
     };
     Ok(Job {
         name: d.name.clone(),

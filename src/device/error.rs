@@ -3,6 +3,7 @@
 //! and what to fix, and never contain a secret; [`DeviceError::message`] is
 //! the same text without the device, for reports that name it already.
 
+use super::outcome::SyncOutcome;
 use crate::domain::ErrorClass;
 use std::fmt;
 use std::time::Duration;
@@ -50,6 +51,27 @@ pub enum DeviceError {
         missing: usize,
         extra: usize,
     },
+    /// The device refused adds because the group reached its size limit:
+    /// nothing was removed, so the group holds its old list and the adds
+    /// that went in.
+    GroupFull {
+        device: String,
+        group: String,
+        /// The limit as the device stated it.
+        limit: usize,
+        /// The device's refusal, as printed.
+        reported: String,
+        /// Adds that went in, of `adds`.
+        accepted: usize,
+        adds: usize,
+    },
+    /// `error` came after changes reached the running configuration:
+    /// `reached` says which (per group, as acknowledged or read back) and
+    /// whether they were saved.
+    Partial {
+        error: Box<DeviceError>,
+        reached: Box<SyncOutcome>,
+    },
     /// tsfleet refused to make a change that would weaken the device.
     Refused {
         device: String,
@@ -95,6 +117,8 @@ impl DeviceError {
             DeviceError::Timeout { .. } => ErrorClass::Timeout,
             DeviceError::Command { .. } => ErrorClass::DeviceError,
             DeviceError::Verify { .. } => ErrorClass::Verify,
+            DeviceError::GroupFull { .. } => ErrorClass::GroupFull,
+            DeviceError::Partial { error, .. } => error.class(),
             DeviceError::Refused { .. } => ErrorClass::Refused,
             DeviceError::Interrupted { .. } | DeviceError::Abandoned { .. } => {
                 ErrorClass::Interrupted
@@ -118,7 +142,18 @@ impl DeviceError {
             | DeviceError::Interrupted { device, .. }
             | DeviceError::Abandoned { device, .. }
             | DeviceError::Unsupported { device, .. }
-            | DeviceError::Protocol { device, .. } => device,
+            | DeviceError::Protocol { device, .. }
+            | DeviceError::GroupFull { device, .. } => device,
+            DeviceError::Partial { error, .. } => error.device(),
+        }
+    }
+
+    /// What reached the device's running configuration before the failure,
+    /// when anything may have.
+    pub fn reached(&self) -> Option<&SyncOutcome> {
+        match self {
+            DeviceError::Partial { reached, .. } => Some(reached),
+            _ => None,
         }
     }
 
@@ -181,6 +216,36 @@ impl fmt::Display for Message<'_> {
                 "after {rounds} push rounds the group {group} still differs: {missing} missing, {extra} extra"
             ),
             DeviceError::Refused { group, reason, .. } => write!(f, "group {group}: {reason}"),
+            DeviceError::GroupFull {
+                group,
+                limit,
+                reported,
+                accepted,
+                adds,
+                ..
+            } => write!(
+                f,
+                "group {group} is full: the device refused adds past its limit of {limit} entries ({reported:?}); \
+                 {accepted} of {adds} adds went in and nothing was removed, so the group holds its old list and those. \
+                 A swap holds the old and the new list at once: lower the policy's max_policy_size to at most {} or raise the device's limit",
+                limit / 2
+            ),
+            DeviceError::Partial { error, reached } => {
+                write!(f, "{}; in the running configuration:", error.message())?;
+                for (i, g) in reached.groups.iter().enumerate() {
+                    let sep = if i == 0 { " " } else { ", " };
+                    write!(f, "{sep}{} +{} -{}", g.name, g.added, g.removed)?;
+                    if g.taken_back > 0 {
+                        write!(f, " ({} adds taken back)", g.taken_back)?;
+                    }
+                }
+                // An interruption says "not saved" already.
+                match (reached.saved, error.as_ref()) {
+                    (true, _) => f.write_str("; saved"),
+                    (false, DeviceError::Interrupted { .. }) => Ok(()),
+                    (false, _) => f.write_str("; not saved"),
+                }
+            }
             DeviceError::Interrupted { pushed, total, .. } => write!(
                 f,
                 "interrupted after {pushed} of {total} lines; configuration mode left, not saved"

@@ -128,6 +128,18 @@ pub fn entry_line(net: &Ipv4Net) -> String {
     }
 }
 
+/// The group size limit a `%` refusal of an entry states, if it is a full
+/// group's: `% Object-group G: maximum of N entries reached` (the
+/// simulator's wording, `src/sim/cli.rs`; no capture of a real router's is
+/// in the repository, so any `maximum of N entries` is read as one).
+pub fn group_full_limit(message: &str) -> Option<usize> {
+    let (_, rest) = message.split_once("maximum of ")?;
+    let (number, rest) = rest.split_once(' ')?;
+    rest.starts_with("entries")
+        .then(|| number.replace(',', "").parse().ok())
+        .flatten()
+}
+
 /// What `show version` says about the software.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IosVersion {
@@ -362,6 +374,19 @@ mod version_tests {
             Support::Supported
         );
         assert!(matches!(v("weird"), Support::Warn(_)));
+    }
+
+    #[test]
+    fn a_full_group_refusal_states_its_limit() {
+        assert_eq!(
+            group_full_limit("% Object-group threatstop-block: maximum of 4000 entries reached"),
+            Some(4000)
+        );
+        assert_eq!(
+            group_full_limit("% Invalid input detected at '^' marker."),
+            None
+        );
+        assert_eq!(group_full_limit("% maximum of many entries"), None);
     }
 
     #[test]

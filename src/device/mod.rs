@@ -9,6 +9,7 @@
 //! - [`shell`]: the prompt-driven CLI session and the pipelined push.
 //! - [`window`]: the push's flow control (lines in flight, batches, stalls).
 //! - [`sync`]: one device start to finish (read, diff, push, verify, save).
+//! - [`outcome`]: what a sync did to each group (and a failed one reached).
 //! - [`tasks`]: `check` (preflight) and `remove` on one device.
 //! - [`transcript`]: the per-device transcript with secrets masked.
 //! - [`error`]: typed failures.
@@ -17,6 +18,7 @@ pub mod acl;
 pub mod error;
 pub mod ios;
 pub mod login;
+pub mod outcome;
 pub mod progress;
 pub mod shell;
 pub mod ssh;

@@ -56,7 +56,12 @@ pub struct PushResult {
     /// Lines the device never acknowledged (input lost); the verify finds them.
     pub lost: usize,
     /// Lines refused with a `%` error: (index in the pushed lines, message).
+    /// After the first one no more lines are sent.
     pub errors: Vec<(usize, String)>,
+    /// The run was stopped: lines after `sent` were never sent.
+    pub stopped: bool,
+    /// Lines sent (the rest were held back by an error or a stop).
+    pub sent: usize,
 }
 
 /// Silence before a first keypress is sent to a device that shows no prompt:
@@ -300,9 +305,16 @@ impl<L: Link> CliSession<L> {
     /// Push configuration lines in the current configuration mode with a
     /// window of lines in flight. Every line is answered by its echo, any
     /// output, and the next prompt; lines whose answer never comes are
-    /// reported lost (the caller verifies and pushes again).
-    pub async fn push(&mut self, lines: &[String]) -> Result<PushResult, DeviceError> {
-        let mut result = PushResult::default();
+    /// reported lost (the caller verifies and pushes again). A `%` error,
+    /// or a stop when `stoppable`, ends the sending: the lines in flight are
+    /// answered, no more are sent. `result` counts as it goes, so a caller
+    /// whose push failed still knows what the device acknowledged.
+    pub async fn push(
+        &mut self,
+        lines: &[String],
+        stoppable: bool,
+        result: &mut PushResult,
+    ) -> Result<(), DeviceError> {
         let n = lines.len();
         let mut next = 0; // next line to send
         let mut acked = 0; // lines answered (or known lost)
@@ -311,17 +323,16 @@ impl<L: Link> CliSession<L> {
         let mut stall = window::first_stall(self.timeouts.inactivity);
         let mut batch = String::new();
         while acked < n {
-            if self.cancel.is_cancelled() && acked == next {
+            let stop = stoppable && self.cancel.is_cancelled();
+            let hold = stop || !result.errors.is_empty();
+            if hold && acked == next {
                 // Everything sent is answered; send no more.
-                return Err(DeviceError::Interrupted {
-                    device: self.device.clone(),
-                    pushed: acked,
-                    total: n,
-                });
+                result.stopped = stop;
+                break;
             }
             // Refill in batches, not a line per answer (see PushWindow::batch).
             let count = self.window.batch(next - acked, n - next);
-            if count > 0 && !self.cancel.is_cancelled() {
+            if count > 0 && !hold {
                 batch.clear();
                 for line in &lines[next..next + count] {
                     batch.push_str(line);
@@ -329,6 +340,7 @@ impl<L: Link> CliSession<L> {
                     self.transcript.sent(line, false);
                 }
                 next += count;
+                result.sent = next;
                 self.lines_sent += batch.matches('\r').count() as u64;
                 self.link.send(batch.as_bytes()).await?;
             }
@@ -397,7 +409,7 @@ impl<L: Link> CliSession<L> {
                 }
             }
         }
-        Ok(result)
+        Ok(())
     }
 
     async fn send_line(&mut self, line: &str) -> Result<(), DeviceError> {

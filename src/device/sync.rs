@@ -1,11 +1,28 @@
 //! One device, start to finish: enable, terminal settings, read each group,
-//! diff it, and (when applying) push the ordered changes, verify by reading
-//! back, push what still differs (at most twice more), save, and leave. Config
-//! mode is always left, on errors too.
+//! diff it, and (when applying) push the changes, verify by reading back,
+//! push what still differs (at most twice more per step), save, and leave.
+//! Config mode is always left, on errors too.
+//!
+//! Never neither the old list nor the new one (issue 13, point 3): a group
+//! gets all its adds first, and its removals only once every add was
+//! acknowledged without error (or read back), so at every moment it holds
+//! the whole old list or the whole new one. Then:
+//! * A refused add (a full group, or any `%` error) stops the group's push:
+//!   nothing is removed, the group holds the old list and the adds that went
+//!   in. That is at least what was saved, so it is saved (when `save_config`)
+//!   and a reload cannot bring back less; the device fails (`group-full` for
+//!   a full group, with the limit it stated).
+//! * A stop (Ctrl-C, SIGTERM) during a group's adds takes this run's adds
+//!   back, leaving exactly the old list, so interrupted runs never grow a
+//!   group; during its removals (the new list is whole) they are finished.
+//!   Nothing is saved, and no further group is started.
+//! * A failed or stopped device reports what reached the running
+//!   configuration ([`DeviceError::Partial`]).
 
 use super::DeviceError;
 use super::ios::{self, GroupContents};
-use super::shell::{CliSession, Link};
+pub use super::outcome::{GroupOutcome, SyncOutcome};
+use super::shell::{CliSession, Link, PushResult};
 use crate::plan::{self, Change};
 use ipnet::Ipv4Net;
 use std::collections::BTreeSet;
@@ -26,57 +43,56 @@ pub struct SyncRequest {
     pub apply: bool,
     /// `write memory` after a change.
     pub save_config: bool,
-    /// Most entries a group may hold at any moment (the device's limit).
-    pub group_limit: Option<usize>,
 }
 
-/// Push rounds after the first one, for what the read-back still finds missing.
+/// Push rounds of a step (adds, or removals) after its first one, for what
+/// the read-back still finds missing.
 pub const MAX_REPUSH_ROUNDS: u32 = 2;
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct GroupOutcome {
-    pub name: String,
-    pub added: usize,
-    pub removed: usize,
-    pub kept: usize,
-    /// Entries tsfleet does not manage (`range`, `group-object`, …), left alone.
-    pub unmanaged: Vec<String>,
-    /// Push rounds used (0 when nothing was pushed).
-    pub push_rounds: u32,
-    /// Lines the device never acknowledged, later fixed by a re-push.
-    pub lost_lines: usize,
-}
-
-#[derive(Clone, Debug, Default)]
-pub struct SyncOutcome {
-    pub hostname: String,
-    pub groups: Vec<GroupOutcome>,
-    pub saved: bool,
-}
-
-impl SyncOutcome {
-    pub fn changed(&self) -> bool {
-        self.groups.iter().any(|g| g.added + g.removed > 0)
-    }
-}
-
-/// Bring the device's groups to the desired sets (or, with `apply: false`, report the diff).
+/// Bring the device's groups to the desired sets (or, with `apply: false`,
+/// report the diff). An error after the push began is a
+/// [`DeviceError::Partial`] with what reached the device.
 pub async fn sync<L: Link>(
     session: &mut CliSession<L>,
     request: &SyncRequest,
 ) -> Result<SyncOutcome, DeviceError> {
-    let result = sync_inner(session, request).await;
-    if result.is_err() {
-        session.transcript.note("error: leaving configuration mode");
-        let _ = session.leave_config().await;
+    let mut outcome = SyncOutcome::default();
+    let mut pushing = false;
+    match sync_inner(session, request, &mut outcome, &mut pushing).await {
+        Ok(()) => Ok(outcome),
+        Err(error) => {
+            session.transcript.note("error: leaving configuration mode");
+            let _ = session.leave_config().await;
+            Err(if pushing {
+                DeviceError::Partial {
+                    error: Box::new(error),
+                    reached: Box::new(outcome),
+                }
+            } else {
+                error
+            })
+        }
     }
-    result
+}
+
+/// How a group's push ended, when the session is still usable.
+enum GroupEnd {
+    /// The group holds the desired list.
+    Done,
+    /// The run was stopped: the group holds its old list (or, if it had
+    /// none, the adds that went in).
+    Stopped,
+    /// The device refused a line: the group holds the old list and the adds
+    /// that went in (or the new list and what was not removed yet).
+    Refused(DeviceError),
 }
 
 async fn sync_inner<L: Link>(
     session: &mut CliSession<L>,
     request: &SyncRequest,
-) -> Result<SyncOutcome, DeviceError> {
+    outcome: &mut SyncOutcome,
+    pushing: &mut bool,
+) -> Result<(), DeviceError> {
     super::phase("enable");
     session.enable(request.enable_secret.as_deref()).await?;
     // Terminal settings and every group's contents in one round trip.
@@ -89,10 +105,7 @@ async fn sync_inner<L: Link>(
     batch.extend(shows.iter().map(String::as_str));
     super::phase("reading groups");
     let outputs = session.commands(&batch).await?;
-    let mut outcome = SyncOutcome {
-        hostname: session.hostname().to_string(),
-        ..Default::default()
-    };
+    outcome.hostname = session.hostname().to_string();
     let mut current = Vec::with_capacity(request.groups.len());
     for ((group, output), command) in request.groups.iter().zip(&outputs[2..]).zip(&shows) {
         let contents = parse_group_output(session, command, output, &group.name)?;
@@ -108,24 +121,52 @@ async fn sync_inner<L: Link>(
         current.push(contents);
     }
     if !request.apply || !outcome.changed() {
-        return Ok(outcome);
+        return Ok(());
     }
+    let total: usize = outcome.groups.iter().map(|g| g.added + g.removed).sum();
     if session.cancel.is_cancelled() {
-        let total = outcome.groups.iter().map(|g| g.added + g.removed).sum();
         return Err(DeviceError::Interrupted {
             device: session.device().to_string(),
             pushed: 0,
             total,
         });
     }
+    // From here the counts are what reached the device.
+    let planned: Vec<usize> = outcome.groups.iter().map(|g| g.added + g.removed).collect();
+    for g in &mut outcome.groups {
+        (g.added, g.removed) = (0, 0);
+    }
+    *pushing = true;
     session.command("configure terminal").await?;
-    for ((group, contents), result) in request.groups.iter().zip(&current).zip(&mut outcome.groups)
-    {
-        if result.added + result.removed == 0 {
+    let mut acked = 0;
+    let mut refused = None;
+    for (i, (group, contents)) in request.groups.iter().zip(&current).enumerate() {
+        if planned[i] == 0 {
             continue;
         }
-        push_group(session, request, group, contents, result).await?;
+        if session.cancel.is_cancelled() {
+            break;
+        }
+        let result = &mut outcome.groups[i];
+        match push_group(session, group, contents, result, &mut acked).await? {
+            GroupEnd::Done => {}
+            GroupEnd::Stopped => break,
+            GroupEnd::Refused(e) => {
+                refused = Some(e);
+                break;
+            }
+        }
     }
+    if session.cancel.is_cancelled() && refused.is_none() {
+        session.command("end").await?;
+        return Err(DeviceError::Interrupted {
+            device: session.device().to_string(),
+            pushed: acked,
+            total,
+        });
+    }
+    // A refusal left every group holding at least its old list: saving it
+    // keeps a reload from bringing back less (the first sync's empty group).
     if request.save_config {
         super::phase("write memory");
         let out = session.commands(&["end", "write memory"]).await?.remove(1);
@@ -140,69 +181,174 @@ async fn sync_inner<L: Link>(
     } else {
         session.command("end").await?;
     }
-    Ok(outcome)
+    match refused {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
 }
 
-/// Push one group's changes, then read back and push what still differs.
+/// Push one group's changes step by step (all adds, then the removals; see
+/// [`plan::next_step`]), reading back and pushing again what a step lost.
+/// `result` always counts what the group holds of this run's changes;
+/// `acked` adds the lines the device acknowledged.
 async fn push_group<L: Link>(
     session: &mut CliSession<L>,
-    request: &SyncRequest,
     group: &GroupTarget,
-    contents: &GroupContents,
+    original: &GroupContents,
     result: &mut GroupOutcome,
-) -> Result<(), DeviceError> {
+    acked: &mut usize,
+) -> Result<GroupEnd, DeviceError> {
+    let device = session.device().to_string();
+    let refuse = |e: plan::PlanError| DeviceError::Refused {
+        device: device.clone(),
+        group: group.name.clone(),
+        reason: e.to_string(),
+    };
+    plan::order(&plan::diff(&original.managed, &group.desired)).map_err(refuse)?;
     session
         .command(&format!("object-group network {}", group.name))
         .await?;
-    let mut contents = contents.clone();
-    for round in 0..=MAX_REPUSH_ROUNDS {
-        let diff = plan::diff(&contents.managed, &group.desired);
-        if diff.is_empty() {
-            return Ok(());
-        }
-        let size = contents.managed.len() + contents.unmanaged.len();
-        let changes =
-            plan::order(&diff, size, request.group_limit).map_err(|e| DeviceError::Refused {
-                device: session.device().to_string(),
-                group: group.name.clone(),
-                reason: e.to_string(),
-            })?;
-        let lines: Vec<String> = changes.iter().map(change_line).collect();
-        session.transcript.note(&format!(
-            "push round {} to {}: {} lines",
-            round + 1,
-            group.name,
-            lines.len()
-        ));
-        super::phase(&format!("pushing {} lines to {}", lines.len(), group.name));
-        let pushed = session.push(&lines).await?;
-        result.push_rounds = round + 1;
-        result.lost_lines += pushed.lost;
-        if let Some((index, message)) = pushed.errors.first() {
-            let more = pushed.errors.len() - 1;
-            return Err(DeviceError::Command {
-                device: session.device().to_string(),
-                command: lines[*index].clone(),
-                message: if more > 0 {
-                    format!("{message} (and {more} more lines refused)")
-                } else {
-                    message.clone()
-                },
+    let old = &original.managed;
+    // What the group holds, as read back (`fresh`) or as acknowledged.
+    let mut holds = old.clone();
+    let mut fresh = true;
+    // A stop during the adds aims back at the old list.
+    let mut target = &group.desired;
+    let mut stopped = false;
+    // Push rounds of the adds, and of the removals.
+    let mut rounds = [0u32; 2];
+    loop {
+        let changes = plan::order(&plan::diff(&holds, target)).map_err(refuse)?;
+        let step = plan::next_step(&changes);
+        if step.is_empty() && fresh {
+            return Ok(if stopped {
+                GroupEnd::Stopped
+            } else {
+                GroupEnd::Done
             });
         }
-        contents = read_back(session, &group.name).await?;
+        if step.is_empty() {
+            holds = read_back(session, &group.name).await?.managed;
+            fresh = true;
+            tally(result, old, &holds);
+            continue;
+        }
+        let adding = matches!(step[0], Change::Add(_));
+        let round = &mut rounds[usize::from(!adding)];
+        if *round > MAX_REPUSH_ROUNDS {
+            let diff = plan::diff(&holds, target);
+            return Err(DeviceError::Verify {
+                device: session.device().to_string(),
+                group: group.name.clone(),
+                rounds: *round,
+                missing: diff.add.len(),
+                extra: diff.remove.len(),
+            });
+        }
+        *round += 1;
+        let lines: Vec<String> = step.iter().map(change_line).collect();
+        session.transcript.note(&format!(
+            "push round {} to {}: {} {}",
+            *round,
+            group.name,
+            lines.len(),
+            if adding { "adds" } else { "removals" }
+        ));
+        super::phase(&format!("pushing {} lines to {}", lines.len(), group.name));
+        let mut pushed = PushResult::default();
+        // Only adds stop early: removals complete the new list's swap, and
+        // taking adds back must run to the end.
+        let sent = session.push(&lines, adding && !stopped, &mut pushed).await;
+        result.push_rounds += 1;
+        result.lost_lines += pushed.lost;
+        if !stopped {
+            // Lines of this run's changes; taking adds back is not one.
+            *acked += pushed.confirmed;
+        }
+        if let Err(e) = sent {
+            // As acknowledged: the session cannot read the group back.
+            let done = pushed.confirmed;
+            if adding {
+                result.added += done;
+            } else if stopped {
+                result.added = result.added.saturating_sub(done);
+            } else {
+                result.removed += done;
+            }
+            return Err(e);
+        }
+        if pushed.confirmed == lines.len() && adding {
+            // Every add acknowledged: no read-back before the removals.
+            holds.extend(step.iter().map(|c| match c {
+                Change::Add(n) | Change::Remove(n) => *n,
+            }));
+            fresh = false;
+        } else {
+            holds = read_back(session, &group.name).await?.managed;
+            fresh = true;
+        }
+        tally(result, old, &holds);
+        if let Some((index, message)) = pushed.errors.first() {
+            return Ok(GroupEnd::Refused(refusal(
+                session,
+                group,
+                old,
+                &holds,
+                &lines[*index],
+                message,
+                &pushed,
+            )));
+        }
+        if pushed.stopped && !old.is_empty() {
+            // Take this run's adds back: the old list, no more.
+            stopped = true;
+            target = old;
+            result.taken_back = holds.difference(old).count();
+        } else if pushed.stopped {
+            // A group that was empty keeps what went in: it is part of the new list.
+            return Ok(GroupEnd::Stopped);
+        }
     }
-    let diff = plan::diff(&contents.managed, &group.desired);
-    if diff.is_empty() {
-        return Ok(());
+}
+
+/// The counts of what the group holds of this run's changes.
+fn tally(result: &mut GroupOutcome, old: &BTreeSet<Ipv4Net>, holds: &BTreeSet<Ipv4Net>) {
+    result.added = holds.difference(old).count();
+    result.removed = old.difference(holds).count();
+}
+
+/// The error for a refused line: a full group says so, with its limit.
+fn refusal<L: Link>(
+    session: &CliSession<L>,
+    group: &GroupTarget,
+    old: &BTreeSet<Ipv4Net>,
+    holds: &BTreeSet<Ipv4Net>,
+    line: &str,
+    message: &str,
+    pushed: &PushResult,
+) -> DeviceError {
+    let device = session.device().to_string();
+    let full = (pushed.errors.iter()).find_map(|(_, m)| Some((ios::group_full_limit(m)?, m)));
+    if let Some((limit, reported)) = full {
+        return DeviceError::GroupFull {
+            device,
+            group: group.name.clone(),
+            limit,
+            reported: reported.clone(),
+            accepted: holds.difference(old).count(),
+            adds: group.desired.difference(old).count(),
+        };
     }
-    Err(DeviceError::Verify {
-        device: session.device().to_string(),
-        group: group.name.clone(),
-        rounds: MAX_REPUSH_ROUNDS + 1,
-        missing: diff.add.len(),
-        extra: diff.remove.len(),
-    })
+    let more = pushed.errors.len() - 1;
+    DeviceError::Command {
+        device,
+        command: line.to_string(),
+        message: if more > 0 {
+            format!("{message} (and {more} more lines refused)")
+        } else {
+            message.to_string()
+        },
+    }
 }
 
 /// Read a group back from configuration mode (`do show object-group name G`).
@@ -339,7 +485,6 @@ mod tests {
             ],
             apply: true,
             save_config: true,
-            group_limit: None,
         }
     }
 
@@ -579,36 +724,124 @@ mod tests {
         assert!(out.groups[1].push_rounds > 1);
     }
 
-    #[tokio::test]
-    async fn refused_entries_are_device_errors_naming_the_line() {
-        let state = device(Config::default());
+    /// A device whose block group holds `block` (saved).
+    fn holding(block: &BTreeSet<Ipv4Net>) -> SharedState {
+        let entries = block.iter().map(|n| Entry::Host(n.addr())).collect();
+        device(Config {
+            groups: vec![ObjectGroup {
+                name: "threatstop-block".into(),
+                description: None,
+                entries,
+            }],
+            acls: vec![],
+        })
+    }
+
+    /// What reached the block group, as the error reports it.
+    fn reached_block(err: &DeviceError) -> (usize, usize, bool) {
+        let reached = err
+            .reached()
+            .expect("the error says what reached the device");
+        let g = &reached.groups[1];
+        (g.added, g.removed, reached.saved)
+    }
+
+    /// A group that refuses adds keeps `old` and what it accepted, is saved
+    /// that way, and the device fails as `group-full` naming its limit.
+    async fn full_group_keeps_the_old_list(limit: usize, old: usize, new: usize) {
+        let old_list = nets(0..old as u32);
+        let new_list = nets(100_000..100_000 + new as u32);
+        let state = holding(&old_list);
         let options = CliOptions {
-            error_entries: ["host 10.0.0.7".to_string()].into(),
+            max_group_entries: Some(limit),
             ..Default::default()
         };
         let err = run(
             &state,
-            &request(nets(0..20), nets(900..901)),
+            &request(new_list.clone(), BTreeSet::new()),
             options,
             SessionBehaviour::default(),
         )
         .await
         .unwrap_err();
+        assert_eq!(err.class(), ErrorClass::GroupFull, "{err}");
+        let message = err.to_string();
+        let accepted = limit - old;
+        for part in [
+            format!("limit of {limit} entries"),
+            format!("{accepted} of {new} adds went in"),
+            format!("max_policy_size to at most {}", limit / 2),
+            format!("threatstop-block +{accepted} -0; saved"),
+        ] {
+            assert!(message.contains(&part), "{part:?} in {message}");
+        }
+        assert_eq!(reached_block(&err), (accepted, 0, true));
+        let group = managed(&state, "threatstop-block");
+        assert!(old_list.is_subset(&group), "no old entry was removed");
+        assert_eq!(group.len(), limit, "old + accepted");
+        let s = state.lock().unwrap();
+        assert!(s.saved(), "saved holding old + accepted");
+        assert_eq!(s.stats.left_in_config_mode, 0);
+    }
+
+    #[tokio::test]
+    async fn a_full_group_keeps_3000_old_entries_and_1000_new_and_saves() {
+        full_group_keeps_the_old_list(4000, 3000, 3000).await;
+    }
+
+    #[tokio::test]
+    async fn a_full_group_keeps_2000_old_entries_and_500_new_and_saves() {
+        full_group_keeps_the_old_list(2500, 2000, 2000).await;
+    }
+
+    #[tokio::test]
+    async fn a_refused_entry_keeps_the_old_list_names_the_line_and_saves() {
+        let old = nets(0..50);
+        let state = holding(&old);
+        let options = CliOptions {
+            error_entries: ["host 10.0.1.7".to_string()].into(),
+            ..Default::default()
+        };
+        // 10.0.1.0..: the 8th add is refused.
+        let new = nets(256..276);
+        let err = run(
+            &state,
+            &request(new, nets(900..901)),
+            options,
+            SessionBehaviour::default(),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.class(), ErrorClass::DeviceError, "{err}");
         match &err {
-            DeviceError::Command {
-                command, message, ..
-            } => {
-                assert_eq!(command, "host 10.0.0.7");
-                assert!(message.starts_with('%'), "{message}");
-            }
+            DeviceError::Partial { error, .. } => match error.as_ref() {
+                DeviceError::Command {
+                    command, message, ..
+                } => {
+                    assert_eq!(command, "host 10.0.1.7");
+                    assert!(message.starts_with('%'), "{message}");
+                }
+                other => panic!("{other:?}"),
+            },
             other => panic!("{other:?}"),
         }
-        assert_eq!(state.lock().unwrap().stats.left_in_config_mode, 0);
+        let (added, removed, saved) = reached_block(&err);
+        assert!(added >= 7 && removed == 0 && saved, "{err}");
+        let group = managed(&state, "threatstop-block");
+        assert!(old.is_subset(&group), "no old entry was removed");
+        assert_eq!(group.len(), old.len() + added);
+        let s = state.lock().unwrap();
         assert!(
-            !state.lock().unwrap().saved(),
-            "a refused push is not saved"
+            s.saved(),
+            "old + accepted is saved: a reload keeps the old list"
         );
+        assert_eq!(s.stats.left_in_config_mode, 0);
+    }
 
+    #[tokio::test]
+    async fn a_first_sync_refused_part_way_saves_what_went_in() {
+        // Before, a first sync that hit the limit saved nothing: after a
+        // reload the device had no list at all.
         let full = device(Config::default());
         let options = CliOptions {
             max_group_entries: Some(10),
@@ -622,9 +855,163 @@ mod tests {
         )
         .await
         .unwrap_err();
-        assert_eq!(err.class(), ErrorClass::DeviceError, "{err}");
-        assert_eq!(full.lock().unwrap().stats.left_in_config_mode, 0);
-        assert!(!full.lock().unwrap().saved(), "a refused push is not saved");
+        assert_eq!(err.class(), ErrorClass::GroupFull, "{err}");
+        assert_eq!(reached_block(&err), (10, 0, true));
+        let s = full.lock().unwrap();
+        assert_eq!(s.stats.left_in_config_mode, 0);
+        assert!(s.saved());
+        assert_eq!(
+            s.startup
+                .groups
+                .iter()
+                .map(|g| g.entries.len())
+                .sum::<usize>(),
+            11
+        );
+    }
+
+    /// Run a sync that is stopped once `stop_when` holds of the device.
+    async fn stopped_run(
+        state: &SharedState,
+        req: &SyncRequest,
+        stop_when: impl Fn(&DeviceState) -> bool + Send + 'static,
+    ) -> DeviceError {
+        let options = CliOptions {
+            cost: CostModel {
+                line_cost: Duration::from_millis(1),
+                per_1000_entries: Duration::ZERO,
+            },
+            ..Default::default()
+        };
+        let mut session = connect(state, options, SessionBehaviour::default()).await;
+        let cancel = session.cancel.clone();
+        let watched = state.clone();
+        tokio::spawn(async move {
+            while !stop_when(&watched.lock().unwrap()) {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            cancel.cancel();
+        });
+        let err = sync(&mut session, req).await.unwrap_err();
+        assert!(!session.mode().is_config());
+        session.logout().await;
+        assert_eq!(err.class(), ErrorClass::Interrupted, "{err}");
+        assert!(
+            !err.reached().unwrap().saved,
+            "an interrupted device is not saved"
+        );
+        assert_eq!(state.lock().unwrap().stats.left_in_config_mode, 0);
+        err
+    }
+
+    fn block_len(s: &DeviceState) -> usize {
+        s.group("threatstop-block").map_or(0, |g| g.entries.len())
+    }
+
+    #[tokio::test]
+    async fn a_stop_during_the_adds_takes_them_back() {
+        let old = nets(0..1000);
+        let state = holding(&old);
+        let err = stopped_run(&state, &request(nets(5000..7000), BTreeSet::new()), |s| {
+            block_len(s) >= 1100
+        })
+        .await;
+        assert_eq!(
+            managed(&state, "threatstop-block"),
+            old,
+            "exactly the old list"
+        );
+        let reached = err.reached().unwrap();
+        let g = &reached.groups[1];
+        assert_eq!((g.added, g.removed), (0, 0), "{err}");
+        assert!(g.taken_back >= 100, "{err}");
+        assert!(err.to_string().contains("adds taken back"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_stop_during_the_removals_finishes_them() {
+        let old = nets(0..1000);
+        let new = nets(500..1500);
+        let state = holding(&old);
+        // `object-group network`, the 500 adds, then 20 removals: stop there.
+        let err = stopped_run(&state, &request(new.clone(), BTreeSet::new()), |s| {
+            s.stats.config_lines >= 521
+        })
+        .await;
+        assert_eq!(
+            managed(&state, "threatstop-block"),
+            new,
+            "exactly the new list"
+        );
+        let reached = err.reached().unwrap();
+        assert_eq!(
+            (reached.groups[1].added, reached.groups[1].removed),
+            (500, 500)
+        );
+    }
+
+    #[tokio::test]
+    async fn interrupted_runs_never_grow_a_group() {
+        // Before, four interrupted runs grew a 3,000-entry group to 14,218.
+        let old = nets(0..1000);
+        let state = holding(&old);
+        for run in 1..=4u32 {
+            let new = nets(run * 10_000..run * 10_000 + 1000);
+            stopped_run(&state, &request(new, BTreeSet::new()), move |s| {
+                block_len(s) >= 1000 + 100 * run as usize
+            })
+            .await;
+            assert_eq!(managed(&state, "threatstop-block"), old, "run {run}");
+        }
+    }
+
+    #[tokio::test]
+    async fn adds_are_acknowledged_before_any_removal_is_sent() {
+        // The group never holds fewer than the old list's entries until it
+        // holds the whole new one.
+        let old = nets(0..500);
+        let new = nets(2000..2500);
+        let state = holding(&old);
+        let options = CliOptions {
+            cost: CostModel {
+                line_cost: Duration::from_micros(200),
+                per_1000_entries: Duration::ZERO,
+            },
+            ..Default::default()
+        };
+        let watched = state.clone();
+        let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+        let (old_list, new_list) = (old.clone(), new.clone());
+        let watcher = tokio::spawn(async move {
+            let mut shrank_early = false;
+            loop {
+                let group = managed(&watched, "threatstop-block");
+                shrank_early |= !old_list.is_subset(&group) && !new_list.is_subset(&group);
+                if stopped.try_recv().is_ok() {
+                    return shrank_early;
+                }
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        });
+        let out = run(
+            &state,
+            &request(new.clone(), BTreeSet::new()),
+            options,
+            SessionBehaviour::default(),
+        )
+        .await
+        .unwrap();
+        stop.send(()).unwrap();
+        assert!(
+            !watcher.await.unwrap(),
+            "the group held neither list at some point"
+        );
+        assert_eq!((out.groups[1].added, out.groups[1].removed), (500, 500));
+        assert_eq!(managed(&state, "threatstop-block"), new);
+        assert_eq!(
+            out.groups[1].push_rounds, 2,
+            "one round of adds, one of removals"
+        );
     }
 
     #[tokio::test]

@@ -20,6 +20,7 @@ pub enum ErrorClass {
     Timeout,
     DeviceError,
     Verify,
+    GroupFull,
     Refused,
     Interrupted,
     Unsupported,
@@ -27,7 +28,7 @@ pub enum ErrorClass {
 }
 
 impl ErrorClass {
-    pub const ALL: [ErrorClass; 11] = [
+    pub const ALL: [ErrorClass; 12] = [
         ErrorClass::Connect,
         ErrorClass::HostKey,
         ErrorClass::Auth,
@@ -35,6 +36,7 @@ impl ErrorClass {
         ErrorClass::Timeout,
         ErrorClass::DeviceError,
         ErrorClass::Verify,
+        ErrorClass::GroupFull,
         ErrorClass::Refused,
         ErrorClass::Interrupted,
         ErrorClass::Unsupported,
@@ -50,6 +52,7 @@ impl ErrorClass {
             ErrorClass::Timeout => "timeout",
             ErrorClass::DeviceError => "device-error",
             ErrorClass::Verify => "verify",
+            ErrorClass::GroupFull => "group-full",
             ErrorClass::Refused => "refused",
             ErrorClass::Interrupted => "interrupted",
             ErrorClass::Unsupported => "unsupported",

@@ -149,7 +149,9 @@ pub struct DeviceReport {
     /// Why a `skipped` device was not synced; `null` otherwise.
     pub reason: Option<String>,
     pub groups: Vec<GroupReport>,
-    /// Totals over `groups`: applied by `apply`, pending for `plan`.
+    /// Totals over `groups`: applied by `apply`, pending for `plan`; for a
+    /// `failed` device, what reached its running configuration before the
+    /// failure (`groups` is empty when nothing can have).
     pub added: u64,
     pub removed: u64,
     pub kept: u64,
@@ -164,7 +166,8 @@ pub struct DeviceReport {
     pub lines_per_sec: f64,
     /// Why a `failed` device failed; `null` otherwise.
     pub error: Option<ErrorReport>,
-    /// The configuration was saved (`write memory`).
+    /// The configuration was saved (`write memory`), by a failed device too
+    /// (a group that refused adds is saved holding at least its old list).
     pub saved: bool,
     /// Warnings and findings that are not failures (`check`: an old IOS
     /// release, a group no ACL uses, the SSH algorithms negotiated; `plan`,
@@ -184,7 +187,22 @@ impl DeviceReport {
         duration: Duration,
         lines_sent: u64,
     ) -> Self {
-        let groups: Vec<GroupReport> = outcome
+        let mut report = Self::empty(name.into(), host.into(), Status::Ok, duration);
+        report.set_groups(outcome);
+        report.status = if outcome.changed() {
+            Status::Changed
+        } else {
+            Status::Ok
+        };
+        report.capped = capped;
+        report.lines_sent = lines_sent;
+        report.lines_per_sec = rate(lines_sent, duration);
+        report
+    }
+
+    /// The groups, their totals and `saved` from a sync's outcome.
+    fn set_groups(&mut self, outcome: &SyncOutcome) {
+        self.groups = outcome
             .groups
             .iter()
             .map(|g| GroupReport {
@@ -195,21 +213,10 @@ impl DeviceReport {
                 unmanaged: g.unmanaged.len() as u64,
             })
             .collect();
-        let mut report = Self::empty(name.into(), host.into(), Status::Ok, duration);
-        report.added = groups.iter().map(|g| g.added).sum();
-        report.removed = groups.iter().map(|g| g.removed).sum();
-        report.kept = groups.iter().map(|g| g.kept).sum();
-        report.groups = groups;
-        report.status = if outcome.changed() {
-            Status::Changed
-        } else {
-            Status::Ok
-        };
-        report.capped = capped;
-        report.lines_sent = lines_sent;
-        report.lines_per_sec = rate(lines_sent, duration);
-        report.saved = outcome.saved;
-        report
+        self.added = self.groups.iter().map(|g| g.added).sum();
+        self.removed = self.groups.iter().map(|g| g.removed).sum();
+        self.kept = self.groups.iter().map(|g| g.kept).sum();
+        self.saved = outcome.saved;
     }
 
     /// A device `check` went through: ok, with its findings as notes.
@@ -261,6 +268,8 @@ impl DeviceReport {
 
     /// A device whose run ended with `error`. Its message is
     /// [`DeviceError::message`], without the device (the report names it).
+    /// Its groups and counts are what reached the running configuration
+    /// when the error says ([`DeviceError::reached`]), none otherwise.
     pub fn failed(
         name: impl Into<String>,
         host: impl Into<String>,
@@ -268,6 +277,9 @@ impl DeviceReport {
         duration: Duration,
     ) -> Self {
         let mut report = Self::empty(name.into(), host.into(), Status::Failed, duration);
+        if let Some(reached) = error.reached() {
+            report.set_groups(reached);
+        }
         report.error = Some(ErrorReport {
             class: error.class(),
             message: error.message().to_string(),
@@ -654,6 +666,14 @@ pub(crate) mod tests {
                 missing: 1,
                 extra: 0,
             },
+            DeviceError::GroupFull {
+                device: device(),
+                group: "g".into(),
+                limit: 4000,
+                reported: "% full".into(),
+                accepted: 1000,
+                adds: 3000,
+            },
             DeviceError::Refused {
                 device: device(),
                 group: "g".into(),
@@ -682,10 +702,32 @@ pub(crate) mod tests {
         assert_eq!(classes.into_iter().collect::<Vec<_>>(), ErrorClass::ALL);
         for e in &errors {
             let report = DeviceReport::failed("R1", "h", e, Duration::ZERO);
+            assert!(report.groups.is_empty() && !report.saved);
             let message = report.error.unwrap().message;
             assert!(!message.starts_with("R1"), "{message}");
             assert_eq!(format!("R1: {message}"), e.to_string());
         }
+    }
+
+    #[test]
+    fn a_failed_device_reports_what_reached_it() {
+        let error = DeviceError::Partial {
+            error: Box::new(timeout_error("R1")),
+            reached: Box::new(outcome((1000, 0, 3000), true)),
+        };
+        let d = DeviceReport::failed("R1", "h", &error, Duration::ZERO);
+        assert_eq!(d.status, Status::Failed);
+        assert_eq!((d.added, d.removed, d.kept), (1000, 0, 3002));
+        assert!(d.saved);
+        let e = d.error.unwrap();
+        assert_eq!(e.class, ErrorClass::Timeout);
+        assert!(
+            e.message.ends_with(
+                "; in the running configuration: threatstop-allow +0 -0, threatstop-block +1000 -0; saved"
+            ),
+            "{}",
+            e.message
+        );
     }
 
     #[test]

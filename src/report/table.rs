@@ -120,9 +120,10 @@ pub fn summary_line(report: &RunReport) -> String {
 }
 
 fn cells(d: &DeviceReport) -> [String; 9] {
-    // A failed or skipped device has no diff to show: "-" rather than
-    // zeros, which would read as "an empty group".
-    let synced = matches!(d.status, Status::Ok | Status::Changed);
+    // A skipped device, or a failed one that reached no group, has no diff
+    // to show: "-" rather than zeros, which would read as "an empty group".
+    // A failed device that did shows what reached its running configuration.
+    let synced = matches!(d.status, Status::Ok | Status::Changed) || !d.groups.is_empty();
     let count = |n: u64, sign: &str| match (synced, n) {
         (false, _) => "-".to_string(),
         (true, 0) => "0".to_string(),

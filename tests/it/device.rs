@@ -58,7 +58,6 @@ fn request(block: BTreeSet<Ipv4Net>) -> SyncRequest {
         ],
         apply: true,
         save_config: true,
-        group_limit: None,
     }
 }
 
@@ -192,7 +191,7 @@ async fn every_fault_gives_its_typed_error_and_config_mode_is_left() {
         ("rtr-004", Some("protocol")),
         ("rtr-005", Some("timeout")),
         ("rtr-006", Some("device-error")),
-        ("rtr-007", Some("device-error")),
+        ("rtr-007", Some("group-full")),
         ("rtr-008", None),
         ("rtr-009", None),
         ("rtr-010", None),

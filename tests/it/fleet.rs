@@ -282,6 +282,60 @@ async fn device_escape_sequences_are_escaped_on_the_terminal_and_exact_in_json()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refusing_device_keeps_its_old_list_saves_it_and_reports_what_it_got() {
+    // rtr-001 holds 1,000 entries at most; rtr-002 refuses the 11th block entry.
+    let profile = format!(
+        "devices:\n  rtr-001: {{ running: {STALE}, faults: {{ max_group_entries: 1000 }} }}\n  \
+         rtr-002: {{ running: {STALE}, faults: {{ error_entries: ['host 11.0.0.30'] }} }}\n"
+    );
+    let lab = lab(2, &profile).await;
+    let (out, report) = lab.tsfleet(&["apply", "--yes", "--retries", "0"]).await;
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    let stale: Ipv4Net = "192.0.2.99/32".parse().unwrap();
+
+    let full = device(&report, "rtr-001");
+    assert_eq!(full["status"], "failed", "{full}");
+    assert_eq!(full["error"]["class"], "group-full", "{full}");
+    let message = full["error"]["message"].as_str().unwrap();
+    assert!(message.contains("limit of 1000 entries"), "{message}");
+    let block = &full["groups"][1];
+    assert_eq!(block["name"], "threatstop-block");
+    // The stale entry stays; 999 of the 2,000 adds went in, nothing was removed.
+    assert_eq!(
+        (&block["added"], &block["removed"]),
+        (&999.into(), &0.into()),
+        "{full}"
+    );
+    assert_eq!(
+        full["added"],
+        2 + 999,
+        "the allow group and the block group: {full}"
+    );
+    assert_eq!(full["saved"], true, "{full}");
+    let group = lab.group("rtr-001", "threatstop-block");
+    assert!(group.contains(&stale) && group.len() == 1000);
+    let d = lab.fleet().device("rtr-001").unwrap().snapshot();
+    assert!(d.saved(), "saved holding the old list and what went in");
+
+    let refused = device(&report, "rtr-002");
+    assert_eq!(refused["error"]["class"], "device-error", "{refused}");
+    let added = refused["groups"][1]["added"].as_u64().unwrap();
+    assert!(added >= 10, "{refused}");
+    assert_eq!(refused["removed"], 0, "{refused}");
+    assert_eq!(refused["saved"], true, "{refused}");
+    assert!(lab.group("rtr-002", "threatstop-block").contains(&stale));
+    assert!(lab.fleet().device("rtr-002").unwrap().snapshot().saved());
+
+    // The table shows the counts of a failed device, not dashes.
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let row = stdout
+        .lines()
+        .find(|l| l.starts_with("rtr-001"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(row.contains("+1001") && row.contains("group-full"), "{row}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fault_matrix_then_recovery() {
     let faults = [
         ("rtr-001", "wrong_password: true", Some("auth")),
@@ -294,7 +348,7 @@ async fn fault_matrix_then_recovery() {
             "error_entries: ['host 198.51.100.11']",
             Some("device-error"),
         ),
-        ("rtr-007", "max_group_entries: 100", Some("device-error")),
+        ("rtr-007", "max_group_entries: 100", Some("group-full")),
         ("rtr-008", "legacy_only: true", None),
         ("rtr-009", "syslog_every_lines: 5", None),
         ("rtr-010", "drop_input_over_bytes: 3000", None),
