@@ -50,6 +50,14 @@ impl Link for ssh::Shell {
     }
 }
 
+/// What one answer of the device may cost: the silence tolerated while it
+/// is due, and its size (see [`shell::answer_cap`]).
+#[derive(Clone, Copy, Debug)]
+pub struct AnswerLimits {
+    pub inactivity: Duration,
+    pub bytes: usize,
+}
+
 /// What to do on a device once logged in.
 #[derive(Clone, Debug)]
 pub enum Task {
@@ -88,11 +96,15 @@ pub async fn run_device(
 ) -> Result<(SyncOutcome, RunStats), DeviceError> {
     let task = Task::Sync(request.clone());
     let login = login::Login::open();
-    match run_task(
-        target, &task, transcript, inactivity, deadline, cancel, login,
-    )
-    .await?
-    {
+    let limits = AnswerLimits {
+        inactivity,
+        bytes: shell::answer_cap(
+            request
+                .group_limit
+                .unwrap_or(crate::lists::policy::DEFAULT_MAX_POLICY_SIZE),
+        ),
+    };
+    match run_task(target, &task, transcript, limits, deadline, cancel, login).await? {
         (TaskOutcome::Sync(outcome), stats) => Ok((outcome, stats)),
         _ => unreachable!("a sync task gives a sync outcome"),
     }
@@ -105,21 +117,22 @@ pub async fn run_task(
     target: &ssh::SshTarget,
     task: &Task,
     transcript: Transcript,
-    inactivity: Duration,
+    limits: AnswerLimits,
     deadline: Duration,
     cancel: tokio_util::sync::CancellationToken,
     mut login: login::Login,
 ) -> Result<(TaskOutcome, RunStats), DeviceError> {
-    let budget = deadline;
-    let deadline = tokio::time::Instant::now() + budget;
+    let started = tokio::time::Instant::now();
+    let deadline = started + deadline;
     let work = async {
         phase("connecting");
         let shell = ssh::open_shell_gated(target, &mut login).await?;
         let negotiated = shell.negotiated().clone();
         let host_key = shell.host_key_status();
         let timeouts = Timeouts {
-            inactivity,
+            inactivity: limits.inactivity,
             deadline,
+            answer_bytes: limits.bytes,
         };
         let mut session = CliSession::start(shell, &target.device, timeouts, transcript).await?;
         session.cancel = cancel;
@@ -173,7 +186,7 @@ pub async fn run_task(
         Err(_) => Err(DeviceError::Timeout {
             device: target.device.clone(),
             doing: "working through the device (its deadline passed)".into(),
-            after: budget,
+            after: started.elapsed(),
         }),
     }
 }

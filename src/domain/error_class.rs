@@ -18,6 +18,9 @@ pub enum ErrorClass {
     Auth,
     Enable,
     Timeout,
+    /// The device kept answering without its prompt (past the byte cap or
+    /// the total time of one answer).
+    Flood,
     DeviceError,
     Verify,
     Refused,
@@ -27,12 +30,13 @@ pub enum ErrorClass {
 }
 
 impl ErrorClass {
-    pub const ALL: [ErrorClass; 11] = [
+    pub const ALL: [ErrorClass; 12] = [
         ErrorClass::Connect,
         ErrorClass::HostKey,
         ErrorClass::Auth,
         ErrorClass::Enable,
         ErrorClass::Timeout,
+        ErrorClass::Flood,
         ErrorClass::DeviceError,
         ErrorClass::Verify,
         ErrorClass::Refused,
@@ -48,6 +52,7 @@ impl ErrorClass {
             ErrorClass::Auth => "auth",
             ErrorClass::Enable => "enable",
             ErrorClass::Timeout => "timeout",
+            ErrorClass::Flood => "flood",
             ErrorClass::DeviceError => "device-error",
             ErrorClass::Verify => "verify",
             ErrorClass::Refused => "refused",

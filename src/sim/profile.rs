@@ -80,6 +80,14 @@ pub struct Faults {
     /// Stop answering (keep the connection open) after this many input lines.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hang_after_lines: Option<u64>,
+    /// After this many input lines, stream output forever (never a prompt),
+    /// as fast as the client takes it: a device gone wild.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flood_after_lines: Option<u64>,
+    /// With `flood_after_lines`: pause this long between the flood's lines
+    /// (a trickle that is never silent long enough to time out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flood_pause_ms: Option<u64>,
     /// Print an asynchronous syslog line after every N input lines.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub syslog_every_lines: Option<u32>,

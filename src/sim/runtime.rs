@@ -68,6 +68,8 @@ impl DeviceRuntime {
             rtt: self.rtt,
             disconnect_after_lines: faults.disconnect_after_lines,
             hang_after_lines: faults.hang_after_lines,
+            flood_after_lines: faults.flood_after_lines,
+            flood_pause: Duration::from_millis(faults.flood_pause_ms.unwrap_or(0)),
             drop_input_over_bytes: faults.drop_input_over_bytes,
         }
     }
