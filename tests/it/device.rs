@@ -296,3 +296,93 @@ async fn full_sync_converges_behind_a_legacy_only_openssh_sshd() {
 async fn full_sync_converges_behind_a_modern_only_openssh_sshd() {
     full_sync_behind_sshd(MODERN).await;
 }
+
+// A device that streams without its prompt, as fast as SSH takes it, fails
+// at the answer's byte cap (class flood, naming the bytes and the cap), and
+// tsfleet stopped reading there: what the simulator got out is the cap plus
+// what the SSH window and russh's bounded queue let through. One that
+// trickles (a line every 50 ms, never silent for the 3 s inactivity
+// timeout) fails at the answer's total time, with the real elapsed time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flooding_or_trickling_device_fails_with_class_flood_and_is_not_read_further() {
+    use tsfleet::device::error::FloodPast;
+    let profile = "devices:\n  rtr-001: { faults: { flood_after_lines: 4 } }\n  rtr-002: { faults: { flood_after_lines: 4, flood_pause_ms: 50 } }\n";
+    let fleet = fleet(3, profile).await;
+    let dir = tempfile::tempdir().unwrap();
+    let kh = known_hosts(&fleet, dir.path());
+    let mut req = request(nets(0..50));
+    req.group_limit = Some(100);
+    let cap = tsfleet::device::shell::answer_cap(100);
+
+    let log = dir.path().join("rtr-001.log");
+    let transcript = Transcript::create(&log, vec![]).unwrap();
+    let err = run(&target(&fleet, "rtr-001", &kh), &req, transcript)
+        .await
+        .unwrap_err();
+    assert_eq!(err.class().as_str(), "flood", "{err}");
+    let message = err.to_string();
+    assert!(
+        message.contains(&format!("past the {cap}-byte cap on one answer"))
+            && message.contains("while terminal width 511"),
+        "{message}"
+    );
+    let DeviceError::Flood { received, .. } = err else {
+        unreachable!()
+    };
+    assert!(received > cap && received <= cap + 64 * 1024, "{received}");
+    // Window (2 MiB) + queue (100 × 32 KiB) + close drain (1 MiB), and room.
+    let sent = fleet
+        .device("rtr-001")
+        .unwrap()
+        .snapshot()
+        .stats
+        .flood_bytes;
+    assert!(
+        sent <= (cap + 8 * 1024 * 1024) as u64,
+        "the simulator got {sent} bytes out"
+    );
+    let transcript = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        transcript.contains("### stopped reading: ") && transcript.len() < cap + 64 * 1024,
+        "{}",
+        transcript.len()
+    );
+
+    let err = run(
+        &target(&fleet, "rtr-002", &kh),
+        &req,
+        Transcript::none(vec![]),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.class().as_str(), "flood", "{err}");
+    let budget = match &err {
+        DeviceError::Flood {
+            past: FloodPast::Time(budget),
+            elapsed,
+            received,
+            ..
+        } => {
+            assert!(*received > 0 && *received < cap, "{err}");
+            // The real time, not the inactivity timeout or a configured value.
+            assert!(
+                elapsed >= budget && *elapsed < Duration::from_secs(60),
+                "{err}"
+            );
+            *budget
+        }
+        _ => panic!("expected the answer's total time: {err}"),
+    };
+    assert!(budget > Duration::from_secs(3), "{budget:?}");
+    assert!(err.to_string().contains("still no prompt after"), "{err}");
+
+    // The healthy device beside them converges.
+    run(
+        &target(&fleet, "rtr-003", &kh),
+        &req,
+        Transcript::none(vec![]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(group_len(&fleet, "rtr-003", "threatstop-block"), 50);
+}
