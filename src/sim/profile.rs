@@ -88,6 +88,14 @@ pub struct Faults {
     /// (a trickle that is never silent long enough to time out).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flood_pause_ms: Option<u64>,
+    /// Echo the enable secret as it is typed (IOS does not): a misconfigured
+    /// or hostile device.
+    #[serde(default)]
+    pub echo_secret: bool,
+    /// Send every byte of output in a write of its own (an SSH packet per
+    /// byte, as a device echoing keystrokes one at a time does).
+    #[serde(default)]
+    pub byte_writes: bool,
     /// Print an asynchronous syslog line after every N input lines.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub syslog_every_lines: Option<u32>,

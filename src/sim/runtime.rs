@@ -60,6 +60,7 @@ impl DeviceRuntime {
             max_group_entries: faults.max_group_entries,
             syslog_every: faults.syslog_every_lines,
             error_text: faults.error_text.clone(),
+            echo_secret: faults.echo_secret,
         }
     }
 
@@ -71,6 +72,7 @@ impl DeviceRuntime {
             flood_after_lines: faults.flood_after_lines,
             flood_pause: Duration::from_millis(faults.flood_pause_ms.unwrap_or(0)),
             drop_input_over_bytes: faults.drop_input_over_bytes,
+            byte_writes: faults.byte_writes,
         }
     }
 

@@ -27,6 +27,8 @@ pub struct SessionBehaviour {
     /// Between two lines of the flood.
     pub flood_pause: Duration,
     pub drop_input_over_bytes: Option<usize>,
+    /// Every byte of output in a write of its own.
+    pub byte_writes: bool,
 }
 
 /// What the processor hands the writer.
@@ -91,10 +93,12 @@ where
 
     let (out_tx, mut out_rx) = mpsc::unbounded_channel::<Out>();
     let flood_state = state.clone();
+    let byte_writes = behaviour.byte_writes;
     let writer = tokio::spawn(async move {
         let mut pending = Vec::new();
         let mut held: Option<(Instant, Vec<u8>)> = None;
-        loop {
+        let mut flood_pause = None;
+        'deliver: loop {
             let (due, bytes) = match held.take() {
                 Some(item) => item,
                 None => match out_rx.recv().await {
@@ -120,18 +124,27 @@ where
                         break;
                     }
                     Ok(Out::Flood(pause)) => {
-                        let _ = output.write_all(&pending).await;
-                        pending.clear();
-                        flood(&mut output, pause, &flood_state).await;
+                        flood_pause = Some(pause);
                         break;
                     }
                     Err(_) => break,
                 }
             }
-            if output.write_all(&pending).await.is_err() || output.flush().await.is_err() {
-                break;
+            let writes: Vec<&[u8]> = if byte_writes {
+                pending.chunks(1).collect()
+            } else {
+                vec![&pending]
+            };
+            for bytes in writes {
+                if output.write_all(bytes).await.is_err() || output.flush().await.is_err() {
+                    break 'deliver;
+                }
             }
             pending.clear();
+            if let Some(pause) = flood_pause {
+                flood(&mut output, pause, &flood_state).await;
+                break;
+            }
         }
         let _ = output.shutdown().await;
     });

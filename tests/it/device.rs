@@ -386,3 +386,42 @@ async fn a_flooding_or_trickling_device_fails_with_class_flood_and_is_not_read_f
     .unwrap();
     assert_eq!(group_len(&fleet, "rtr-003", "threatstop-block"), 50);
 }
+
+// A device that echoes the enable secret as it is typed, each byte in an SSH
+// packet of its own (the simulator's `echo_secret` and `byte_writes`
+// faults): the transcript masks it though no single read holds it whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_secret_echoed_a_byte_at_a_time_is_masked_in_the_transcript() {
+    let (password, secret) = ("pw-Zq81x", "en-Kx55q-echoed");
+    let fleet = tsfleet::sim::SimFleet::start(tsfleet::sim::FleetConfig {
+        devices: 1,
+        password: password.into(),
+        enable_secret: secret.into(),
+        profile: tsfleet::sim::Profile::parse(
+            "devices: { rtr-001: { faults: { echo_secret: true, byte_writes: true } } }",
+        )
+        .unwrap(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let kh = known_hosts(&fleet, dir.path());
+    let log = dir.path().join("rtr-001.log");
+    let mut t = target(&fleet, "rtr-001", &kh);
+    t.credentials = Credentials::Password(password.into());
+    let mut req = request(nets(0..3));
+    req.enable_secret = Some(secret.into());
+    let secrets = vec![password.to_string(), secret.to_string()];
+    run(&t, &req, Transcript::create(&log, secrets).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(group_len(&fleet, "rtr-001", "threatstop-block"), 3);
+    let transcript = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        !transcript.contains("en-Kx55q") && !transcript.contains("Kx55q-echoed"),
+        "{transcript}"
+    );
+    // The line tsfleet typed, then the device's echo of it, both masked.
+    assert!(transcript.contains(">>> ******\n ******\n"), "{transcript}");
+}
