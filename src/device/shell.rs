@@ -839,6 +839,23 @@ mod tests {
     }
 
     #[test]
+    fn an_answer_is_capped_from_the_group_limit_under_a_ceiling() {
+        // The default policy: 30,000 entries, twice, at 40 bytes, plus slack.
+        assert_eq!(answer_cap(30_000), 2_400_000 + ANSWER_SLACK_BYTES);
+        assert_eq!(answer_cap(0), ANSWER_SLACK_BYTES);
+        assert_eq!(answer_cap(10_000_000), ANSWER_CEILING);
+        assert_eq!(answer_cap(usize::MAX), ANSWER_CEILING);
+        let t = Timeouts {
+            inactivity: Duration::from_secs(30),
+            deadline: Instant::now(),
+            answer_bytes: answer_cap(30_000),
+        };
+        // The largest answer at 64 KiB/s, plus one silence: about 71 s.
+        let budget = t.answer_budget().as_secs_f64();
+        assert!((70.0..72.0).contains(&budget), "{budget}");
+    }
+
+    #[test]
     fn syslog_lines_are_told_from_errors() {
         assert!(is_syslog(
             "*Mar  1 00:01:02.345: %SYS-5-CONFIG_I: Configured from console by vty0 (127.0.0.1)"
