@@ -73,7 +73,7 @@ pub const ANSWER_SLACK_BYTES: usize = 256 * 1024;
 
 /// The most any answer may be, whatever the policy says: 16 MiB is over
 /// 400,000 entry lines, more than any IOS object-group holds, and keeps a
-/// fleet at `--concurrency` 32 under half a GiB of answers even if every
+/// fleet at `--concurrency` 32 to about half a GiB of answers even if every
 /// device floods at once.
 pub const ANSWER_CEILING: usize = 16 * 1024 * 1024;
 
