@@ -18,8 +18,9 @@ pub enum ErrorClass {
     Auth,
     Enable,
     Timeout,
-    /// The device kept answering without its prompt (past the byte cap or
-    /// the total time of one answer).
+    // The device kept answering without its prompt (past the byte cap or
+    // the total time of one answer). A plain comment: a doc comment would
+    // turn the schema's enum into a oneOf.
     Flood,
     DeviceError,
     Verify,
