@@ -462,10 +462,10 @@ pub struct InventoryPath {
 /// The guard against lists that shrank too much since the last snapshot.
 #[derive(Debug, Args)]
 pub struct ShrinkGuard {
-    /// The snapshot used last time, for the shrink guard (resolve: default the --output file, if it exists).
+    /// The snapshot used last time, for the shrink guard (plan, apply: instead of the record of the last successful apply in --state-dir; resolve: default the --output file, if it exists).
     #[arg(long, value_name = "SNAPSHOT.json")]
     pub previous: Option<PathBuf>,
-    /// Accept lists that came back empty or shrank by more than their policy's max_shrink.
+    /// Accept lists that came back empty or shrank by more than their policy's max_shrink since --previous or the last successful apply.
     #[arg(long)]
     pub allow_shrink: bool,
 }
@@ -600,6 +600,10 @@ pub struct ListsArgs {
     /// Use this snapshot (from `tsfleet resolve -o`) instead of querying DNS.
     #[arg(long, value_name = "SNAPSHOT.json")]
     pub lists: Option<PathBuf>,
+    /// Refuse a --lists snapshot created longer ago than this (36h, 7d; 0 = no limit).
+    #[arg(long, value_name = "AGE", default_value = "24h", value_parser = humantime::parse_duration,
+          requires = "lists")]
+    pub max_snapshot_age: std::time::Duration,
     #[command(flatten)]
     pub shrink: ShrinkGuard,
 }
@@ -810,6 +814,31 @@ mod tests {
             let e = super::connect_rate(bad).unwrap_err();
             assert!(e.contains("0 for no limit"), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn max_snapshot_age_is_a_humantime_age_24h_unless_given() {
+        use clap::Parser;
+        use std::time::Duration;
+        let age = |extra: &[&str]| {
+            let argv = [
+                &["tsfleet", "plan", "-i", "x", "--lists", "s.json"][..],
+                extra,
+            ]
+            .concat();
+            match Cli::try_parse_from(argv).map(|c| c.command) {
+                Ok(super::Command::Plan(p)) => Ok(p.lists.max_snapshot_age),
+                Ok(_) => unreachable!("plan parses as plan"),
+                Err(e) => Err(e.to_string()),
+            }
+        };
+        assert_eq!(age(&[]), Ok(Duration::from_secs(24 * 3600)));
+        assert_eq!(
+            age(&["--max-snapshot-age", "36h"]),
+            Ok(Duration::from_secs(36 * 3600))
+        );
+        assert_eq!(age(&["--max-snapshot-age", "0"]), Ok(Duration::ZERO));
+        assert!(age(&["--max-snapshot-age", "soon"]).is_err());
     }
 
     /// Every command's path from the top, `tsfleet` itself included.

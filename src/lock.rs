@@ -55,11 +55,7 @@ pub enum LockError {
 /// The lock file of the inventory `canonical` (an absolute path without
 /// links): `locks/<digest>.lock` in the state directory `state_dir`.
 pub fn inventory_lock_path(state_dir: &Path, canonical: &Path) -> PathBuf {
-    use sha2::Digest;
-    use std::os::unix::ffi::OsStrExt;
-    let digest = sha2::Sha256::digest(canonical.as_os_str().as_bytes());
-    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-    state_dir.join("locks").join(format!("{hex}.lock"))
+    crate::state_dir::inventory_file(state_dir, "locks", canonical, "lock")
 }
 
 /// Take the lock of `inventory` in `state_dir` (created when missing) or

@@ -10,9 +10,12 @@ use crate::device::transcript::Transcript;
 use crate::device::{DeviceError, Task, TaskOutcome};
 use crate::fleet::{self, Event, FanOutSettings, Outcome};
 use crate::inventory::{LoadedInventory, ResolvedDevice};
+use crate::lists::applied::{self, Applied, RecordFile};
+use crate::lists::policy::OwnAddress;
 use crate::lists::{self, DevicePolicy, ListsError, Snapshot, policy};
 use crate::report::{Command, DeviceReport, RunReport};
 use std::collections::{BTreeMap, BTreeSet};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -24,9 +27,15 @@ pub struct RunOptions {
     pub command: Command,
     /// A snapshot from `tsfleet resolve -o` (no DNS queries then).
     pub lists: Option<PathBuf>,
-    /// The snapshot last used, for the shrink guard.
+    /// `lists` is refused when created longer ago than this (zero: no limit).
+    pub max_snapshot_age: Duration,
+    /// The snapshot last used, for the shrink guard; wins over `applied`.
     pub previous: Option<PathBuf>,
     pub allow_shrink: bool,
+    /// The record of the lists last applied: the shrink guard's baseline
+    /// without `previous`, moved after an apply ([`record_applied`]).
+    /// `None` keeps no record (the demo).
+    pub applied: Option<RecordFile>,
     pub fanout: FanOutSettings,
     /// Transcripts go here, one file per device (none when unset).
     pub run_dir: Option<PathBuf>,
@@ -62,6 +71,10 @@ pub struct Job {
     pub request: SyncRequest,
     /// Entries the policy cap cut for this device.
     pub capped: u64,
+    /// The lists its policy uses, as the snapshot names them.
+    pub lists: Vec<String>,
+    /// What the policy build found worth a line in the device's report.
+    pub notes: Vec<String>,
     transcript: Option<PathBuf>,
     secrets: Vec<String>,
     inactivity: Duration,
@@ -76,6 +89,8 @@ pub struct Prepared {
     pub jobs: Vec<Job>,
     /// Per policy, what its build reported (capped, protected, …).
     pub policies: BTreeMap<String, DevicePolicy>,
+    /// The record of the lists last applied, as the run found it.
+    pub applied: Option<Applied>,
 }
 
 /// Take the lists, build the policies and the jobs. Contacts DNS servers
@@ -88,12 +103,20 @@ pub async fn prepare(
     let needs_lists = options.command.needs_lists();
     let snapshot = match (&options.lists, needs_lists) {
         (_, false) => None,
-        (Some(path), true) => Some(Snapshot::read(path).map_err(ListsError::from)?),
+        (Some(path), true) => {
+            let snapshot = Snapshot::read(path).map_err(ListsError::from)?;
+            snapshot
+                .check_age(path, options.max_snapshot_age, SystemTime::now())
+                .map_err(ListsError::from)?;
+            Some(snapshot)
+        }
         (None, true) => Some(lists::resolve(&loaded.inventory).await?.snapshot),
     };
-    let previous = match &options.previous {
-        Some(path) => Some(Snapshot::read(path).map_err(ListsError::from)?),
-        None => None,
+    let (record, previous) = shrink_baseline(options, snapshot.as_ref())?;
+    let own = if needs_lists {
+        own_addresses(loaded).await
+    } else {
+        Vec::new()
     };
     let mut policies = BTreeMap::new();
     for device in devices.iter().filter(|_| needs_lists) {
@@ -116,12 +139,14 @@ pub async fn prepare(
                 message: format!("policy {name:?} is not under `policies:`"),
             })?;
         let snapshot = snapshot.as_ref().expect("plan and apply have a snapshot");
-        let built = policy::build(snapshot, p, previous.as_ref(), options.allow_shrink).map_err(
-            |source| ListsError::Policy {
+        let built = policy::build(snapshot, p, previous.as_ref(), options.allow_shrink, &own)
+            .map_err(|source| ListsError::Policy {
                 policy: name.clone(),
                 source,
-            },
-        )?;
+            })?;
+        for hit in &built.report.own_protected {
+            tracing::warn!("policy {name}: {hit}");
+        }
         policies.insert(name.clone(), built);
     }
     if let Some(dir) = &options.run_dir {
@@ -142,13 +167,193 @@ pub async fn prepare(
             .as_deref()
             .and_then(|p| policies.get(p))
             .unwrap_or(&none);
-        jobs.push(job(loaded, device, built, options)?);
+        let mut job = job(loaded, device, built, options)?;
+        job.lists = lists_used(loaded, device, snapshot.as_ref());
+        jobs.push(job);
     }
     Ok(Prepared {
         snapshot,
         jobs,
         policies,
+        applied: record,
     })
+}
+
+/// The shrink guard's baseline: the `--previous` snapshot, else the record
+/// of the last applied lists (returned too, for [`record_applied`]). Only
+/// plan and apply (`snapshot` given) read either.
+fn shrink_baseline(
+    options: &RunOptions,
+    snapshot: Option<&Snapshot>,
+) -> Result<(Option<Applied>, Option<policy::Baseline>), ListsError> {
+    let (Some(snapshot), file) = (snapshot, &options.applied) else {
+        return Ok((None, None));
+    };
+    let record = file.as_ref().map(RecordFile::read).transpose()?.flatten();
+    if let Some(path) = &options.previous {
+        let previous = Snapshot::read(path)?;
+        let since = format!("the snapshot {} (--previous)", path.display());
+        return Ok((
+            record,
+            Some(policy::Baseline::of_snapshot(&previous, &since)),
+        ));
+    }
+    let (Some(file), Some(found)) = (file, &record) else {
+        if let Some(file) = file {
+            tracing::info!(
+                "no record of a previous apply of this inventory ({}): no shrink guard this run; a successful apply records one",
+                file.path.display()
+            );
+        }
+        return Ok((record, None));
+    };
+    for list in snapshot
+        .lists
+        .iter()
+        .filter(|l| !found.lists.contains_key(&l.name))
+    {
+        tracing::info!(
+            "list {}: never applied to this inventory: no shrink guard for it this run",
+            list.name
+        );
+    }
+    let baseline = applied::baseline(found, &file.path);
+    Ok((record, Some(baseline)))
+}
+
+/// The lists `device`'s policy uses, as `snapshot` names them.
+fn lists_used(
+    loaded: &LoadedInventory,
+    device: &ResolvedDevice,
+    snapshot: Option<&Snapshot>,
+) -> Vec<String> {
+    let policy = device
+        .policy
+        .as_ref()
+        .and_then(|p| loaded.inventory.policies.get(p));
+    let (Some(p), Some(snapshot)) = (policy, snapshot) else {
+        return Vec::new();
+    };
+    let names = p.block.iter().chain(&p.allow);
+    names
+        .filter_map(|n| snapshot.list(n))
+        .map(|l| l.name.clone())
+        .collect()
+}
+
+/// The addresses tsfleet itself depends on, blocked on no device whatever
+/// a list says: each device's management address, the address tsfleet
+/// connects to it from, and the DNS servers of `dns:`. Every device of the
+/// inventory counts, not only the selected ones, so a `--limit` or
+/// `--shard` run builds the same policies as a whole-fleet run. Host names
+/// are looked up now with the system resolver, as the connection will look
+/// them up; a name that does not resolve is warned about and left out.
+async fn own_addresses(loaded: &LoadedInventory) -> Vec<OwnAddress> {
+    let mut roles: BTreeMap<Ipv4Addr, Roles> = BTreeMap::new();
+    let lookups = loaded.devices().iter().map(|d| async move {
+        let found = tokio::time::timeout(
+            d.connect_timeout,
+            tokio::net::lookup_host((d.host.as_str(), d.port)),
+        )
+        .await
+        .map_err(|_| format!("no answer within {:?}", d.connect_timeout))
+        .and_then(|r| r.map_err(|e| e.to_string()));
+        (d, found.map(Iterator::collect::<Vec<SocketAddr>>))
+    });
+    let mut targets = BTreeMap::new();
+    for (d, found) in futures::future::join_all(lookups).await {
+        match found {
+            Ok(addrs) => {
+                for addr in addrs {
+                    if let IpAddr::V4(ip) = addr.ip() {
+                        roles.entry(ip).or_default().devices.push(d.name.clone());
+                        targets.entry(ip).or_insert(addr);
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(
+                "device {}: host {} does not resolve now ({e}), so the lists are not kept from \
+                 blocking it: add its address to the policy's `protect:`",
+                d.name,
+                d.host
+            ),
+        }
+    }
+    // One probe per distinct address: routing, not the port, picks the source.
+    for addr in targets.into_values() {
+        if let Some(local) = local_address_towards(addr) {
+            roles.entry(local).or_default().local = true;
+        }
+    }
+    if let Some(dns) = &loaded.inventory.dns {
+        for entry in &dns.servers {
+            match lists::dns::parse_server(entry, dns.port).await {
+                Ok(server) => {
+                    if let IpAddr::V4(ip) = server.addr.ip() {
+                        roles.entry(ip).or_default().dns = true;
+                    }
+                }
+                Err(e) => tracing::warn!(
+                    "dns.servers entry {entry:?}: {e}, so the lists are not kept from blocking \
+                     it: add its address to the policy's `protect:`"
+                ),
+            }
+        }
+    }
+    roles
+        .into_iter()
+        .map(|(address, roles)| OwnAddress {
+            address,
+            role: roles.to_string(),
+        })
+        .collect()
+}
+
+/// The local address the OS would send from to reach `addr`: a UDP
+/// `connect` picks the route and sends nothing.
+fn local_address_towards(addr: SocketAddr) -> Option<Ipv4Addr> {
+    let socket = std::net::UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0)).ok()?;
+    socket.connect(addr).ok()?;
+    match socket.local_addr().ok()?.ip() {
+        IpAddr::V4(ip) => Some(ip),
+        IpAddr::V6(_) => None,
+    }
+}
+
+/// What one own address is to tsfleet, for the report.
+#[derive(Debug, Default)]
+struct Roles {
+    /// Devices whose management address it is, in inventory order.
+    devices: Vec<String>,
+    dns: bool,
+    local: bool,
+}
+
+impl std::fmt::Display for Roles {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        /// Names shown before "and N more": a fleet behind one address
+        /// (NAT, the test bed) must not make a line per device.
+        const SHOWN: usize = 3;
+        let mut parts = Vec::new();
+        if let [first, rest @ ..] = &self.devices[..] {
+            let mut names = first.clone();
+            for name in rest.iter().take(SHOWN - 1) {
+                names.push_str(", ");
+                names.push_str(name);
+            }
+            if self.devices.len() > SHOWN {
+                names.push_str(&format!(" and {} more", self.devices.len() - SHOWN));
+            }
+            parts.push(format!("management address of {names}"));
+        }
+        if self.dns {
+            parts.push("DNS server".to_string());
+        }
+        if self.local {
+            parts.push("the address tsfleet connects from".to_string());
+        }
+        f.write_str(&parts.join("; "))
+    }
 }
 
 fn job(
@@ -232,6 +437,13 @@ fn job(
         },
         request,
         capped: (built.report.capped_allow.len() + built.report.capped_block.len()) as u64,
+        lists: Vec::new(),
+        notes: built
+            .report
+            .own_protected
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
         transcript: options
             .run_dir
             .as_ref()
@@ -327,10 +539,14 @@ pub async fn execute(
         .iter()
         .zip(outcomes)
         .zip(durations)
-        .map(|((job, outcome), took)| match outcome {
-            Outcome::Done(report) => report,
-            Outcome::Failed(error) => DeviceReport::failed(&job.name, &job.host, &error, took),
-            Outcome::Skipped(reason) => DeviceReport::skipped(&job.name, &job.host, reason),
+        .map(|((job, outcome), took)| {
+            let mut report = match outcome {
+                Outcome::Done(report) => report,
+                Outcome::Failed(error) => DeviceReport::failed(&job.name, &job.host, &error, took),
+                Outcome::Skipped(reason) => DeviceReport::skipped(&job.name, &job.host, reason),
+            };
+            report.notes.extend(job.notes.iter().cloned());
+            report
         })
         .collect();
     RunReport::new(
@@ -341,6 +557,56 @@ pub async fn execute(
         options.shard,
         devices,
     )
+}
+
+/// After an apply: move the record of the lists last applied for the lists
+/// that every device carrying them took without error (failed and skipped
+/// devices hold theirs back, [`applied::after_apply`]). `plan` never calls
+/// this. Writes nothing when no list moved; `None` without a record file.
+pub fn record_applied(
+    prepared: &Prepared,
+    report: &RunReport,
+    options: &RunOptions,
+) -> Result<Option<applied::Update>, ListsError> {
+    let (Some(file), Some(snapshot)) = (&options.applied, &prepared.snapshot) else {
+        return Ok(None);
+    };
+    use crate::report::Status;
+    let ok: BTreeMap<&str, bool> = report
+        .devices
+        .iter()
+        .map(|d| {
+            (
+                d.name.as_str(),
+                matches!(d.status, Status::Ok | Status::Changed),
+            )
+        })
+        .collect();
+    let devices = prepared.jobs.iter().map(|j| {
+        (
+            &j.lists[..],
+            ok.get(j.name.as_str()).copied().unwrap_or(false),
+        )
+    });
+    let stamp = applied::RunStamp {
+        applied_at: humantime::format_rfc3339_seconds(report.started_at).to_string(),
+        // Absolute, so the record points at the transcripts from anywhere.
+        run: options.run_dir.as_ref().map(|d| {
+            let d = std::path::absolute(d).unwrap_or_else(|_| d.clone());
+            d.display().to_string()
+        }),
+    };
+    let update = applied::after_apply(
+        prepared.applied.as_ref(),
+        &file.inventory,
+        snapshot,
+        devices,
+        &stamp,
+    );
+    if !update.moved.is_empty() {
+        file.write(&update.record)?;
+    }
+    Ok(Some(update))
 }
 
 /// One device, connect to logout.
@@ -422,4 +688,34 @@ pub fn default_run_dir(command: Command) -> PathBuf {
         .to_string()
         .replace(':', "");
     Path::new("tsfleet-runs").join(format!("{stamp}-{}", command.as_str()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_own_address_says_what_it_is_without_a_line_per_device() {
+        let names = |n: usize| (1..=n).map(|i| format!("rtr-{i:03}")).collect::<Vec<_>>();
+        let roles = |devices, dns, local| Roles {
+            devices,
+            dns,
+            local,
+        };
+        assert_eq!(
+            roles(names(2), true, true).to_string(),
+            "management address of rtr-001, rtr-002; DNS server; the address tsfleet connects from"
+        );
+        assert_eq!(
+            roles(names(1000), false, false).to_string(),
+            "management address of rtr-001, rtr-002, rtr-003 and 997 more"
+        );
+        assert_eq!(roles(vec![], true, false).to_string(), "DNS server");
+    }
+
+    #[test]
+    fn the_local_address_towards_loopback_is_loopback() {
+        let to = SocketAddr::from((Ipv4Addr::LOCALHOST, 22));
+        assert_eq!(local_address_towards(to), Some(Ipv4Addr::LOCALHOST));
+    }
 }

@@ -1,7 +1,9 @@
 //! The state directory: what tsfleet keeps between runs, per user, and
 //! never beside the inventory (which may sit on a read-only mount, as in
 //! `examples/kubernetes/`). It holds the run locks, `locks/<digest>.lock`
-//! (see [`crate::lock`]); state kept across runs belongs here too.
+//! (see [`crate::lock`]), and the record of the lists last applied,
+//! `applied/<digest>.json` (see [`crate::lists::applied`]): both named by
+//! [`inventory_file`]; state kept across runs belongs here too.
 //!
 //! Where it is: `--state-dir` (or `TSFLEET_STATE_DIR`), else
 //! `$XDG_STATE_HOME/tsfleet`, else `~/.local/state/tsfleet`. Folders tsfleet
@@ -42,6 +44,18 @@ pub fn choose(
     flag.filter(|p| !p.as_os_str().is_empty())
         .or_else(|| absolute(xdg_state_home).map(|x| x.join("tsfleet")))
         .or_else(|| absolute(home).map(|h| h.join(".local/state/tsfleet")))
+}
+
+/// The file `sub/<digest>.ext` in the state directory `state_dir` that
+/// belongs to the inventory `canonical` (an absolute path without links):
+/// the digest names the inventory, so every path that reaches the same
+/// file shares its state.
+pub fn inventory_file(state_dir: &Path, sub: &str, canonical: &Path, ext: &str) -> PathBuf {
+    use sha2::Digest;
+    use std::os::unix::ffi::OsStrExt;
+    let digest = sha2::Sha256::digest(canonical.as_os_str().as_bytes());
+    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    state_dir.join(sub).join(format!("{hex}.{ext}"))
 }
 
 /// Create `dir` (and `dir/sub`) when missing, each new folder mode 0700

@@ -138,8 +138,10 @@ pub async fn run(args: DemoArgs, quiet: bool) -> Result<Outcome, Error> {
     let mut options = RunOptions {
         command: Command::Plan,
         lists: None,
+        max_snapshot_age: Duration::ZERO,
         previous: None,
         allow_shrink: false,
+        applied: None,
         fanout: FanOutSettings {
             concurrency: 16,
             connect_rate: 0.0,

@@ -37,7 +37,13 @@ pub async fn run(args: ResolveArgs) -> Result<Outcome, Error> {
     let mut policies = Vec::new();
     let mut refused = None;
     for (name, p) in &loaded.inventory.policies {
-        match policy::build(snapshot, p, previous.as_ref(), args.shrink.allow_shrink) {
+        match policy::build(
+            snapshot,
+            p,
+            previous.as_ref(),
+            args.shrink.allow_shrink,
+            &[],
+        ) {
             Ok(d) => policies.push((name.as_str(), d)),
             Err(source) => {
                 refused.get_or_insert(ListsError::Policy {
@@ -86,13 +92,19 @@ pub async fn run(args: ResolveArgs) -> Result<Outcome, Error> {
 
 /// The snapshot the shrink guard compares against: `--previous`, else the
 /// file about to be replaced.
-fn previous_snapshot(args: &ResolveArgs) -> Result<Option<Snapshot>, Error> {
+fn previous_snapshot(args: &ResolveArgs) -> Result<Option<policy::Baseline>, Error> {
+    let since =
+        |path: &std::path::Path, flag: &str| format!("the snapshot {} ({flag})", path.display());
     if let Some(p) = &args.shrink.previous {
-        return Ok(Some(Snapshot::read(p).map_err(ListsError::from)?));
+        let s = Snapshot::read(p).map_err(ListsError::from)?;
+        return Ok(Some(policy::Baseline::of_snapshot(
+            &s,
+            &since(p, "--previous"),
+        )));
     }
     match args.output.as_ref().and_then(|o| o.path()) {
         Some(out) if out.exists() => match Snapshot::read(out) {
-            Ok(s) => Ok(Some(s)),
+            Ok(s) => Ok(Some(policy::Baseline::of_snapshot(&s, &since(out, "-o")))),
             Err(e) => {
                 tracing::warn!("{e}; the shrink guard has no previous snapshot to compare with");
                 Ok(None)

@@ -9,6 +9,7 @@ use crate::domain::escape_controls;
 use crate::error::{Error, Outcome};
 use crate::fleet::{Event, FanOutSettings};
 use crate::inventory;
+use crate::lists::applied::{RecordFile, Update};
 use crate::report::{Command, RunReport, json, junit, table};
 use crate::runner::{self, Prepared, RunOptions};
 use std::io::{BufRead, IsTerminal, Write};
@@ -89,8 +90,16 @@ pub async fn run(args: Request, command: Command, quiet: bool) -> Result<Outcome
     if let Some(shard) = selection.shard {
         devices.retain(|d| crate::shard::contains(shard, &d.name));
     }
-    let _lock =
-        crate::lock::acquire_inventory(&selection.inventory.path, state.resolve().as_deref())?;
+    let state_dir = state.resolve();
+    let _lock = crate::lock::acquire_inventory(&selection.inventory.path, state_dir.as_deref())?;
+    // Plan and apply keep the shrink guard's baseline beside the lock.
+    let applied = match (&state_dir, &args.lists) {
+        (Some(dir), Some(_)) => Some(
+            RecordFile::of(dir, &selection.inventory.path)
+                .map_err(crate::lists::ListsError::from)?,
+        ),
+        _ => None,
+    };
     let interactive = std::io::stdin().is_terminal();
     let changes_routers = !command.is_dry_run();
     if changes_routers && !args.yes && !interactive {
@@ -101,8 +110,13 @@ pub async fn run(args: Request, command: Command, quiet: bool) -> Result<Outcome
     let options = RunOptions {
         command,
         lists: args.lists.as_ref().and_then(|l| l.lists.clone()),
+        max_snapshot_age: args
+            .lists
+            .as_ref()
+            .map_or(Duration::ZERO, |l| l.max_snapshot_age),
         previous: args.lists.as_ref().and_then(|l| l.shrink.previous.clone()),
         allow_shrink: args.lists.as_ref().is_some_and(|l| l.shrink.allow_shrink),
+        applied,
         fanout: FanOutSettings {
             concurrency: usize::from(fanout.concurrency),
             connect_rate: fanout.connect_rate,
@@ -171,11 +185,35 @@ pub async fn run(args: Request, command: Command, quiet: bool) -> Result<Outcome
 
     let report = execute(&prepared, &options, quiet).await;
     print_table(&report, on_stderr);
-    let unwritten = write_reports(&report, reports);
+    let mut unwritten = write_reports(&report, reports);
+    if command == Command::Apply {
+        match runner::record_applied(&prepared, &report, &options) {
+            Ok(Some(update)) => log_recorded(&update),
+            Ok(None) => {}
+            Err(e) => unwritten.push(e.into()),
+        }
+    }
     if let Some(dir) = &options.run_dir {
         tracing::info!("transcripts in {}", dir.display());
     }
     Ok(Outcome::of_report(&report, args.detailed).unless_unwritten(unwritten))
+}
+
+/// Say which lists the shrink guard now compares with this apply, and
+/// which keep the baseline of an earlier one.
+fn log_recorded(update: &Update) {
+    if !update.moved.is_empty() {
+        tracing::info!(
+            "shrink guard: the next runs compare {} with this apply",
+            update.moved.join(", ")
+        );
+    }
+    if !update.kept.is_empty() {
+        tracing::warn!(
+            "shrink guard: {} keep the baseline of an earlier apply: a device that carries them failed or was skipped",
+            update.kept.join(", ")
+        );
+    }
 }
 
 /// Check the report outputs before anything is done (exit 3, nothing
@@ -233,6 +271,7 @@ fn prepared_for(p: &Prepared, apply: bool) -> Prepared {
         snapshot: p.snapshot.clone(),
         jobs: p.jobs.clone(),
         policies: p.policies.clone(),
+        applied: p.applied.clone(),
     };
     copy.jobs.iter_mut().for_each(|j| j.request.apply = apply);
     copy

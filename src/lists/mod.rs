@@ -11,11 +11,14 @@
 //!   read by `plan`/`apply --lists`.
 //! - [`policy`] turns a snapshot plus a device's [`Policy`](crate::inventory::Policy)
 //!   into its block and allow entries (pure).
+//! - [`applied`] owns the record of the lists last applied per inventory
+//!   (in the state directory): the shrink guard's default baseline.
 //!
 //! [`resolve`] ties the first three together: every distinct list named
 //! under `policies:` is fetched exactly once.
 
 pub mod apl;
+pub mod applied;
 pub mod dns;
 pub mod policy;
 pub mod snapshot;
@@ -50,6 +53,9 @@ pub enum ListsError {
     Resolve { failures: Vec<ListFailure> },
     #[error(transparent)]
     Snapshot(#[from] SnapshotError),
+    /// The record of the last applied lists cannot be read or written.
+    #[error(transparent)]
+    Applied(#[from] applied::AppliedError),
     #[error("policy {policy}: {source}")]
     Policy {
         policy: String,

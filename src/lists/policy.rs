@@ -3,14 +3,18 @@
 //!
 //! Steps, in order, for the allow side then the block side:
 //! 1. guards per list: a block list that came back empty, or a list that
-//!    shrank by more than `max_shrink` against the previous snapshot, is
-//!    refused (the operator's `--allow-shrink` overrides both);
+//!    shrank by more than `max_shrink` against its [`Baseline`] (the
+//!    `--previous` snapshot, else the record of the last successful apply,
+//!    [`super::applied`]), is refused (the operator's `--allow-shrink`
+//!    overrides both);
 //! 2. canonicalise (host bits cleared, reported), drop prefixes shorter than
 //!    the floor `min_prefix_len` (reported);
 //! 3. carve each list's negated items out of that list's prefixes;
 //! 4. union the lists of the side, dedupe (identical prefixes and prefixes
 //!    inside a wider one of the same side, which add nothing);
-//! 5. block only: subtract `protect:` prefixes;
+//! 5. block only: subtract `protect:` prefixes and the addresses tsfleet
+//!    itself depends on ([`OwnAddress`], found by the runner), reporting
+//!    each list prefix that covered one of the latter;
 //! 6. optionally aggregate (the result covers exactly the same addresses);
 //! 7. cap at `max_policy_size`: allow entries first, then block entries,
 //!    wider prefixes first (they cover the most), the cut reported.
@@ -20,6 +24,7 @@
 use super::snapshot::{ListSnapshot, Snapshot};
 use crate::inventory::Policy;
 use ipnet::{Ipv4Net, Ipv4Subnets};
+use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
 pub const DEFAULT_MAX_POLICY_SIZE: usize = 30_000;
@@ -29,7 +34,8 @@ pub const DEFAULT_MAX_SHRINK: f64 = 0.5;
 /// The entries one device must carry, and what was done to get there.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DevicePolicy {
-    /// Sorted by address; never overlaps a `protect:` prefix.
+    /// Sorted by address; never overlaps a `protect:` prefix nor covers an
+    /// [`OwnAddress`].
     pub block: Vec<Ipv4Net>,
     /// Sorted by address.
     pub allow: Vec<Ipv4Net>,
@@ -48,6 +54,9 @@ pub struct PolicyReport {
     pub redundant: usize,
     /// Block prefixes cut back because they overlapped a `protect:` prefix.
     pub protected: Vec<Ipv4Net>,
+    /// List prefixes that covered an address tsfleet depends on (not already
+    /// under `protect:`): that address was left out of the block side.
+    pub own_protected: Vec<OwnProtected>,
     /// Entries before and after aggregation, when enabled: (allow, block).
     pub aggregated: Option<((usize, usize), (usize, usize))>,
     /// Entries cut by `max_policy_size`.
@@ -67,6 +76,35 @@ pub struct Canonicalised {
     pub used: Ipv4Net,
 }
 
+/// An address tsfleet itself depends on (a device's management address, a
+/// DNS server, the address tsfleet connects from): never blocked, whatever
+/// a list says, as if it were under the policy's `protect:`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OwnAddress {
+    pub address: Ipv4Addr,
+    /// What it is, for the report: "management address of rtr-001", ….
+    pub role: String,
+}
+
+/// A block list prefix that covered an [`OwnAddress`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OwnProtected {
+    pub list: String,
+    pub prefix: Ipv4Net,
+    pub address: Ipv4Addr,
+    pub role: String,
+}
+
+impl std::fmt::Display for OwnProtected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "block list {} has {}, which covers {} ({}): that address is not blocked",
+            self.list, self.prefix, self.address, self.role
+        )
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ListPrefix {
     pub list: String,
@@ -82,16 +120,51 @@ pub enum PolicyError {
     )]
     EmptyList { list: String },
     #[error(
-        "list {list} shrank from {previous} to {now} prefixes, more than max_shrink {max_shrink} allows (--allow-shrink accepts it)"
+        "list {list} shrank from {previous} to {now} prefixes since {since}, more than max_shrink {max_shrink} allows; if the list is right, --allow-shrink accepts it"
     )]
     Shrink {
         list: String,
         previous: usize,
         now: usize,
         max_shrink: f64,
+        /// Where `previous` comes from ([`BaselineList::since`]).
+        since: String,
     },
     #[error("invalid policy setting: {0}")]
     Invalid(String),
+}
+
+/// What the shrink guard compares each list with: its prefix count when it
+/// was last used, per list name.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Baseline {
+    pub lists: BTreeMap<String, BaselineList>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct BaselineList {
+    pub prefixes: usize,
+    /// Where the count comes from, as a refusal says it ("the snapshot
+    /// prev.json (--previous)", "the last apply …").
+    pub since: String,
+}
+
+impl Baseline {
+    /// Every list of `snapshot`, counted as the guard counts them.
+    pub fn of_snapshot(snapshot: &Snapshot, since: &str) -> Baseline {
+        let lists = snapshot
+            .lists
+            .iter()
+            .map(|l| {
+                let b = BaselineList {
+                    prefixes: l.prefixes.len(),
+                    since: since.to_string(),
+                };
+                (l.name.clone(), b)
+            })
+            .collect();
+        Baseline { lists }
+    }
 }
 
 /// Which side of the policy a list feeds.
@@ -101,13 +174,15 @@ enum Side {
     Block,
 }
 
-/// Build one device's entries. `previous` is the snapshot the fleet last
-/// used, for the shrink guard; `allow_shrink` is the operator's override.
+/// Build one device's entries. `previous` is what each list held when last
+/// used, for the shrink guard; `allow_shrink` is the operator's override;
+/// `own` the addresses tsfleet depends on, protected whatever the policy says.
 pub fn build(
     snapshot: &Snapshot,
     policy: &Policy,
-    previous: Option<&Snapshot>,
+    previous: Option<&Baseline>,
     allow_shrink: bool,
+    own: &[OwnAddress],
 ) -> Result<DevicePolicy, PolicyError> {
     let floor = policy.min_prefix_len.unwrap_or(DEFAULT_MIN_PREFIX_LEN);
     if floor > 32 {
@@ -123,13 +198,27 @@ pub fn build(
     }
     let max_size = policy.max_policy_size.unwrap_or(DEFAULT_MAX_POLICY_SIZE);
     let mut report = PolicyReport::default();
+    let protect: Vec<Ipv4Net> = policy.protect.iter().map(Ipv4Net::trunc).collect();
+    // Own addresses the policy already protects are its report's business.
+    let user_ranges = ranges(&protect);
+    let mut own: Vec<&OwnAddress> = own
+        .iter()
+        .filter(|o| !in_ranges(&user_ranges, u32::from(o.address)))
+        .collect();
+    own.sort_by_key(|o| o.address);
 
     let mut side = |side: Side, names: &[String]| -> Result<Vec<Ipv4Net>, PolicyError> {
         let mut all = Vec::new();
         for name in names {
             let list = find(snapshot, name)?;
             guard(list, side, previous, max_shrink, allow_shrink, &mut report)?;
-            all.extend(list_prefixes(list, floor, &mut report));
+            let prefixes = list_prefixes(list, floor, &mut report);
+            if side == Side::Block && !own.is_empty() {
+                report
+                    .own_protected
+                    .extend(own_hits(&list.name, &prefixes, &own));
+            }
+            all.extend(prefixes);
         }
         let before = all.len();
         let all = dedupe(all);
@@ -139,8 +228,7 @@ pub fn build(
     let allow = side(Side::Allow, &policy.allow)?;
     let mut block = side(Side::Block, &policy.block)?;
 
-    if !policy.protect.is_empty() {
-        let protect: Vec<Ipv4Net> = policy.protect.iter().map(Ipv4Net::trunc).collect();
+    if !protect.is_empty() {
         let hit: Vec<Ipv4Net> = block
             .iter()
             .filter(|b| protect.iter().any(|p| overlaps(b, p)))
@@ -150,6 +238,14 @@ pub fn build(
             block = subtract(&block, &protect);
             report.protected = hit;
         }
+    }
+    if !report.own_protected.is_empty() {
+        let own: Vec<Ipv4Net> = report
+            .own_protected
+            .iter()
+            .map(|o| Ipv4Net::from(o.address))
+            .collect();
+        block = subtract(&block, &own);
     }
 
     let (allow, block) = if policy.aggregate == Some(true) {
@@ -186,7 +282,7 @@ fn find<'a>(snapshot: &'a Snapshot, name: &str) -> Result<&'a ListSnapshot, Poli
 fn guard(
     list: &ListSnapshot,
     side: Side,
-    previous: Option<&Snapshot>,
+    previous: Option<&Baseline>,
     max_shrink: f64,
     allow_shrink: bool,
     report: &mut PolicyReport,
@@ -200,14 +296,14 @@ fn guard(
         })
     } else {
         previous
-            .and_then(|p| p.list(&list.name))
-            .map(|p| p.prefixes.len())
-            .filter(|&prev| prev > 0 && shrink_fraction(prev, now) > max_shrink)
+            .and_then(|p| p.lists.get(&list.name))
+            .filter(|prev| prev.prefixes > 0 && shrink_fraction(prev.prefixes, now) > max_shrink)
             .map(|prev| PolicyError::Shrink {
                 list: list.name.clone(),
-                previous: prev,
+                previous: prev.prefixes,
                 now,
                 max_shrink,
+                since: prev.since.clone(),
             })
     };
     match refused {
@@ -263,6 +359,34 @@ fn list_prefixes(list: &ListSnapshot, floor: u8, report: &mut PolicyReport) -> V
     } else {
         subtract(&positives, &excluded)
     }
+}
+
+/// The prefixes of one block list that cover an own address, each pair
+/// once. `own` is sorted by address, so each prefix costs a binary search.
+fn own_hits(list: &str, prefixes: &[Ipv4Net], own: &[&OwnAddress]) -> Vec<OwnProtected> {
+    let mut hits = Vec::new();
+    for p in prefixes {
+        let (s, e) = (first(p), last(p));
+        let start = own.partition_point(|o| u32::from(o.address) < s);
+        for o in own[start..]
+            .iter()
+            .take_while(|o| u32::from(o.address) <= e)
+        {
+            hits.push(OwnProtected {
+                list: list.to_string(),
+                prefix: *p,
+                address: o.address,
+                role: o.role.clone(),
+            });
+        }
+    }
+    hits
+}
+
+/// Whether `x` lies in one of the sorted, merged `ranges`.
+fn in_ranges(ranges: &[(u32, u32)], x: u32) -> bool {
+    let i = ranges.partition_point(|&(_, e)| e < x);
+    ranges.get(i).is_some_and(|&(s, _)| s <= x)
 }
 
 fn first(n: &Ipv4Net) -> u32 {
@@ -462,7 +586,7 @@ mod tests {
             min_prefix_len: Some(8),
             ..policy(&["b"], &[])
         };
-        let d = build(&snap, &p, None, false).unwrap();
+        let d = build(&snap, &p, None, false, &[]).unwrap();
         assert_eq!(d.block, nets(&["10.1.0.0/16", "192.0.2.0/25"]));
         assert_eq!(d.report.canonicalised.len(), 1);
         assert_eq!(d.report.canonicalised[0].used, net("10.1.0.0/16"));
@@ -484,7 +608,7 @@ mod tests {
             max_policy_size: Some(4),
             ..policy(&["b"], &["a"])
         };
-        let d = build(&snap, &p, None, false).unwrap();
+        let d = build(&snap, &p, None, false, &[]).unwrap();
         assert_eq!(d.allow, nets(&["40.0.0.1/32", "40.0.0.3/32"]));
         // 10.128.0.0/9 (what protect left), 30.0.0.0/16 and 20.0.0.0/24 compete
         // for 2 slots: the widest win.
@@ -493,15 +617,92 @@ mod tests {
         assert_eq!(d.report.protected, nets(&["10.0.0.0/8"]));
     }
 
+    fn own(address: &str, role: &str) -> OwnAddress {
+        OwnAddress {
+            address: address.parse().unwrap(),
+            role: role.into(),
+        }
+    }
+
+    #[test]
+    fn own_addresses_are_never_blocked_and_each_hit_is_reported() {
+        let snap = Snapshot::new(
+            vec![],
+            vec![
+                list("b1", &["127.0.0.0/8", "10.0.0.0/8", "20.0.0.1/32"], &[]),
+                list("b2", &["127.0.0.1/32", "192.0.2.0/24"], &[]),
+                list("a", &["127.0.0.1/32"], &[]),
+            ],
+        );
+        let p = Policy {
+            protect: nets(&["192.0.2.0/25"]),
+            ..policy(&["b1", "b2"], &["a"])
+        };
+        let own = [
+            own("127.0.0.1", "management address of rtr-001"),
+            own("20.0.0.1", "DNS server"),
+            // Under the policy's own `protect:`: carved, reported there.
+            own("192.0.2.5", "management address of rtr-002"),
+            // In no list.
+            own("198.51.100.1", "tsfleet's own address"),
+        ];
+        let d = build(&snap, &p, None, false, &own).unwrap();
+        let hits: Vec<(&str, Ipv4Net, String)> = d
+            .report
+            .own_protected
+            .iter()
+            .map(|h| (h.list.as_str(), h.prefix, h.address.to_string()))
+            .collect();
+        assert_eq!(
+            hits,
+            [
+                ("b1", net("20.0.0.1/32"), "20.0.0.1".to_string()),
+                ("b1", net("127.0.0.0/8"), "127.0.0.1".to_string()),
+                ("b2", net("127.0.0.1/32"), "127.0.0.1".to_string()),
+            ]
+        );
+        assert_eq!(
+            d.report.own_protected[1].to_string(),
+            "block list b1 has 127.0.0.0/8, which covers 127.0.0.1 (management address of \
+             rtr-001): that address is not blocked"
+        );
+        assert_eq!(d.report.protected, nets(&["192.0.2.0/24"]));
+        let blocked = ranges(&d.block);
+        for o in &own {
+            assert!(!in_ranges(&blocked, u32::from(o.address)), "{o:?} blocked");
+        }
+        // Everything else of 127.0.0.0/8 stays blocked: 24 prefixes around the hole.
+        assert_eq!(
+            ranges(&d.block),
+            ranges(&subtract(
+                &nets(&["127.0.0.0/8", "10.0.0.0/8", "192.0.2.128/25"]),
+                &nets(&["127.0.0.1/32"])
+            ))
+        );
+        assert_eq!(
+            d.block
+                .iter()
+                .filter(|b| b.addr().octets()[0] == 127)
+                .count(),
+            24
+        );
+        // The allow side is never cut.
+        assert_eq!(d.allow, nets(&["127.0.0.1/32"]));
+        // Without own addresses, the same policy blocks them.
+        let plain = build(&snap, &p, None, false, &[]).unwrap();
+        assert!(plain.report.own_protected.is_empty());
+        assert!(in_ranges(&ranges(&plain.block), u32::from(own[0].address)));
+    }
+
     #[test]
     fn guards_refuse_empty_block_lists_and_big_shrinks_unless_overridden() {
         let empty = Snapshot::new(vec![], vec![list("b", &[], &[])]);
         let p = policy(&["b"], &[]);
         assert!(matches!(
-            build(&empty, &p, None, false),
+            build(&empty, &p, None, false, &[]),
             Err(PolicyError::EmptyList { .. })
         ));
-        let d = build(&empty, &p, None, true).unwrap();
+        let d = build(&empty, &p, None, true, &[]).unwrap();
         assert_eq!(d.report.shrink_overridden, vec!["b".to_string()]);
 
         let prev = Snapshot::new(
@@ -512,33 +713,43 @@ mod tests {
                 &[],
             )],
         );
+        let prev = Baseline::of_snapshot(&prev, "the snapshot prev.json");
         let now = Snapshot::new(vec![], vec![list("b", &["1.0.0.0/8"], &[])]);
-        assert!(matches!(
-            build(&now, &p, Some(&prev), false),
-            Err(PolicyError::Shrink {
-                previous: 4,
-                now: 1,
-                ..
-            })
-        ));
+        let err = build(&now, &p, Some(&prev), false, &[]).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                PolicyError::Shrink {
+                    previous: 4,
+                    now: 1,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        let text = err.to_string();
+        assert!(
+            text.contains("since the snapshot prev.json") && text.contains("--allow-shrink"),
+            "{text}"
+        );
         let lenient = Policy {
             max_shrink: Some(0.8),
             ..p.clone()
         };
-        assert!(build(&now, &lenient, Some(&prev), false).is_ok());
-        assert!(build(&now, &p, Some(&prev), true).is_ok());
+        assert!(build(&now, &lenient, Some(&prev), false, &[]).is_ok());
+        assert!(build(&now, &p, Some(&prev), true, &[]).is_ok());
         // An empty allow list is fine without history.
         let s = Snapshot::new(
             vec![],
             vec![list("b", &["1.0.0.0/8"], &[]), list("a", &[], &[])],
         );
-        assert!(build(&s, &policy(&["b"], &["a"]), None, false).is_ok());
+        assert!(build(&s, &policy(&["b"], &["a"]), None, false, &[]).is_ok());
     }
 
     #[test]
     fn unknown_list_names_what_the_snapshot_has() {
         let snap = Snapshot::new(vec![], vec![list("b", &["1.0.0.0/8"], &[])]);
-        let err = build(&snap, &policy(&["nope"], &[]), None, false).unwrap_err();
+        let err = build(&snap, &policy(&["nope"], &[]), None, false, &[]).unwrap_err();
         assert!(err.to_string().contains("nope"), "{err}");
         assert!(err.to_string().contains("it has: b"), "{err}");
     }
@@ -551,7 +762,7 @@ mod tests {
             ..policy(&["b"], &[])
         };
         assert!(matches!(
-            build(&snap, &p, None, false),
+            build(&snap, &p, None, false, &[]),
             Err(PolicyError::Invalid(_))
         ));
     }
@@ -604,6 +815,7 @@ mod tests {
             block in proptest::collection::vec(small_net(), 0..80),
             allow in proptest::collection::vec(small_net(), 0..30),
             protect in proptest::collection::vec(small_net(), 0..5),
+            own in proptest::collection::vec(0u32..65536, 0..5),
             max in 0usize..60,
             aggregate in any::<bool>(),
         ) {
@@ -621,15 +833,23 @@ mod tests {
                 aggregate: Some(aggregate),
                 ..policy(&["b"], &["a"])
             };
-            let d = build(&snap, &p, None, false).unwrap();
+            let own: Vec<OwnAddress> = own
+                .iter()
+                .map(|&a| OwnAddress { address: Ipv4Addr::from(0x0a00_0000 | a), role: "own".into() })
+                .collect();
+            let d = build(&snap, &p, None, false, &own).unwrap();
             prop_assert!(d.block.len() + d.allow.len() <= max);
+            let blocked = ranges(&d.block);
+            for o in &own {
+                prop_assert!(!in_ranges(&blocked, u32::from(o.address)), "own {} blocked", o.address);
+            }
             for entry in &d.block {
                 for p in &protect {
                     prop_assert!(!overlaps(entry, p), "{} overlaps protected {}", entry, p);
                 }
             }
             if aggregate && d.report.capped_allow.is_empty() && d.report.capped_block.is_empty() {
-                let plain = build(&snap, &Policy { aggregate: Some(false), max_policy_size: Some(usize::MAX), ..p.clone() }, None, false).unwrap();
+                let plain = build(&snap, &Policy { aggregate: Some(false), max_policy_size: Some(usize::MAX), ..p.clone() }, None, false, &own).unwrap();
                 prop_assert_eq!(ranges(&d.block), ranges(&plain.block));
                 prop_assert_eq!(ranges(&d.allow), ranges(&plain.allow));
             }

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 /// The schema version written to and required from `version`.
 pub const SNAPSHOT_VERSION: u32 = 1;
@@ -113,6 +113,21 @@ pub enum SnapshotError {
         recorded: String,
         computed: String,
     },
+    #[error(
+        "snapshot {path} was created {} ago ({created_at}), more than --max-snapshot-age {} allows: resolve the lists again (`tsfleet resolve -o {path}`), or pass a longer --max-snapshot-age (0 = no limit)",
+        humantime::format_duration(*age),
+        humantime::format_duration(*max)
+    )]
+    Stale {
+        path: PathBuf,
+        created_at: String,
+        age: Duration,
+        max: Duration,
+    },
+    #[error(
+        "snapshot {path}: created_at {created_at:?} is not an RFC 3339 UTC time, so its age is unknown: resolve the lists again (`tsfleet resolve -o {path}`), or pass --max-snapshot-age 0 (no limit)"
+    )]
+    CreatedAt { path: PathBuf, created_at: String },
 }
 
 /// The hashed part of a list: everything except when and from where.
@@ -212,6 +227,37 @@ impl Snapshot {
         Ok(snapshot)
     }
 
+    /// Refuse a snapshot (read from `path`) created more than `max` before
+    /// `now` (`max` zero: no limit). The age comes from `created_at`, not the
+    /// file's time, which a copy or a CI artifact download resets; a
+    /// `created_at` ahead of `now` (another machine's clock) is age zero.
+    pub fn check_age(
+        &self,
+        path: &Path,
+        max: Duration,
+        now: SystemTime,
+    ) -> Result<(), SnapshotError> {
+        if max.is_zero() {
+            return Ok(());
+        }
+        let created =
+            humantime::parse_rfc3339(&self.created_at).map_err(|_| SnapshotError::CreatedAt {
+                path: path.to_path_buf(),
+                created_at: self.created_at.clone(),
+            })?;
+        let age = now.duration_since(created).unwrap_or_default();
+        if age > max {
+            return Err(SnapshotError::Stale {
+                path: path.to_path_buf(),
+                created_at: self.created_at.clone(),
+                // Whole seconds: the message needs no nanoseconds.
+                age: Duration::from_secs(age.as_secs()),
+                max,
+            });
+        }
+        Ok(())
+    }
+
     /// Write the snapshot atomically (temporary file in the same folder,
     /// then rename), so a reader never sees half a file; or to stdout.
     pub fn write(&self, output: &crate::files::Output) -> Result<(), SnapshotError> {
@@ -266,6 +312,43 @@ mod tests {
         assert_eq!(a.lists[0].name, "a");
         let c = Snapshot::new(vec![], vec![list("b", vec![entry("1.0.0.0/8", "b")])]);
         assert_ne!(a.sha256, c.sha256);
+    }
+
+    #[test]
+    fn check_age_refuses_old_snapshots_by_their_own_timestamp() {
+        let path = Path::new("lists.json");
+        let mut snap = Snapshot::new(vec![], vec![list("a", vec![])]);
+        snap.created_at = "2026-01-01T00:00:00Z".into();
+        let created = humantime::parse_rfc3339("2026-01-01T00:00:00Z").unwrap();
+        let day = Duration::from_secs(24 * 3600);
+        assert!(snap.check_age(path, day, created + day).is_ok());
+        let err = snap
+            .check_age(path, day, created + day + Duration::from_secs(3601))
+            .unwrap_err();
+        assert!(
+            matches!(err, SnapshotError::Stale { age, .. } if age == day + Duration::from_secs(3601))
+        );
+        let text = err.to_string();
+        for part in [
+            "lists.json",
+            "1day 1h 1s ago",
+            "2026-01-01T00:00:00Z",
+            "--max-snapshot-age 1day",
+        ] {
+            assert!(text.contains(part), "{part:?} in {text}");
+        }
+        // Zero is no limit; a clock ahead of ours is no age.
+        assert!(
+            snap.check_age(path, Duration::ZERO, created + 100 * day)
+                .is_ok()
+        );
+        assert!(snap.check_age(path, day, created - day).is_ok());
+        snap.created_at = "yesterday".into();
+        assert!(matches!(
+            snap.check_age(path, day, created),
+            Err(SnapshotError::CreatedAt { .. })
+        ));
+        assert!(snap.check_age(path, Duration::ZERO, created).is_ok());
     }
 
     #[test]

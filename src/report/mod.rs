@@ -167,7 +167,9 @@ pub struct DeviceReport {
     /// The configuration was saved (`write memory`).
     pub saved: bool,
     /// Warnings and findings that are not failures (`check`: an old IOS
-    /// release, a group no ACL uses, the SSH algorithms negotiated).
+    /// release, a group no ACL uses, the SSH algorithms negotiated; `plan`,
+    /// `apply`: a block list prefix that covered an address tsfleet depends
+    /// on, which was left unblocked).
     pub notes: Vec<String>,
 }
 

@@ -33,6 +33,8 @@ fn substitute(line: &str) -> String {
         ("$((JOB_COMPLETION_INDEX + 1))", "1"),
         ("$CI_NODE_INDEX", "1"),
         ("$CI_NODE_TOTAL", "4"),
+        // The CI examples' switch for accepting a real shrink, when set.
+        ("$TSFLEET_EXTRA", "--allow-shrink"),
     ] {
         s = s.replace(from, to);
     }
@@ -376,13 +378,19 @@ async fn the_kubernetes_job_runs_with_its_inventory_read_only() {
         "nothing beside the inventory"
     );
     assert_eq!(before("lists"), lists_before);
-    let locks = state_dir
-        .expect("the example sets TSFLEET_STATE_DIR")
-        .join("locks");
-    assert_eq!(
-        std::fs::read_dir(&locks).unwrap().count(),
-        1,
-        "the lock is in the state dir"
+    let state_dir = state_dir.expect("the example sets TSFLEET_STATE_DIR");
+    // The lock, and the shrink guard's record for the next Job (on the state volume).
+    for sub in ["locks", "applied"] {
+        assert_eq!(
+            std::fs::read_dir(state_dir.join(sub)).unwrap().count(),
+            1,
+            "{sub}: in the state dir"
+        );
+    }
+    assert!(
+        matches!(&pod["volumes"].as_array().unwrap().iter().find(|v| v["name"] == "state"),
+            Some(v) if v.get("persistentVolumeClaim").is_some()),
+        "the state outlives the pod"
     );
     bed.shutdown().await;
 }

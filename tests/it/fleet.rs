@@ -137,22 +137,27 @@ impl Lab {
     }
 
     fn group(&self, device: &str, group: &str) -> BTreeSet<Ipv4Net> {
-        let state = self.fleet().device(device).unwrap().snapshot();
-        let Some(g) = state.group(group) else {
-            return BTreeSet::new();
-        };
-        let text: String = std::iter::once(format!("Network object group {group}\n"))
-            .chain(g.entries.iter().map(|e| format!(" {e}\n")))
-            .collect();
-        tsfleet::device::ios::parse_group(&text, group)
-            .unwrap()
-            .managed
+        group_of(self.fleet(), device, group)
     }
+}
+
+/// The prefixes `group` holds on the simulated `device` now (none without it).
+pub(crate) fn group_of(fleet: &SimFleet, device: &str, group: &str) -> BTreeSet<Ipv4Net> {
+    let state = fleet.device(device).unwrap().snapshot();
+    let Some(g) = state.group(group) else {
+        return BTreeSet::new();
+    };
+    let text: String = std::iter::once(format!("Network object group {group}\n"))
+        .chain(g.entries.iter().map(|e| format!(" {e}\n")))
+        .collect();
+    tsfleet::device::ios::parse_group(&text, group)
+        .unwrap()
+        .managed
 }
 
 /// Real report files validate against `schemas/report.schema.json` under
 /// Python's `jsonschema`.
-fn schema_valid(files: &[&Path]) {
+pub(crate) fn schema_valid(files: &[&Path]) {
     let checked = crate::report::check(files, None);
     for result in checked["json"].as_array().unwrap() {
         assert_eq!(
@@ -170,11 +175,11 @@ fn rand_suffix() -> u64 {
     N.fetch_add(1, Ordering::Relaxed)
 }
 
-fn code(out: &Output) -> i32 {
+pub(crate) fn code(out: &Output) -> i32 {
     out.status.code().unwrap_or(-1)
 }
 
-fn text(out: &Output) -> String {
+pub(crate) fn text(out: &Output) -> String {
     format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),

@@ -178,7 +178,7 @@ async fn negated_items_ipv6_and_several_items_and_records_per_name() {
 
     // And the policy carves the exclusion out, canonicalising with a report.
     let inv = tsfleet::inventory::parse(&yaml).unwrap();
-    let d = lists::policy::build(&r.snapshot, &inv.policies["corp"], None, false).unwrap();
+    let d = lists::policy::build(&r.snapshot, &inv.policies["corp"], None, false, &[]).unwrap();
     assert!(
         d.block
             .iter()

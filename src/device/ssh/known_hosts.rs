@@ -11,9 +11,10 @@ use hmac::{Hmac, KeyInit, Mac};
 use russh::keys::ssh_key::known_hosts::{Entry, HostPatterns, Marker};
 use russh::keys::{Algorithm, HashAlg, PublicKey};
 use sha1::Sha1;
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// What the handler needs to judge the server's key.
 pub(super) struct HostKeyCheck {
@@ -51,9 +52,9 @@ pub(super) fn verify_host_key(t: &HostKeyCheck, key: &PublicKey) -> Result<HostK
     }
     let path = t.known_hosts.display();
     let _guard = KNOWN_HOSTS_LOCK.lock().unwrap_or_else(|p| p.into_inner());
-    let text = read_known_hosts(&t.known_hosts)
+    let hosts = read_known_hosts(&t.known_hosts)
         .map_err(|e| format!("cannot be checked: known_hosts file {path} cannot be read ({e})"))?;
-    let judgement = judge(&text, &t.host, t.port, key);
+    let judgement = judge(&hosts, &t.host, t.port, key);
     let ca_note = cert_authority_note(&judgement.cert_authority);
     let presented_key = format!("{} {presented}", key.algorithm().as_str());
     match judgement.verdict {
@@ -126,13 +127,116 @@ pub(super) fn verify_host_key(t: &HostKeyCheck, key: &PublicKey) -> Result<HostK
     }
 }
 
-/// The known_hosts text; a missing file is an empty one.
-fn read_known_hosts(path: &Path) -> std::io::Result<String> {
-    match std::fs::read(path) {
+/// known_hosts as this process last read it, per path, with the file's
+/// identity at that moment: every device of a fleet checks its key against
+/// the same file, so it is read and indexed once and read again only when it
+/// changed (a key learned here or by another process).
+static READ_ONCE: Mutex<Vec<ReadOnce>> = Mutex::new(Vec::new());
+
+/// A path, its identity when read (`None`: missing), what it held.
+type ReadOnce = (PathBuf, Option<FileStamp>, Arc<KnownHosts>);
+
+/// What tells a changed file from the one already read.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct FileStamp {
+    dev: u64,
+    ino: u64,
+    len: u64,
+    mtime: i64,
+    mtime_nsec: i64,
+}
+
+/// The known_hosts file at `path`, indexed; a missing file is an empty one.
+fn read_known_hosts(path: &Path) -> std::io::Result<Arc<KnownHosts>> {
+    use std::os::unix::fs::MetadataExt;
+    let stamp = match std::fs::metadata(path) {
+        Ok(m) => Some(FileStamp {
+            dev: m.dev(),
+            ino: m.ino(),
+            len: m.len(),
+            mtime: m.mtime(),
+            mtime_nsec: m.mtime_nsec(),
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e),
+    };
+    let mut cache = READ_ONCE.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((_, _, hosts)) = cache.iter().find(|(p, s, _)| p == path && *s == stamp) {
+        return Ok(hosts.clone());
+    }
+    let text = match stamp {
         // A stray non-UTF-8 comment elsewhere must not make every host unknown.
-        Ok(bytes) => Ok(String::from_utf8_lossy(&bytes).into_owned()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
-        Err(e) => Err(e),
+        Some(_) => String::from_utf8_lossy(&std::fs::read(path)?).into_owned(),
+        None => String::new(),
+    };
+    let hosts = Arc::new(KnownHosts::parse(&text));
+    cache.retain(|(p, _, _)| p != path);
+    cache.push((path.to_path_buf(), stamp, hosts.clone()));
+    Ok(hosts)
+}
+
+/// The lines of a known_hosts file, indexed by the plain host names they
+/// list, so finding a host's lines does not scan the file.
+pub(super) struct KnownHosts {
+    /// (1-based line number, the line with its fields separated by one space).
+    lines: Vec<(usize, String)>,
+    /// Plain names (`host`, `[host]:port`, lower case) → indexes into `lines`.
+    by_name: HashMap<String, Vec<usize>>,
+    /// Lines with wildcards or hashed names: any host may match them.
+    any_host: Vec<usize>,
+}
+
+impl KnownHosts {
+    pub(super) fn parse(text: &str) -> KnownHosts {
+        let mut hosts = KnownHosts {
+            lines: Vec::new(),
+            by_name: HashMap::new(),
+            any_host: Vec::new(),
+        };
+        for (i, raw) in text.lines().enumerate() {
+            let line = raw.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            // Fields are separated by any run of blanks; the parser wants one space.
+            let fields: Vec<&str> = line.split_ascii_whitespace().collect();
+            let hosts_field = if fields[0].starts_with('@') {
+                fields.get(1)
+            } else {
+                fields.first()
+            };
+            // A line without a hosts field names no host.
+            let Some(field) = hosts_field else { continue };
+            let index = hosts.lines.len();
+            hosts.lines.push((i + 1, fields.join(" ")));
+            if field.contains(['|', '*', '?']) {
+                hosts.any_host.push(index);
+                continue;
+            }
+            // Negated names only ever rule a line out: the line is found
+            // under its positive names and the full match decides.
+            for name in field.split(',').filter(|n| !n.starts_with('!')) {
+                let entries = hosts.by_name.entry(name.to_ascii_lowercase()).or_default();
+                if entries.last() != Some(&index) {
+                    entries.push(index);
+                }
+            }
+        }
+        hosts
+    }
+
+    /// The lines that may name `name`, in file order.
+    fn candidates(&self, name: &str) -> impl Iterator<Item = &(usize, String)> {
+        let mut indexes: Vec<usize> = self
+            .by_name
+            .get(name)
+            .into_iter()
+            .flatten()
+            .chain(&self.any_host)
+            .copied()
+            .collect();
+        indexes.sort_unstable();
+        indexes.into_iter().map(|i| &self.lines[i])
     }
 }
 
@@ -182,11 +286,11 @@ pub(super) struct Judgement {
 }
 
 /// Judge the presented key against known_hosts text for `host:port`.
-pub(super) fn judge(text: &str, host: &str, port: u16, key: &PublicKey) -> Judgement {
+pub(super) fn judge(hosts: &KnownHosts, host: &str, port: u16, key: &PublicKey) -> Judgement {
     let mut cert_authority = Vec::new();
     let mut known = None;
     let mut recorded = Vec::new();
-    let lines = match lines_for(text, host, port) {
+    let lines = match lines_for(hosts, host, port) {
         Ok(lines) => lines,
         Err((line, error)) => {
             return Judgement {
@@ -224,50 +328,30 @@ pub(super) fn judge(text: &str, host: &str, port: u16, key: &PublicKey) -> Judge
 /// The entries (1-based line, entry) whose host patterns match `host:port`;
 /// `Err((line, why))` for a line that names the host but does not parse.
 /// Lines for other hosts are skipped, valid or not, as OpenSSH does.
-fn lines_for(text: &str, host: &str, port: u16) -> Result<Vec<(usize, Entry)>, (usize, String)> {
+fn lines_for(
+    hosts: &KnownHosts,
+    host: &str,
+    port: u16,
+) -> Result<Vec<(usize, Entry)>, (usize, String)> {
     let name = known_hosts_host(&host.to_ascii_lowercase(), port);
     let mut out = Vec::new();
-    for (i, raw) in text.lines().enumerate() {
-        let line = raw.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        // Fields are separated by any run of blanks; the parser wants one space.
-        let fields: Vec<&str> = line.split_ascii_whitespace().collect();
-        let hosts_field = if fields[0].starts_with('@') {
-            fields.get(1)
-        } else {
-            fields.first()
+    for (number, line) in hosts.candidates(&name) {
+        let hosts_field = match line.strip_prefix('@') {
+            Some(rest) => rest.split(' ').nth(1),
+            None => line.split(' ').next(),
         };
-        // Every device reads the whole file, so a fleet's known_hosts is read
-        // devices × lines times: pass over the lines that cannot name this
-        // host before parsing their patterns.
-        if hosts_field.is_some_and(|f| cannot_name(f, &name)) {
-            continue;
-        }
         let names_host = hosts_field
             .and_then(|f| f.parse::<HostPatterns>().ok())
             .is_some_and(|p| patterns_match(&p, &name));
         if !names_host {
             continue;
         }
-        match fields.join(" ").parse::<Entry>() {
-            Ok(entry) => out.push((i + 1, entry)),
-            Err(e) => return Err((i + 1, e.to_string())),
+        match line.parse::<Entry>() {
+            Ok(entry) => out.push((*number, entry)),
+            Err(e) => return Err((*number, e.to_string())),
         }
     }
     Ok(out)
-}
-
-/// A hosts field with neither a hashed name nor a wildcard names `name`
-/// only if `name` (`host` or `[host]:port`) appears in it, case folded.
-fn cannot_name(field: &str, name: &str) -> bool {
-    let plain = !field.contains(['|', '*', '?']);
-    plain
-        && !field
-            .as_bytes()
-            .windows(name.len())
-            .any(|w| w.eq_ignore_ascii_case(name.as_bytes()))
 }
 
 /// OpenSSH's `match_hostname` (patterns, `!` negation, `*`/`?`, case
@@ -367,8 +451,10 @@ pub(super) fn known_algorithms(target: &SshTarget) -> Vec<Algorithm> {
     if target.host_key_policy == HostKeyPolicy::Off {
         return Vec::new();
     }
-    let text = read_known_hosts(&target.known_hosts).unwrap_or_default();
-    lines_for(&text, &target.host, target.port)
+    let Ok(hosts) = read_known_hosts(&target.known_hosts) else {
+        return Vec::new();
+    };
+    lines_for(&hosts, &target.host, target.port)
         .map(|lines| {
             lines
                 .into_iter()
@@ -397,7 +483,26 @@ mod tests {
     }
 
     fn verdict(text: &str, host: &str, port: u16, key: &PublicKey) -> Verdict {
-        judge(text, host, port, key).verdict
+        judge(&KnownHosts::parse(text), host, port, key).verdict
+    }
+
+    #[test]
+    fn the_file_is_read_once_and_again_when_it_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("known_hosts");
+        let k = key();
+        let first = read_known_hosts(&path).unwrap();
+        assert_eq!(judge(&first, "10.0.0.1", 22, &k).verdict, Verdict::Unknown);
+        learn(&path, "10.0.0.1", 22, &k).unwrap();
+        let learned = read_known_hosts(&path).unwrap();
+        assert_eq!(
+            judge(&learned, "10.0.0.1", 22, &k).verdict,
+            Verdict::Known { line: 1 }
+        );
+        assert!(
+            Arc::ptr_eq(&learned, &read_known_hosts(&path).unwrap()),
+            "an unchanged file is not read again"
+        );
     }
 
     #[test]
@@ -558,14 +663,14 @@ mod tests {
     fn cert_authority_lines_are_reported_and_never_trusted() {
         let (k, ca) = (key(), key());
         let text = format!("@cert-authority {}\n", line("*.example.net,10.0.0.1", &ca));
-        let j = judge(&text, "10.0.0.1", 22, &k);
+        let j = judge(&KnownHosts::parse(&text), "10.0.0.1", 22, &k);
         assert_eq!(j.verdict, Verdict::Unknown);
         assert_eq!(j.cert_authority, [1]);
         // The CA key itself presented as a host key is not trusted either.
-        let j = judge(&text, "10.0.0.1", 22, &ca);
+        let j = judge(&KnownHosts::parse(&text), "10.0.0.1", 22, &ca);
         assert_eq!(j.verdict, Verdict::Unknown);
         let text = format!("{text}{}\n", line("10.0.0.1", &k));
-        let j = judge(&text, "10.0.0.1", 22, &k);
+        let j = judge(&KnownHosts::parse(&text), "10.0.0.1", 22, &k);
         assert_eq!(
             (j.verdict, j.cert_authority),
             (Verdict::Known { line: 2 }, vec![1])

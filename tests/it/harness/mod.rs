@@ -236,6 +236,16 @@ pub fn tsfleet(args: &[&str], cwd: &Path) -> Output {
         .expect("run tsfleet")
 }
 
+/// [`tsfleet`] off the async runtime (the simulator and list server live on it).
+pub async fn tsfleet_async(args: Vec<String>, cwd: PathBuf) -> Output {
+    tokio::task::spawn_blocking(move || {
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        tsfleet(&refs, &cwd)
+    })
+    .await
+    .unwrap()
+}
+
 /// Zone-file text for `threatstop.local`, built record by record.
 pub struct Zone {
     text: String,

@@ -1,0 +1,228 @@
+//! The shrink guard by default (`src/lists/applied.rs`): the record of the
+//! lists last applied, in the state directory, is the guard's baseline when
+//! no `--previous` is given. Through the real binary, against the test bed
+//! (simulated fleet over SSH, lists served by the list server).
+
+use crate::harness;
+use ipnet::Ipv4Net;
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+use std::process::Output;
+use tsfleet::inventory::Policy;
+use tsfleet::lists::applied::{Applied, RecordFile};
+use tsfleet::sim::TestBed;
+use tsfleet::sim::list_server::PublishedList;
+
+const LIST: &str = "corp-block.acme.threatstop.local";
+/// An entry rtr-002 refuses (its `error_entries` fault in [`Bed::start`]'s profile).
+const REFUSED: &str = "198.51.100.11/32";
+
+/// `count` host prefixes from 10.0.0.0 up.
+fn hosts(count: u32) -> Vec<Ipv4Net> {
+    (0..count)
+        .map(|i| Ipv4Net::new(Ipv4Addr::from(0x0A00_0000 + i), 32).unwrap())
+        .collect()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+struct Bed {
+    bed: TestBed,
+    dir: tempfile::TempDir,
+    inventory: PathBuf,
+}
+
+impl Bed {
+    async fn start(devices: usize, profile: &str, prefixes: Vec<Ipv4Net>) -> Bed {
+        let dir = tempfile::tempdir().unwrap();
+        let inventory = dir.path().join("fleet.yaml");
+        let bed = TestBed::builder()
+            .devices(devices)
+            .profile(profile)
+            .list(LIST, prefixes)
+            .policy(
+                "corp",
+                Policy {
+                    block: vec![LIST.into()],
+                    ..Policy::default()
+                },
+            )
+            .start(&inventory)
+            .await
+            .unwrap();
+        Bed {
+            bed,
+            dir,
+            inventory,
+        }
+    }
+
+    async fn publish(&self, prefixes: Vec<Ipv4Net>) {
+        let list = PublishedList {
+            name: LIST.into(),
+            prefixes,
+            excluded: Vec::new(),
+        };
+        self.bed
+            .list_server()
+            .unwrap()
+            .replace(&[list])
+            .await
+            .unwrap();
+    }
+
+    /// `tsfleet COMMAND -i fleet.yaml [--run-dir runs --retries 0] ARGS...`
+    async fn run(&self, command: &str, args: &[&str]) -> Output {
+        let mut all: Vec<String> = vec![
+            command.into(),
+            "-i".into(),
+            self.inventory.display().to_string(),
+        ];
+        if command != "resolve" {
+            all.extend(["--run-dir", "runs", "--retries", "0"].map(String::from));
+        }
+        all.extend(args.iter().map(|s| s.to_string()));
+        harness::tsfleet_async(all, self.dir.path().to_path_buf()).await
+    }
+
+    /// Where the runs [`Bed::run`] starts keep this inventory's record.
+    fn record_file(&self) -> RecordFile {
+        RecordFile::of(&harness::state_dir(self.dir.path()), &self.inventory).unwrap()
+    }
+
+    fn record(&self) -> Applied {
+        self.record_file().read().unwrap().expect("a record")
+    }
+
+    fn recorded(&self) -> usize {
+        self.record().lists[LIST].prefixes
+    }
+
+    /// SSH logins the simulated devices have seen, in all.
+    fn logins(&self) -> u64 {
+        let devices = self.bed.fleet().devices();
+        devices.iter().map(|d| d.snapshot().stats.logins).sum()
+    }
+
+    /// Entries in each device's block group.
+    fn entries(&self) -> Vec<usize> {
+        let devices = self.bed.fleet().devices();
+        let count = |d: &std::sync::Arc<tsfleet::sim::DeviceRuntime>| {
+            let running = d.snapshot().running;
+            let group = running.groups.iter().find(|g| g.name == "threatstop-block");
+            group.map_or(0, |g| g.entries.len())
+        };
+        devices.iter().map(count).collect()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_list_that_shrank_since_the_last_apply_is_refused_before_any_login() {
+    let bed = Bed::start(2, "", hosts(3000)).await;
+    assert_eq!(bed.record_file().read().unwrap(), None, "no record yet");
+    let out = bed.run("apply", &["--yes", "-v"]).await;
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert!(
+        all.contains("no shrink guard this run"),
+        "the first run says so: {all}"
+    );
+    assert_eq!(bed.recorded(), 3000);
+    assert_eq!(bed.entries(), [3000, 3000]);
+
+    bed.publish(hosts(30)).await;
+    let logins = bed.logins();
+    let record = std::fs::read(&bed.record_file().path).unwrap();
+    for command in ["apply", "plan"] {
+        let args: &[&str] = if command == "apply" { &["--yes"] } else { &[] };
+        let out = bed.run(command, args).await;
+        let all = text(&out);
+        assert_eq!(out.status.code(), Some(3), "{command}: {all}");
+        let path = bed.record_file().path.display().to_string();
+        for part in [
+            LIST,
+            "from 3000 to 30",
+            "last apply",
+            &path,
+            "--allow-shrink",
+        ] {
+            assert!(all.contains(part), "{command}: no {part:?} in {all}");
+        }
+        assert_eq!(bed.logins(), logins, "{command}: a device was contacted");
+    }
+    assert_eq!(
+        std::fs::read(&bed.record_file().path).unwrap(),
+        record,
+        "refused runs leave the record alone"
+    );
+
+    // --previous wins over the record: a snapshot of 30 lets the 30 through.
+    let out = bed.run("resolve", &["-o", "now.json"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = bed.run("plan", &["--previous", "now.json"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+
+    let out = bed.run("apply", &["--yes", "--allow-shrink"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(bed.entries(), [30, 30]);
+    assert_eq!(bed.recorded(), 30, "the record moved with the apply");
+
+    // A damaged record is an error naming it, never passed over.
+    std::fs::write(&bed.record_file().path, "{\"version\": 1, \"lists\"").unwrap();
+    let logins = bed.logins();
+    let out = bed.run("plan", &[]).await;
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(3), "{all}");
+    let path = bed.record_file().path.display().to_string();
+    assert!(all.contains(&path) && all.contains("remove it"), "{all}");
+    assert_eq!(bed.logins(), logins);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_device_keeps_the_old_baseline_and_plan_never_moves_it() {
+    let profile = format!(
+        "devices:\n  rtr-002: {{ faults: {{ error_entries: ['host {}'] }} }}\n",
+        REFUSED.trim_end_matches("/32")
+    );
+    let bed = Bed::start(2, &profile, hosts(3000)).await;
+    let out = bed.run("apply", &["--yes"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let first = bed.record();
+    assert_eq!(first.lists[LIST].prefixes, 3000);
+
+    // 2,001 prefixes: within max_shrink (0.5) of 3,000, and one rtr-002 refuses.
+    let mut shrunk = hosts(2000);
+    shrunk.push(REFUSED.parse().unwrap());
+    bed.publish(shrunk).await;
+    let out = bed.run("plan", &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(bed.record(), first, "plan never moves the record");
+
+    let out = bed.run("apply", &["--yes"]).await;
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(1), "rtr-002 fails: {all}");
+    assert_eq!(bed.entries()[0], 2001, "rtr-001 took the new list");
+    assert_eq!(
+        bed.record(),
+        first,
+        "a failed device keeps the old baseline"
+    );
+    assert!(
+        all.contains("keep the baseline of an earlier apply"),
+        "{all}"
+    );
+
+    // 1,400 is within max_shrink of 2,001 but not of the 3,000 recorded.
+    bed.publish(hosts(1400)).await;
+    let out = bed.run("apply", &["--yes"]).await;
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(3), "{all}");
+    assert!(all.contains("from 3000 to 1400"), "{all}");
+}
