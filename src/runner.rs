@@ -80,6 +80,8 @@ pub struct Job {
     transcript: Option<PathBuf>,
     secrets: Vec<String>,
     inactivity: Duration,
+    /// The most one answer of this device may be, from its policy's cap.
+    answer_bytes: usize,
 }
 
 /// The checked run: the snapshot and a job per selected device.
@@ -400,6 +402,12 @@ fn job(
         .chain(enable_secret.iter())
         .cloned()
         .collect();
+    let max_policy_size = d
+        .policy
+        .as_ref()
+        .and_then(|p| loaded.inventory.policies.get(p))
+        .and_then(|p| p.max_policy_size)
+        .unwrap_or(policy::DEFAULT_MAX_POLICY_SIZE);
     let request = SyncRequest {
         enable_secret,
         groups: vec![
@@ -444,6 +452,7 @@ fn job(
             .map(|dir| dir.join(format!("{}.log", d.name))),
         secrets,
         inactivity: d.command_timeout,
+        answer_bytes: crate::device::shell::answer_cap(max_policy_size),
     })
 }
 
@@ -612,14 +621,16 @@ async fn run_job(
 ) -> Result<DeviceReport, DeviceError> {
     let started = Instant::now();
     let transcript = match &job.transcript {
-        Some(path) => Transcript::create(path, job.secrets.clone()).unwrap_or_else(|e| {
-            tracing::warn!(
-                "{}: cannot write the transcript {}: {e}",
-                job.name,
-                path.display()
-            );
-            Transcript::none(job.secrets.clone())
-        }),
+        Some(path) => Transcript::create(path, job.secrets.clone())
+            .map(|t| t.capped(Transcript::cap_for(job.answer_bytes)))
+            .unwrap_or_else(|e| {
+                tracing::warn!(
+                    "{}: cannot write the transcript {}: {e}",
+                    job.name,
+                    path.display()
+                );
+                Transcript::none(job.secrets.clone())
+            }),
         None => Transcript::none(job.secrets.clone()),
     };
     let groups: Vec<String> = job.request.groups.iter().map(|g| g.name.clone()).collect();
@@ -640,7 +651,10 @@ async fn run_job(
         &job.target,
         &task,
         transcript,
-        job.inactivity,
+        crate::device::AnswerLimits {
+            inactivity: job.inactivity,
+            bytes: job.answer_bytes,
+        },
         deadline,
         cancel,
         login,

@@ -80,6 +80,7 @@ async fn session(options: u8, data: &[u8]) {
     let timeouts = Timeouts {
         inactivity: Duration::from_secs(30),
         deadline: tokio::time::Instant::now() + Duration::from_secs(600),
+        answer_bytes: tsfleet::device::shell::ANSWER_CEILING,
     };
     let transcript = Transcript::none(vec![secret.to_string()]);
     let Ok(mut s) = CliSession::start(link, "fuzz", timeouts, transcript).await else {

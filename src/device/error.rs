@@ -38,6 +38,16 @@ pub enum DeviceError {
         doing: String,
         after: Duration,
     },
+    /// The device kept answering without its prompt, past the most one
+    /// answer may be (bytes, or total time): tsfleet stopped reading it.
+    Flood {
+        device: String,
+        /// The command (or step) whose answer it was.
+        doing: String,
+        received: usize,
+        elapsed: Duration,
+        past: FloodPast,
+    },
     /// The device answered a command with a `%` error.
     Command {
         device: String,
@@ -115,6 +125,7 @@ impl DeviceError {
             DeviceError::Auth { .. } => ErrorClass::Auth,
             DeviceError::Enable { .. } => ErrorClass::Enable,
             DeviceError::Timeout { .. } => ErrorClass::Timeout,
+            DeviceError::Flood { .. } => ErrorClass::Flood,
             DeviceError::Command { .. } => ErrorClass::DeviceError,
             DeviceError::Verify { .. } => ErrorClass::Verify,
             DeviceError::GroupFull { .. } => ErrorClass::GroupFull,
@@ -136,6 +147,7 @@ impl DeviceError {
             | DeviceError::Auth { device, .. }
             | DeviceError::Enable { device, .. }
             | DeviceError::Timeout { device, .. }
+            | DeviceError::Flood { device, .. }
             | DeviceError::Command { device, .. }
             | DeviceError::Verify { device, .. }
             | DeviceError::Refused { device, .. }
@@ -174,6 +186,20 @@ impl DeviceError {
     }
 }
 
+/// Which bound an answer went past.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FloodPast {
+    /// The most bytes one answer may be.
+    Bytes(usize),
+    /// The most time one answer may take.
+    Time(Duration),
+}
+
+/// A duration as messages show it: to the millisecond.
+fn shown(d: Duration) -> Duration {
+    Duration::from_millis(d.as_millis().try_into().unwrap_or(u64::MAX))
+}
+
 /// `device: message`.
 impl fmt::Display for DeviceError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -200,7 +226,27 @@ impl fmt::Display for Message<'_> {
             }
             DeviceError::Enable { reason, .. } => write!(f, "enable failed: {reason}"),
             DeviceError::Timeout { doing, after, .. } => {
-                write!(f, "no answer within {after:?} while {doing}")
+                write!(f, "no answer within {:?} while {doing}", shown(*after))
+            }
+            DeviceError::Flood {
+                doing,
+                received,
+                elapsed,
+                past,
+                ..
+            } => {
+                let elapsed = shown(*elapsed);
+                match past {
+                    FloodPast::Bytes(cap) => write!(
+                        f,
+                        "{received} bytes and no prompt in {elapsed:?} while {doing}: past the {cap}-byte cap on one answer; stopped reading"
+                    ),
+                    FloodPast::Time(budget) => write!(
+                        f,
+                        "still no prompt after {elapsed:?} ({received} bytes) while {doing}: past the {:?} one answer may take; stopped reading",
+                        shown(*budget)
+                    ),
+                }
             }
             DeviceError::Command {
                 command, message, ..

@@ -52,6 +52,14 @@ impl Link for ssh::Shell {
     }
 }
 
+/// What one answer of the device may cost: the silence tolerated while it
+/// is due, and its size (see [`shell::answer_cap`]).
+#[derive(Clone, Copy, Debug)]
+pub struct AnswerLimits {
+    pub inactivity: Duration,
+    pub bytes: usize,
+}
+
 /// What to do on a device once logged in.
 #[derive(Clone, Debug)]
 pub enum Task {
@@ -79,22 +87,18 @@ pub enum TaskOutcome {
 }
 
 /// Connect over SSH, sync (or plan) the device, log out. The deadline covers
-/// everything; `inactivity` is the longest silence tolerated while an answer is due.
+/// everything; `limits` bound each answer (silence, bytes, total time).
 pub async fn run_device(
     target: &ssh::SshTarget,
     request: &SyncRequest,
     transcript: Transcript,
-    inactivity: Duration,
+    limits: AnswerLimits,
     deadline: Duration,
     cancel: tokio_util::sync::CancellationToken,
 ) -> Result<(SyncOutcome, RunStats), DeviceError> {
     let task = Task::Sync(request.clone());
     let login = login::Login::open();
-    match run_task(
-        target, &task, transcript, inactivity, deadline, cancel, login,
-    )
-    .await?
-    {
+    match run_task(target, &task, transcript, limits, deadline, cancel, login).await? {
         (TaskOutcome::Sync(outcome), stats) => Ok((outcome, stats)),
         _ => unreachable!("a sync task gives a sync outcome"),
     }
@@ -107,21 +111,22 @@ pub async fn run_task(
     target: &ssh::SshTarget,
     task: &Task,
     transcript: Transcript,
-    inactivity: Duration,
+    limits: AnswerLimits,
     deadline: Duration,
     cancel: tokio_util::sync::CancellationToken,
     mut login: login::Login,
 ) -> Result<(TaskOutcome, RunStats), DeviceError> {
-    let budget = deadline;
-    let deadline = tokio::time::Instant::now() + budget;
+    let started = tokio::time::Instant::now();
+    let deadline = started + deadline;
     let work = async {
         phase("connecting");
         let shell = ssh::open_shell_gated(target, &mut login).await?;
         let negotiated = shell.negotiated().clone();
         let host_key = shell.host_key_status();
         let timeouts = Timeouts {
-            inactivity,
+            inactivity: limits.inactivity,
             deadline,
+            answer_bytes: limits.bytes,
         };
         let mut session = CliSession::start(shell, &target.device, timeouts, transcript).await?;
         session.cancel = cancel;
@@ -175,7 +180,7 @@ pub async fn run_task(
         Err(_) => Err(DeviceError::Timeout {
             device: target.device.clone(),
             doing: "working through the device (its deadline passed)".into(),
-            after: budget,
+            after: started.elapsed(),
         }),
     }
 }

@@ -7,6 +7,7 @@
 //! [`super::window`]'s decision.
 
 use super::DeviceError;
+use super::error::FloodPast;
 use super::login::{Login, Verdict};
 use super::transcript::Transcript;
 use super::window::{self, PushWindow};
@@ -46,6 +47,58 @@ pub struct Timeouts {
     pub inactivity: Duration,
     /// The whole device must be done by then.
     pub deadline: Instant,
+    /// The most one answer may be, in bytes received ([`answer_cap`]); it
+    /// also sets the answer's total time ([`Timeouts::answer_budget`]).
+    pub answer_bytes: usize,
+}
+
+impl Timeouts {
+    /// The longest one answer may take, however steadily the device talks:
+    /// the largest answer allowed at the slowest rate a sane device sends
+    /// it, plus one silence. A device that keeps talking without its
+    /// prompt (a byte a second) fails then, not at the device's deadline.
+    pub fn answer_budget(&self) -> Duration {
+        self.inactivity + Duration::from_secs_f64(self.answer_bytes as f64 / ANSWER_MIN_RATE)
+    }
+}
+
+/// Bytes one entry line of `show object-group name G` takes, with margin:
+/// ` range 203.0.113.100 203.0.113.200` is 35.
+pub const ANSWER_BYTES_PER_ENTRY: usize = 40;
+
+/// Room beside the entries for the echo, headers, syslog lines, prompts and
+/// the other commands' answers (`show version`, `show running-config |
+/// include object-group`).
+pub const ANSWER_SLACK_BYTES: usize = 256 * 1024;
+
+/// The most any answer may be, whatever the policy says: 16 MiB is over
+/// 400,000 entry lines, more than any IOS object-group holds, and keeps a
+/// fleet at `--concurrency` 32 to about half a GiB of answers even if every
+/// device floods at once.
+pub const ANSWER_CEILING: usize = 16 * 1024 * 1024;
+
+/// The slowest (bytes per second) a device may send its largest answer:
+/// far below what SSH carries on any WAN, far above a trickle meant to
+/// hold a session forever.
+const ANSWER_MIN_RATE: f64 = 64.0 * 1024.0;
+
+/// The most one command's answer may be on a device whose groups are
+/// capped at `group_limit` entries (the policy's `max_policy_size`): the
+/// group twice over (it may hold more than the policy, left by another tool
+/// or an older run), plus [`ANSWER_SLACK_BYTES`], never over
+/// [`ANSWER_CEILING`].
+pub fn answer_cap(group_limit: usize) -> usize {
+    group_limit
+        .saturating_mul(2 * ANSWER_BYTES_PER_ENTRY)
+        .saturating_add(ANSWER_SLACK_BYTES)
+        .min(ANSWER_CEILING)
+}
+
+/// The answer being read: when it began and what it has cost so far.
+#[derive(Clone, Copy, Debug)]
+struct Answer {
+    began: Instant,
+    received: usize,
 }
 
 /// What one pipelined push did, line by line.
@@ -101,6 +154,10 @@ pub struct CliSession<L: Link> {
     /// prompt is never answered (not even by `exit`, which would be typed
     /// as another secret).
     secret_refused: bool,
+    answer: Answer,
+    /// An answer went past its cap or its total time: nothing more is read
+    /// from this device (its buffer was dropped).
+    flooded: bool,
 }
 
 impl<L: Link> CliSession<L> {
@@ -127,6 +184,11 @@ impl<L: Link> CliSession<L> {
             cancel: CancellationToken::new(),
             login: Login::open(),
             secret_refused: false,
+            answer: Answer {
+                began: Instant::now(),
+                received: 0,
+            },
+            flooded: false,
         };
         let mut nudged = false;
         loop {
@@ -292,7 +354,11 @@ impl<L: Link> CliSession<L> {
     /// IOS does; the link is then ready to be closed. At a refused enable
     /// secret's `Password:` nothing is typed: the link is just closed.
     pub async fn logout(mut self) -> L {
-        if !self.secret_refused && self.send_raw("exit\r", "exit", false).await.is_ok() {
+        // A flooding device is not read any more: it is just closed.
+        if !self.secret_refused
+            && !self.flooded
+            && self.send_raw("exit\r", "exit", false).await.is_ok()
+        {
             let until = Instant::now() + LOGOUT_WAIT.min(self.timeouts.inactivity);
             while let Ok(Some(chunk)) = tokio::time::timeout_at(until, self.link.recv()).await {
                 self.transcript.received(&chunk);
@@ -438,6 +504,7 @@ impl<L: Link> CliSession<L> {
         wait: Duration,
         doing: &str,
     ) -> Result<String, DeviceError> {
+        self.begin_answer();
         loop {
             match self.take_segment() {
                 // A log message and the prompt reprinted after it: not an answer.
@@ -454,6 +521,7 @@ impl<L: Link> CliSession<L> {
         text: &str,
         doing: &str,
     ) -> Result<Option<String>, DeviceError> {
+        self.begin_answer();
         loop {
             if self.buf[self.start..].trim_end().ends_with(text) {
                 let seen = self.buf[self.start..].to_string();
@@ -505,12 +573,31 @@ impl<L: Link> CliSession<L> {
         Some((host.to_string(), mode))
     }
 
+    /// A new answer is due: its byte count and total time start now.
+    fn begin_answer(&mut self) {
+        self.answer = Answer {
+            began: Instant::now(),
+            received: 0,
+        };
+    }
+
+    /// Wait up to `wait` of silence for more of the answer being read.
+    /// Fails past the device's deadline, past the answer's total time
+    /// ([`Timeouts::answer_budget`]) or its byte cap (the buffer is then
+    /// dropped and nothing more is read from the device); errors give the
+    /// real elapsed time.
     async fn fill_within(&mut self, wait: Duration, doing: &str) -> Result<(), DeviceError> {
-        let now = Instant::now();
-        if now >= self.timeouts.deadline {
-            return Err(self.timeout(doing, wait));
+        if self.flooded {
+            return Err(DeviceError::Protocol {
+                device: self.device.clone(),
+                reason: format!(
+                    "not {doing}: an earlier answer flooded, nothing more is read from the device"
+                ),
+            });
         }
-        let until = (now + wait).min(self.timeouts.deadline);
+        let now = Instant::now();
+        let answer_until = self.answer.began + self.timeouts.answer_budget();
+        let until = (now + wait).min(self.timeouts.deadline).min(answer_until);
         let chunk = match tokio::time::timeout_at(until, self.link.recv()).await {
             Ok(Some(chunk)) => chunk,
             Ok(None) => {
@@ -519,9 +606,22 @@ impl<L: Link> CliSession<L> {
                     reason: format!("the device closed the session while {doing}"),
                 });
             }
-            Err(_) => return Err(self.timeout(doing, wait)),
+            Err(_) if until == answer_until && until < self.timeouts.deadline => {
+                return Err(self.flood(doing, FloodPast::Time(self.timeouts.answer_budget())));
+            }
+            Err(_) if until == self.timeouts.deadline => {
+                return Err(self.timeout(
+                    &format!("{doing} (the device's deadline passed)"),
+                    now.elapsed(),
+                ));
+            }
+            Err(_) => return Err(self.timeout(doing, now.elapsed())),
         };
+        self.answer.received = self.answer.received.saturating_add(chunk.len());
         self.transcript.received(&chunk);
+        if self.answer.received > self.timeouts.answer_bytes {
+            return Err(self.flood(doing, FloodPast::Bytes(self.timeouts.answer_bytes)));
+        }
         self.append(&chunk);
         if self.buf[self.start..].ends_with(" --More-- ")
             || self.buf[self.start..].ends_with("--More--")
@@ -538,6 +638,25 @@ impl<L: Link> CliSession<L> {
             self.link.send(b" ").await?;
         }
         Ok(())
+    }
+
+    /// The answer went past `past`: drop what was buffered and read no more.
+    fn flood(&mut self, doing: &str, past: FloodPast) -> DeviceError {
+        self.flooded = true;
+        self.buf = String::new();
+        self.start = 0;
+        self.scan = 0;
+        self.transcript.note(&format!(
+            "stopped reading: {} bytes without a prompt while {doing}",
+            self.answer.received
+        ));
+        DeviceError::Flood {
+            device: self.device.clone(),
+            doing: doing.to_string(),
+            received: self.answer.received,
+            elapsed: self.answer.began.elapsed(),
+            past,
+        }
     }
 
     fn timeout(&self, doing: &str, after: Duration) -> DeviceError {
@@ -729,6 +848,23 @@ mod tests {
             parse_any_prompt("rtr-001#"),
             Some(("rtr-001", Mode::Privileged))
         );
+    }
+
+    #[test]
+    fn an_answer_is_capped_from_the_group_limit_under_a_ceiling() {
+        // The default policy: 30,000 entries, twice, at 40 bytes, plus slack.
+        assert_eq!(answer_cap(30_000), 2_400_000 + ANSWER_SLACK_BYTES);
+        assert_eq!(answer_cap(0), ANSWER_SLACK_BYTES);
+        assert_eq!(answer_cap(10_000_000), ANSWER_CEILING);
+        assert_eq!(answer_cap(usize::MAX), ANSWER_CEILING);
+        let t = Timeouts {
+            inactivity: Duration::from_secs(30),
+            deadline: Instant::now(),
+            answer_bytes: answer_cap(30_000),
+        };
+        // The largest answer at 64 KiB/s, plus one silence: about 71 s.
+        let budget = t.answer_budget().as_secs_f64();
+        assert!((70.0..72.0).contains(&budget), "{budget}");
     }
 
     #[test]

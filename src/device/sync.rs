@@ -450,6 +450,7 @@ mod tests {
         let timeouts = Timeouts {
             inactivity: Duration::from_secs(3),
             deadline: tokio::time::Instant::now() + Duration::from_secs(60),
+            answer_bytes: crate::device::shell::ANSWER_CEILING,
         };
         CliSession::start(
             PipeLink {

@@ -18,6 +18,10 @@ pub enum ErrorClass {
     Auth,
     Enable,
     Timeout,
+    // The device kept answering without its prompt (past the byte cap or
+    // the total time of one answer). A plain comment: a doc comment would
+    // turn the schema's enum into a oneOf.
+    Flood,
     DeviceError,
     Verify,
     GroupFull,
@@ -28,12 +32,13 @@ pub enum ErrorClass {
 }
 
 impl ErrorClass {
-    pub const ALL: [ErrorClass; 12] = [
+    pub const ALL: [ErrorClass; 13] = [
         ErrorClass::Connect,
         ErrorClass::HostKey,
         ErrorClass::Auth,
         ErrorClass::Enable,
         ErrorClass::Timeout,
+        ErrorClass::Flood,
         ErrorClass::DeviceError,
         ErrorClass::Verify,
         ErrorClass::GroupFull,
@@ -50,6 +55,7 @@ impl ErrorClass {
             ErrorClass::Auth => "auth",
             ErrorClass::Enable => "enable",
             ErrorClass::Timeout => "timeout",
+            ErrorClass::Flood => "flood",
             ErrorClass::DeviceError => "device-error",
             ErrorClass::Verify => "verify",
             ErrorClass::GroupFull => "group-full",

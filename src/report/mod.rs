@@ -654,6 +654,13 @@ pub(crate) mod tests {
                 reason: "r".into(),
             },
             timeout_error("R1"),
+            DeviceError::Flood {
+                device: device(),
+                doing: "show object-group name G".into(),
+                received: 2,
+                elapsed: Duration::from_millis(1500),
+                past: crate::device::error::FloodPast::Bytes(1),
+            },
             DeviceError::Command {
                 device: device(),
                 command: "c".into(),

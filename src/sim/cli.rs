@@ -77,6 +77,8 @@ pub struct CliOptions {
     pub syslog_every: Option<u32>,
     /// Printed instead of IOS's message when an `error_entries` line is refused.
     pub error_text: Option<String>,
+    /// Echo the enable secret as it is typed (IOS does not).
+    pub echo_secret: bool,
 }
 
 /// What one call to [`Cli::input`] produced.
@@ -207,7 +209,8 @@ impl Cli {
                 self.page_key(b, &dev, &mut step.output);
                 continue;
             }
-            let echo = !matches!(self.awaiting, Awaiting::Password { .. });
+            let echo =
+                self.options.echo_secret || !matches!(self.awaiting, Awaiting::Password { .. });
             match b {
                 b'\r' | b'\n' => {
                     step.lines += 1;

@@ -60,6 +60,10 @@ pub struct SessionStats {
     pub config_lines: u64,
     /// Sessions that closed while still in a configuration mode.
     pub left_in_config_mode: u64,
+    /// Bytes the `flood_after_lines` fault got out to the client (what the
+    /// client's SSH window let through).
+    #[serde(default)]
+    pub flood_bytes: u64,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -80,6 +80,22 @@ pub struct Faults {
     /// Stop answering (keep the connection open) after this many input lines.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hang_after_lines: Option<u64>,
+    /// After this many input lines, stream output forever (never a prompt),
+    /// as fast as the client takes it: a device gone wild.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flood_after_lines: Option<u64>,
+    /// With `flood_after_lines`: pause this long between the flood's lines
+    /// (a trickle that is never silent long enough to time out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flood_pause_ms: Option<u64>,
+    /// Echo the enable secret as it is typed (IOS does not): a misconfigured
+    /// or hostile device.
+    #[serde(default)]
+    pub echo_secret: bool,
+    /// Send every byte of output in a write of its own (an SSH packet per
+    /// byte, as a device echoing keystrokes one at a time does).
+    #[serde(default)]
+    pub byte_writes: bool,
     /// Print an asynchronous syslog line after every N input lines.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub syslog_every_lines: Option<u32>,

@@ -60,6 +60,7 @@ impl DeviceRuntime {
             max_group_entries: faults.max_group_entries,
             syslog_every: faults.syslog_every_lines,
             error_text: faults.error_text.clone(),
+            echo_secret: faults.echo_secret,
         }
     }
 
@@ -68,7 +69,10 @@ impl DeviceRuntime {
             rtt: self.rtt,
             disconnect_after_lines: faults.disconnect_after_lines,
             hang_after_lines: faults.hang_after_lines,
+            flood_after_lines: faults.flood_after_lines,
+            flood_pause: Duration::from_millis(faults.flood_pause_ms.unwrap_or(0)),
             drop_input_over_bytes: faults.drop_input_over_bytes,
+            byte_writes: faults.byte_writes,
         }
     }
 

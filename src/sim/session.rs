@@ -1,6 +1,6 @@
 //! Drives one CLI session over any byte stream (an SSH channel or
 //! stdin/stdout): applies the cost model and the round-trip latency, and
-//! the per-session faults (disconnect, hang, dropped input).
+//! the per-session faults (disconnect, hang, flood, dropped input).
 //!
 //! Three tasks, so a slow device never deadlocks its own transport: a
 //! reader that queues input (this is where back-pressure starts: when the
@@ -23,8 +23,25 @@ pub struct SessionBehaviour {
     pub rtt: Duration,
     pub disconnect_after_lines: Option<u64>,
     pub hang_after_lines: Option<u64>,
+    pub flood_after_lines: Option<u64>,
+    /// Between two lines of the flood.
+    pub flood_pause: Duration,
     pub drop_input_over_bytes: Option<usize>,
+    /// Every byte of output in a write of its own.
+    pub byte_writes: bool,
 }
+
+/// What the processor hands the writer.
+enum Out {
+    /// Bytes to deliver once their time has come.
+    At(Instant, Vec<u8>),
+    /// Stream flood lines until the client stops taking them, this long
+    /// apart (as fast as the transport takes them when zero).
+    Flood(Duration),
+}
+
+/// One line of the flood: output with no prompt in it.
+const FLOOD_LINE: &[u8] = b"flood: this device streams output and never prints its prompt\r\n";
 
 /// How the session ended.
 #[derive(Debug, PartialEq, Eq)]
@@ -74,15 +91,22 @@ where
         }
     });
 
-    let (out_tx, mut out_rx) = mpsc::unbounded_channel::<(Instant, Vec<u8>)>();
+    let (out_tx, mut out_rx) = mpsc::unbounded_channel::<Out>();
+    let flood_state = state.clone();
+    let byte_writes = behaviour.byte_writes;
     let writer = tokio::spawn(async move {
         let mut pending = Vec::new();
         let mut held: Option<(Instant, Vec<u8>)> = None;
-        loop {
+        let mut flood_pause = None;
+        'deliver: loop {
             let (due, bytes) = match held.take() {
                 Some(item) => item,
                 None => match out_rx.recv().await {
-                    Some(item) => item,
+                    Some(Out::At(due, bytes)) => (due, bytes),
+                    Some(Out::Flood(pause)) => {
+                        flood(&mut output, pause, &flood_state).await;
+                        break;
+                    }
                     None => break,
                 },
             };
@@ -92,18 +116,35 @@ where
             pending.extend_from_slice(&bytes);
             while pending.len() < 32 * 1024 {
                 match out_rx.try_recv() {
-                    Ok((due, more)) if due <= Instant::now() => pending.extend_from_slice(&more),
-                    Ok(later) => {
-                        held = Some(later);
+                    Ok(Out::At(due, more)) if due <= Instant::now() => {
+                        pending.extend_from_slice(&more)
+                    }
+                    Ok(Out::At(due, later)) => {
+                        held = Some((due, later));
+                        break;
+                    }
+                    Ok(Out::Flood(pause)) => {
+                        flood_pause = Some(pause);
                         break;
                     }
                     Err(_) => break,
                 }
             }
-            if output.write_all(&pending).await.is_err() || output.flush().await.is_err() {
-                break;
+            let writes: Vec<&[u8]> = if byte_writes {
+                pending.chunks(1).collect()
+            } else {
+                vec![&pending]
+            };
+            for bytes in writes {
+                if output.write_all(bytes).await.is_err() || output.flush().await.is_err() {
+                    break 'deliver;
+                }
             }
             pending.clear();
+            if let Some(pause) = flood_pause {
+                flood(&mut output, pause, &flood_state).await;
+                break;
+            }
         }
         let _ = output.shutdown().await;
     });
@@ -111,7 +152,7 @@ where
     let rtt = behaviour.rtt;
     let send = |bytes: Vec<u8>| {
         if !bytes.is_empty() {
-            let _ = out_tx.send((Instant::now() + rtt, bytes));
+            let _ = out_tx.send(Out::At(Instant::now() + rtt, bytes));
         }
     };
     send(cli.greeting());
@@ -142,6 +183,12 @@ where
             }
             // Input counts as read once the device has processed it, not when queued.
             unread.fetch_sub(piece.len(), Ordering::AcqRel);
+            if behaviour.flood_after_lines.is_some_and(|n| lines_seen >= n) {
+                // Flooding: the writer streams; input is read and ignored.
+                let _ = out_tx.send(Out::Flood(behaviour.flood_pause));
+                while in_rx.recv().await.is_some() {}
+                break 'session;
+            }
             if behaviour.hang_after_lines.is_some_and(|n| lines_seen >= n) {
                 // Hung: read and ignore everything, answer nothing, until the client gives up.
                 while in_rx.recv().await.is_some() {}
@@ -171,6 +218,26 @@ where
         let _ = writer.await;
     }
     ending
+}
+
+/// The flood fault: write [`FLOOD_LINE`]s until the client stops taking
+/// them (each write waits for the transport, so the client's SSH window
+/// sets the pace), counting the bytes that got out.
+async fn flood<W: AsyncWrite + Unpin>(output: &mut W, pause: Duration, state: &SharedState) {
+    let block = if pause.is_zero() {
+        FLOOD_LINE.repeat(32 * 1024 / FLOOD_LINE.len())
+    } else {
+        FLOOD_LINE.to_vec()
+    };
+    loop {
+        if output.write_all(&block).await.is_err() || output.flush().await.is_err() {
+            return;
+        }
+        state.lock().unwrap().stats.flood_bytes += block.len() as u64;
+        if !pause.is_zero() {
+            tokio::time::sleep(pause).await;
+        }
+    }
 }
 
 /// Split input so each piece ends right after a line terminator (or is the

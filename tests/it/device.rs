@@ -66,11 +66,25 @@ async fn run(
     request: &SyncRequest,
     transcript: Transcript,
 ) -> Result<SyncOutcome, DeviceError> {
+    let cap = tsfleet::device::shell::answer_cap(tsfleet::lists::policy::DEFAULT_MAX_POLICY_SIZE);
+    run_capped(target, request, transcript, cap).await
+}
+
+/// [`run`] with answers capped at `answer_bytes`.
+async fn run_capped(
+    target: &SshTarget,
+    request: &SyncRequest,
+    transcript: Transcript,
+    answer_bytes: usize,
+) -> Result<SyncOutcome, DeviceError> {
     tsfleet::device::run_device(
         target,
         request,
         transcript,
-        Duration::from_secs(3),
+        tsfleet::device::AnswerLimits {
+            inactivity: Duration::from_secs(3),
+            bytes: answer_bytes,
+        },
         Duration::from_secs(120),
         tokio_util::sync::CancellationToken::new(),
     )
@@ -135,11 +149,13 @@ async fn first_sync_of_5000_then_incremental_over_ssh_with_a_private_transcript(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn secrets_never_appear_in_transcripts_or_errors() {
     let fleet = tsfleet::sim::SimFleet::start(tsfleet::sim::FleetConfig {
-        devices: 2,
+        devices: 3,
         password: "pw-Zq81x".into(),
         enable_secret: "en-Kx55q".into(),
+        // rtr-003 echoes the enable secret as typed, each byte in an SSH
+        // packet of its own: no single read holds it whole.
         profile: tsfleet::sim::Profile::parse(
-            "devices: { rtr-002: { faults: { wrong_enable_secret: true } } }",
+            "devices: { rtr-002: { faults: { wrong_enable_secret: true } }, rtr-003: { faults: { echo_secret: true, byte_writes: true } } }",
         )
         .unwrap(),
         ..Default::default()
@@ -149,7 +165,7 @@ async fn secrets_never_appear_in_transcripts_or_errors() {
     let dir = tempfile::tempdir().unwrap();
     let kh = known_hosts(&fleet, dir.path());
     let secrets = vec!["pw-Zq81x".to_string(), "en-Kx55q".to_string()];
-    for name in ["rtr-001", "rtr-002"] {
+    for name in ["rtr-001", "rtr-002", "rtr-003"] {
         let mut t = target(&fleet, name, &kh);
         t.credentials = Credentials::Password("pw-Zq81x".into());
         let mut req = request(nets(0..10));
@@ -166,6 +182,10 @@ async fn secrets_never_appear_in_transcripts_or_errors() {
                 !text.contains(s.as_str()),
                 "{name}: a secret leaked: {text}"
             );
+        }
+        if name == "rtr-003" {
+            // The line tsfleet typed, then the device's echo of it, both masked.
+            assert!(text.contains(">>> ******\n ******\n"), "{text}");
         }
     }
     // A wrong password: the error names the user, never the password tried.
@@ -294,4 +314,84 @@ async fn full_sync_converges_behind_a_legacy_only_openssh_sshd() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn full_sync_converges_behind_a_modern_only_openssh_sshd() {
     full_sync_behind_sshd(MODERN).await;
+}
+
+// A device that streams without its prompt, as fast as SSH takes it, fails
+// at the answer's byte cap (class flood, naming the bytes and the cap), and
+// tsfleet stopped reading there: what the simulator got out is the cap plus
+// what the SSH window and russh's bounded queue let through. One that
+// trickles (a line every 50 ms, never silent for the 3 s inactivity
+// timeout) fails at the answer's total time, with the real elapsed time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flooding_or_trickling_device_fails_with_class_flood_and_is_not_read_further() {
+    use tsfleet::device::error::FloodPast;
+    let profile = "devices:\n  rtr-001: { faults: { flood_after_lines: 4 } }\n  rtr-002: { faults: { flood_after_lines: 4, flood_pause_ms: 50 } }\n";
+    let fleet = fleet(3, profile).await;
+    let dir = tempfile::tempdir().unwrap();
+    let kh = known_hosts(&fleet, dir.path());
+    let req = request(nets(0..50));
+    let cap = tsfleet::device::shell::answer_cap(100);
+
+    let log = dir.path().join("rtr-001.log");
+    let transcript = Transcript::create(&log, vec![]).unwrap();
+    let err = run_capped(&target(&fleet, "rtr-001", &kh), &req, transcript, cap)
+        .await
+        .unwrap_err();
+    assert_eq!(err.class().as_str(), "flood", "{err}");
+    let message = err.to_string();
+    assert!(
+        message.contains(&format!("past the {cap}-byte cap on one answer"))
+            && message.contains("while terminal width 511"),
+        "{message}"
+    );
+    let DeviceError::Flood { received, .. } = err else {
+        unreachable!()
+    };
+    assert!(received > cap && received <= cap + 64 * 1024, "{received}");
+    crate::harness::flood_stopped_near(fleet.device("rtr-001").unwrap(), cap);
+    let transcript = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        transcript.contains("### stopped reading: ") && transcript.len() < cap + 64 * 1024,
+        "{}",
+        transcript.len()
+    );
+
+    let err = run_capped(
+        &target(&fleet, "rtr-002", &kh),
+        &req,
+        Transcript::none(vec![]),
+        cap,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.class().as_str(), "flood", "{err}");
+    let budget = match &err {
+        DeviceError::Flood {
+            past: FloodPast::Time(budget),
+            elapsed,
+            received,
+            ..
+        } => {
+            assert!(*received > 0 && *received < cap, "{err}");
+            // The real time, not the inactivity timeout or a configured value.
+            assert!(
+                elapsed >= budget && *elapsed < Duration::from_secs(60),
+                "{err}"
+            );
+            *budget
+        }
+        _ => panic!("expected the answer's total time: {err}"),
+    };
+    assert!(budget > Duration::from_secs(3), "{budget:?}");
+    assert!(err.to_string().contains("still no prompt after"), "{err}");
+
+    // The healthy device beside them converges.
+    run(
+        &target(&fleet, "rtr-003", &kh),
+        &req,
+        Transcript::none(vec![]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(group_len(&fleet, "rtr-003", "threatstop-block"), 50);
 }

@@ -467,6 +467,95 @@ async fn fault_matrix_then_recovery() {
     }
 }
 
+// A device that streams output without ever sending its prompt fails alone,
+// class flood, at its answer's cap (`max_policy_size` 30,000 by default);
+// the other devices converge; the simulator got out no more than the cap
+// plus what the SSH window and russh's bounded queue let through, and
+// tsfleet's peak memory stays small (unbounded, the flood would take it
+// past the bound within seconds: the run may last two minutes).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flooding_device_fails_alone_and_tsfleet_memory_stays_bounded() {
+    let lab = lab(
+        6,
+        "devices: { rtr-002: { faults: { flood_after_lines: 4 } } }",
+    )
+    .await;
+    let report = lab.dir.path().join("flood.json");
+    let mut child = std::process::Command::new(harness::tsfleet_bin())
+        .args([
+            "apply",
+            "--yes",
+            "--retries",
+            "0",
+            "--device-timeout",
+            "120",
+        ])
+        .arg("-i")
+        .arg(&lab.inventory)
+        .arg("--json")
+        .arg(&report)
+        .arg("--run-dir")
+        .arg(lab.dir.path().join("runs"))
+        .current_dir(lab.dir.path())
+        .env_remove("RUST_LOG")
+        .env("TSFLEET_STATE_DIR", harness::state_dir(lab.dir.path()))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // VmHWM only grows: the last reading before the exit is the peak.
+    let (status, peak_kib) = tokio::task::spawn_blocking(move || {
+        let status_file = format!("/proc/{}/status", child.id());
+        let mut peak_kib = 0u64;
+        let ended = harness::wait::holds_within(std::time::Duration::from_secs(180), || {
+            if let Some(kib) = std::fs::read_to_string(&status_file)
+                .ok()
+                .and_then(|s| vm_hwm_kib(&s))
+            {
+                peak_kib = peak_kib.max(kib);
+            }
+            child.try_wait().unwrap().is_some()
+        });
+        if !ended {
+            let _ = child.kill();
+        }
+        (child.wait().unwrap(), peak_kib)
+    })
+    .await
+    .unwrap();
+    assert_eq!(status.code(), Some(1));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let flooded = device(&report, "rtr-002");
+    assert_eq!(flooded["error"]["class"], "flood", "{flooded}");
+    let cap = tsfleet::device::shell::answer_cap(tsfleet::lists::policy::DEFAULT_MAX_POLICY_SIZE);
+    let message = flooded["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!("past the {cap}-byte cap")),
+        "{message}"
+    );
+    for d in lab.fleet().devices().iter().filter(|d| d.name != "rtr-002") {
+        assert_eq!(device(&report, &d.name)["status"], "changed");
+        assert_eq!(
+            lab.group(&d.name, "threatstop-block"),
+            lab.block,
+            "{}",
+            d.name
+        );
+    }
+    harness::flood_stopped_near(lab.fleet().device("rtr-002").unwrap(), cap);
+    assert!(
+        peak_kib > 0 && peak_kib < 256 * 1024,
+        "tsfleet's peak RSS: {peak_kib} KiB"
+    );
+}
+
+/// `VmHWM` (peak resident memory) from `/proc/PID/status`, in KiB.
+fn vm_hwm_kib(status: &str) -> Option<u64> {
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_stops_authentication_canary_and_failure_budget() {
     let profile: String = std::iter::once("devices:\n".to_string())

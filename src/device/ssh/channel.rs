@@ -5,6 +5,8 @@
 use super::handler::Client;
 use super::{HostKeyStatus, Negotiated, SshTarget};
 use crate::device::DeviceError;
+use crate::device::error::FloodPast;
+use crate::device::shell::ANSWER_CEILING;
 use russh::client;
 use russh::{ChannelMsg, ChannelReadHalf, ChannelWriteHalf, Disconnect};
 use std::collections::VecDeque;
@@ -38,6 +40,25 @@ impl std::fmt::Debug for Shell {
 
 /// How long `close` waits for each step of a polite goodbye.
 const CLOSE_STEP: Duration = Duration::from_secs(2);
+
+/// What the device may send while a `send` waits for window space (its
+/// echo and answers to earlier lines): beyond the largest answer tsfleet
+/// ever takes ([`ANSWER_CEILING`]) it is flooding, not answering.
+const MAX_PENDING: usize = ANSWER_CEILING;
+
+/// What `close` reads while it waits for the device's close: a device
+/// still sending more than this after `exit` is not going to close politely.
+const CLOSE_DRAIN: usize = 1024 * 1024;
+
+// What sits between the socket and `recv` is bounded by russh, not by the
+// SSH window: the client session adjusts the window as packets arrive
+// (russh `client/encrypted.rs`, `CHANNEL_DATA`: `adjust_window_size` and
+// then `chan.send(..).await`), but it hands each packet to a bounded queue
+// of `channel_buffer_size` messages (100 by default, kept in
+// `algorithms::client_config`) of at most `maximum_packet_size` (32 KiB):
+// when `recv` stops reading, the queue fills, the session stops reading the
+// socket, the window closes, and the device must stop. So at most ~3 MiB
+// per device waits unread; the answer's own cap is in `shell`.
 
 impl Shell {
     /// Open a session channel on the logged-in connection, with a PTY and
@@ -109,6 +130,8 @@ impl Shell {
         let write = writer.data_bytes(data);
         tokio::pin!(write);
         let mut reading = true;
+        let mut kept: usize = pending.iter().map(Vec::len).sum();
+        let began = std::time::Instant::now();
         loop {
             tokio::select! {
                 biased;
@@ -120,6 +143,17 @@ impl Shell {
                 }
                 msg = reader.wait(), if reading => match msg {
                     Some(ChannelMsg::Data { data }) | Some(ChannelMsg::ExtendedData { data, .. }) => {
+                        kept += data.len();
+                        if kept > MAX_PENDING {
+                            // Not an echo: the device floods and gives no window.
+                            return Err(DeviceError::Flood {
+                                device: device.clone(),
+                                doing: format!("waiting for window to send {} bytes", bytes.len()),
+                                received: kept,
+                                elapsed: began.elapsed(),
+                                past: FloodPast::Bytes(MAX_PENDING),
+                            });
+                        }
                         pending.push_back(Vec::from(data));
                     }
                     Some(ChannelMsg::Eof) => *ended = true,
@@ -191,10 +225,19 @@ impl Shell {
         if !self.ended {
             // Let the device acknowledge the close so its vty is freed
             // cleanly; data still arriving is of no interest any more.
+            // A device that floods is not waited for.
             let _ = tokio::time::timeout(CLOSE_STEP, async {
+                let mut drained = 0usize;
                 while let Some(msg) = self.reader.wait().await {
-                    if matches!(msg, ChannelMsg::Close) {
-                        break;
+                    match msg {
+                        ChannelMsg::Close => break,
+                        ChannelMsg::Data { data } | ChannelMsg::ExtendedData { data, .. } => {
+                            drained += data.len();
+                            if drained > CLOSE_DRAIN {
+                                break;
+                            }
+                        }
+                        _ => {}
                     }
                 }
             })

@@ -96,6 +96,20 @@ pub async fn fleet(devices: usize, profile_yaml: &str) -> SimFleet {
     .expect("simulated fleet starts")
 }
 
+/// The simulated `device`'s flood (`flood_after_lines`) got no more out
+/// than an answer's `cap` plus what is in flight when tsfleet stops
+/// reading: the SSH window (2 MiB), russh's queue (100 packets of 32 KiB)
+/// and what the close drains (1 MiB), with room. A client that kept
+/// reading would take it without end.
+pub fn flood_stopped_near(device: &tsfleet::sim::DeviceRuntime, cap: usize) {
+    let sent = device.snapshot().stats.flood_bytes;
+    assert!(
+        sent <= (cap + 8 * 1024 * 1024) as u64,
+        "{}: the flood got {sent} bytes out (answer cap {cap})",
+        device.name
+    );
+}
+
 /// A port nothing listens on right now.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
