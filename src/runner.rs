@@ -180,7 +180,7 @@ pub async fn prepare(
             .as_deref()
             .and_then(|p| policies.get(p))
             .unwrap_or(&none);
-        let mut job = job(device, built, options, login)?;
+        let mut job = job(loaded, device, built, options, login)?;
         job.lists = lists_used(loaded, device, snapshot.as_ref());
         jobs.push(job);
     }
@@ -383,6 +383,7 @@ fn login(d: &ResolvedDevice, files: &mut SecretFiles) -> Result<Login, PrepareEr
 }
 
 fn job(
+    loaded: &LoadedInventory,
     d: &ResolvedDevice,
     built: &DevicePolicy,
     options: &RunOptions,
