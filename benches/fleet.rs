@@ -338,7 +338,11 @@ async fn run_tool(
         command
             .arg(bench.inventory_path())
             .arg("--run-dir")
-            .arg(runs.path());
+            .arg(runs.path())
+            // The run lock and the record of applied lists stay with the
+            // benchmark (kept across its runs, as a scheduled job keeps them),
+            // never in the user's own state directory.
+            .env("TSFLEET_STATE_DIR", dir.join("state"));
         if scenario.kind != Kind::Plan {
             command.arg("--yes");
         }
