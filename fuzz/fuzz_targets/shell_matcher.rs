@@ -19,7 +19,7 @@ use libfuzzer_sys::fuzz_target;
 use std::collections::VecDeque;
 use std::time::Duration;
 use tsfleet::device::DeviceError;
-use tsfleet::device::shell::{CliSession, Link, Timeouts};
+use tsfleet::device::shell::{CliSession, Link, PushResult, Timeouts};
 use tsfleet::device::transcript::Transcript;
 
 const CHUNK_END: u8 = 0xFF;
@@ -106,9 +106,12 @@ async fn session(options: u8, data: &[u8]) {
     .iter()
     .map(|l| l.to_string())
     .collect();
-    if let Ok(r) = s.push(&lines).await {
-        // Each line is settled once: confirmed, refused or lost.
-        assert_eq!(r.confirmed + r.lost + r.errors.len(), lines.len());
+    let mut r = PushResult::default();
+    if s.push(&lines, options & 4 != 0, &mut r).await.is_ok() {
+        // Each line sent is settled once: confirmed, refused or lost; all
+        // are sent unless a refusal or a stop held the rest back.
+        assert_eq!(r.confirmed + r.lost + r.errors.len(), r.sent);
+        assert!(r.sent == lines.len() || !r.errors.is_empty() || r.stopped);
     }
     let _ = s.leave_config().await;
     let _ = s.logout().await;
