@@ -11,7 +11,9 @@
 //! new lists together refuses adds, and then keeps the old list.
 
 use ipnet::Ipv4Net;
-use std::collections::BTreeSet;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
 
 /// One change to a group.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,6 +76,128 @@ pub fn next_step(changes: &[Change]) -> &[Change] {
     if adds > 0 { &changes[..adds] } else { changes }
 }
 
+/// The lines one plan changes in one object-group: each line once, adds
+/// first, in the order they are pushed. Identified by its `sha256:` digest
+/// (the key of the report's `change_sets`), which every device with the same
+/// change to the same group shares.
+// Immutable once built (the digest covers the fields); a run shares one
+// `Arc` per digest through [`ChangeSets`], so 1,000 devices with the same
+// change hold one copy. The lines are IOS entries as
+// `crate::device::ios::entry_line` writes them; a removal is pushed as
+// `no ` + the entry (`crate::device::sync::change_line`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct ChangeSet {
+    /// The object-group the lines go to.
+    #[schemars(length(min = 1))]
+    group: String,
+    /// Entries added (`host 198.51.100.7`, `10.0.0.0 255.0.0.0`), in the
+    /// order pushed; all go in before any removal.
+    add: Vec<String>,
+    /// Entries removed, in the order pushed (each as `no ` + the entry).
+    remove: Vec<String>,
+    #[serde(skip)]
+    digest: String,
+}
+
+/// What a report file holds of a [`ChangeSet`]; the digest is recomputed.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChangeSetFields {
+    group: String,
+    add: Vec<String>,
+    remove: Vec<String>,
+}
+
+impl<'de> Deserialize<'de> for ChangeSet {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<ChangeSet, D::Error> {
+        let f = ChangeSetFields::deserialize(d)?;
+        Ok(ChangeSet::new(f.group, f.add, f.remove))
+    }
+}
+
+impl ChangeSet {
+    /// A group's change: `add` and `remove` are IOS entries in push order.
+    pub fn new(group: impl Into<String>, add: Vec<String>, remove: Vec<String>) -> ChangeSet {
+        let mut set = ChangeSet {
+            group: group.into(),
+            add,
+            remove,
+            digest: String::new(),
+        };
+        set.digest = set.compute_digest();
+        set
+    }
+
+    /// `sha256:` and the hex sha256 of the canonical text: the
+    /// configuration-mode lines this change is, one per line, each ending
+    /// in a newline (`object-group network G`, the adds, `no ` + each
+    /// removal), so the same lines in another order are another set.
+    fn compute_digest(&self) -> String {
+        use sha2::{Digest, Sha256};
+        use std::fmt::Write;
+        let mut hasher = Sha256::new();
+        hasher.update(format!("object-group network {}\n", self.group));
+        for line in &self.add {
+            hasher.update(line);
+            hasher.update("\n");
+        }
+        for line in &self.remove {
+            hasher.update("no ");
+            hasher.update(line);
+            hasher.update("\n");
+        }
+        hasher
+            .finalize()
+            .iter()
+            .fold(String::from("sha256:"), |mut s, b| {
+                let _ = write!(s, "{b:02x}");
+                s
+            })
+    }
+
+    pub fn digest(&self) -> &str {
+        &self.digest
+    }
+
+    pub fn group(&self) -> &str {
+        &self.group
+    }
+
+    pub fn add(&self) -> &[String] {
+        &self.add
+    }
+
+    pub fn remove(&self) -> &[String] {
+        &self.remove
+    }
+}
+
+/// A run's change sets, one `Arc` per digest: devices that plan the same
+/// change to the same group share it. Clones share the map; it lives as
+/// long as the run's jobs.
+#[derive(Clone, Debug, Default)]
+pub struct ChangeSets(Arc<Mutex<HashMap<String, Arc<ChangeSet>>>>);
+
+impl ChangeSets {
+    /// The run's copy of `set` (`set` itself the first time its digest is seen).
+    pub fn intern(&self, set: ChangeSet) -> Arc<ChangeSet> {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        map.entry(set.digest.clone())
+            .or_insert_with(|| Arc::new(set))
+            .clone()
+    }
+
+    /// The run's copy of a set already shared elsewhere (reports read back
+    /// and merged): `set` itself the first time its digest is seen.
+    pub fn share(&self, set: &Arc<ChangeSet>) -> Arc<ChangeSet> {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        map.entry(set.digest.clone())
+            .or_insert_with(|| set.clone())
+            .clone()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,6 +240,66 @@ mod tests {
         // An empty group filled, and a group replaced whole, are fine.
         assert!(order(&diff(&set(&[]), &set(&["192.0.2.1/32"]))).is_ok());
         assert!(order(&diff(&set(&["192.0.2.0/32"]), &set(&["192.0.2.1/32"]))).is_ok());
+    }
+
+    fn lines(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn a_change_set_digest_is_stable_and_follows_the_push_order() {
+        let set = ChangeSet::new(
+            "threatstop-block",
+            lines(&["host 198.51.100.7"]),
+            lines(&["10.0.0.0 255.0.0.0"]),
+        );
+        // sha256 of "object-group network threatstop-block\nhost 198.51.100.7\nno 10.0.0.0 255.0.0.0\n"
+        // (`printf ... | sha256sum`): the digest is a published key, it must not drift.
+        assert_eq!(
+            set.digest(),
+            "sha256:51e0d92f835f517c2b7ea73b3b9f38fe3c31f38bfda3823621683908410caf93"
+        );
+        let again = ChangeSet::new(
+            "threatstop-block",
+            lines(&["host 198.51.100.7"]),
+            lines(&["10.0.0.0 255.0.0.0"]),
+        );
+        assert_eq!(again.digest(), set.digest());
+        let two = lines(&["host 192.0.2.1", "host 192.0.2.2"]);
+        let swapped = lines(&["host 192.0.2.2", "host 192.0.2.1"]);
+        assert_ne!(
+            ChangeSet::new("g", two.clone(), vec![]).digest(),
+            ChangeSet::new("g", swapped, vec![]).digest(),
+            "another push order is another change"
+        );
+        assert_ne!(
+            ChangeSet::new("g", two.clone(), vec![]).digest(),
+            ChangeSet::new("g", vec![], two.clone()).digest(),
+            "an add is not a removal"
+        );
+        assert_ne!(
+            ChangeSet::new("g", two.clone(), vec![]).digest(),
+            ChangeSet::new("h", two, vec![]).digest(),
+            "the group is part of the change"
+        );
+    }
+
+    #[test]
+    fn a_change_set_read_back_has_its_digest_and_devices_share_one_copy() {
+        let set = ChangeSet::new("g", lines(&["host 192.0.2.1"]), vec![]);
+        let json = serde_json::to_value(&set).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"group": "g", "add": ["host 192.0.2.1"], "remove": []})
+        );
+        let back: ChangeSet = serde_json::from_value(json).unwrap();
+        assert_eq!(back, set);
+        let run = ChangeSets::default();
+        let first = run.intern(set.clone());
+        let second = run.clone().intern(back);
+        assert!(Arc::ptr_eq(&first, &second));
+        let other = run.intern(ChangeSet::new("g", vec![], lines(&["host 192.0.2.1"])));
+        assert!(!Arc::ptr_eq(&first, &other));
     }
 
     fn nets() -> impl Strategy<Value = BTreeSet<Ipv4Net>> {

@@ -173,6 +173,7 @@ pub async fn prepare(
             })?;
     }
     let mut jobs = Vec::with_capacity(devices.len());
+    let change_sets = crate::plan::ChangeSets::default();
     for (device, login) in devices.iter().zip(logins) {
         let none = DevicePolicy::default();
         let built = device
@@ -182,6 +183,7 @@ pub async fn prepare(
             .unwrap_or(&none);
         let mut job = job(loaded, device, built, options, login)?;
         job.lists = lists_used(loaded, device, snapshot.as_ref());
+        job.request.change_sets = change_sets.clone();
         jobs.push(job);
     }
     Ok(Prepared {
@@ -423,6 +425,7 @@ fn job(
         ],
         apply: options.command.pushes_lists(),
         save_config: d.save_config,
+        change_sets: Default::default(),
     };
     Ok(Job {
         name: d.name.clone(),

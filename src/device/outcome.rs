@@ -6,6 +6,11 @@
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct GroupOutcome {
     pub name: String,
+    /// The lines the plan found for this group (`None`: no change), shared
+    /// by every device of the run with the same change. On `apply`, what
+    /// was pushed; on a failed device, still the plan (the counts below say
+    /// what reached it).
+    pub change_set: Option<std::sync::Arc<crate::plan::ChangeSet>>,
     /// Planned (`plan`), applied (`apply`), or, on a failed device, in the
     /// running configuration (as acknowledged or read back).
     pub added: usize,

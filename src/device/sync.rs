@@ -43,6 +43,8 @@ pub struct SyncRequest {
     pub apply: bool,
     /// `write memory` after a change.
     pub save_config: bool,
+    /// The run's change sets, shared by its devices' outcomes.
+    pub change_sets: plan::ChangeSets,
 }
 
 /// Push rounds of a step (adds, or removals) after its first one, for what
@@ -110,8 +112,17 @@ async fn sync_inner<L: Link>(
     for ((group, output), command) in request.groups.iter().zip(&outputs[2..]).zip(&shows) {
         let contents = parse_group_output(session, command, output, &group.name)?;
         let diff = plan::diff(&contents.managed, &group.desired);
+        let entries = |nets: &[Ipv4Net]| nets.iter().map(ios::entry_line).collect();
+        let change_set = (!diff.is_empty()).then(|| {
+            request.change_sets.intern(plan::ChangeSet::new(
+                &group.name,
+                entries(&diff.add),
+                entries(&diff.remove),
+            ))
+        });
         outcome.groups.push(GroupOutcome {
             name: group.name.clone(),
+            change_set,
             added: diff.add.len(),
             removed: diff.remove.len(),
             kept: diff.kept,
@@ -486,6 +497,7 @@ mod tests {
             ],
             apply: true,
             save_config: true,
+            change_sets: Default::default(),
         }
     }
 

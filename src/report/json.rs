@@ -5,8 +5,11 @@
 
 use super::{ReportError, RunReport, SCHEMA_VERSION, Summary, write_output};
 use crate::files::Output;
+use crate::plan::ChangeSet;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
 /// One run of `tsfleet plan`, `apply`, `check` or `remove` (`--json FILE`),
 /// or shard reports merged by `tsfleet report merge`. Every field is always
@@ -18,13 +21,27 @@ pub(super) struct Document<'a> {
     report: &'a RunReport,
     /// Computed from `devices`: a copy for readers that only want the counts.
     summary: Summary,
+    /// Every distinct change set of the run, once, by its digest (`sha256:`
+    /// and the sha256 of its configuration lines): each device's group
+    /// refers to one by its `change_set`, so devices with the same change
+    /// do not repeat its lines.
+    #[schemars(with = "BTreeMap<ChangeSetDigest, ChangeSet>")]
+    change_sets: BTreeMap<&'a str, &'a ChangeSet>,
 }
+
+/// A change set's key: `sha256:` and 64 lowercase hex digits.
+// Only for the schema: the property names of `change_sets`.
+#[derive(schemars::JsonSchema)]
+#[schemars(transparent)]
+#[allow(dead_code)]
+struct ChangeSetDigest(#[schemars(regex(pattern = super::schema_rules::CHANGE_SET_DIGEST))] String);
 
 #[derive(Deserialize)]
 struct OwnedDocument {
     #[serde(flatten)]
     report: RunReport,
     summary: Summary,
+    change_sets: BTreeMap<String, ChangeSet>,
 }
 
 /// The report as pretty-printed JSON, ending in a newline.
@@ -32,6 +49,7 @@ pub fn to_string(report: &RunReport) -> String {
     let document = Document {
         report,
         summary: report.summary(),
+        change_sets: report.change_sets(),
     };
     // Plain data with string keys: serialising it cannot fail.
     let mut text = serde_json::to_string_pretty(&document).expect("a report serialises");
@@ -53,11 +71,45 @@ pub fn from_str(text: &str) -> Result<RunReport, String> {
             version.version
         ));
     }
-    let document: OwnedDocument = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    let mut document: OwnedDocument = serde_json::from_str(text).map_err(|e| e.to_string())?;
     if document.summary != document.report.summary() {
         return Err("its summary does not match its devices".into());
     }
+    link_change_sets(&mut document.report, document.change_sets)?;
     Ok(document.report)
+}
+
+/// Give each device group read back the change set its `change_set` names,
+/// one `Arc` per digest, after checking that every set has the digest it is
+/// filed under (its lines were edited otherwise) and is there.
+fn link_change_sets(
+    report: &mut RunReport,
+    sets: BTreeMap<String, ChangeSet>,
+) -> Result<(), String> {
+    let mut shared = BTreeMap::new();
+    for (digest, set) in sets {
+        if set.digest() != digest {
+            return Err(format!(
+                "change set {digest} does not match its lines (they hash to {})",
+                set.digest()
+            ));
+        }
+        shared.insert(digest, Arc::new(set));
+    }
+    for device in &mut report.devices {
+        for group in &mut device.groups {
+            group.lines = match &group.change_set {
+                None => None,
+                Some(digest) => Some(shared.get(digest).cloned().ok_or_else(|| {
+                    format!(
+                        "device {} group {} refers to change set {digest}, which is not in change_sets",
+                        device.name, group.name
+                    )
+                })?),
+            };
+        }
+    }
+    Ok(())
 }
 
 /// Write the report to a file atomically (temporary file, then rename), or stdout.
@@ -98,7 +150,16 @@ mod tests {
     #[test]
     fn fields_are_named_as_the_schema_says() {
         let value: Value = serde_json::from_str(&to_string(&sample(Command::Apply))).unwrap();
-        assert_eq!(value["version"], 1);
+        assert_eq!(value["version"], 2);
+        let changed = &value["devices"][1];
+        let digest = changed["groups"][1]["change_set"].as_str().unwrap();
+        assert!(digest.starts_with("sha256:"), "{digest}");
+        assert_eq!(changed["groups"][0]["change_set"], Value::Null);
+        let set = &value["change_sets"][digest];
+        assert_eq!(set["group"], "threatstop-block");
+        assert_eq!(set["add"][0], "host 198.51.100.0");
+        assert_eq!(set["add"].as_array().unwrap().len(), 50);
+        assert_eq!(set["remove"][6], "host 10.0.0.6");
         assert_eq!(value["command"], "apply");
         assert_eq!(value["shard"], serde_json::json!({"index": 1, "count": 2}));
         assert_eq!(value["summary"]["failed"], 2);
@@ -168,6 +229,8 @@ mod tests {
             required(&defs["ErrorReport"])
         );
         assert_eq!(keys(&value["summary"]), required(&defs["Summary"]));
+        let (_, set) = value["change_sets"].as_object().unwrap().iter().next().unwrap();
+        assert_eq!(keys(set), required(&defs["ChangeSet"]));
         assert_eq!(keys(&value["shard"]), required(&defs["Shard"]));
         assert_eq!(schema["properties"]["version"]["const"], SCHEMA_VERSION);
     }
@@ -180,8 +243,27 @@ mod tests {
             from_str(&edited).unwrap_err(),
             "its summary does not match its devices"
         );
-        let future = text.replacen("\"version\": 1", "\"version\": 2", 1);
-        assert!(from_str(&future).unwrap_err().contains("version 2"));
+        let future = text.replacen("\"version\": 2", "\"version\": 3", 1);
+        assert!(from_str(&future).unwrap_err().contains("version 3"));
+        let edited = text.replacen("\"host 198.51.100.0\"", "\"host 198.51.100.99\"", 1);
+        assert!(
+            from_str(&edited)
+                .unwrap_err()
+                .contains("does not match its lines"),
+            "a change set's lines are covered by its digest"
+        );
+        let value: Value = serde_json::from_str(&text).unwrap();
+        let digest = value["devices"][1]["groups"][1]["change_set"].as_str().unwrap();
+        let other = format!("sha256:{}", "0".repeat(64));
+        let missing = text.replacen(
+            &format!("\"change_set\": \"{digest}\""),
+            &format!("\"change_set\": \"{other}\""),
+            1,
+        );
+        assert!(
+            from_str(&missing).unwrap_err().contains("not in change_sets"),
+            "a group's change_set must be there"
+        );
         assert!(from_str("{}").is_err());
     }
 }

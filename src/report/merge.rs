@@ -126,9 +126,18 @@ pub fn merge(
         .map(|(_, r)| r.started_at + Duration::from_millis(r.duration_ms))
         .max()
         .expect("at least one report");
+    // Change sets are united by digest: the shards' copies of one set
+    // become one shared value, written once under `change_sets`.
+    let sets = crate::plan::ChangeSets::default();
     let devices = reports
         .iter()
         .flat_map(|(_, r)| r.devices.iter().cloned())
+        .map(|mut d| {
+            for g in &mut d.groups {
+                g.lines = g.lines.as_ref().map(|l| sets.share(l));
+            }
+            d
+        })
         .collect();
     Ok(RunReport::new(
         first.1.command,
@@ -172,6 +181,56 @@ mod tests {
         assert_eq!(merged.devices.len(), 3);
         assert_eq!(merged.shard, None);
         assert_eq!(merged.snapshot_sha256.as_deref(), Some("abc"));
+    }
+
+    #[test]
+    fn change_sets_are_united_by_digest() {
+        use crate::report::tests::{change_set, outcome};
+        let changed = |name: &str, block| {
+            DeviceReport::from_outcome(name, "h", &outcome(block, false), 0, Duration::ZERO, 1)
+        };
+        let report = |index, devices| {
+            let r = RunReport::new(
+                Command::Plan,
+                SystemTime::now(),
+                Duration::from_secs(1),
+                Some("abc".into()),
+                Some(Shard { index, count: 2 }),
+                devices,
+            );
+            // Through the file, as `report merge` reads them: each shard's own copy.
+            let text = crate::report::json::to_string(&r);
+            (
+                PathBuf::from(format!("shard-{index}.json")),
+                crate::report::json::from_str(&text).unwrap(),
+            )
+        };
+        let one = vec![changed("a", (2, 1, 5)), changed("b", (3, 0, 5))];
+        let two = vec![changed("c", (2, 1, 5)), changed("d", (0, 0, 5))];
+        let merged = merge(vec![report(1, one), report(2, two)], Some(2)).unwrap();
+        let sets = merged.change_sets();
+        let shared = change_set(2, 1).unwrap();
+        let other = change_set(3, 0).unwrap();
+        assert_eq!(
+            sets.keys().copied().collect::<std::collections::BTreeSet<_>>(),
+            [shared.digest(), other.digest()].into(),
+            "the union, each set once"
+        );
+        let lines = |name: &str| {
+            let d = merged.devices.iter().find(|d| d.name == name).unwrap();
+            d.groups[1].lines.clone().unwrap()
+        };
+        assert!(
+            std::sync::Arc::ptr_eq(&lines("a"), &lines("c")),
+            "one copy across shards"
+        );
+        let value: serde_json::Value =
+            serde_json::from_str(&crate::report::json::to_string(&merged)).unwrap();
+        assert_eq!(value["change_sets"].as_object().unwrap().len(), 2);
+        assert_eq!(
+            value["change_sets"][shared.digest()]["add"],
+            serde_json::json!(shared.add())
+        );
     }
 
     #[test]

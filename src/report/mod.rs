@@ -17,6 +17,7 @@
 //! never appear in a report; a `skipped` device was selected but not synced
 //! because the run was stopped.
 
+pub mod diff;
 pub mod json;
 pub mod junit;
 pub mod merge;
@@ -27,16 +28,18 @@ pub mod table;
 use crate::device::DeviceError;
 use crate::device::sync::SyncOutcome;
 pub use crate::fleet::StopReason;
+use crate::plan::ChangeSet;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The JSON schema version written in every report (`version`). Bump it on
 /// any change a reader would notice (`schemas/report.schema.json` follows the
 /// types: see [`schema`]).
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
@@ -120,6 +123,31 @@ pub struct GroupReport {
     pub kept: u64,
     /// Entries tsfleet does not manage (`range`, `group-object`, …), left alone.
     pub unmanaged: u64,
+    /// The digest of this group's lines in the report's `change_sets`:
+    /// planned (`plan`), pushed (`apply`); for a `failed` device, the plan,
+    /// while the counts say what reached it. `null` when nothing changes.
+    #[schemars(regex(pattern = schema_rules::CHANGE_SET_DIGEST))]
+    pub change_set: Option<String>,
+    // The set itself, shared with every device of the run that has it
+    // (`crate::plan::ChangeSets`); the JSON writes it once, under
+    // `change_sets`, and a report read back links it again (`json::from_str`).
+    #[serde(skip)]
+    pub lines: Option<Arc<ChangeSet>>,
+}
+
+impl GroupReport {
+    /// A group's counts, without a change set.
+    pub fn counts(name: String, added: u64, removed: u64, kept: u64, unmanaged: u64) -> Self {
+        GroupReport {
+            name,
+            added,
+            removed,
+            kept,
+            unmanaged,
+            change_set: None,
+            lines: None,
+        }
+    }
 }
 
 /// Why a device failed.
@@ -206,11 +234,15 @@ impl DeviceReport {
             .groups
             .iter()
             .map(|g| GroupReport {
-                name: g.name.clone(),
-                added: g.added as u64,
-                removed: g.removed as u64,
-                kept: g.kept as u64,
-                unmanaged: g.unmanaged.len() as u64,
+                change_set: g.change_set.as_ref().map(|c| c.digest().to_string()),
+                lines: g.change_set.clone(),
+                ..GroupReport::counts(
+                    g.name.clone(),
+                    g.added as u64,
+                    g.removed as u64,
+                    g.kept as u64,
+                    g.unmanaged.len() as u64,
+                )
             })
             .collect();
         self.added = self.groups.iter().map(|g| g.added).sum();
@@ -251,13 +283,7 @@ impl DeviceReport {
         let mut report = Self::empty(name.into(), host.into(), status, duration);
         report.groups = groups
             .iter()
-            .map(|(g, n)| GroupReport {
-                name: g.clone(),
-                added: 0,
-                removed: *n as u64,
-                kept: 0,
-                unmanaged: 0,
-            })
+            .map(|(g, n)| GroupReport::counts(g.clone(), 0, *n as u64, 0, 0))
             .collect();
         report.removed = report.groups.iter().map(|g| g.removed).sum();
         report.saved = saved;
@@ -372,6 +398,16 @@ impl RunReport {
 
     pub fn summary(&self) -> Summary {
         Summary::of(&self.devices)
+    }
+
+    /// Every distinct change set the devices refer to, by digest.
+    pub fn change_sets(&self) -> BTreeMap<&str, &ChangeSet> {
+        self.devices
+            .iter()
+            .flat_map(|d| &d.groups)
+            .filter_map(|g| g.lines.as_deref())
+            .map(|c| (c.digest(), c))
+            .collect()
     }
 
     /// The devices in display order (see [`sorted`]).
@@ -493,6 +529,7 @@ pub(crate) mod tests {
                 },
                 GroupOutcome {
                     name: "threatstop-block".into(),
+                    change_set: change_set(block.0, block.1),
                     added: block.0,
                     removed: block.1,
                     kept: block.2,
@@ -502,6 +539,23 @@ pub(crate) mod tests {
             ],
             saved,
         }
+    }
+
+    /// A block-group change of `add` and `remove` host entries (`None`
+    /// without either), the same value for the same counts.
+    pub(crate) fn change_set(add: usize, remove: usize) -> Option<Arc<ChangeSet>> {
+        let hosts = |n: usize, base: u32| {
+            (0..n as u32)
+                .map(|i| format!("host {}", std::net::Ipv4Addr::from(base + i)))
+                .collect()
+        };
+        (add + remove > 0).then(|| {
+            Arc::new(ChangeSet::new(
+                "threatstop-block",
+                hosts(add, 0xC633_6400),
+                hosts(remove, 0x0A00_0000),
+            ))
+        })
     }
 
     fn auth_error(device: &str) -> DeviceError {

@@ -14,6 +14,9 @@ pub const RFC3339_UTC: &str =
 /// `snapshot_sha256`: a sha256 in lowercase hex.
 pub const SHA256: &str = "^[0-9a-f]{64}$";
 
+/// A change set's digest (the keys of `change_sets`, a group's `change_set`).
+pub const CHANGE_SET_DIGEST: &str = "^sha256:[0-9a-f]{64}$";
+
 /// A `failed` device carries an `error` and no `reason`, a `skipped` one a
 /// `reason` and no `error`, any other neither (see `DeviceReport::failed`
 /// and `DeviceReport::skipped`).

@@ -58,6 +58,7 @@ fn request(block: BTreeSet<Ipv4Net>) -> SyncRequest {
         ],
         apply: true,
         save_config: true,
+        change_sets: Default::default(),
     }
 }
 
