@@ -451,6 +451,16 @@ pub struct Confirm {
     pub yes: bool,
 }
 
+/// `--diff`, for the commands that compute changes from the lists (plan, apply).
+#[derive(Debug, Args)]
+pub struct ShowDiff {
+    /// After the table, every change as the IOS line the router gets (`+ host
+    /// 198.51.100.7`, `- 10.0.0.0 255.0.0.0`, adds first as pushed), per group, with
+    /// devices whose change is identical listed once under one header.
+    #[arg(long)]
+    pub diff: bool,
+}
+
 /// `-i/--inventory`, for every command that reads one.
 #[derive(Debug, Args)]
 pub struct InventoryPath {
@@ -663,6 +673,7 @@ pub struct FleetArgs {
     "Examples:\n  ",
     "tsfleet plan -i fleet.yaml                      # what would change\n  ",
     "tsfleet plan -i fleet.yaml --detailed-exitcode  # exit 2: changes pending\n  ",
+    "tsfleet plan -i fleet.yaml --diff               # and every line each router would get\n  ",
     "tsfleet plan -i fleet.yaml --lists lists.json --json - | jq .summary\n\n",
     crate::error::exit_codes_help!()
 ))]
@@ -671,6 +682,8 @@ pub struct PlanArgs {
     pub fleet: FleetArgs,
     #[command(flatten)]
     pub lists: ListsArgs,
+    #[command(flatten)]
+    pub show_diff: ShowDiff,
     #[command(flatten)]
     pub detailed: DetailedExitcode,
 }
@@ -684,7 +697,8 @@ pub struct PlanArgs {
     "tsfleet apply -i fleet.yaml --canary 5 --max-failures 2% --yes \\\n      ",
     "--json run.json --junit run.xml\n  ",
     "tsfleet resolve -i fleet.yaml -o lists.json\n  ",
-    "tsfleet apply -i fleet.yaml --lists lists.json --yes\n\n",
+    "tsfleet apply -i fleet.yaml --lists lists.json --yes\n  ",
+    "tsfleet apply -i fleet.yaml --diff              # the lines, shown before asking and after pushing\n\n",
     crate::error::exit_codes_help!(changes routers)
 ))]
 pub struct ApplyArgs {
@@ -692,6 +706,8 @@ pub struct ApplyArgs {
     pub fleet: FleetArgs,
     #[command(flatten)]
     pub lists: ListsArgs,
+    #[command(flatten)]
+    pub show_diff: ShowDiff,
     #[command(flatten)]
     pub confirm: Confirm,
 }

@@ -10,7 +10,7 @@ use crate::error::{Error, Outcome};
 use crate::fleet::{Event, FanOutSettings};
 use crate::inventory;
 use crate::lists::applied::{RecordFile, Update};
-use crate::report::{Command, RunReport, json, junit, table};
+use crate::report::{Command, RunReport, diff, json, junit, table};
 use crate::runner::{self, Prepared, RunOptions};
 use std::io::{BufRead, IsTerminal, Write};
 use std::time::Duration;
@@ -25,6 +25,8 @@ pub struct Request {
     pub detailed: bool,
     /// `--yes` (apply and remove only).
     pub yes: bool,
+    /// `--diff` (plan and apply only).
+    pub diff: bool,
 }
 
 impl From<PlanArgs> for Request {
@@ -35,6 +37,7 @@ impl From<PlanArgs> for Request {
             lists: Some(a.lists),
             detailed,
             yes: false,
+            diff: a.show_diff.diff,
         }
     }
 }
@@ -47,6 +50,7 @@ impl From<ApplyArgs> for Request {
             lists: Some(a.lists),
             detailed: false,
             yes,
+            diff: a.show_diff.diff,
         }
     }
 }
@@ -59,6 +63,7 @@ impl From<CheckArgs> for Request {
             lists: None,
             detailed,
             yes: false,
+            diff: false,
         }
     }
 }
@@ -71,6 +76,7 @@ impl From<RemoveArgs> for Request {
             lists: None,
             detailed: false,
             yes,
+            diff: false,
         }
     }
 }
@@ -167,6 +173,9 @@ pub async fn run(args: Request, command: Command, quiet: bool) -> Result<Outcome
         let preview = prepared_for(&prepared, false);
         let report = execute(&preview, &plan_options, quiet).await;
         print_table(&report, on_stderr);
+        if args.diff {
+            print_diff(&report, on_stderr);
+        }
         let pending = report.summary().changed;
         if pending == 0 {
             say("Nothing to apply.");
@@ -185,6 +194,9 @@ pub async fn run(args: Request, command: Command, quiet: bool) -> Result<Outcome
 
     let report = execute(&prepared, &options, quiet).await;
     print_table(&report, on_stderr);
+    if args.diff {
+        print_diff(&report, on_stderr);
+    }
     let mut unwritten = write_reports(&report, reports);
     if command == Command::Apply {
         match runner::record_applied(&prepared, &report, &options) {
@@ -374,18 +386,34 @@ async fn watch_signals(mut signals: StopSignals, stop: runner::Stop) {
 /// Print the run's table on stdout, or on stderr when a report holds
 /// stdout; coloured and fitted only on a terminal (see [`crate::cli::use_color`]).
 pub(crate) fn print_table(report: &RunReport, on_stderr: bool) {
+    print_human(on_stderr, |terminal| {
+        table::render(
+            report,
+            table::TableOptions {
+                color: crate::cli::use_color(terminal),
+                width: if terminal { terminal_width() } else { None },
+            },
+        )
+    });
+}
+
+/// `--diff`: the change sets after the table, where the table goes and
+/// coloured as it is.
+fn print_diff(report: &RunReport, on_stderr: bool) {
+    print_human(on_stderr, |terminal| {
+        diff::render(report, crate::cli::use_color(terminal))
+    });
+}
+
+/// Write text for people on stdout, or on stderr when a report holds
+/// stdout; `render` is told whether that stream is a terminal.
+fn print_human(on_stderr: bool, render: impl FnOnce(bool) -> String) {
     let terminal = if on_stderr {
         std::io::stderr().is_terminal()
     } else {
         std::io::stdout().is_terminal()
     };
-    let text = table::render(
-        report,
-        table::TableOptions {
-            color: crate::cli::use_color(terminal),
-            width: if terminal { terminal_width() } else { None },
-        },
-    );
+    let text = render(terminal);
     // A terminal gone after SIGHUP, or a closed pipe, must not abort the
     // run before its reports are written.
     let _ = if on_stderr {

@@ -17,8 +17,14 @@ pub const MAX_NAMES: usize = 8;
 /// A change set's lines as the diff shows them, uncoloured: `+ ENTRY` for
 /// each add, then `- ENTRY` for each removal, in push order.
 pub fn lines(set: &ChangeSet) -> impl Iterator<Item = String> + '_ {
-    let add = set.add().iter().map(|l| format!("+ {}", escape_controls(l)));
-    let remove = set.remove().iter().map(|l| format!("- {}", escape_controls(l)));
+    let add = set
+        .add()
+        .iter()
+        .map(|l| format!("+ {}", escape_controls(l)));
+    let remove = set
+        .remove()
+        .iter()
+        .map(|l| format!("- {}", escape_controls(l)));
     add.chain(remove)
 }
 
@@ -206,9 +212,15 @@ mod tests {
     #[test]
     fn a_failed_device_is_marked_and_names_are_escaped() {
         let run = ChangeSets::default();
-        let mut failed = device("rtr-\x1b[2J", vec![set(&run, "g", &["host 192.0.2.1"], &[])]);
+        let mut failed = device(
+            "rtr-\x1b[2J",
+            vec![set(&run, "g", &["host 192.0.2.1"], &[])],
+        );
         failed.status = Status::Failed;
         let text = render(&report(vec![failed]), false);
-        assert!(text.starts_with("\nrtr-\\x1b[2J (failed): object-group network g (+1 -0)\n"), "{text:?}");
+        assert!(
+            text.starts_with("\nrtr-\\x1b[2J (failed): object-group network g (+1 -0)\n"),
+            "{text:?}"
+        );
     }
 }

@@ -229,7 +229,12 @@ mod tests {
             required(&defs["ErrorReport"])
         );
         assert_eq!(keys(&value["summary"]), required(&defs["Summary"]));
-        let (_, set) = value["change_sets"].as_object().unwrap().iter().next().unwrap();
+        let (_, set) = value["change_sets"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .next()
+            .unwrap();
         assert_eq!(keys(set), required(&defs["ChangeSet"]));
         assert_eq!(keys(&value["shard"]), required(&defs["Shard"]));
         assert_eq!(schema["properties"]["version"]["const"], SCHEMA_VERSION);
@@ -253,7 +258,9 @@ mod tests {
             "a change set's lines are covered by its digest"
         );
         let value: Value = serde_json::from_str(&text).unwrap();
-        let digest = value["devices"][1]["groups"][1]["change_set"].as_str().unwrap();
+        let digest = value["devices"][1]["groups"][1]["change_set"]
+            .as_str()
+            .unwrap();
         let other = format!("sha256:{}", "0".repeat(64));
         let missing = text.replacen(
             &format!("\"change_set\": \"{digest}\""),
@@ -261,7 +268,9 @@ mod tests {
             1,
         );
         assert!(
-            from_str(&missing).unwrap_err().contains("not in change_sets"),
+            from_str(&missing)
+                .unwrap_err()
+                .contains("not in change_sets"),
             "a group's change_set must be there"
         );
         assert!(from_str("{}").is_err());

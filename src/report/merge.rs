@@ -212,7 +212,9 @@ mod tests {
         let shared = change_set(2, 1).unwrap();
         let other = change_set(3, 0).unwrap();
         assert_eq!(
-            sets.keys().copied().collect::<std::collections::BTreeSet<_>>(),
+            sets.keys()
+                .copied()
+                .collect::<std::collections::BTreeSet<_>>(),
             [shared.digest(), other.digest()].into(),
             "the union, each set once"
         );

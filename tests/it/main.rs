@@ -4,6 +4,7 @@
 mod bench_peers;
 mod device;
 mod device_ssh;
+mod diff;
 mod examples;
 mod exit_codes;
 mod fleet;

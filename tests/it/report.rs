@@ -25,6 +25,18 @@ fn outcome(added: usize, removed: usize, kept: usize, saved: bool) -> SyncOutcom
             },
             GroupOutcome {
                 name: "threatstop-block".into(),
+                change_set: (added + removed > 0).then(|| {
+                    let hosts = |n: usize, base: u32| {
+                        (0..n as u32)
+                            .map(|i| format!("host {}", std::net::Ipv4Addr::from(base + i)))
+                            .collect()
+                    };
+                    std::sync::Arc::new(tsfleet::plan::ChangeSet::new(
+                        "threatstop-block",
+                        hosts(added, 0x0A00_0000),
+                        hosts(removed, 0x0B00_0000),
+                    ))
+                }),
                 added,
                 removed,
                 kept,
@@ -208,7 +220,8 @@ fn the_schema_is_strict() {
     assert_eq!(good["devices"][6]["status"], "failed");
     assert_eq!(good["devices"][15]["status"], "skipped");
     type Edit = fn(&mut Value);
-    let edits: [(&str, Edit); 9] = [
+    assert_eq!(good["devices"][0]["status"], "changed");
+    let edits: [(&str, Edit); 12] = [
         ("unknown top-level field", |v| v["extra"] = json!(1)),
         ("unknown device field", |v| {
             v["devices"][0]["colour"] = json!("red")
@@ -230,6 +243,19 @@ fn the_schema_is_strict() {
         }),
         ("negative count", |v| v["devices"][0]["added"] = json!(-1)),
         ("short sha256", |v| v["snapshot_sha256"] = json!("abc")),
+        ("a change_set that is no digest", |v| {
+            v["devices"][0]["groups"][1]["change_set"] = json!("abc")
+        }),
+        ("a change_sets key that is no digest", |v| {
+            v["change_sets"]["abc"] = json!({"group": "g", "add": [], "remove": []})
+        }),
+        ("a change set without its removals", |v| {
+            let key = v["devices"][0]["groups"][1]["change_set"].clone();
+            v["change_sets"][key.as_str().unwrap()]
+                .as_object_mut()
+                .unwrap()
+                .remove("remove");
+        }),
     ];
     let mut files = Vec::new();
     for (i, (_, edit)) in edits.iter().enumerate() {
