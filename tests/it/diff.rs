@@ -312,3 +312,50 @@ async fn twenty_devices_with_one_change_set_have_one_entry_in_change_sets() {
     );
     assert_eq!(stdout.lines().filter(|l| l.starts_with("+ ")).count(), 30);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_diff_is_coloured_on_a_terminal_unless_no_color() {
+    let bed = Bed::start(
+        1,
+        &format!(
+            "devices:\n  rtr-001: {{ running: {{ groups: [{{ name: {GROUP}, entries: ['host 192.0.2.99'] }}] }} }}\n"
+        ),
+        hosts(2),
+    )
+    .await;
+    // `script` gives tsfleet a terminal; its screen comes back on stdout.
+    let on_terminal = |no_color: &'static str| {
+        let cmd = format!(
+            "exec {} plan -i {} --run-dir runs --diff",
+            harness::tsfleet_bin(),
+            bed.inventory.display()
+        );
+        let dir = bed.dir.path().to_path_buf();
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new("script")
+                .args(["-qec", &cmd, "/dev/null"])
+                .current_dir(&dir)
+                .env_remove("RUST_LOG")
+                .env("NO_COLOR", no_color)
+                .env("TSFLEET_STATE_DIR", harness::state_dir(&dir))
+                .stdin(std::process::Stdio::null())
+                .output()
+                .unwrap()
+        })
+    };
+    let coloured = on_terminal("").await.unwrap();
+    let screen = String::from_utf8_lossy(&coloured.stdout);
+    assert!(coloured.status.success(), "{screen}");
+    assert!(
+        screen.contains("\x1b[32m+ host 10.0.0.0\x1b[0m")
+            && screen.contains("\x1b[31m- host 192.0.2.99\x1b[0m"),
+        "{screen:?}"
+    );
+    let plain = on_terminal("1").await.unwrap();
+    let screen = String::from_utf8_lossy(&plain.stdout);
+    assert!(plain.status.success(), "{screen}");
+    assert!(
+        screen.contains("\n+ host 10.0.0.0") && !screen.contains("\x1b[32m"),
+        "{screen:?}"
+    );
+}
