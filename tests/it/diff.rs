@@ -4,86 +4,21 @@
 
 use crate::fleet::{group_of, schema_valid};
 use crate::harness;
+use crate::shrink::{Bed, hosts, text};
 use ipnet::Ipv4Net;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::Ipv4Addr;
-use std::path::PathBuf;
-use std::process::Output;
-use tsfleet::inventory::Policy;
-use tsfleet::sim::TestBed;
 
-const LIST: &str = "corp-block.acme.threatstop.local";
 const GROUP: &str = "threatstop-block";
 
-/// `count` host prefixes from 10.0.0.0 up.
-fn hosts(count: u32) -> Vec<Ipv4Net> {
-    (0..count)
-        .map(|i| Ipv4Net::new(Ipv4Addr::from(0x0A00_0000 + i), 32).unwrap())
+/// Each device's block group now.
+fn groups(bed: &Bed) -> BTreeMap<String, BTreeSet<Ipv4Net>> {
+    let fleet = bed.bed.fleet();
+    fleet
+        .devices()
+        .iter()
+        .map(|d| (d.name.clone(), group_of(fleet, &d.name, GROUP)))
         .collect()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-struct Bed {
-    bed: TestBed,
-    dir: tempfile::TempDir,
-    inventory: PathBuf,
-}
-
-impl Bed {
-    async fn start(devices: usize, profile: &str, prefixes: Vec<Ipv4Net>) -> Bed {
-        let dir = tempfile::tempdir().unwrap();
-        let inventory = dir.path().join("fleet.yaml");
-        let bed = TestBed::builder()
-            .devices(devices)
-            .profile(profile)
-            .list(LIST, prefixes)
-            .policy(
-                "corp",
-                Policy {
-                    block: vec![LIST.into()],
-                    ..Policy::default()
-                },
-            )
-            .start(&inventory)
-            .await
-            .unwrap();
-        Bed {
-            bed,
-            dir,
-            inventory,
-        }
-    }
-
-    /// `tsfleet COMMAND -i fleet.yaml --run-dir runs --retries 0 ARGS...`
-    async fn run(&self, command: &str, args: &[&str]) -> Output {
-        let mut all: Vec<String> = vec![
-            command.into(),
-            "-i".into(),
-            self.inventory.display().to_string(),
-        ];
-        all.extend(["--run-dir", "runs", "--retries", "0"].map(String::from));
-        all.extend(args.iter().map(|s| s.to_string()));
-        harness::tsfleet_async(all, self.dir.path().to_path_buf()).await
-    }
-
-    /// Each device's block group now.
-    fn groups(&self) -> BTreeMap<String, BTreeSet<Ipv4Net>> {
-        let fleet = self.bed.fleet();
-        fleet
-            .devices()
-            .iter()
-            .map(|d| (d.name.clone(), group_of(fleet, &d.name, GROUP)))
-            .collect()
-    }
 }
 
 /// One block of `--diff` output: the devices named in its header (a
@@ -163,7 +98,7 @@ async fn diff_lines_are_what_the_simulator_received_and_identical_sets_are_print
          faults: {{ error_entries: ['host 10.0.0.7'] }} }}\n"
     );
     let bed = Bed::start(4, &profile, hosts(12)).await;
-    let before = bed.groups();
+    let before = groups(&bed);
 
     // `--json -` holds stdout: the table and the diff go to stderr.
     let plan = bed.run("plan", &["--diff", "--json", "-"]).await;
@@ -216,7 +151,7 @@ async fn diff_lines_are_what_the_simulator_received_and_identical_sets_are_print
         "apply shows the lines the plan showed"
     );
     assert_eq!(pushed[0].failed, ["rtr-004"], "{stdout}");
-    let after = bed.groups();
+    let after = groups(&bed);
 
     for block in &pushed {
         assert_eq!(block.group, GROUP);

@@ -18,13 +18,13 @@ const LIST: &str = "corp-block.acme.threatstop.local";
 const REFUSED: &str = "198.51.100.11/32";
 
 /// `count` host prefixes from 10.0.0.0 up.
-fn hosts(count: u32) -> Vec<Ipv4Net> {
+pub(crate) fn hosts(count: u32) -> Vec<Ipv4Net> {
     (0..count)
         .map(|i| Ipv4Net::new(Ipv4Addr::from(0x0A00_0000 + i), 32).unwrap())
         .collect()
 }
 
-fn text(o: &Output) -> String {
+pub(crate) fn text(o: &Output) -> String {
     format!(
         "exit {:?}\nstdout:\n{}\nstderr:\n{}",
         o.status.code(),
@@ -33,14 +33,14 @@ fn text(o: &Output) -> String {
     )
 }
 
-struct Bed {
-    bed: TestBed,
-    dir: tempfile::TempDir,
-    inventory: PathBuf,
+pub(crate) struct Bed {
+    pub(crate) bed: TestBed,
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) inventory: PathBuf,
 }
 
 impl Bed {
-    async fn start(devices: usize, profile: &str, prefixes: Vec<Ipv4Net>) -> Bed {
+    pub(crate) async fn start(devices: usize, profile: &str, prefixes: Vec<Ipv4Net>) -> Bed {
         let dir = tempfile::tempdir().unwrap();
         let inventory = dir.path().join("fleet.yaml");
         let bed = TestBed::builder()
@@ -79,7 +79,7 @@ impl Bed {
     }
 
     /// `tsfleet COMMAND -i fleet.yaml [--run-dir runs --retries 0] ARGS...`
-    async fn run(&self, command: &str, args: &[&str]) -> Output {
+    pub(crate) async fn run(&self, command: &str, args: &[&str]) -> Output {
         let mut all: Vec<String> = vec![
             command.into(),
             "-i".into(),
