@@ -673,7 +673,7 @@ pub struct FleetArgs {
     "Examples:\n  ",
     "tsfleet plan -i fleet.yaml                      # what would change\n  ",
     "tsfleet plan -i fleet.yaml --detailed-exitcode  # exit 2: changes pending\n  ",
-    "tsfleet plan -i fleet.yaml --diff               # and every line each router would get\n  ",
+    "tsfleet plan -i fleet.yaml --diff               # and each line it would push\n  ",
     "tsfleet plan -i fleet.yaml --lists lists.json --json - | jq .summary\n\n",
     crate::error::exit_codes_help!()
 ))]
@@ -698,7 +698,7 @@ pub struct PlanArgs {
     "--json run.json --junit run.xml\n  ",
     "tsfleet resolve -i fleet.yaml -o lists.json\n  ",
     "tsfleet apply -i fleet.yaml --lists lists.json --yes\n  ",
-    "tsfleet apply -i fleet.yaml --diff              # the lines, shown before asking and after pushing\n\n",
+    "tsfleet apply -i fleet.yaml --diff              # and each line it pushes\n\n",
     crate::error::exit_codes_help!(changes routers)
 ))]
 pub struct ApplyArgs {
