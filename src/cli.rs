@@ -422,7 +422,7 @@ pub struct MergeArgs {
     pub detailed: DetailedExitcode,
 }
 
-/// Where a run's report goes besides the table. Both are checked before
+/// Where a run's report goes besides the table. Each is checked before
 /// any device is contacted.
 #[derive(Debug, Args)]
 pub struct ReportFiles {
@@ -432,6 +432,11 @@ pub struct ReportFiles {
     /// Write the report as JUnit XML (one test case per device); `-` for stdout.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<Output>,
+    /// Write a Markdown summary for CI (counts, failed and skipped devices,
+    /// changes folded); `-` for stdout. Append it to `$GITHUB_STEP_SUMMARY`
+    /// or post it as a merge-request note.
+    #[arg(long, value_name = "FILE")]
+    pub summary_md: Option<Output>,
 }
 
 /// `--detailed-exitcode`, for the commands that change nothing (plan,
