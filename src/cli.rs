@@ -400,7 +400,7 @@ pub enum ReportCommand {
         tsfleet apply -i fleet.yaml --lists lists.json --shard 3/4 --yes \\\n      \
           --json shard-3.json\n  \
         tsfleet report merge shard-*.json --expect-shards 4 \\\n      \
-          --json fleet.json --junit fleet.xml\n\n\
+          --json fleet.json --junit fleet.xml --summary-md fleet.md\n\n\
         Exit codes: as the single run would (0, 1, 2 with --detailed-exitcode; 1 also when a \
         report cannot be written); 3 when a shard is missing or twice, the shards used different \
         snapshots, a device is in two shards, or an output cannot be written."
@@ -668,7 +668,8 @@ pub struct FleetArgs {
     "Examples:\n  ",
     "tsfleet plan -i fleet.yaml                      # what would change\n  ",
     "tsfleet plan -i fleet.yaml --detailed-exitcode  # exit 2: changes pending\n  ",
-    "tsfleet plan -i fleet.yaml --lists lists.json --json - | jq .summary\n\n",
+    "tsfleet plan -i fleet.yaml --lists lists.json --json - | jq .summary\n  ",
+    "tsfleet plan -i fleet.yaml --summary-md - >> \"$GITHUB_STEP_SUMMARY\"\n\n",
     crate::error::exit_codes_help!()
 ))]
 pub struct PlanArgs {
@@ -687,7 +688,7 @@ pub struct PlanArgs {
     "Examples:\n  ",
     "tsfleet apply -i fleet.yaml --limit 'branch-*' --yes\n  ",
     "tsfleet apply -i fleet.yaml --canary 5 --max-failures 2% --yes \\\n      ",
-    "--json run.json --junit run.xml\n  ",
+    "--json run.json --junit run.xml --summary-md run.md\n  ",
     "tsfleet resolve -i fleet.yaml -o lists.json\n  ",
     "tsfleet apply -i fleet.yaml --lists lists.json --yes\n\n",
     crate::error::exit_codes_help!(changes routers)
