@@ -34,7 +34,8 @@ pub struct Heading<'a> {
     /// What the command ran on: the inventory's path, or the shard reports merged.
     pub source: &'a str,
     /// The exit code the report gives (`crate::error::Outcome::of_report`);
-    /// the title says what it means.
+    /// the title says what it means. A report that then cannot be written
+    /// makes the run exit 1 whatever this says (the summary is written by then).
     pub exit_code: u8,
 }
 
