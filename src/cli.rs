@@ -400,7 +400,7 @@ pub enum ReportCommand {
         tsfleet apply -i fleet.yaml --lists lists.json --shard 3/4 --yes \\\n      \
           --json shard-3.json\n  \
         tsfleet report merge shard-*.json --expect-shards 4 \\\n      \
-          --json fleet.json --junit fleet.xml\n\n\
+          --json fleet.json --junit fleet.xml --summary-md fleet.md\n\n\
         Exit codes: as the single run would (0, 1, 2 with --detailed-exitcode; 1 also when a \
         report cannot be written); 3 when a shard is missing or twice, the shards used different \
         snapshots, a device is in two shards, or an output cannot be written."
@@ -422,7 +422,7 @@ pub struct MergeArgs {
     pub detailed: DetailedExitcode,
 }
 
-/// Where a run's report goes besides the table. Both are checked before
+/// Where a run's report goes besides the table. Each is checked before
 /// any device is contacted.
 #[derive(Debug, Args)]
 pub struct ReportFiles {
@@ -432,6 +432,11 @@ pub struct ReportFiles {
     /// Write the report as JUnit XML (one test case per device); `-` for stdout.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<Output>,
+    /// Write a Markdown summary for CI (counts, failed and skipped devices,
+    /// changes folded); `-` for stdout. Append it to `$GITHUB_STEP_SUMMARY`
+    /// or post it as a merge-request note.
+    #[arg(long, value_name = "FILE")]
+    pub summary_md: Option<Output>,
 }
 
 /// `--detailed-exitcode`, for the commands that change nothing (plan,
@@ -674,7 +679,8 @@ pub struct FleetArgs {
     "tsfleet plan -i fleet.yaml                      # what would change\n  ",
     "tsfleet plan -i fleet.yaml --detailed-exitcode  # exit 2: changes pending\n  ",
     "tsfleet plan -i fleet.yaml --diff               # and each line it would push\n  ",
-    "tsfleet plan -i fleet.yaml --lists lists.json --json - | jq .summary\n\n",
+    "tsfleet plan -i fleet.yaml --lists lists.json --json - | jq .summary\n  ",
+    "tsfleet plan -i fleet.yaml --summary-md - >> \"$GITHUB_STEP_SUMMARY\"\n\n",
     crate::error::exit_codes_help!()
 ))]
 pub struct PlanArgs {
@@ -695,7 +701,7 @@ pub struct PlanArgs {
     "Examples:\n  ",
     "tsfleet apply -i fleet.yaml --limit 'branch-*' --yes\n  ",
     "tsfleet apply -i fleet.yaml --canary 5 --max-failures 2% --yes \\\n      ",
-    "--json run.json --junit run.xml\n  ",
+    "--json run.json --junit run.xml --summary-md run.md\n  ",
     "tsfleet resolve -i fleet.yaml -o lists.json\n  ",
     "tsfleet apply -i fleet.yaml --lists lists.json --yes\n  ",
     "tsfleet apply -i fleet.yaml --diff              # and each line it pushes\n\n",

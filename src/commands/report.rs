@@ -18,6 +18,8 @@ fn merge_reports(args: MergeArgs) -> Result<Outcome, Error> {
     }
     let merged = merge::merge(reports, args.expect_shards)?;
     super::run::print_table(&merged, on_stderr);
-    let unwritten = super::run::write_reports(&merged, &args.reports);
-    Ok(Outcome::of_report(&merged, args.detailed.detailed_exitcode).unless_unwritten(unwritten))
+    let detailed = args.detailed.detailed_exitcode;
+    let source = format!("{} shard reports", args.files.len());
+    let unwritten = super::run::write_reports(&merged, &args.reports, &source, detailed);
+    Ok(Outcome::of_report(&merged, detailed).unless_unwritten(unwritten))
 }

@@ -10,7 +10,7 @@ use crate::error::{Error, Outcome};
 use crate::fleet::{Event, FanOutSettings};
 use crate::inventory;
 use crate::lists::applied::{RecordFile, Update};
-use crate::report::{Command, RunReport, diff, json, junit, table};
+use crate::report::{Command, RunReport, diff, json, junit, markdown, table};
 use crate::runner::{self, Prepared, RunOptions};
 use std::io::{BufRead, IsTerminal, Write};
 use std::time::Duration;
@@ -197,7 +197,8 @@ pub async fn run(args: Request, command: Command, quiet: bool) -> Result<Outcome
     if args.diff {
         print_diff(&report, on_stderr);
     }
-    let mut unwritten = write_reports(&report, reports);
+    let inventory = selection.inventory.path.display().to_string();
+    let mut unwritten = write_reports(&report, reports, &inventory, args.detailed);
     if command == Command::Apply {
         match runner::record_applied(&prepared, &report, &options) {
             Ok(Some(update)) => log_recorded(&update),
@@ -232,7 +233,11 @@ fn log_recorded(update: &Update) {
 /// contacted): each file must be writable, and at most one may be stdout.
 /// Returns whether the table goes to stderr (a report holds stdout).
 pub(crate) fn check_reports(reports: &ReportFiles) -> Result<bool, Error> {
-    let outputs = [("--json", &reports.json), ("--junit", &reports.junit)];
+    let outputs = [
+        ("--json", &reports.json),
+        ("--junit", &reports.junit),
+        ("--summary-md", &reports.summary_md),
+    ];
     check_outputs(&outputs)
 }
 
@@ -260,10 +265,17 @@ pub(crate) fn check_outputs(
     Ok(!on_stdout.is_empty())
 }
 
-/// Write the JSON and JUnit reports a run was asked for: each is tried,
-/// and the ones that failed are returned (the run has happened; one
-/// unwritable report must not cost the other).
-pub(crate) fn write_reports(report: &RunReport, reports: &ReportFiles) -> Vec<Error> {
+/// Write the JSON, JUnit and Markdown reports a run was asked for: each is
+/// tried, and the ones that failed are returned (the run has happened; one
+/// unwritable report must not cost the others). `source` is what the run was
+/// on (the inventory, or the shards merged) and `detailed` its
+/// `--detailed-exitcode`, for the summary's title.
+pub(crate) fn write_reports(
+    report: &RunReport,
+    reports: &ReportFiles,
+    source: &str,
+    detailed: bool,
+) -> Vec<Error> {
     let mut failed = Vec::new();
     if let Some(output) = &reports.json
         && let Err(e) = json::write(output, report)
@@ -274,6 +286,15 @@ pub(crate) fn write_reports(report: &RunReport, reports: &ReportFiles) -> Vec<Er
         && let Err(e) = junit::write(output, report)
     {
         failed.push(e.into());
+    }
+    if let Some(output) = &reports.summary_md {
+        let heading = markdown::Heading {
+            source,
+            exit_code: crate::error::exit_code(&Ok(Outcome::of_report(report, detailed))),
+        };
+        if let Err(e) = markdown::write(output, report, &heading) {
+            failed.push(e.into());
+        }
     }
     failed
 }

@@ -1,7 +1,8 @@
 //! The outcome of one run (`plan`, `apply`, later `check` and `remove`) as a
 //! plain value, and its renderings: the terminal table ([`table`]), the JSON
 //! file ([`json`], described by `schemas/report.schema.json`, which is
-//! generated from these types by [`schema`]) and JUnit XML ([`junit`]). The
+//! generated from these types by [`schema`]), JUnit XML ([`junit`]) and a
+//! Markdown summary for CI ([`markdown`]). The
 //! doc comments of the types written to that file are the schema's
 //! descriptions, so they are written for its readers; notes for Rust readers
 //! are plain comments.
@@ -10,7 +11,8 @@
 //! of a run to its summary (`crate::error::Outcome::of_report` turns it into an
 //! exit code); the values it records ([`RunKind`], [`Shard`], [`ErrorClass`])
 //! are `crate::domain`'s. Everything here is pure
-//! except the two file writers ([`json::write`], [`junit::write`]), so the
+//! except the file writers ([`json::write`], [`junit::write`],
+//! [`markdown::write`]), so the
 //! fleet runner builds a [`RunReport`] from [`DeviceReport`]s and hands it on.
 //!
 //! Devices that `--limit` or `--shard` left out are not part of the run and
@@ -20,6 +22,7 @@
 pub mod diff;
 pub mod json;
 pub mod junit;
+pub mod markdown;
 pub mod merge;
 pub mod schema;
 pub mod schema_rules;

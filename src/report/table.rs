@@ -219,7 +219,7 @@ fn width(text: &str) -> usize {
 }
 
 /// `0.8s`, `31.4s`, `2m05s`.
-fn seconds(ms: u64) -> String {
+pub(super) fn seconds(ms: u64) -> String {
     if ms < 60_000 {
         format!("{:.1}s", ms as f64 / 1000.0)
     } else {

@@ -163,11 +163,19 @@ async fn an_unwritable_output_exits_3_before_any_device_is_contacted() {
     let bed = Bed::start(2).await;
     std::fs::write(bed.path("a-file"), "").unwrap();
     std::fs::create_dir(bed.path("a-folder")).unwrap();
-    let cases: [(&[&str], &str); 5] = [
+    let cases: [(&[&str], &str); 7] = [
         (&["--json", "no/such/dir/r.json"], "no/such/dir"),
         (&["--junit", "a-file/r.xml"], "not a folder"),
         (&["--json", "a-folder"], "folder"),
         (&["--json", "-", "--junit", "-"], "both ask for stdout"),
+        (
+            &["--summary-md", "no/such/dir/s.md"],
+            "--summary-md no/such/dir",
+        ),
+        (
+            &["--junit", "-", "--summary-md", "-"],
+            "both ask for stdout",
+        ),
         (&["--run-dir", "a-file/runs"], "run directory"),
     ];
     for (args, says) in cases {
@@ -204,6 +212,66 @@ async fn a_report_lost_after_apply_exits_1_with_the_table_and_the_other_report()
     assert!(bed.groups() > 0, "the devices were changed");
     let junit = std::fs::read_to_string(bed.path("r.xml")).unwrap();
     assert!(junit.contains("<testsuite"), "the other report is written");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_summary_lost_after_apply_exits_1_with_the_other_reports() {
+    let bed = Bed::start(1).await;
+    let o = bed
+        .run(
+            "apply",
+            &["--yes", "--summary-md", "/dev/full", "--json", "r.json"],
+        )
+        .await;
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("/dev/full"), "{}", stderr(&o));
+    assert!(stdout(&o).contains("changed"), "the table: {}", stdout(&o));
+    assert!(bed.groups() > 0, "the devices were changed");
+    let report = std::fs::read_to_string(bed.path("r.json")).unwrap();
+    assert!(
+        report.contains("\"changed\""),
+        "the other report is written"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_summary_on_stdout_moves_the_table_to_stderr_and_says_the_exit_code() {
+    let bed = Bed::start(1).await;
+    for (args, title) in [
+        (&[][..], "## tsfleet plan on fleet.yaml: success (exit 0)\n"),
+        (
+            &["--detailed-exitcode"][..],
+            "## tsfleet plan on fleet.yaml: changes pending (exit 2)\n",
+        ),
+    ] {
+        let mut all = vec!["--summary-md", "-"];
+        all.extend_from_slice(args);
+        let o = bed.run("plan", &all).await;
+        let summary = stdout(&o);
+        assert!(
+            summary.starts_with(title),
+            "stdout is the summary alone: {summary}"
+        );
+        assert_eq!(
+            o.status.code(),
+            Some(if args.is_empty() { 0 } else { 2 }),
+            "{}",
+            stderr(&o)
+        );
+        assert!(
+            summary.contains("| 1 | 0 | 1 | 0 | 0 | 2 | 0 |"),
+            "{summary}"
+        );
+        assert!(
+            !summary.contains("1 device: "),
+            "no table on stdout: {summary}"
+        );
+        assert!(
+            stderr(&o).contains("1 device: "),
+            "the table: {}",
+            stderr(&o)
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

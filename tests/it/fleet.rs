@@ -282,6 +282,68 @@ async fn device_escape_sequences_are_escaped_on_the_terminal_and_exact_in_json()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_markdown_summary_names_the_failed_device_with_its_text_inert() {
+    // rtr-001 refuses an entry with a message that would add a link, HTML,
+    // table cells and a line to a summary that pasted it as it is.
+    let profile = "devices:\n  rtr-001: { faults: { error_entries: ['host 198.51.100.11'], \
+                   error_text: \"% Bad | <script>x</script> [x](http://e)\\n| row |\\x1b[2J\" } }\n";
+    let lab = lab(2, profile).await;
+    let (out, report) = lab
+        .tsfleet(&[
+            "apply",
+            "--yes",
+            "--retries",
+            "0",
+            "--summary-md",
+            "summary.md",
+        ])
+        .await;
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    let message = device(&report, "rtr-001")["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(message.contains("<script>x</script>"), "{message:?}");
+    let summary = std::fs::read_to_string(lab.dir.path().join("summary.md")).unwrap();
+    let inventory = lab.inventory.display().to_string();
+    assert!(
+        summary.starts_with(&format!(
+            "## tsfleet apply on {}: failed (exit 1)\n",
+            inventory.replace('_', "\\_")
+        )),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("| 2 | 0 | 1 | 1 | 0 | "),
+        "1 changed, 1 failed: {summary}"
+    );
+    let row = summary
+        .lines()
+        .find(|l| l.starts_with("| rtr-001 |"))
+        .unwrap_or_else(|| panic!("no row for rtr-001: {summary}"));
+    assert!(row.contains("| device-error | "), "{row}");
+    assert!(
+        row.contains("% Bad \\| &lt;script&gt;x&lt;/script&gt; \\[x\\]\\(http\\://e\\)"),
+        "{row}"
+    );
+    for raw in ["<script", "[x]", "http://", "\x1b", "\n| row |"] {
+        assert!(
+            !summary.contains(raw),
+            "{raw:?} reached the summary: {summary}"
+        );
+    }
+    assert_eq!(
+        row.replace("\\|", "").matches('|').count(),
+        5,
+        "the row keeps its four cells: {row}"
+    );
+    assert!(
+        summary.contains("<details><summary>rtr-002: +"),
+        "the converged device's change is folded: {summary}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refusing_device_keeps_its_old_list_saves_it_and_reports_what_it_got() {
     // rtr-001 holds 1,000 entries at most; rtr-002 refuses the 11th block entry.
     let profile = format!(
@@ -1093,6 +1155,7 @@ async fn four_shards_reach_the_same_state_as_one_run_and_merge() {
         ];
         args.extend(files.iter().map(|f| f.to_string()));
         args.extend(["--json".into(), "merged.json".into()]);
+        args.extend(["--summary-md".into(), "merged.md".into()]);
         run(args)
     };
     let out = merge(&[
@@ -1117,6 +1180,12 @@ async fn four_shards_reach_the_same_state_as_one_run_and_merge() {
         merged["snapshot_sha256"].is_string(),
         "the shards' snapshot: {merged}"
     );
+    let summary = std::fs::read_to_string(dir.join("merged.md")).unwrap();
+    assert!(
+        summary.starts_with("## tsfleet apply on 4 shard reports: success (exit 0)\n"),
+        "{summary}"
+    );
+    assert!(summary.contains("\n| 12 | "), "12 devices: {summary}");
     let out = merge(&["shard-1.json", "shard-2.json", "shard-4.json"])
         .await
         .unwrap();
