@@ -60,10 +60,9 @@ pub fn header(set: &ChangeSet, devices: &[&DeviceReport]) -> String {
     )
 }
 
-/// Every distinct change set of the run once, under the devices that have
-/// it, in table order (failed first, then changed; by name), a blank line
-/// before each block. `color`: adds green, removals red.
-pub fn render(report: &RunReport, color: bool) -> String {
+/// Every distinct change set of the run once, with the devices that have
+/// it, in table order (failed first, then changed; by name).
+pub fn blocks(report: &RunReport) -> Vec<(&ChangeSet, Vec<&DeviceReport>)> {
     let mut blocks: IndexMap<&str, (&ChangeSet, Vec<&DeviceReport>)> = IndexMap::new();
     for device in report.sorted_devices() {
         for set in device.groups.iter().filter_map(|g| g.lines.as_deref()) {
@@ -74,11 +73,19 @@ pub fn render(report: &RunReport, color: bool) -> String {
                 .push(device);
         }
     }
+    blocks.into_values().collect()
+}
+
+/// Every distinct change set of the run once, under the devices that have
+/// it, in table order (failed first, then changed; by name), a blank line
+/// before each block. `color`: adds green, removals red.
+pub fn render(report: &RunReport, color: bool) -> String {
+    let blocks = blocks(report);
     if blocks.is_empty() {
         return "\nNo changes.\n".into();
     }
     let mut out = String::new();
-    for (set, devices) in blocks.values() {
+    for (set, devices) in &blocks {
         out.push('\n');
         out.push_str(&header(set, devices));
         out.push('\n');

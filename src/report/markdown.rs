@@ -201,46 +201,57 @@ fn skipped_devices(out: &mut String, report: &RunReport) {
     out.push('\n');
 }
 
-/// The changes of the run, each folded in a `<details>` block so a long run
-/// stays a page: once the report carries its content-addressed change sets,
-/// one block per distinct set with its IOS lines, under the names of the
-/// devices that share it; until then, one block per device that got (or, for
-/// a dry run, would get) changes, holding its per-group counts.
+/// Lines of one change set shown in the summary; the rest are counted. A
+/// first sync of 30,000 entries would otherwise be a megabyte on its own
+/// (GitHub's limit for a whole step summary); the `--json` report and
+/// `--diff` have every line.
+const MAX_LINES_PER_SET: usize = 200;
+
+/// The changes of the run, each distinct change set once, folded in a
+/// `<details>` block under the devices that share it (`--diff`'s header),
+/// its IOS lines in a `diff` code block (adds first, as pushed), so a long
+/// run stays a page.
 fn fold_changes(out: &mut String, report: &RunReport) {
-    let changed: Vec<&DeviceReport> = report
-        .sorted_devices()
-        .into_iter()
-        .filter(|d| d.added + d.removed > 0)
-        .collect();
-    if changed.is_empty() {
+    let blocks = super::diff::blocks(report);
+    if blocks.is_empty() {
         return;
     }
-    let _ = writeln!(out, "### Changes ({})\n", devices(changed.len() as u64));
-    for d in changed.iter().take(MAX_LISTED) {
+    let changed = blocks
+        .iter()
+        .flat_map(|(_, devices)| devices.iter().map(|d| d.name.as_str()))
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    let _ = writeln!(
+        out,
+        "### Changes ({} change set{}, {})\n",
+        blocks.len(),
+        if blocks.len() == 1 { "" } else { "s" },
+        devices(changed as u64)
+    );
+    for (set, devices) in blocks.iter().take(MAX_LISTED) {
         let _ = writeln!(
             out,
-            "<details><summary>{}: +{} -{} ({})</summary>\n\n\
-             | group | added | removed | kept | unmanaged |\n\
-             | --- | ---: | ---: | ---: | ---: |",
-            html(&d.name),
-            d.added,
-            d.removed,
-            d.status
+            "<details><summary>{}</summary>\n\n```diff",
+            html(&super::diff::header(set, devices))
         );
-        for g in d.groups.iter().filter(|g| g.added + g.removed > 0) {
+        // The lines are tsfleet's own (entries it formats), never device text,
+        // so nothing in them can close the code block.
+        for line in super::diff::lines(set).take(MAX_LINES_PER_SET) {
+            out.push_str(&line);
+            out.push('\n');
+        }
+        out.push_str("```\n");
+        let total = set.add().len() + set.remove().len();
+        if total > MAX_LINES_PER_SET {
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {} | {} |",
-                md(&g.name),
-                g.added,
-                g.removed,
-                g.kept,
-                g.unmanaged
+                "\n…and {} more lines (`--diff` and the `--json` report have them all).",
+                total - MAX_LINES_PER_SET
             );
         }
         out.push_str("\n</details>\n\n");
     }
-    more(out, changed.len(), "changed devices");
+    more(out, blocks.len(), "change sets");
 }
 
 /// "…and N more" after a list cut at [`MAX_LISTED`].
@@ -377,12 +388,22 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains("<details><summary>edge-01: +50 -7 (changed)</summary>"),
+            text.contains("### Changes (1 change set, 1 device)"),
             "{text}"
         );
         assert!(
-            text.contains("| threatstop-block | 50 | 7 | 4950 | 1 |"),
+            text.contains(
+                "<details><summary>edge-01: object-group network threatstop-block (+50 -7)</summary>\n\n```diff\n+ host "
+            ),
             "{text}"
+        );
+        let lines = text
+            .lines()
+            .filter(|l| l.starts_with("+ host ") || l.starts_with("- host "))
+            .count();
+        assert_eq!(
+            lines, 57,
+            "every line of the set, adds then removals: {text}"
         );
         assert!(
             !text.contains("summary>edge-03"),
@@ -455,7 +476,23 @@ mod tests {
         let separators = row.replace("\\|", "").matches('|').count();
         assert_eq!(separators, 5, "{row}");
         assert!(
-            text.contains("<summary>&lt;b&gt;edge&lt;/b&gt;: +50"),
+            text.contains(
+                "<summary>&lt;b&gt;edge&lt;/b&gt;: object-group network threatstop-block (+50"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_long_change_set_is_cut_and_counted() {
+        let mut report = sample(Command::Apply);
+        let block = &mut report.devices[1].groups[1];
+        block.lines = crate::report::tests::change_set(MAX_LINES_PER_SET + 50, 0);
+        let text = render(&report, &heading(1));
+        let shown = text.lines().filter(|l| l.starts_with("+ host ")).count();
+        assert_eq!(shown, MAX_LINES_PER_SET, "{text}");
+        assert!(
+            text.contains("…and 50 more lines (`--diff` and the `--json` report have them all)."),
             "{text}"
         );
     }
