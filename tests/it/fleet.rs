@@ -338,8 +338,7 @@ async fn the_markdown_summary_names_the_failed_device_with_its_text_inert() {
         "the row keeps its four cells: {row}"
     );
     assert!(
-        summary.contains("<details><summary>rtr-002")
-            && summary.contains(": object-group network threatstop-block (+")
+        summary.contains("rtr-002: object-group network threatstop-block (+2000 -0)</summary>")
             && summary.contains("```diff\n+ "),
         "the change set is folded with its lines: {summary}"
     );
