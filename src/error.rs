@@ -114,6 +114,10 @@ pub enum Error {
     /// Shard reports that do not make one run.
     #[error(transparent)]
     Merge(#[from] crate::report::merge::MergeError),
+    /// A saved plan (`apply --plan`) that cannot be used: changed after it
+    /// was made, made for other inventory content, too old, another format.
+    #[error(transparent)]
+    SavedPlan(#[from] crate::saved_plan::SavedPlanError),
     /// An output path that cannot be written, found before anything was done.
     #[error("{flag} {path}: {problem}; nothing was done")]
     Output {
@@ -179,6 +183,7 @@ pub fn exit_code(result: &Result<Outcome, Error>) -> u8 {
             | Error::Prepare(_)
             | Error::Report(_)
             | Error::Merge(_)
+            | Error::SavedPlan(_)
             | Error::Output { .. }
             | Error::TwoOnStdout { .. }
             | Error::NeedsYes { .. }

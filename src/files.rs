@@ -39,6 +39,15 @@ impl Output {
         }
     }
 
+    /// [`Output::write`], a new file getting `mode` (0600 for what only
+    /// its owner may read).
+    pub fn write_mode(&self, bytes: &[u8], mode: u32) -> std::io::Result<()> {
+        match self {
+            Output::Stdout => self.write(bytes),
+            Output::File(path) => write_atomic_mode(path, bytes, mode),
+        }
+    }
+
     /// Whether [`Output::write`] can succeed, found without touching the
     /// file itself: see [`check_writable`]. Stdout always can.
     pub fn check(&self) -> std::io::Result<()> {

@@ -237,25 +237,20 @@ impl Snapshot {
         max: Duration,
         now: SystemTime,
     ) -> Result<(), SnapshotError> {
-        if max.is_zero() {
-            return Ok(());
-        }
-        let created =
-            humantime::parse_rfc3339(&self.created_at).map_err(|_| SnapshotError::CreatedAt {
+        use crate::domain::Age;
+        match crate::domain::age_past(&self.created_at, max, now) {
+            Age::Fresh => Ok(()),
+            Age::Stale(age) => Err(SnapshotError::Stale {
                 path: path.to_path_buf(),
                 created_at: self.created_at.clone(),
-            })?;
-        let age = now.duration_since(created).unwrap_or_default();
-        if age > max {
-            return Err(SnapshotError::Stale {
-                path: path.to_path_buf(),
-                created_at: self.created_at.clone(),
-                // Whole seconds: the message needs no nanoseconds.
-                age: Duration::from_secs(age.as_secs()),
+                age,
                 max,
-            });
+            }),
+            Age::Unknown => Err(SnapshotError::CreatedAt {
+                path: path.to_path_buf(),
+                created_at: self.created_at.clone(),
+            }),
         }
-        Ok(())
     }
 
     /// Write the snapshot atomically (temporary file in the same folder,

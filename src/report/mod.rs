@@ -133,6 +133,11 @@ pub struct GroupReport {
     // `change_sets`, and a report read back links it again (`json::from_str`).
     #[serde(skip)]
     pub lines: Option<Arc<ChangeSet>>,
+    // What the run read from the group before any change
+    // (`crate::device::ios::entries_digest`), for `plan --out`; not in
+    // the JSON report.
+    #[serde(skip)]
+    pub observed: Option<String>,
 }
 
 impl GroupReport {
@@ -146,6 +151,7 @@ impl GroupReport {
             unmanaged,
             change_set: None,
             lines: None,
+            observed: None,
         }
     }
 }
@@ -236,6 +242,7 @@ impl DeviceReport {
             .map(|g| GroupReport {
                 change_set: g.change_set.as_ref().map(|c| c.digest().to_string()),
                 lines: g.change_set.clone(),
+                observed: g.observed.clone(),
                 ..GroupReport::counts(
                     g.name.clone(),
                     g.added as u64,
@@ -756,6 +763,12 @@ pub(crate) mod tests {
             DeviceError::Protocol {
                 device: device(),
                 reason: "r".into(),
+            },
+            DeviceError::Drift {
+                device: device(),
+                group: "g".into(),
+                planned: "sha256:1".into(),
+                found: "sha256:2".into(),
             },
         ];
         let classes: std::collections::BTreeSet<ErrorClass> =

@@ -1,0 +1,256 @@
+//! Saved plans (`plan --out`, `apply --plan`, `src/saved_plan.rs`) through
+//! the real binary against the test bed (simulated fleet over SSH, lists
+//! from the list server): applied exactly with the lists' DNS stopped,
+//! drift refused per device with nothing sent, and plans that cannot be
+//! trusted refused before any login.
+
+use crate::fleet::{group_of, schema_valid};
+use crate::shrink::{Bed, hosts, text};
+use ipnet::Ipv4Net;
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::os::unix::fs::PermissionsExt;
+
+const GROUP: &str = "threatstop-block";
+const PASSWORD: &str = "pw-Qx81zLk";
+const ENABLE: &str = "en-Vt27mRb";
+
+/// 3 devices with secrets worth searching for; rtr-001 starts with a stale
+/// entry and one of the list, so its change adds and removes.
+async fn bed() -> Bed {
+    let profile = format!(
+        "devices:\n  rtr-001: {{ running: {{ groups: [{{ name: {GROUP}, \
+         entries: ['host 192.0.2.99', 'host 10.0.0.3'] }}] }} }}\n"
+    );
+    Bed::start_with(3, &profile, hosts(20), |b| b.credentials(PASSWORD, ENABLE)).await
+}
+
+fn block(bed: &Bed, device: &str) -> BTreeSet<Ipv4Net> {
+    group_of(bed.bed.fleet(), device, GROUP)
+}
+
+fn config_lines(bed: &Bed, device: &str) -> u64 {
+    let d = bed.bed.fleet().device(device).unwrap();
+    d.snapshot().stats.config_lines
+}
+
+fn read_json(bed: &Bed, name: &str) -> Value {
+    serde_json::from_slice(&std::fs::read(bed.dir.path().join(name)).unwrap()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_saved_plan_is_applied_exactly_with_the_list_server_stopped() {
+    let mut bed = bed().await;
+    let before = block(&bed, "rtr-001");
+    let out = bed.run("plan", &["--out", "plan.json"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let path = bed.dir.path().join("plan.json");
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "the plan is for its owner only");
+    let bytes = std::fs::read_to_string(&path).unwrap();
+    for secret in [PASSWORD, ENABLE] {
+        assert!(!bytes.contains(secret), "a secret in the plan: {bytes}");
+    }
+    let plan: Value = serde_json::from_str(&bytes).unwrap();
+    assert_eq!(plan["format_version"], 1);
+    assert_eq!(plan["devices"].as_array().unwrap().len(), 3);
+    assert_eq!(plan["devices"][0]["status"], "planned");
+    // Devices 2 and 3 start empty: one change set for both.
+    assert_eq!(
+        plan["change_sets"].as_object().unwrap().len(),
+        2,
+        "{plan:#}"
+    );
+    assert!(block(&bed, "rtr-002").is_empty(), "plan changed nothing");
+
+    // No DNS from here: the plan carries its lists.
+    bed.bed.stop_list_server().await;
+    let out = bed
+        .run(
+            "apply",
+            &[
+                "--plan",
+                "plan.json",
+                "--yes",
+                "--json",
+                "run.json",
+                "--diff",
+            ],
+        )
+        .await;
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    let want: BTreeSet<Ipv4Net> = hosts(20).into_iter().collect();
+    for device in ["rtr-001", "rtr-002", "rtr-003"] {
+        assert_eq!(block(&bed, device), want, "{device}: {all}");
+    }
+    assert!(before.contains(&"192.0.2.99/32".parse().unwrap()));
+    assert!(
+        all.contains("- host 192.0.2.99"),
+        "the diff shows the removal: {all}"
+    );
+    let report = read_json(&bed, "run.json");
+    schema_valid(&[&bed.dir.path().join("run.json")]);
+    assert_eq!(report["summary"]["changed"], 3, "{report:#}");
+    // What was applied is what was planned: the same change sets.
+    let planned: BTreeSet<&String> = plan["change_sets"].as_object().unwrap().keys().collect();
+    let applied: BTreeSet<&String> = report["change_sets"].as_object().unwrap().keys().collect();
+    assert_eq!(planned, applied);
+
+    // Applied again, the plan finds every group changed since: drift,
+    // nothing sent, exit 1.
+    let lines: Vec<u64> = ["rtr-001", "rtr-002"]
+        .map(|d| config_lines(&bed, d))
+        .to_vec();
+    let out = bed
+        .run(
+            "apply",
+            &["--plan", "plan.json", "--yes", "--json", "again.json"],
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let again = read_json(&bed, "again.json");
+    assert_eq!(
+        again["summary"]["failures_by_class"]["drift"], 3,
+        "{again:#}"
+    );
+    let after: Vec<u64> = ["rtr-001", "rtr-002"]
+        .map(|d| config_lines(&bed, d))
+        .to_vec();
+    assert_eq!(after, lines, "nothing was sent to a drifted device");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_device_changed_since_the_plan_fails_drift_untouched_and_the_others_converge() {
+    let bed = bed().await;
+    let out = bed.run("plan", &["--out", "plan.json"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    // Someone adds an entry to rtr-002 by hand after the plan.
+    {
+        let d = bed.bed.fleet().device("rtr-002").unwrap();
+        let mut state = d.state.lock().unwrap();
+        let groups = &mut state.running.groups;
+        if !groups.iter().any(|g| g.name == GROUP) {
+            groups.push(tsfleet::sim::device::ObjectGroup {
+                name: GROUP.into(),
+                description: None,
+                entries: Default::default(),
+            });
+        }
+        let g = groups.iter_mut().find(|g| g.name == GROUP).unwrap();
+        g.entries.insert("host 203.0.113.5".parse().unwrap());
+    }
+    let edited = block(&bed, "rtr-002");
+    let lines = config_lines(&bed, "rtr-002");
+    let out = bed
+        .run(
+            "apply",
+            &["--plan", "plan.json", "--yes", "--json", "run.json"],
+        )
+        .await;
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert_eq!(
+        block(&bed, "rtr-002"),
+        edited,
+        "the drifted group is as it was"
+    );
+    assert_eq!(
+        config_lines(&bed, "rtr-002"),
+        lines,
+        "nothing was sent: {all}"
+    );
+    let want: BTreeSet<Ipv4Net> = hosts(20).into_iter().collect();
+    assert_eq!(block(&bed, "rtr-001"), want);
+    assert_eq!(block(&bed, "rtr-003"), want);
+    let report = read_json(&bed, "run.json");
+    let rtr2 = report["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["name"] == "rtr-002")
+        .unwrap();
+    assert_eq!(rtr2["error"]["class"], "drift", "{report:#}");
+    let message = rtr2["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains(GROUP) && message.contains("nothing was sent"),
+        "{message}"
+    );
+    schema_valid(&[&bed.dir.path().join("run.json")]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn plans_that_cannot_be_trusted_are_refused_before_any_login() {
+    let bed = bed().await;
+    let out = bed.run("plan", &["--out", "plan.json"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let path = bed.dir.path().join("plan.json");
+    let good: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let logins = bed.logins();
+    let refused = |args: Vec<String>, expect: Vec<String>| {
+        let bed = &bed;
+        async move {
+            let mut all_args = vec!["--yes".to_string()];
+            all_args.extend(args);
+            let refs: Vec<&str> = all_args.iter().map(String::as_str).collect();
+            let out = bed.run("apply", &refs).await;
+            let all = text(&out);
+            assert_eq!(out.status.code(), Some(3), "{refs:?}: {all}");
+            for part in &expect {
+                assert!(
+                    all.contains(part.as_str()),
+                    "{refs:?}: no {part:?} in {all}"
+                );
+            }
+        }
+    };
+    let write = |name: &str, plan: &Value| {
+        std::fs::write(bed.dir.path().join(name), serde_json::to_vec(plan).unwrap()).unwrap();
+    };
+
+    // One change line edited.
+    let mut tampered = good.clone();
+    let set = tampered["change_sets"]
+        .as_object_mut()
+        .unwrap()
+        .values_mut()
+        .next()
+        .unwrap();
+    set["add"][0] = "host 203.0.113.9".into();
+    write("tampered.json", &tampered);
+    let args = |plan: &str| vec!["--plan".to_string(), plan.to_string()];
+    refused(
+        args("tampered.json"),
+        vec!["changed after it was made".into()],
+    )
+    .await;
+
+    // Another format.
+    let mut future = good.clone();
+    future["format_version"] = 99.into();
+    write("future.json", &future);
+    refused(args("future.json"), vec!["format_version 99".into()]).await;
+
+    // Too old.
+    let mut old_args = args("plan.json");
+    old_args.extend(["--max-plan-age".to_string(), "1ms".to_string()]);
+    refused(old_args, vec!["--max-plan-age".into()]).await;
+
+    // --plan and --lists are one or the other.
+    let mut both = args("plan.json");
+    both.extend(["--lists".to_string(), "lists.json".to_string()]);
+    refused(both, vec!["--lists".into()]).await;
+
+    // The inventory changed since the plan: both digests named.
+    let planned = good["inventory"]["sha256"].as_str().unwrap().to_string();
+    let mut inventory = std::fs::read_to_string(&bed.inventory).unwrap();
+    inventory.push_str("# edited after the plan\n");
+    std::fs::write(&bed.inventory, inventory).unwrap();
+    refused(
+        args("plan.json"),
+        vec![planned, "re-run `tsfleet plan".into(), "sha256:".into()],
+    )
+    .await;
+
+    assert_eq!(bed.logins(), logins, "a refused plan contacted a device");
+}
