@@ -254,3 +254,67 @@ async fn plans_that_cannot_be_trusted_are_refused_before_any_login() {
 
     assert_eq!(bed.logins(), logins, "a refused plan contacted a device");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn devices_failed_in_the_plan_are_skipped_and_devices_not_in_it_are_not_touched() {
+    // rtr-003 refuses connections while the plan is made; rtr-002 is left out.
+    let profile = "devices:\n  rtr-003: { faults: { refuse_connections: true } }\n";
+    let bed = Bed::start(3, profile, hosts(5)).await;
+    let out = bed
+        .run("plan", &["--out", "plan.json", "--limit", "rtr-001,rtr-003"])
+        .await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let plan = read_json(&bed, "plan.json");
+    let statuses: Vec<(&str, &str)> = plan["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["name"].as_str().unwrap(), d["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(statuses, [("rtr-001", "planned"), ("rtr-003", "failed")]);
+    assert!(
+        plan["devices"][1]["error"].as_str().unwrap().starts_with("connect"),
+        "{plan:#}"
+    );
+    // rtr-003 would answer now: it is skipped all the same.
+    let rtr3 = bed.bed.fleet().device("rtr-003").unwrap();
+    rtr3.set_faults(Default::default());
+    let logins = |name: &str| {
+        let d = bed.bed.fleet().device(name).unwrap();
+        d.snapshot().stats.logins
+    };
+    let (logins2, logins3) = (logins("rtr-002"), logins("rtr-003"));
+
+    // --limit narrows the plan: a selection outside it touches nothing.
+    let out = bed
+        .run("apply", &["--plan", "plan.json", "--yes", "--limit", "rtr-002"])
+        .await;
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert!(all.contains("not in the plan") && all.contains("rtr-002"), "{all}");
+
+    let out = bed
+        .run("apply", &["--plan", "plan.json", "--yes", "--json", "run.json"])
+        .await;
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(1), "a skipped device: {all}");
+    let report = read_json(&bed, "run.json");
+    let device = |name: &str| {
+        report["devices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["name"] == name)
+            .cloned()
+    };
+    assert_eq!(device("rtr-001").unwrap()["status"], "changed");
+    let skipped = device("rtr-003").unwrap();
+    assert_eq!(skipped["status"], "skipped", "{report:#}");
+    let reason = skipped["reason"].as_str().unwrap();
+    assert!(reason.contains("failed in the saved plan"), "{reason}");
+    assert!(device("rtr-002").is_none(), "not in the plan, not in the run");
+    assert!(all.contains("1 selected device(s) not in the plan"), "{all}");
+    assert_eq!(block(&bed, "rtr-001").len(), 5);
+    assert!(block(&bed, "rtr-002").is_empty() && block(&bed, "rtr-003").is_empty());
+    assert_eq!((logins("rtr-002"), logins("rtr-003")), (logins2, logins3));
+}
