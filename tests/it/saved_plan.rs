@@ -261,7 +261,10 @@ async fn devices_failed_in_the_plan_are_skipped_and_devices_not_in_it_are_not_to
     let profile = "devices:\n  rtr-003: { faults: { refuse_connections: true } }\n";
     let bed = Bed::start(3, profile, hosts(5)).await;
     let out = bed
-        .run("plan", &["--out", "plan.json", "--limit", "rtr-001,rtr-003"])
+        .run(
+            "plan",
+            &["--out", "plan.json", "--limit", "rtr-001,rtr-003"],
+        )
         .await;
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let plan = read_json(&bed, "plan.json");
@@ -273,7 +276,10 @@ async fn devices_failed_in_the_plan_are_skipped_and_devices_not_in_it_are_not_to
         .collect();
     assert_eq!(statuses, [("rtr-001", "planned"), ("rtr-003", "failed")]);
     assert!(
-        plan["devices"][1]["error"].as_str().unwrap().starts_with("connect"),
+        plan["devices"][1]["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("connect"),
         "{plan:#}"
     );
     // rtr-003 would answer now: it is skipped all the same.
@@ -287,14 +293,23 @@ async fn devices_failed_in_the_plan_are_skipped_and_devices_not_in_it_are_not_to
 
     // --limit narrows the plan: a selection outside it touches nothing.
     let out = bed
-        .run("apply", &["--plan", "plan.json", "--yes", "--limit", "rtr-002"])
+        .run(
+            "apply",
+            &["--plan", "plan.json", "--yes", "--limit", "rtr-002"],
+        )
         .await;
     let all = text(&out);
     assert_eq!(out.status.code(), Some(0), "{all}");
-    assert!(all.contains("not in the plan") && all.contains("rtr-002"), "{all}");
+    assert!(
+        all.contains("not in the plan") && all.contains("rtr-002"),
+        "{all}"
+    );
 
     let out = bed
-        .run("apply", &["--plan", "plan.json", "--yes", "--json", "run.json"])
+        .run(
+            "apply",
+            &["--plan", "plan.json", "--yes", "--json", "run.json"],
+        )
         .await;
     let all = text(&out);
     assert_eq!(out.status.code(), Some(1), "a skipped device: {all}");
@@ -312,9 +327,39 @@ async fn devices_failed_in_the_plan_are_skipped_and_devices_not_in_it_are_not_to
     assert_eq!(skipped["status"], "skipped", "{report:#}");
     let reason = skipped["reason"].as_str().unwrap();
     assert!(reason.contains("failed in the saved plan"), "{reason}");
-    assert!(device("rtr-002").is_none(), "not in the plan, not in the run");
-    assert!(all.contains("1 selected device(s) not in the plan"), "{all}");
+    assert!(
+        device("rtr-002").is_none(),
+        "not in the plan, not in the run"
+    );
+    assert!(
+        all.contains("1 selected device(s) not in the plan"),
+        "{all}"
+    );
     assert_eq!(block(&bed, "rtr-001").len(), 5);
     assert!(block(&bed, "rtr-002").is_empty() && block(&bed, "rtr-003").is_empty());
     assert_eq!((logins("rtr-002"), logins("rtr-003")), (logins2, logins3));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn plan_out_is_checked_before_any_login_and_dash_is_stdout() {
+    let bed = bed().await;
+    for (args, says) in [
+        (&["--out", "no/such/dir/plan.json"][..], "no/such/dir"),
+        (&["--out", "-", "--json", "-"], "both ask for stdout"),
+    ] {
+        let out = bed.run("plan", args).await;
+        let all = text(&out);
+        assert_eq!(out.status.code(), Some(3), "{args:?}: {all}");
+        assert!(
+            all.contains(says) && all.contains("--out"),
+            "{args:?}: {all}"
+        );
+        assert_eq!(bed.logins(), 0, "{args:?}: a device was contacted");
+    }
+    // `-`: the plan alone on stdout (the table on stderr), as a pipeline wants it.
+    let out = bed.run("plan", &["--out", "-"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let plan: Value = serde_json::from_slice(&out.stdout).expect("stdout is the plan alone");
+    assert_eq!(plan["devices"].as_array().unwrap().len(), 3);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("rtr-001"));
 }
