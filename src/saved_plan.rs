@@ -11,7 +11,6 @@
 //! `crate::commands::run`, read back there and turned into the device
 //! requests by `crate::runner`.
 
-use crate::domain::Age;
 use crate::files::Output;
 use crate::lists::Snapshot;
 use crate::plan::{ChangeSet, sha256_digest};
@@ -85,11 +84,12 @@ pub struct PlannedGroupEntry {
 /// A saved plan that cannot be used; found before any device is contacted.
 #[derive(Debug, thiserror::Error)]
 pub enum SavedPlanError {
-    #[error("cannot read the plan {path}: {source}")]
-    Read {
+    /// Not readable, of another format version, or not a plan.
+    #[error("the plan {path} {source}: make it again with `tsfleet plan --out`")]
+    File {
         path: PathBuf,
         #[source]
-        source: std::io::Error,
+        source: crate::files::ReadVersioned,
     },
     #[error("cannot write the plan {path}: {source}")]
     Write {
@@ -97,16 +97,6 @@ pub enum SavedPlanError {
         #[source]
         source: std::io::Error,
     },
-    #[error("the plan {path} is not a tsfleet plan: {source}")]
-    Parse {
-        path: PathBuf,
-        #[source]
-        source: serde_json::Error,
-    },
-    #[error(
-        "the plan {path} has format_version {found}; this tsfleet reads version {PLAN_FORMAT_VERSION}: run `tsfleet plan --out` again with this tsfleet"
-    )]
-    Version { path: PathBuf, found: u64 },
     #[error(
         "the plan {path} was changed after it was made (its digest {recorded} does not match its content, {computed}): run `tsfleet plan --out` again"
     )]
@@ -125,21 +115,15 @@ pub enum SavedPlanError {
         inventory: PathBuf,
         found: String,
     },
+    /// Older than `--max-plan-age`, or of an unknown age.
     #[error(
-        "the plan {path} was made {} ago ({created_at}), more than --max-plan-age {} allows: run `tsfleet plan --out` again, or pass a longer --max-plan-age (0 = no limit)",
-        humantime::format_duration(*age),
-        humantime::format_duration(*max)
+        "the plan {path} {source}: run `tsfleet plan --out` again, or pass a longer --max-plan-age (0 = no limit)"
     )]
-    Stale {
+    Age {
         path: PathBuf,
-        created_at: String,
-        age: Duration,
-        max: Duration,
+        #[source]
+        source: crate::domain::AgeError,
     },
-    #[error(
-        "the plan {path}: created_at {created_at:?} is not an RFC 3339 UTC time, so its age is unknown: run `tsfleet plan --out` again, or pass --max-plan-age 0 (no limit)"
-    )]
-    CreatedAt { path: PathBuf, created_at: String },
 }
 
 /// `sha256:` over a file's bytes: the inventory's pin.
@@ -233,25 +217,8 @@ impl SavedPlan {
     /// Read a plan, refusing another format version or a content that does
     /// not match its digest.
     pub fn read(path: &Path) -> Result<SavedPlan, SavedPlanError> {
-        let text = std::fs::read(path).map_err(|source| SavedPlanError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        #[derive(Deserialize)]
-        struct VersionOnly {
-            format_version: u64,
-        }
-        // The version first, so a plan of another release gets the clearer message.
-        if let Ok(v) = serde_json::from_slice::<VersionOnly>(&text)
-            && v.format_version != u64::from(PLAN_FORMAT_VERSION)
-        {
-            return Err(SavedPlanError::Version {
-                path: path.to_path_buf(),
-                found: v.format_version,
-            });
-        }
-        let plan: SavedPlan =
-            serde_json::from_slice(&text).map_err(|source| SavedPlanError::Parse {
+        let plan: SavedPlan = crate::files::read_versioned(path, PLAN_FORMAT_VERSION.into())
+            .map_err(|source| SavedPlanError::File {
                 path: path.to_path_buf(),
                 source,
             })?;
@@ -285,19 +252,12 @@ impl SavedPlan {
                 found: inventory.sha256.clone(),
             });
         }
-        match crate::domain::age_past(&self.created_at, max_age, now) {
-            Age::Fresh => Ok(()),
-            Age::Stale(age) => Err(SavedPlanError::Stale {
+        crate::domain::age_past(&self.created_at, max_age, "--max-plan-age", now).map_err(
+            |source| SavedPlanError::Age {
                 path: path.to_path_buf(),
-                created_at: self.created_at.clone(),
-                age,
-                max: max_age,
-            }),
-            Age::Unknown => Err(SavedPlanError::CreatedAt {
-                path: path.to_path_buf(),
-                created_at: self.created_at.clone(),
-            }),
-        }
+                source,
+            },
+        )
     }
 
     /// The device named `name`, if the plan has it.

@@ -4,33 +4,51 @@
 
 use std::time::{Duration, SystemTime};
 
-/// A recorded `created_at` against a limit.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Age {
-    /// Within the limit (or no limit).
-    Fresh,
-    /// Older than the limit by this age, in whole seconds.
-    Stale(Duration),
-    /// `created_at` is not an RFC 3339 UTC time.
-    Unknown,
+/// A recorded `created_at` past its limit, or unreadable.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum AgeError {
+    /// Older than `max` (the limit `flag` set) by `age`, in whole seconds.
+    #[error(
+        "was created {} ago ({created_at}), more than {flag} {} allows",
+        humantime::format_duration(*age),
+        humantime::format_duration(*max)
+    )]
+    Stale {
+        created_at: String,
+        age: Duration,
+        max: Duration,
+        flag: &'static str,
+    },
+    #[error("has created_at {created_at:?}, not an RFC 3339 UTC time, so its age is unknown")]
+    Unknown { created_at: String },
 }
 
-/// Whether `created_at` lies more than `max` before `now` (`max` zero: no
-/// limit). A `created_at` ahead of `now` (another machine's clock) is age zero.
-pub fn age_past(created_at: &str, max: Duration, now: SystemTime) -> Age {
+/// Refuse a `created_at` more than `max` (set by `flag`) before `now`
+/// (`max` zero: no limit). A `created_at` ahead of `now` (another
+/// machine's clock) is age zero.
+pub fn age_past(
+    created_at: &str,
+    max: Duration,
+    flag: &'static str,
+    now: SystemTime,
+) -> Result<(), AgeError> {
     if max.is_zero() {
-        return Age::Fresh;
+        return Ok(());
     }
-    let Ok(created) = humantime::parse_rfc3339(created_at) else {
-        return Age::Unknown;
-    };
+    let created = humantime::parse_rfc3339(created_at).map_err(|_| AgeError::Unknown {
+        created_at: created_at.to_string(),
+    })?;
     let age = now.duration_since(created).unwrap_or_default();
     if age > max {
-        // Whole seconds: messages need no nanoseconds.
-        Age::Stale(Duration::from_secs(age.as_secs()))
-    } else {
-        Age::Fresh
+        return Err(AgeError::Stale {
+            created_at: created_at.to_string(),
+            // Whole seconds: messages need no nanoseconds.
+            age: Duration::from_secs(age.as_secs()),
+            max,
+            flag,
+        });
     }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -42,16 +60,31 @@ mod tests {
         let made = "2026-01-01T00:00:00Z";
         let at = |s: &str| humantime::parse_rfc3339(s).unwrap();
         let hour = Duration::from_secs(3600);
-        assert_eq!(age_past(made, hour, at("2026-01-01T00:30:00Z")), Age::Fresh);
         assert_eq!(
-            age_past(made, hour, at("2026-01-01T02:00:00Z")),
-            Age::Stale(2 * hour)
+            age_past(made, hour, "--max-x-age", at("2026-01-01T00:30:00Z")),
+            Ok(())
         );
-        assert_eq!(age_past(made, hour, at("2025-12-31T00:00:00Z")), Age::Fresh);
+        let e = age_past(made, hour, "--max-x-age", at("2026-01-01T02:00:00Z")).unwrap_err();
         assert_eq!(
-            age_past(made, Duration::ZERO, at("2030-01-01T00:00:00Z")),
-            Age::Fresh
+            e.to_string(),
+            format!("was created 2h ago ({made}), more than --max-x-age 1h allows")
         );
-        assert_eq!(age_past("yesterday", hour, SystemTime::now()), Age::Unknown);
+        assert_eq!(
+            age_past(made, hour, "--max-x-age", at("2025-12-31T00:00:00Z")),
+            Ok(())
+        );
+        assert_eq!(
+            age_past(
+                made,
+                Duration::ZERO,
+                "--max-x-age",
+                at("2030-01-01T00:00:00Z")
+            ),
+            Ok(())
+        );
+        assert!(matches!(
+            age_past("yesterday", hour, "--max-x-age", SystemTime::now()),
+            Err(AgeError::Unknown { .. })
+        ));
     }
 }

@@ -17,7 +17,7 @@ mod shard;
 mod terminal_text;
 mod upload_url;
 
-pub use age::{Age, age_past};
+pub use age::{AgeError, age_past};
 pub use dns_server::DnsServer;
 pub use error_class::ErrorClass;
 pub use host::host_problem;

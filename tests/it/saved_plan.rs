@@ -34,6 +34,12 @@ fn config_lines(bed: &Bed, device: &str) -> u64 {
     d.snapshot().stats.config_lines
 }
 
+/// `tsfleet apply --plan plan.json --yes ARGS...`
+async fn apply_plan(bed: &Bed, args: &[&str]) -> std::process::Output {
+    bed.run("apply", &[&["--plan", "plan.json", "--yes"], args].concat())
+        .await
+}
+
 fn read_json(bed: &Bed, name: &str) -> Value {
     serde_json::from_slice(&std::fs::read(bed.dir.path().join(name)).unwrap()).unwrap()
 }
@@ -102,12 +108,7 @@ async fn a_saved_plan_is_applied_exactly_with_the_list_server_stopped() {
     let lines: Vec<u64> = ["rtr-001", "rtr-002"]
         .map(|d| config_lines(&bed, d))
         .to_vec();
-    let out = bed
-        .run(
-            "apply",
-            &["--plan", "plan.json", "--yes", "--json", "again.json"],
-        )
-        .await;
+    let out = apply_plan(&bed, &["--json", "again.json"]).await;
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let again = read_json(&bed, "again.json");
     assert_eq!(
@@ -142,12 +143,7 @@ async fn a_device_changed_since_the_plan_fails_drift_untouched_and_the_others_co
     }
     let edited = block(&bed, "rtr-002");
     let lines = config_lines(&bed, "rtr-002");
-    let out = bed
-        .run(
-            "apply",
-            &["--plan", "plan.json", "--yes", "--json", "run.json"],
-        )
-        .await;
+    let out = apply_plan(&bed, &["--json", "run.json"]).await;
     let all = text(&out);
     assert_eq!(out.status.code(), Some(1), "{all}");
     assert_eq!(
@@ -229,7 +225,7 @@ async fn plans_that_cannot_be_trusted_are_refused_before_any_login() {
     let mut future = good.clone();
     future["format_version"] = 99.into();
     write("future.json", &future);
-    refused(args("future.json"), vec!["format_version 99".into()]).await;
+    refused(args("future.json"), vec!["has version 99".into()]).await;
 
     // Too old.
     let mut old_args = args("plan.json");
@@ -292,12 +288,7 @@ async fn devices_failed_in_the_plan_are_skipped_and_devices_not_in_it_are_not_to
     let (logins2, logins3) = (logins("rtr-002"), logins("rtr-003"));
 
     // --limit narrows the plan: a selection outside it touches nothing.
-    let out = bed
-        .run(
-            "apply",
-            &["--plan", "plan.json", "--yes", "--limit", "rtr-002"],
-        )
-        .await;
+    let out = apply_plan(&bed, &["--limit", "rtr-002"]).await;
     let all = text(&out);
     assert_eq!(out.status.code(), Some(0), "{all}");
     assert!(
@@ -305,12 +296,7 @@ async fn devices_failed_in_the_plan_are_skipped_and_devices_not_in_it_are_not_to
         "{all}"
     );
 
-    let out = bed
-        .run(
-            "apply",
-            &["--plan", "plan.json", "--yes", "--json", "run.json"],
-        )
-        .await;
+    let out = apply_plan(&bed, &["--json", "run.json"]).await;
     let all = text(&out);
     assert_eq!(out.status.code(), Some(1), "a skipped device: {all}");
     let report = read_json(&bed, "run.json");
