@@ -202,7 +202,7 @@ pub async fn prepare(
                 skipped.push((
                     device.name.clone(),
                     device.host.clone(),
-                    format!("failed in the saved plan ({why}): not contacted; run plan again"),
+                    format!("failed while planning ({why}): not contacted; plan again"),
                 ));
                 continue;
             }

@@ -119,10 +119,13 @@ pub async fn run(args: Request, command: Command, quiet: bool) -> Result<Outcome
         )?)),
         None => None,
     };
+    // An interactive apply asks about a plan and then applies that plan.
+    let asks = command == Command::Apply && !args.yes;
     // Pinned now: the plan is of the inventory this run read.
-    let pin = match &args.out {
-        Some(_) => Some(inventory_pin(&selection.inventory.path)?),
-        None => None,
+    let pin = if args.out.is_some() || (asks && saved_plan.is_none()) {
+        Some(inventory_pin(&selection.inventory.path)?)
+    } else {
+        None
     };
     let mut devices = inventory::select(loaded.devices(), &selection.limit.patterns)?;
     if let Some(shard) = selection.shard {
@@ -197,7 +200,7 @@ pub async fn run(args: Request, command: Command, quiet: bool) -> Result<Outcome
         say("Nothing removed.");
         return Ok(Outcome::Done);
     }
-    if command == Command::Apply && !args.yes {
+    let (prepared, options) = if asks {
         // Show what would change and ask, as a careful operator would.
         let plan_options = RunOptions {
             command: Command::Plan,
@@ -223,7 +226,23 @@ pub async fn run(args: Request, command: Command, quiet: bool) -> Result<Outcome
             say("Nothing applied.");
             return Ok(Outcome::Done);
         }
-    }
+        match pin.clone() {
+            // Apply what was shown, not a second computation: the preview
+            // is the plan, and a device changed since it fails `drift`.
+            Some(pin) => {
+                let plan = plan_of(pin, &prepared, &report);
+                let options = RunOptions {
+                    saved_plan: Some(Arc::new(plan)),
+                    ..options
+                };
+                (runner::prepare(&loaded, &devices, &options).await?, options)
+            }
+            // `--plan`: the preview was of that plan already.
+            None => (prepared, options),
+        }
+    } else {
+        (prepared, options)
+    };
 
     let report = execute(&prepared, &options, quiet).await;
     print_table(&report, on_stderr);
@@ -289,6 +308,13 @@ fn save_plan(
     prepared: &Prepared,
     report: &RunReport,
 ) -> Result<(), Error> {
+    plan_of(pin, prepared, report).write(out)?;
+    tracing::info!("plan saved to {out}: apply it with `tsfleet apply --plan {out}`");
+    Ok(())
+}
+
+/// The saved plan of a `plan` run (the preview of an interactive apply).
+fn plan_of(pin: InventoryPin, prepared: &Prepared, report: &RunReport) -> SavedPlan {
     let addresses: std::collections::HashMap<&str, String> = (prepared.jobs.iter())
         .map(|j| {
             (
@@ -302,10 +328,7 @@ fn save_plan(
         (d, address.unwrap_or_else(|| d.host.clone()))
     });
     let snapshot = prepared.snapshot.clone().expect("plan has a snapshot");
-    let plan = SavedPlan::new(pin, snapshot, devices, SystemTime::now());
-    plan.write(out)?;
-    tracing::info!("plan saved to {out}: apply it with `tsfleet apply --plan {out}`");
-    Ok(())
+    SavedPlan::new(pin, snapshot, devices, SystemTime::now())
 }
 
 /// Say which lists the shrink guard now compares with this apply, and

@@ -4,7 +4,8 @@
 //! drift refused per device with nothing sent, and plans that cannot be
 //! trusted refused before any login.
 
-use crate::fleet::{group_of, schema_valid};
+use crate::fleet::{capture, exit_status, group_of, schema_valid};
+use crate::harness;
 use crate::shrink::{Bed, hosts, text};
 use ipnet::Ipv4Net;
 use serde_json::Value;
@@ -27,6 +28,22 @@ async fn bed() -> Bed {
 
 fn block(bed: &Bed, device: &str) -> BTreeSet<Ipv4Net> {
     group_of(bed.bed.fleet(), device, GROUP)
+}
+
+/// An entry added to `device`'s block group behind tsfleet's back.
+fn add_by_hand(bed: &Bed, device: &str, entry: &str) {
+    let d = bed.bed.fleet().device(device).unwrap();
+    let mut state = d.state.lock().unwrap();
+    let groups = &mut state.running.groups;
+    if !groups.iter().any(|g| g.name == GROUP) {
+        groups.push(tsfleet::sim::device::ObjectGroup {
+            name: GROUP.into(),
+            description: None,
+            entries: Default::default(),
+        });
+    }
+    let g = groups.iter_mut().find(|g| g.name == GROUP).unwrap();
+    g.entries.insert(entry.parse().unwrap());
 }
 
 fn config_lines(bed: &Bed, device: &str) -> u64 {
@@ -127,20 +144,7 @@ async fn a_device_changed_since_the_plan_fails_drift_untouched_and_the_others_co
     let out = bed.run("plan", &["--out", "plan.json"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     // Someone adds an entry to rtr-002 by hand after the plan.
-    {
-        let d = bed.bed.fleet().device("rtr-002").unwrap();
-        let mut state = d.state.lock().unwrap();
-        let groups = &mut state.running.groups;
-        if !groups.iter().any(|g| g.name == GROUP) {
-            groups.push(tsfleet::sim::device::ObjectGroup {
-                name: GROUP.into(),
-                description: None,
-                entries: Default::default(),
-            });
-        }
-        let g = groups.iter_mut().find(|g| g.name == GROUP).unwrap();
-        g.entries.insert("host 203.0.113.5".parse().unwrap());
-    }
+    add_by_hand(&bed, "rtr-002", "host 203.0.113.5");
     let edited = block(&bed, "rtr-002");
     let lines = config_lines(&bed, "rtr-002");
     let out = apply_plan(&bed, &["--json", "run.json"]).await;
@@ -312,7 +316,7 @@ async fn devices_failed_in_the_plan_are_skipped_and_devices_not_in_it_are_not_to
     let skipped = device("rtr-003").unwrap();
     assert_eq!(skipped["status"], "skipped", "{report:#}");
     let reason = skipped["reason"].as_str().unwrap();
-    assert!(reason.contains("failed in the saved plan"), "{reason}");
+    assert!(reason.contains("failed while planning"), "{reason}");
     assert!(
         device("rtr-002").is_none(),
         "not in the plan, not in the run"
@@ -348,4 +352,59 @@ async fn plan_out_is_checked_before_any_login_and_dash_is_stdout() {
     let plan: Value = serde_json::from_slice(&out.stdout).expect("stdout is the plan alone");
     assert_eq!(plan["devices"].as_array().unwrap().len(), 3);
     assert!(String::from_utf8_lossy(&out.stderr).contains("rtr-001"));
+}
+
+/// An interactive apply asks about a plan and applies that plan: lists
+/// republished after the question are not pushed, and a device changed
+/// after it fails `drift` with nothing sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interactive_apply_applies_what_it_showed_and_refuses_drift_after_the_question() {
+    use std::io::Write;
+    let bed = bed().await;
+    // `exec`, so the terminal's shell becomes tsfleet: the child of `script`.
+    let cmd = format!(
+        "exec {} apply -i {} --run-dir runs --retries 0 --json run.json",
+        harness::tsfleet_bin(),
+        bed.inventory.display()
+    );
+    let mut child = std::process::Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .current_dir(bed.dir.path())
+        .env_remove("RUST_LOG")
+        .env("TSFLEET_STATE_DIR", harness::state_dir(bed.dir.path()))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let (screen, reader) = capture(child.stdout.take().unwrap());
+    harness::wait_until_async("the question", std::time::Duration::from_secs(30), || {
+        screen.lock().unwrap().contains("[y/N]")
+    })
+    .await;
+    // After the question: the lists grow and rtr-002 is changed by hand.
+    bed.publish(hosts(25)).await;
+    add_by_hand(&bed, "rtr-002", "host 203.0.113.5");
+    let edited = block(&bed, "rtr-002");
+    let lines = config_lines(&bed, "rtr-002");
+    stdin.write_all(b"y\n").unwrap();
+    let status = exit_status(child).await.expect("tsfleet ended");
+    reader.join().unwrap();
+    let screen = screen.lock().unwrap().clone();
+    assert_eq!(status.code(), Some(1), "{screen}");
+    let shown: BTreeSet<Ipv4Net> = hosts(20).into_iter().collect();
+    assert_eq!(block(&bed, "rtr-001"), shown, "what was shown: {screen}");
+    assert_eq!(block(&bed, "rtr-003"), shown, "what was shown: {screen}");
+    assert_eq!(block(&bed, "rtr-002"), edited);
+    assert_eq!(
+        config_lines(&bed, "rtr-002"),
+        lines,
+        "nothing sent to rtr-002"
+    );
+    let report = read_json(&bed, "run.json");
+    assert_eq!(
+        report["summary"]["failures_by_class"]["drift"], 1,
+        "{report:#}"
+    );
 }

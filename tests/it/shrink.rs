@@ -74,7 +74,7 @@ impl Bed {
         }
     }
 
-    async fn publish(&self, prefixes: Vec<Ipv4Net>) {
+    pub(crate) async fn publish(&self, prefixes: Vec<Ipv4Net>) {
         let list = PublishedList {
             name: LIST.into(),
             prefixes,
