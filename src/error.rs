@@ -31,8 +31,8 @@ macro_rules! exit_codes_help {
     (changes routers) => {
         "Exit codes: 0 every selected device is in the state asked for; 1 a device failed \
          or was skipped because the run stopped, or a report could not be written after \
-         devices were contacted; 3 invalid input (arguments, inventory, lists, output paths) \
-         or another run holds the inventory's lock: nothing was contacted."
+         devices were contacted; 3 invalid input (arguments, inventory, lists, a saved \
+         plan, output paths) or another run holds the inventory's lock: nothing was contacted."
     };
 }
 pub(crate) use exit_codes_help;

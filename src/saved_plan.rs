@@ -270,3 +270,87 @@ impl SavedPlan {
         digest.and_then(|d| self.change_sets.get(d))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{DeviceReport, GroupReport};
+
+    fn device(name: &str, set: Option<&ChangeSet>) -> DeviceReport {
+        let mut d = DeviceReport::skipped(name, "127.0.0.1", "x");
+        d.status = Status::Changed;
+        d.reason = None;
+        d.groups = vec![GroupReport {
+            change_set: set.map(|s| s.digest().to_string()),
+            lines: set.map(|s| std::sync::Arc::new(s.clone())),
+            observed: Some(sha256_digest(["host 10.0.0.1\n"])),
+            ..GroupReport::counts("g".into(), 1, 0, 1, 0)
+        }];
+        d
+    }
+
+    fn plan() -> SavedPlan {
+        let set = ChangeSet::new("g", vec!["host 10.0.0.2".into()], vec![]);
+        let (a, b) = (device("a", Some(&set)), device("b", Some(&set)));
+        let pin = InventoryPin {
+            path: "fleet.yaml".into(),
+            sha256: file_digest(b"devices: []\n"),
+        };
+        let snapshot = Snapshot::new(vec![], vec![]);
+        let devices = [
+            (&a, "127.0.0.1:22".to_string()),
+            (&b, "127.0.0.1:23".into()),
+        ];
+        SavedPlan::new(pin, snapshot, devices, SystemTime::now())
+    }
+
+    #[test]
+    fn a_plan_reads_back_whole_and_any_edit_breaks_its_digest() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plan.json");
+        let plan = plan();
+        assert_eq!(plan.change_sets.len(), 1, "one set for both devices");
+        plan.write(&Output::File(path.clone())).unwrap();
+        assert_eq!(SavedPlan::read(&path).unwrap(), plan);
+
+        let mut edited = plan.clone();
+        edited.devices[1].address = "192.0.2.1:22".into();
+        std::fs::write(&path, serde_json::to_vec(&edited).unwrap()).unwrap();
+        assert!(matches!(
+            SavedPlan::read(&path),
+            Err(SavedPlanError::Digest { .. })
+        ));
+        let mut other = serde_json::to_value(&plan).unwrap();
+        other["format_version"] = 2.into();
+        std::fs::write(&path, serde_json::to_vec(&other).unwrap()).unwrap();
+        let e = SavedPlan::read(&path).unwrap_err();
+        assert!(e.to_string().contains("has version 2"), "{e}");
+    }
+
+    #[test]
+    fn a_plan_is_for_its_inventory_content_and_its_age() {
+        let plan = plan();
+        let path = Path::new("plan.json");
+        let now = SystemTime::now();
+        let same = plan.inventory.clone();
+        let day = Duration::from_secs(86_400);
+        assert!(plan.check_usable(path, &same, day, now).is_ok());
+        let other = InventoryPin {
+            path: "fleet.yaml".into(),
+            sha256: file_digest(b"devices: [x]\n"),
+        };
+        let e = plan.check_usable(path, &other, day, now).unwrap_err();
+        let text = e.to_string();
+        assert!(
+            text.contains(&plan.inventory.sha256) && text.contains(&other.sha256),
+            "{text}"
+        );
+        let later = now + 2 * day;
+        let e = plan.check_usable(path, &same, day, later).unwrap_err();
+        assert!(e.to_string().contains("--max-plan-age 1day"), "{e}");
+        assert!(
+            plan.check_usable(path, &same, Duration::ZERO, later)
+                .is_ok()
+        );
+    }
+}
