@@ -680,6 +680,7 @@ pub struct FleetArgs {
     "tsfleet plan -i fleet.yaml --detailed-exitcode  # exit 2: changes pending\n  ",
     "tsfleet plan -i fleet.yaml --diff               # and each line it would push\n  ",
     "tsfleet plan -i fleet.yaml --lists lists.json --json - | jq .summary\n  ",
+    "tsfleet plan -i fleet.yaml --out plan.json      # for apply --plan\n  ",
     "tsfleet plan -i fleet.yaml --summary-md - >> \"$GITHUB_STEP_SUMMARY\"\n\n",
     crate::error::exit_codes_help!()
 ))]
@@ -692,6 +693,10 @@ pub struct PlanArgs {
     pub show_diff: ShowDiff,
     #[command(flatten)]
     pub detailed: DetailedExitcode,
+    /// Save this plan for `apply --plan`: the lists, a digest of what each group
+    /// held and every change, with a digest of its own (mode 0600; `-` for stdout).
+    #[arg(long, value_name = "PLAN.json")]
+    pub out: Option<Output>,
 }
 
 /// `tsfleet apply`: lists and `--yes`; no `--detailed-exitcode` (an apply
@@ -704,7 +709,8 @@ pub struct PlanArgs {
     "--json run.json --junit run.xml --summary-md run.md\n  ",
     "tsfleet resolve -i fleet.yaml -o lists.json\n  ",
     "tsfleet apply -i fleet.yaml --lists lists.json --yes\n  ",
-    "tsfleet apply -i fleet.yaml --diff              # and each line it pushes\n\n",
+    "tsfleet apply -i fleet.yaml --diff              # and each line it pushes\n  ",
+    "tsfleet apply -i fleet.yaml --plan plan.json --yes  # exactly that plan\n\n",
     crate::error::exit_codes_help!(changes routers)
 ))]
 pub struct ApplyArgs {
@@ -716,6 +722,21 @@ pub struct ApplyArgs {
     pub show_diff: ShowDiff,
     #[command(flatten)]
     pub confirm: Confirm,
+    #[command(flatten)]
+    pub saved: SavedPlanArgs,
+}
+
+/// `apply --plan`: apply a saved plan exactly, instead of planning now.
+#[derive(Debug, Args)]
+pub struct SavedPlanArgs {
+    /// Apply exactly this plan (from `plan --out`), with its lists (no DNS query);
+    /// a device whose groups changed since fails `drift` and gets nothing.
+    #[arg(long, value_name = "PLAN.json", conflicts_with_all = ["lists", "previous", "allow_shrink"])]
+    pub plan: Option<PathBuf>,
+    /// Refuse a --plan made longer ago than this (36h, 7d; 0 = no limit).
+    #[arg(long, value_name = "AGE", default_value = "24h", value_parser = humantime::parse_duration,
+          requires = "plan")]
+    pub max_plan_age: std::time::Duration,
 }
 
 /// `tsfleet check`: no lists (it reads groups, it does not compare them

@@ -31,8 +31,8 @@ macro_rules! exit_codes_help {
     (changes routers) => {
         "Exit codes: 0 every selected device is in the state asked for; 1 a device failed \
          or was skipped because the run stopped, or a report could not be written after \
-         devices were contacted; 3 invalid input (arguments, inventory, lists, output paths) \
-         or another run holds the inventory's lock: nothing was contacted."
+         devices were contacted; 3 invalid input (arguments, inventory, lists, a saved \
+         plan, output paths) or another run holds the inventory's lock: nothing was contacted."
     };
 }
 pub(crate) use exit_codes_help;
@@ -114,6 +114,10 @@ pub enum Error {
     /// Shard reports that do not make one run.
     #[error(transparent)]
     Merge(#[from] crate::report::merge::MergeError),
+    /// A saved plan (`apply --plan`) that cannot be used: changed after it
+    /// was made, made for other inventory content, too old, another format.
+    #[error(transparent)]
+    SavedPlan(#[from] crate::saved_plan::SavedPlanError),
     /// An output path that cannot be written, found before anything was done.
     #[error("{flag} {path}: {problem}; nothing was done")]
     Output {
@@ -179,6 +183,7 @@ pub fn exit_code(result: &Result<Outcome, Error>) -> u8 {
             | Error::Prepare(_)
             | Error::Report(_)
             | Error::Merge(_)
+            | Error::SavedPlan(_)
             | Error::Output { .. }
             | Error::TwoOnStdout { .. }
             | Error::NeedsYes { .. }

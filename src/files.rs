@@ -1,5 +1,6 @@
 //! Writing output files safely: readers see the old file or the whole new
-//! one, never half of it. One helper, used by every writer (reports,
+//! one, never half of it; and reading back the versioned JSON files tsfleet
+//! writes ([`read_versioned`]). One helper, used by every writer (reports,
 //! snapshots, simulator state, transcripts' folder), and [`Output`], the `FILE` argument that
 //! takes `-` for stdout and can be checked before anything is done.
 
@@ -39,6 +40,15 @@ impl Output {
         }
     }
 
+    /// [`Output::write`], a new file getting `mode` (0600 for what only
+    /// its owner may read).
+    pub fn write_mode(&self, bytes: &[u8], mode: u32) -> std::io::Result<()> {
+        match self {
+            Output::Stdout => self.write(bytes),
+            Output::File(path) => write_atomic_mode(path, bytes, mode),
+        }
+    }
+
     /// Whether [`Output::write`] can succeed, found without touching the
     /// file itself: see [`check_writable`]. Stdout always can.
     pub fn check(&self) -> std::io::Result<()> {
@@ -67,6 +77,43 @@ impl std::fmt::Display for Output {
             Output::File(p) => write!(f, "{}", p.display()),
         }
     }
+}
+
+/// Why [`read_versioned`] could not give a file's value.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadVersioned {
+    #[error("cannot be read: {0}")]
+    Read(#[source] std::io::Error),
+    /// The file's `version` (or `format_version`) is `found`: checked
+    /// before the rest, so a file of another release gets this message
+    /// rather than a parse error.
+    #[error("has version {found}; this tsfleet reads version {expected}")]
+    Version { found: u64, expected: u64 },
+    #[error("is not valid JSON for its schema: {0}")]
+    Parse(#[source] serde_json::Error),
+}
+
+/// Read the JSON file `path` as a `T` whose `version` (or
+/// `format_version`) must be `expected`.
+pub fn read_versioned<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    expected: u64,
+) -> Result<T, ReadVersioned> {
+    let text = std::fs::read(path).map_err(ReadVersioned::Read)?;
+    #[derive(serde::Deserialize)]
+    struct VersionOnly {
+        #[serde(alias = "format_version")]
+        version: u64,
+    }
+    if let Ok(v) = serde_json::from_slice::<VersionOnly>(&text)
+        && v.version != expected
+    {
+        return Err(ReadVersioned::Version {
+            found: v.version,
+            expected,
+        });
+    }
+    serde_json::from_slice(&text).map_err(ReadVersioned::Parse)
 }
 
 /// Check, before a run, that [`write_atomic`] will be able to write `path`:

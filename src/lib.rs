@@ -29,6 +29,7 @@ pub mod logs;
 pub mod plan;
 pub mod report;
 pub mod runner;
+pub mod saved_plan;
 pub mod shard;
 pub mod sim;
 pub mod state_dir;

@@ -14,6 +14,7 @@ use crate::lists::applied::{self, Applied, RecordFile};
 use crate::lists::policy::OwnAddress;
 use crate::lists::{self, DevicePolicy, ListsError, Snapshot, policy};
 use crate::report::{Command, DeviceReport, RunReport};
+use crate::saved_plan::{PlannedDevice, PlannedStatus, SavedPlan};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -43,6 +44,9 @@ pub struct RunOptions {
     pub device_deadline: Duration,
     /// This run is one shard of several (recorded in the report).
     pub shard: Option<crate::report::Shard>,
+    /// `apply --plan`: its snapshot replaces `lists`, and each device gets
+    /// the plan's change sets instead of a policy built now.
+    pub saved_plan: Option<Arc<SavedPlan>>,
 }
 
 /// Invalid input found before any device was contacted (exit 3).
@@ -93,6 +97,11 @@ pub struct Prepared {
     pub policies: BTreeMap<String, DevicePolicy>,
     /// The record of the lists last applied, as the run found it.
     pub applied: Option<Applied>,
+    /// `apply --plan`: selected devices the plan recorded as failed, each
+    /// reported `skipped` with this reason, not contacted.
+    pub skipped: Vec<(String, String, String)>,
+    /// `apply --plan`: selected devices the plan does not have (not touched).
+    pub not_in_plan: Vec<String>,
 }
 
 /// Take the lists, build the policies and the jobs. Contacts DNS servers
@@ -114,25 +123,31 @@ pub async fn prepare(
         .map(|d| login(d, &mut files))
         .collect::<Result<Vec<_>, _>>()?;
     let needs_lists = options.command.needs_lists();
-    let snapshot = match (&options.lists, needs_lists) {
-        (_, false) => None,
-        (Some(path), true) => {
+    let saved = options.saved_plan.as_deref();
+    let snapshot = match (saved, &options.lists, needs_lists) {
+        (_, _, false) => None,
+        // Checked (digest, inventory, age) when it was read.
+        (Some(plan), _, true) => Some(plan.snapshot.clone()),
+        (None, Some(path), true) => {
             let snapshot = Snapshot::read(path).map_err(ListsError::from)?;
             snapshot
                 .check_age(path, options.max_snapshot_age, SystemTime::now())
                 .map_err(ListsError::from)?;
             Some(snapshot)
         }
-        (None, true) => Some(lists::resolve(&loaded.inventory).await?.snapshot),
+        (None, None, true) => Some(lists::resolve(&loaded.inventory).await?.snapshot),
     };
     let (record, previous) = shrink_baseline(options, snapshot.as_ref())?;
-    let own = if needs_lists {
+    // A saved plan's change sets are the truth: no policy is built again
+    // (the own-address protection depends on the machine it runs on).
+    let build_policies = needs_lists && saved.is_none();
+    let own = if build_policies {
         own_addresses(loaded).await
     } else {
         Vec::new()
     };
     let mut policies = BTreeMap::new();
-    for device in devices.iter().filter(|_| needs_lists) {
+    for device in devices.iter().filter(|_| build_policies) {
         let Some(name) = &device.policy else {
             return Err(PrepareError::Device {
                 device: device.name.clone(),
@@ -173,8 +188,26 @@ pub async fn prepare(
             })?;
     }
     let mut jobs = Vec::with_capacity(devices.len());
+    let (mut skipped, mut not_in_plan) = (Vec::new(), Vec::new());
     let change_sets = crate::plan::ChangeSets::default();
     for (device, login) in devices.iter().zip(logins) {
+        let planned = match saved.map(|plan| (plan, plan.device(&device.name))) {
+            None => None,
+            Some((_, None)) => {
+                not_in_plan.push(device.name.clone());
+                continue;
+            }
+            Some((_, Some(d))) if d.status == PlannedStatus::Failed => {
+                let why = d.error.as_deref().unwrap_or("no reason recorded");
+                skipped.push((
+                    device.name.clone(),
+                    device.host.clone(),
+                    format!("failed while planning ({why}): not contacted; plan again"),
+                ));
+                continue;
+            }
+            Some((plan, Some(d))) => Some((plan, d)),
+        };
         let none = DevicePolicy::default();
         let built = device
             .policy
@@ -184,6 +217,9 @@ pub async fn prepare(
         let mut job = job(loaded, device, built, options, login)?;
         job.lists = lists_used(loaded, device, snapshot.as_ref());
         job.request.change_sets = change_sets.clone();
+        if let Some((plan, d)) = planned {
+            job.request.groups = planned_groups(plan, d, &change_sets);
+        }
         jobs.push(job);
     }
     Ok(Prepared {
@@ -191,7 +227,30 @@ pub async fn prepare(
         jobs,
         policies,
         applied: record,
+        skipped,
+        not_in_plan,
     })
+}
+
+/// A saved plan's device's groups, as the device sync takes them.
+fn planned_groups(
+    plan: &SavedPlan,
+    device: &PlannedDevice,
+    change_sets: &crate::plan::ChangeSets,
+) -> Vec<GroupTarget> {
+    use crate::device::sync::PlannedGroup;
+    (device.groups.iter())
+        .map(|g| GroupTarget {
+            name: g.name.clone(),
+            desired: BTreeSet::new(),
+            planned: Some(PlannedGroup {
+                observed: g.observed.clone(),
+                change_set: plan
+                    .change_set(g.change_set.as_deref())
+                    .map(|set| change_sets.intern(set.clone())),
+            }),
+        })
+        .collect()
 }
 
 /// The shrink guard's baseline: the `--previous` snapshot, else the record
@@ -417,10 +476,12 @@ fn job(
             GroupTarget {
                 name: d.allow_group.clone(),
                 desired: built.allow.iter().copied().collect::<BTreeSet<_>>(),
+                planned: None,
             },
             GroupTarget {
                 name: d.block_group.clone(),
                 desired: built.block.iter().copied().collect::<BTreeSet<_>>(),
+                planned: None,
             },
         ],
         apply: options.command.pushes_lists(),
@@ -554,6 +615,10 @@ pub async fn execute(
             report.notes.extend(job.notes.iter().cloned());
             report
         })
+        .chain(
+            (prepared.skipped.iter())
+                .map(|(name, host, reason)| DeviceReport::skipped(name, host, reason)),
+        )
         .collect();
     RunReport::new(
         options.command,

@@ -151,6 +151,7 @@ pub async fn run(args: DemoArgs, quiet: bool) -> Result<Outcome, Error> {
         run_dir: Some(dir.join("transcripts")),
         device_deadline: Duration::from_secs(120),
         shard: None,
+        saved_plan: None,
     };
     for (step, command) in [(1, Command::Plan), (2, Command::Apply), (3, Command::Plan)] {
         options.command = command;

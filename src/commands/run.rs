@@ -12,8 +12,11 @@ use crate::inventory;
 use crate::lists::applied::{RecordFile, Update};
 use crate::report::{Command, RunReport, diff, json, junit, markdown, table};
 use crate::runner::{self, Prepared, RunOptions};
+use crate::saved_plan::{InventoryPin, SavedPlan};
 use std::io::{BufRead, IsTerminal, Write};
-use std::time::Duration;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 use tracing_indicatif::span_ext::IndicatifSpanExt;
 
 /// What plan, apply, check and remove share, from each one's own flags.
@@ -27,6 +30,10 @@ pub struct Request {
     pub yes: bool,
     /// `--diff` (plan and apply only).
     pub diff: bool,
+    /// `plan --out`: where the saved plan goes.
+    pub out: Option<crate::files::Output>,
+    /// `apply --plan` and its `--max-plan-age`.
+    pub saved_plan: Option<(PathBuf, Duration)>,
 }
 
 impl From<PlanArgs> for Request {
@@ -38,6 +45,8 @@ impl From<PlanArgs> for Request {
             detailed,
             yes: false,
             diff: a.show_diff.diff,
+            out: a.out,
+            saved_plan: None,
         }
     }
 }
@@ -51,6 +60,8 @@ impl From<ApplyArgs> for Request {
             detailed: false,
             yes,
             diff: a.show_diff.diff,
+            out: None,
+            saved_plan: a.saved.plan.map(|p| (p, a.saved.max_plan_age)),
         }
     }
 }
@@ -64,6 +75,8 @@ impl From<CheckArgs> for Request {
             detailed,
             yes: false,
             diff: false,
+            out: None,
+            saved_plan: None,
         }
     }
 }
@@ -77,6 +90,8 @@ impl From<RemoveArgs> for Request {
             detailed: false,
             yes,
             diff: false,
+            out: None,
+            saved_plan: None,
         }
     }
 }
@@ -90,8 +105,25 @@ pub async fn run(args: Request, command: Command, quiet: bool) -> Result<Outcome
         reports,
         state,
     } = &args.fleet;
-    let on_stderr = check_reports(reports)?;
+    let on_stderr =
+        check_outputs(&[&report_outputs(reports)[..], &[("--out", &args.out)]].concat())?;
     let loaded = inventory::load(&selection.inventory.path)?;
+    let saved_plan = match &args.saved_plan {
+        Some((path, max_age)) => Some(Arc::new(read_plan(
+            path,
+            &selection.inventory.path,
+            *max_age,
+        )?)),
+        None => None,
+    };
+    // An interactive apply asks about a plan and then applies that plan.
+    let asks = command == Command::Apply && !args.yes;
+    // Pinned now: the plan is of the inventory this run read.
+    let pin = if args.out.is_some() || (asks && saved_plan.is_none()) {
+        Some(inventory_pin(&selection.inventory.path)?)
+    } else {
+        None
+    };
     let mut devices = inventory::select(loaded.devices(), &selection.limit.patterns)?;
     if let Some(shard) = selection.shard {
         devices.retain(|d| crate::shard::contains(shard, &d.name));
@@ -140,6 +172,7 @@ pub async fn run(args: Request, command: Command, quiet: bool) -> Result<Outcome
         ),
         device_deadline: Duration::from_secs(fanout.device_timeout),
         shard: selection.shard,
+        saved_plan: saved_plan.clone(),
     };
     let prepared = runner::prepare(&loaded, &devices, &options).await?;
     let say = |text: &str| {
@@ -164,7 +197,7 @@ pub async fn run(args: Request, command: Command, quiet: bool) -> Result<Outcome
         say("Nothing removed.");
         return Ok(Outcome::Done);
     }
-    if command == Command::Apply && !args.yes {
+    let (prepared, options) = if asks {
         // Show what would change and ask, as a careful operator would.
         let plan_options = RunOptions {
             command: Command::Plan,
@@ -190,15 +223,47 @@ pub async fn run(args: Request, command: Command, quiet: bool) -> Result<Outcome
             say("Nothing applied.");
             return Ok(Outcome::Done);
         }
-    }
+        match pin.clone() {
+            // Apply what was shown, not a second computation: the preview
+            // is the plan, and a device changed since it fails `drift`.
+            Some(pin) => {
+                let plan = plan_of(pin, &prepared, &report);
+                let options = RunOptions {
+                    saved_plan: Some(Arc::new(plan)),
+                    ..options
+                };
+                (runner::prepare(&loaded, &devices, &options).await?, options)
+            }
+            // `--plan`: the preview was of that plan already.
+            None => (prepared, options),
+        }
+    } else {
+        (prepared, options)
+    };
 
     let report = execute(&prepared, &options, quiet).await;
     print_table(&report, on_stderr);
     if args.diff {
         print_diff(&report, on_stderr);
     }
+    if let Some((path, _)) = &args.saved_plan
+        && !prepared.not_in_plan.is_empty()
+    {
+        say(&format!(
+            "{} selected device(s) not in the plan {}, not touched: {}",
+            prepared.not_in_plan.len(),
+            path.display(),
+            prepared.not_in_plan.join(", ")
+        ));
+    }
     let inventory = selection.inventory.path.display().to_string();
     let mut unwritten = write_reports(&report, reports, &inventory, args.detailed);
+    if let Some(out) = &args.out
+        && let Some(pin) = pin
+        && let Err(e) = save_plan(out, pin, &prepared, &report)
+    {
+        unwritten.push(e);
+    }
     if command == Command::Apply {
         match runner::record_applied(&prepared, &report, &options) {
             Ok(Some(update)) => log_recorded(&update),
@@ -210,6 +275,58 @@ pub async fn run(args: Request, command: Command, quiet: bool) -> Result<Outcome
         tracing::info!("transcripts in {}", dir.display());
     }
     Ok(Outcome::of_report(&report, args.detailed).unless_unwritten(unwritten))
+}
+
+/// `apply --plan`: the plan, refused (exit 3, nothing contacted) when it
+/// was changed, is of another format, was made for other content of
+/// `inventory`, or is older than `max_age`.
+fn read_plan(path: &Path, inventory: &Path, max_age: Duration) -> Result<SavedPlan, Error> {
+    let plan = SavedPlan::read(path)?;
+    let pin = inventory_pin(inventory)?;
+    plan.check_usable(path, &pin, max_age, SystemTime::now())?;
+    Ok(plan)
+}
+
+/// The inventory file's path and the digest of its bytes.
+fn inventory_pin(inventory: &Path) -> Result<InventoryPin, Error> {
+    let bytes = std::fs::read(inventory).map_err(|source| Error::Io {
+        path: inventory.to_path_buf(),
+        source,
+    })?;
+    Ok(InventoryPin {
+        path: inventory.display().to_string(),
+        sha256: crate::saved_plan::file_digest(&bytes),
+    })
+}
+
+/// `plan --out`: save what this plan found, for `apply --plan`.
+fn save_plan(
+    out: &crate::files::Output,
+    pin: InventoryPin,
+    prepared: &Prepared,
+    report: &RunReport,
+) -> Result<(), Error> {
+    plan_of(pin, prepared, report).write(out)?;
+    tracing::info!("plan saved to {out}: apply it with `tsfleet apply --plan {out}`");
+    Ok(())
+}
+
+/// The saved plan of a `plan` run (the preview of an interactive apply).
+fn plan_of(pin: InventoryPin, prepared: &Prepared, report: &RunReport) -> SavedPlan {
+    let addresses: std::collections::HashMap<&str, String> = (prepared.jobs.iter())
+        .map(|j| {
+            (
+                j.name.as_str(),
+                format!("{}:{}", j.target.host, j.target.port),
+            )
+        })
+        .collect();
+    let devices = report.devices.iter().map(|d| {
+        let address = addresses.get(d.name.as_str()).cloned();
+        (d, address.unwrap_or_else(|| d.host.clone()))
+    });
+    let snapshot = prepared.snapshot.clone().expect("plan has a snapshot");
+    SavedPlan::new(pin, snapshot, devices, SystemTime::now())
 }
 
 /// Say which lists the shrink guard now compares with this apply, and
@@ -233,12 +350,16 @@ fn log_recorded(update: &Update) {
 /// contacted): each file must be writable, and at most one may be stdout.
 /// Returns whether the table goes to stderr (a report holds stdout).
 pub(crate) fn check_reports(reports: &ReportFiles) -> Result<bool, Error> {
-    let outputs = [
+    check_outputs(&report_outputs(reports))
+}
+
+/// The report files, each with the flag that names it.
+fn report_outputs(reports: &ReportFiles) -> [(&'static str, &Option<crate::files::Output>); 3] {
+    [
         ("--json", &reports.json),
         ("--junit", &reports.junit),
         ("--summary-md", &reports.summary_md),
-    ];
-    check_outputs(&outputs)
+    ]
 }
 
 /// Check outputs named by their flag: see [`check_reports`].
@@ -305,6 +426,8 @@ fn prepared_for(p: &Prepared, apply: bool) -> Prepared {
         jobs: p.jobs.clone(),
         policies: p.policies.clone(),
         applied: p.applied.clone(),
+        skipped: p.skipped.clone(),
+        not_in_plan: p.not_in_plan.clone(),
     };
     copy.jobs.iter_mut().for_each(|j| j.request.apply = apply);
     copy

@@ -112,6 +112,14 @@ pub enum DeviceError {
         device: String,
         reason: String,
     },
+    /// `apply --plan`: a group no longer holds what the saved plan read
+    /// from it (someone changed it since), so nothing was sent.
+    Drift {
+        device: String,
+        group: String,
+        planned: String,
+        found: String,
+    },
 }
 
 impl DeviceError {
@@ -136,6 +144,7 @@ impl DeviceError {
             }
             DeviceError::Unsupported { .. } => ErrorClass::Unsupported,
             DeviceError::Protocol { .. } => ErrorClass::Protocol,
+            DeviceError::Drift { .. } => ErrorClass::Drift,
         }
     }
 
@@ -155,6 +164,7 @@ impl DeviceError {
             | DeviceError::Abandoned { device, .. }
             | DeviceError::Unsupported { device, .. }
             | DeviceError::Protocol { device, .. }
+            | DeviceError::Drift { device, .. }
             | DeviceError::GroupFull { device, .. } => device,
             DeviceError::Partial { error, .. } => error.device(),
         }
@@ -303,6 +313,15 @@ impl fmt::Display for Message<'_> {
             DeviceError::Unsupported { reason, .. } | DeviceError::Protocol { reason, .. } => {
                 f.write_str(reason)
             }
+            DeviceError::Drift {
+                group,
+                planned,
+                found,
+                ..
+            } => write!(
+                f,
+                "group {group} changed since the plan read it (entries {found}, the plan saw {planned}): nothing was sent; run plan again"
+            ),
         }
     }
 }

@@ -119,6 +119,22 @@ fn parse_entry(entry: &str) -> Option<EntryKind> {
     }
 }
 
+/// A managed entry line (`host A`, `A MASK`) back to its prefix, as
+/// [`entry_line`] writes it; `None` for anything else.
+pub fn managed_entry(line: &str) -> Option<Ipv4Net> {
+    match parse_entry(line)? {
+        EntryKind::Managed(net) => Some(net),
+        EntryKind::Unmanaged => None,
+    }
+}
+
+/// The digest of a group's managed entries (`sha256:` hex over each entry
+/// line in sorted order, each ending in a newline): what a saved plan
+/// records a group held, and `apply --plan` compares before sending anything.
+pub fn entries_digest(managed: &BTreeSet<Ipv4Net>) -> String {
+    crate::plan::sha256_digest(managed.iter().map(|n| format!("{}\n", entry_line(n))))
+}
+
 /// The entry line for a prefix: `host A` for a /32, `A MASK` otherwise.
 pub fn entry_line(net: &Ipv4Net) -> String {
     if net.prefix_len() == 32 {

@@ -6,6 +6,9 @@
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct GroupOutcome {
     pub name: String,
+    /// The digest of the managed entries read before any change
+    /// ([`super::ios::entries_digest`]): what a saved plan pins.
+    pub observed: Option<String>,
     /// The lines the plan found for this group (`None`: no change), shared
     /// by every device of the run with the same change. On `apply`, what
     /// was pushed; on a failed device, still the plan (the counts below say

@@ -25,6 +25,7 @@ pub use super::outcome::{GroupOutcome, SyncOutcome};
 use super::shell::{CliSession, Link, PushResult};
 use crate::plan::{self, Change};
 use ipnet::Ipv4Net;
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 
 /// A group and the prefixes it must hold.
@@ -32,6 +33,52 @@ use std::collections::BTreeSet;
 pub struct GroupTarget {
     pub name: String,
     pub desired: BTreeSet<Ipv4Net>,
+    /// `apply --plan`: what the saved plan read and will change; `desired`
+    /// is then ignored and becomes what was read with the plan's change
+    /// made ([`desired_of_plan`]), once the group is found as the plan saw it.
+    pub planned: Option<PlannedGroup>,
+}
+
+/// One group of a saved plan, for `apply --plan`.
+#[derive(Clone, Debug)]
+pub struct PlannedGroup {
+    /// The digest of the entries the plan read ([`ios::entries_digest`]).
+    pub observed: String,
+    /// The lines the plan found (`None`: no change).
+    pub change_set: Option<std::sync::Arc<plan::ChangeSet>>,
+}
+
+/// What a group must hold after a saved plan's change: `observed` less the
+/// plan's removals, plus its adds. The lines are read back with the IOS
+/// entry parser; a line that is not an entry, a removal of an entry not
+/// held or an add of one already held is refused (the plan was not made
+/// from `observed`), naming the line.
+pub fn desired_of_plan(
+    observed: &BTreeSet<Ipv4Net>,
+    set: Option<&plan::ChangeSet>,
+) -> Result<BTreeSet<Ipv4Net>, String> {
+    let mut desired = observed.clone();
+    let Some(set) = set else {
+        return Ok(desired);
+    };
+    let entry = |line: &String| {
+        ios::managed_entry(line).ok_or_else(|| format!("{line:?} in the plan is not an entry"))
+    };
+    for line in set.remove() {
+        if !desired.remove(&entry(line)?) {
+            return Err(format!(
+                "the plan removes {line:?}, which the group does not hold"
+            ));
+        }
+    }
+    for line in set.add() {
+        if !desired.insert(entry(line)?) {
+            return Err(format!(
+                "the plan adds {line:?}, which the group holds already"
+            ));
+        }
+    }
+    Ok(desired)
 }
 
 #[derive(Clone, Debug)]
@@ -77,6 +124,37 @@ pub async fn sync<L: Link>(
     }
 }
 
+/// A saved plan's group as it is pushed: refused with `drift` (before
+/// anything is sent) when it no longer holds what the plan read.
+fn planned_target(
+    device: &str,
+    group: &GroupTarget,
+    planned: &PlannedGroup,
+    managed: &BTreeSet<Ipv4Net>,
+    observed: &str,
+) -> Result<GroupTarget, DeviceError> {
+    if planned.observed != observed {
+        return Err(DeviceError::Drift {
+            device: device.to_string(),
+            group: group.name.clone(),
+            planned: planned.observed.clone(),
+            found: observed.to_string(),
+        });
+    }
+    let desired = desired_of_plan(managed, planned.change_set.as_deref()).map_err(|reason| {
+        DeviceError::Refused {
+            device: device.to_string(),
+            group: group.name.clone(),
+            reason,
+        }
+    })?;
+    Ok(GroupTarget {
+        name: group.name.clone(),
+        desired,
+        planned: None,
+    })
+}
+
 /// How a group's push ended, when the session is still usable.
 enum GroupEnd {
     /// The group holds the desired list.
@@ -109,8 +187,20 @@ async fn sync_inner<L: Link>(
     let outputs = session.commands(&batch).await?;
     outcome.hostname = session.hostname().to_string();
     let mut current = Vec::with_capacity(request.groups.len());
+    let mut targets = Vec::with_capacity(request.groups.len());
     for ((group, output), command) in request.groups.iter().zip(&outputs[2..]).zip(&shows) {
         let contents = parse_group_output(session, command, output, &group.name)?;
+        let observed = ios::entries_digest(&contents.managed);
+        let group = match &group.planned {
+            None => Cow::Borrowed(group),
+            Some(planned) => Cow::Owned(planned_target(
+                session.device(),
+                group,
+                planned,
+                &contents.managed,
+                &observed,
+            )?),
+        };
         let diff = plan::diff(&contents.managed, &group.desired);
         let entries = |nets: &[Ipv4Net]| nets.iter().map(ios::entry_line).collect();
         let change_set = (!diff.is_empty()).then(|| {
@@ -122,6 +212,7 @@ async fn sync_inner<L: Link>(
         });
         outcome.groups.push(GroupOutcome {
             name: group.name.clone(),
+            observed: Some(observed),
             change_set,
             added: diff.add.len(),
             removed: diff.remove.len(),
@@ -130,6 +221,7 @@ async fn sync_inner<L: Link>(
             ..Default::default()
         });
         current.push(contents);
+        targets.push(group);
     }
     if !request.apply || !outcome.changed() {
         return Ok(());
@@ -151,7 +243,7 @@ async fn sync_inner<L: Link>(
     session.command("configure terminal").await?;
     let mut acked = 0;
     let mut refused = None;
-    for (i, (group, contents)) in request.groups.iter().zip(&current).enumerate() {
+    for (i, (group, contents)) in targets.iter().zip(&current).enumerate() {
         if planned[i] == 0 {
             continue;
         }
@@ -489,10 +581,12 @@ mod tests {
                 GroupTarget {
                     name: "threatstop-allow".into(),
                     desired: allow,
+                    planned: None,
                 },
                 GroupTarget {
                     name: "threatstop-block".into(),
                     desired: block,
+                    planned: None,
                 },
             ],
             apply: true,
@@ -1099,5 +1193,77 @@ mod tests {
         .await
         .unwrap_err();
         assert_eq!(err.class(), ErrorClass::Protocol, "{err}");
+    }
+
+    fn any_nets() -> impl proptest::strategy::Strategy<Value = BTreeSet<Ipv4Net>> {
+        use proptest::prelude::*;
+        // Hosts and networks of several lengths, so both entry forms are read back.
+        proptest::collection::btree_set(
+            (0u32..48, prop::sample::select(vec![32u8, 30, 24, 16])).prop_map(|(i, len)| {
+                Ipv4Net::new((0x0A00_0000 + (i << 16)).into(), len)
+                    .unwrap()
+                    .trunc()
+            }),
+            0..30,
+        )
+    }
+
+    proptest::proptest! {
+        /// A saved plan's change set, made from what a group held, turns
+        /// that into exactly the set planned, and is the same change set
+        /// (same digest) when planned again from it.
+        #[test]
+        fn applying_a_plans_change_set_to_the_observed_group_yields_the_planned_set(
+            observed in any_nets(),
+            planned in any_nets(),
+        ) {
+            let diff = plan::diff(&observed, &planned);
+            let lines = |n: &[Ipv4Net]| n.iter().map(ios::entry_line).collect::<Vec<_>>();
+            let set = plan::ChangeSet::new("g", lines(&diff.add), lines(&diff.remove));
+            let desired = desired_of_plan(&observed, Some(&set)).unwrap();
+            proptest::prop_assert_eq!(&desired, &planned);
+            let again = plan::diff(&observed, &desired);
+            let same = plan::ChangeSet::new("g", lines(&again.add), lines(&again.remove));
+            proptest::prop_assert_eq!(same.digest(), set.digest());
+            // Applied to anything else, it is refused or yields another set.
+            if !diff.is_empty() {
+                let mut other = observed.clone();
+                let first = diff.add.first().or(diff.remove.first()).unwrap();
+                if !other.remove(first) { other.insert(*first); }
+                prop_assert_ne_or_err(&other, &set, &planned)?;
+            }
+        }
+    }
+
+    fn prop_assert_ne_or_err(
+        observed: &BTreeSet<Ipv4Net>,
+        set: &plan::ChangeSet,
+        planned: &BTreeSet<Ipv4Net>,
+    ) -> Result<(), proptest::test_runner::TestCaseError> {
+        if let Ok(got) = desired_of_plan(observed, Some(set)) {
+            proptest::prop_assert_ne!(&got, planned);
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn a_change_set_that_does_not_fit_the_group_is_refused_naming_the_line() {
+        let held: BTreeSet<Ipv4Net> = ["10.0.0.1/32".parse().unwrap()].into();
+        let twice = plan::ChangeSet::new("g", vec!["host 10.0.0.1".into()], vec![]);
+        let e = desired_of_plan(&held, Some(&twice)).unwrap_err();
+        assert!(
+            e.contains("host 10.0.0.1") && e.contains("holds already"),
+            "{e}"
+        );
+        let gone = plan::ChangeSet::new("g", vec![], vec!["host 10.0.0.2".into()]);
+        let e = desired_of_plan(&held, Some(&gone)).unwrap_err();
+        assert!(e.contains("does not hold"), "{e}");
+        let junk = plan::ChangeSet::new("g", vec!["range 1.1.1.1 1.1.1.2".into()], vec![]);
+        assert!(
+            desired_of_plan(&held, Some(&junk))
+                .unwrap_err()
+                .contains("not an entry")
+        );
+        assert_eq!(desired_of_plan(&held, None).unwrap(), held);
     }
 }

@@ -29,10 +29,13 @@ pub enum ErrorClass {
     Interrupted,
     Unsupported,
     Protocol,
+    // A saved plan's device whose groups changed since the plan read them:
+    // nothing was sent to it.
+    Drift,
 }
 
 impl ErrorClass {
-    pub const ALL: [ErrorClass; 13] = [
+    pub const ALL: [ErrorClass; 14] = [
         ErrorClass::Connect,
         ErrorClass::HostKey,
         ErrorClass::Auth,
@@ -46,6 +49,7 @@ impl ErrorClass {
         ErrorClass::Interrupted,
         ErrorClass::Unsupported,
         ErrorClass::Protocol,
+        ErrorClass::Drift,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -63,6 +67,7 @@ impl ErrorClass {
             ErrorClass::Interrupted => "interrupted",
             ErrorClass::Unsupported => "unsupported",
             ErrorClass::Protocol => "protocol",
+            ErrorClass::Drift => "drift",
         }
     }
 }

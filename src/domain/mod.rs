@@ -7,6 +7,7 @@
 //! This module is the bottom of the crate: it imports nothing from it
 //! (`tests/it/modules.rs` enforces that no module depends on one above it).
 
+mod age;
 mod dns_server;
 mod error_class;
 mod host;
@@ -16,6 +17,7 @@ mod shard;
 mod terminal_text;
 mod upload_url;
 
+pub use age::{AgeError, age_past};
 pub use dns_server::DnsServer;
 pub use error_class::ErrorClass;
 pub use host::host_problem;

@@ -104,7 +104,7 @@ pub enum SnapshotError {
     #[error(
         "snapshot {path} has schema version {found}; this tsfleet reads version {SNAPSHOT_VERSION} (re-run `tsfleet resolve`)"
     )]
-    Version { path: PathBuf, found: u32 },
+    Version { path: PathBuf, found: u64 },
     #[error(
         "snapshot {path}: sha256 {recorded} does not match its content ({computed}); the file was edited or damaged"
     )]
@@ -113,21 +113,15 @@ pub enum SnapshotError {
         recorded: String,
         computed: String,
     },
+    /// Older than `--max-snapshot-age`, or of an unknown age.
     #[error(
-        "snapshot {path} was created {} ago ({created_at}), more than --max-snapshot-age {} allows: resolve the lists again (`tsfleet resolve -o {path}`), or pass a longer --max-snapshot-age (0 = no limit)",
-        humantime::format_duration(*age),
-        humantime::format_duration(*max)
+        "snapshot {path} {source}: resolve the lists again (`tsfleet resolve -o {path}`), or pass a longer --max-snapshot-age (0 = no limit)"
     )]
-    Stale {
+    Age {
         path: PathBuf,
-        created_at: String,
-        age: Duration,
-        max: Duration,
+        #[source]
+        source: crate::domain::AgeError,
     },
-    #[error(
-        "snapshot {path}: created_at {created_at:?} is not an RFC 3339 UTC time, so its age is unknown: resolve the lists again (`tsfleet resolve -o {path}`), or pass --max-snapshot-age 0 (no limit)"
-    )]
-    CreatedAt { path: PathBuf, created_at: String },
 }
 
 /// The hashed part of a list: everything except when and from where.
@@ -194,27 +188,22 @@ impl Snapshot {
     /// Read a snapshot, refusing another schema version or a content that
     /// does not match its sha256.
     pub fn read(path: &Path) -> Result<Snapshot, SnapshotError> {
-        let text = std::fs::read(path).map_err(|source| SnapshotError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        #[derive(Deserialize)]
-        struct VersionOnly {
-            version: u32,
-        }
-        // Check the version first so an old file gets the clearer message.
-        if let Ok(v) = serde_json::from_slice::<VersionOnly>(&text)
-            && v.version != SNAPSHOT_VERSION
-        {
-            return Err(SnapshotError::Version {
-                path: path.to_path_buf(),
-                found: v.version,
-            });
-        }
-        let snapshot: Snapshot =
-            serde_json::from_slice(&text).map_err(|source| SnapshotError::Parse {
-                path: path.to_path_buf(),
-                source,
+        use crate::files::ReadVersioned;
+        let path_buf = || path.to_path_buf();
+        let snapshot: Snapshot = crate::files::read_versioned(path, SNAPSHOT_VERSION.into())
+            .map_err(|e| match e {
+                ReadVersioned::Read(source) => SnapshotError::Read {
+                    path: path_buf(),
+                    source,
+                },
+                ReadVersioned::Version { found, .. } => SnapshotError::Version {
+                    path: path_buf(),
+                    found,
+                },
+                ReadVersioned::Parse(source) => SnapshotError::Parse {
+                    path: path_buf(),
+                    source,
+                },
             })?;
         let computed = snapshot.content_sha256();
         if computed != snapshot.sha256 {
@@ -237,25 +226,12 @@ impl Snapshot {
         max: Duration,
         now: SystemTime,
     ) -> Result<(), SnapshotError> {
-        if max.is_zero() {
-            return Ok(());
-        }
-        let created =
-            humantime::parse_rfc3339(&self.created_at).map_err(|_| SnapshotError::CreatedAt {
+        crate::domain::age_past(&self.created_at, max, "--max-snapshot-age", now).map_err(
+            |source| SnapshotError::Age {
                 path: path.to_path_buf(),
-                created_at: self.created_at.clone(),
-            })?;
-        let age = now.duration_since(created).unwrap_or_default();
-        if age > max {
-            return Err(SnapshotError::Stale {
-                path: path.to_path_buf(),
-                created_at: self.created_at.clone(),
-                // Whole seconds: the message needs no nanoseconds.
-                age: Duration::from_secs(age.as_secs()),
-                max,
-            });
-        }
-        Ok(())
+                source,
+            },
+        )
     }
 
     /// Write the snapshot atomically (temporary file in the same folder,
@@ -326,7 +302,7 @@ mod tests {
             .check_age(path, day, created + day + Duration::from_secs(3601))
             .unwrap_err();
         assert!(
-            matches!(err, SnapshotError::Stale { age, .. } if age == day + Duration::from_secs(3601))
+            matches!(err, SnapshotError::Age { source: crate::domain::AgeError::Stale { age, .. }, .. } if age == day + Duration::from_secs(3601))
         );
         let text = err.to_string();
         for part in [
@@ -346,7 +322,10 @@ mod tests {
         snap.created_at = "yesterday".into();
         assert!(matches!(
             snap.check_age(path, day, created),
-            Err(SnapshotError::CreatedAt { .. })
+            Err(SnapshotError::Age {
+                source: crate::domain::AgeError::Unknown { .. },
+                ..
+            })
         ));
         assert!(snap.check_age(path, Duration::ZERO, created).is_ok());
     }

@@ -136,6 +136,11 @@ pub struct GroupReport {
     // `change_sets`, and a report read back links it again (`json::from_str`).
     #[serde(skip)]
     pub lines: Option<Arc<ChangeSet>>,
+    // What the run read from the group before any change
+    // (`crate::device::ios::entries_digest`), for `plan --out`; not in
+    // the JSON report.
+    #[serde(skip)]
+    pub observed: Option<String>,
 }
 
 impl GroupReport {
@@ -149,6 +154,7 @@ impl GroupReport {
             unmanaged,
             change_set: None,
             lines: None,
+            observed: None,
         }
     }
 }
@@ -239,6 +245,7 @@ impl DeviceReport {
             .map(|g| GroupReport {
                 change_set: g.change_set.as_ref().map(|c| c.digest().to_string()),
                 lines: g.change_set.clone(),
+                observed: g.observed.clone(),
                 ..GroupReport::counts(
                     g.name.clone(),
                     g.added as u64,
@@ -759,6 +766,12 @@ pub(crate) mod tests {
             DeviceError::Protocol {
                 device: device(),
                 reason: "r".into(),
+            },
+            DeviceError::Drift {
+                device: device(),
+                group: "g".into(),
+                planned: "sha256:1".into(),
+                found: "sha256:2".into(),
             },
         ];
         let classes: std::collections::BTreeSet<ErrorClass> =

@@ -63,6 +63,14 @@ impl TestBed {
         &self.inventory_path
     }
 
+    /// Stop the list server (waiting for it): the lists' DNS stops
+    /// answering, the fleet runs on.
+    pub async fn stop_list_server(&mut self) {
+        if let Some(lists) = self.lists.take() {
+            lists.shutdown().await;
+        }
+    }
+
     /// Stop the list server (waiting for it) and the fleet.
     pub async fn shutdown(self) {
         if let Some(lists) = self.lists {

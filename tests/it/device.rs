@@ -50,10 +50,12 @@ fn request(block: BTreeSet<Ipv4Net>) -> SyncRequest {
             GroupTarget {
                 name: "threatstop-allow".into(),
                 desired: nets(900_000..900_002),
+                planned: None,
             },
             GroupTarget {
                 name: "threatstop-block".into(),
                 desired: block,
+                planned: None,
             },
         ],
         apply: true,

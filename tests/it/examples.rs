@@ -394,3 +394,67 @@ async fn the_kubernetes_job_runs_with_its_inventory_read_only() {
     );
     bed.shutdown().await;
 }
+
+/// The reviewed rollouts (issue 14): the plan job saves a plan and hands it
+/// on as an artifact; the apply job waits for approval and applies exactly
+/// that file.
+#[test]
+fn the_reviewed_rollouts_apply_after_approval_the_plan_they_saved() {
+    let read = |path: &str| -> serde_json::Value {
+        let text = std::fs::read_to_string(repo_root().join(path)).unwrap();
+        serde_saphyr::from_str(&text).unwrap()
+    };
+    let flag = |command: &str, flag: &str| {
+        let words = words(command);
+        let at = words.iter().position(|w| w == flag);
+        at.map(|i| words[i + 1].clone())
+            .unwrap_or_else(|| panic!("no {flag} in `{command}`"))
+    };
+    let one = |texts: &[String], sub: &str| {
+        let found: Vec<String> = texts
+            .iter()
+            .flat_map(|t| commands(t))
+            .filter(|c| c.starts_with(&format!("tsfleet {sub} ")))
+            .collect();
+        assert_eq!(found.len(), 1, "{sub}: {found:?}");
+        found[0].clone()
+    };
+    let texts = |v: &serde_json::Value| {
+        let mut out = Vec::new();
+        strings(v, &mut out);
+        out
+    };
+
+    let gha = read("examples/github-actions/tsfleet-reviewed-rollout.yml");
+    let (plan_job, apply_job) = (&gha["jobs"]["plan"], &gha["jobs"]["apply"]);
+    assert_eq!(apply_job["needs"], "plan");
+    assert_eq!(
+        apply_job["environment"], "routers",
+        "reviewers approve the apply"
+    );
+    let plan = one(&texts(plan_job), "plan");
+    let apply = one(&texts(apply_job), "apply");
+    let saved = flag(&plan, "--out");
+    assert_eq!(flag(&apply, "--plan"), saved);
+    assert!(
+        texts(plan_job).iter().any(|t| t.contains(&saved)),
+        "uploaded"
+    );
+
+    let gitlab = read("examples/gitlab-ci/reviewed-rollout.gitlab-ci.yml");
+    let (plan_job, apply_job) = (&gitlab["plan"], &gitlab["apply"]);
+    assert_eq!(apply_job["when"], "manual");
+    assert_eq!(apply_job["environment"]["name"], "routers");
+    let plan = one(&texts(plan_job), "plan");
+    let apply = one(&texts(apply_job), "apply");
+    let saved = flag(&plan, "--out");
+    assert_eq!(flag(&apply, "--plan"), saved);
+    let artifacts = &plan_job["artifacts"]["paths"];
+    assert!(
+        artifacts
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p == saved.as_str())
+    );
+}

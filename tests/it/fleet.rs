@@ -812,7 +812,7 @@ fn send_signal(pid: u32, signal: &str) {
 }
 
 /// Everything read from `pipe`, as it comes (a thread reads it until EOF).
-fn capture(
+pub(crate) fn capture(
     mut pipe: impl std::io::Read + Send + 'static,
 ) -> (
     std::sync::Arc<std::sync::Mutex<String>>,
@@ -833,7 +833,9 @@ fn capture(
 
 /// How `child` exited, or None if it still runs a minute later: generous
 /// under load, far below what the tests below would wait without the fix.
-async fn exit_status(mut child: std::process::Child) -> Option<std::process::ExitStatus> {
+pub(crate) async fn exit_status(
+    mut child: std::process::Child,
+) -> Option<std::process::ExitStatus> {
     tokio::task::spawn_blocking(move || {
         harness::wait::holds_within(std::time::Duration::from_secs(60), || {
             child.try_wait().unwrap().is_some()

@@ -15,6 +15,7 @@ mod modules;
 mod protect;
 mod report;
 mod resolve;
+mod saved_plan;
 mod scripts;
 mod shrink;
 mod sim;

@@ -10,8 +10,8 @@ use std::path::PathBuf;
 use std::process::Output;
 use tsfleet::inventory::Policy;
 use tsfleet::lists::applied::{Applied, RecordFile};
-use tsfleet::sim::TestBed;
 use tsfleet::sim::list_server::PublishedList;
+use tsfleet::sim::{TestBed, TestBedBuilder};
 
 const LIST: &str = "corp-block.acme.threatstop.local";
 /// An entry rtr-002 refuses (its `error_entries` fault in [`Bed::start`]'s profile).
@@ -41,9 +41,19 @@ pub(crate) struct Bed {
 
 impl Bed {
     pub(crate) async fn start(devices: usize, profile: &str, prefixes: Vec<Ipv4Net>) -> Bed {
+        Bed::start_with(devices, profile, prefixes, |b| b).await
+    }
+
+    /// [`Bed::start`], the builder changed by `more` first (credentials, …).
+    pub(crate) async fn start_with(
+        devices: usize,
+        profile: &str,
+        prefixes: Vec<Ipv4Net>,
+        more: impl FnOnce(TestBedBuilder) -> TestBedBuilder,
+    ) -> Bed {
         let dir = tempfile::tempdir().unwrap();
         let inventory = dir.path().join("fleet.yaml");
-        let bed = TestBed::builder()
+        let bed = more(TestBed::builder())
             .devices(devices)
             .profile(profile)
             .list(LIST, prefixes)
@@ -64,7 +74,7 @@ impl Bed {
         }
     }
 
-    async fn publish(&self, prefixes: Vec<Ipv4Net>) {
+    pub(crate) async fn publish(&self, prefixes: Vec<Ipv4Net>) {
         let list = PublishedList {
             name: LIST.into(),
             prefixes,
@@ -106,7 +116,7 @@ impl Bed {
     }
 
     /// SSH logins the simulated devices have seen, in all.
-    fn logins(&self) -> u64 {
+    pub(crate) fn logins(&self) -> u64 {
         let devices = self.bed.fleet().devices();
         devices.iter().map(|d| d.snapshot().stats.logins).sum()
     }
