@@ -77,6 +77,37 @@ pub enum Command {
         #[command(subcommand)]
         command: LogsCommand,
     },
+    /// Print the shell completion script for bash, zsh, fish or PowerShell.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff), or write one page per command and subcommand into a folder.
+    Man(ManArgs),
+}
+
+/// `tsfleet completions`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Where each shell looks (open a new shell afterwards):\n  \
+    tsfleet completions bash > ~/.local/share/bash-completion/completions/tsfleet\n  \
+    tsfleet completions zsh > ~/.zfunc/_tsfleet   # with fpath+=~/.zfunc before compinit in ~/.zshrc\n  \
+    tsfleet completions fish > ~/.config/fish/completions/tsfleet.fish\n  \
+    tsfleet completions powershell >> $PROFILE"
+)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// `tsfleet man`.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    tsfleet man | man -l -\n  \
+    tsfleet man --dir ~/.local/share/man/man1   # then: man tsfleet-plan")]
+pub struct ManArgs {
+    /// Write tsfleet.1, tsfleet-plan.1, tsfleet-report-merge.1, ... into DIR
+    /// (created, mode 0755, if missing; a symbolic link is refused) instead of printing tsfleet.1.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -229,10 +229,16 @@ pub fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> std::io::Resul
 /// 0700, and check that `path` is a folder and not a symbolic link: files
 /// created in it then cannot be sent elsewhere by a planted link.
 pub fn create_private_dir(path: &Path) -> std::io::Result<()> {
+    create_dir_mode(path, 0o700)
+}
+
+/// [`create_private_dir`] with another mode for the new folders (0755
+/// for what every user may read, such as man pages).
+pub fn create_dir_mode(path: &Path, mode: u32) -> std::io::Result<()> {
     use std::os::unix::fs::DirBuilderExt;
     std::fs::DirBuilder::new()
         .recursive(true)
-        .mode(0o700)
+        .mode(mode)
         .create(path)?;
     if std::fs::symlink_metadata(path)?.is_dir() {
         Ok(())

@@ -1,11 +1,13 @@
 //! One file per subcommand; each is thin glue between the CLI and the library.
 
 mod acl;
+mod completions;
 mod demo;
 mod import_conf;
 mod init;
 mod inventory;
 mod logs;
+mod man;
 mod report;
 mod resolve;
 mod run;
@@ -31,5 +33,7 @@ pub async fn dispatch(cli: Cli) -> Result<Outcome, Error> {
         Command::ImportConf(args) => import_conf::run(args),
         Command::Init(args) => init::run(args),
         Command::Logs { command } => logs::run(command, quiet).await,
+        Command::Completions(args) => completions::run(args),
+        Command::Man(args) => man::run(args),
     }
 }
