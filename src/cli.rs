@@ -88,9 +88,10 @@ pub enum Command {
 #[command(
     after_help = "Where each shell looks (open a new shell afterwards):\n  \
     tsfleet completions bash > ~/.local/share/bash-completion/completions/tsfleet\n  \
-    tsfleet completions zsh > ~/.zfunc/_tsfleet   # with fpath+=~/.zfunc before compinit in ~/.zshrc\n  \
+    tsfleet completions zsh > ~/.zfunc/_tsfleet\n  \
     tsfleet completions fish > ~/.config/fish/completions/tsfleet.fish\n  \
-    tsfleet completions powershell >> $PROFILE"
+    tsfleet completions powershell >> $PROFILE\n\n\
+    For zsh, ~/.zshrc needs fpath+=~/.zfunc before its compinit."
 )]
 pub struct CompletionsArgs {
     /// The shell to complete for.
@@ -102,7 +103,8 @@ pub struct CompletionsArgs {
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:\n  \
     tsfleet man | man -l -\n  \
-    tsfleet man --dir ~/.local/share/man/man1   # then: man tsfleet-plan")]
+    tsfleet man --dir ~/.cargo/share/man/man1   # then: man tsfleet-plan\n\n\
+    man finds ~/.cargo/share/man when ~/.cargo/bin is on the PATH.")]
 pub struct ManArgs {
     /// Write tsfleet.1, tsfleet-plan.1, tsfleet-report-merge.1, ... into DIR
     /// (created, mode 0755, if missing; a symbolic link is refused) instead of printing tsfleet.1.
