@@ -371,7 +371,7 @@ pub struct InventoryCheckArgs {
 pub struct InventoryShowArgs {
     #[command(flatten)]
     pub inventory: InventoryPath,
-    /// Devices to show: a name, a glob (`br-*`) or `@GROUP`; all when omitted.
+    /// Devices to show, as `--limit` takes them (`br-*`, `@GROUP`, `!PATTERN`); all when omitted.
     #[arg(value_name = "PATTERN")]
     pub devices: Vec<String>,
 }
@@ -379,15 +379,16 @@ pub struct InventoryShowArgs {
 /// `--limit` for the commands that act on devices.
 #[derive(Debug, Args)]
 pub struct LimitArgs {
-    /// Only these devices: `@GROUP` (a group's devices) or a glob on device
-    /// names (`br-*`, `hq-{a,b}`). Repeat to add more; a pattern that selects
-    /// nothing is an error.
-    #[arg(
-        short = 'l',
-        long = "limit",
-        value_name = "PATTERN",
-        value_delimiter = ','
-    )]
+    /// Only these devices: a glob on device names (`br-*`, `hq-{a,b}`),
+    /// `@GROUP`, `@failed:REPORT.json` (the devices a `--json` report lists as
+    /// failed) or `@unfinished:REPORT.json` (failed or skipped); `!PATTERN`
+    /// excludes. Repeat or separate with commas (not those inside braces).
+    /// Exclusions apply after inclusions; only exclusions = all but those. A
+    /// pattern that selects nothing is an error.
+    ///
+    /// Examples: --limit 'hq-{a,b}' · --limit '@branch,!br-07' ·
+    /// --limit '!@lab' · --limit @failed:run.json
+    #[arg(short = 'l', long = "limit", value_name = "PATTERN")]
     pub patterns: Vec<String>,
 }
 
