@@ -20,3 +20,4 @@ mod scripts;
 mod shrink;
 mod sim;
 mod sim_sshd;
+mod targeting;
