@@ -379,16 +379,26 @@ pub struct InventoryShowArgs {
 /// `--limit` for the commands that act on devices.
 #[derive(Debug, Args)]
 pub struct LimitArgs {
-    /// Only these devices: a glob on device names (`br-*`, `hq-{a,b}`),
-    /// `@GROUP`, `@failed:REPORT.json` (the devices a `--json` report lists as
-    /// failed) or `@unfinished:REPORT.json` (failed or skipped); `!PATTERN`
-    /// excludes. Repeat or separate with commas (not those inside braces).
-    /// Exclusions apply after inclusions; only exclusions = all but those. A
-    /// pattern that selects nothing is an error.
+    /// Only these devices; repeat, or separate with commas (a comma inside
+    /// braces does not separate). A pattern that selects nothing is an error.
     ///
-    /// Examples: --limit 'hq-{a,b}' · --limit '@branch,!br-07' ·
-    /// --limit '!@lab' · --limit @failed:run.json
-    #[arg(short = 'l', long = "limit", value_name = "PATTERN")]
+    ///   br-*, hq-{a,b}           device names matching a glob (braces nest)
+    ///   @GROUP                   a group's devices
+    ///   @failed:REPORT.json      the devices a --json report lists as failed
+    ///   @unfinished:REPORT.json  those it lists as failed or skipped
+    ///   !PATTERN                 not these: after the inclusions; alone, all but these
+    ///
+    /// Examples:
+    ///   --limit 'hq-{a,b}'
+    ///   --limit '@branch,!br-07' --limit 'hq-*'
+    ///   --limit '!@lab'
+    ///   --limit @failed:run.json
+    #[arg(
+        short = 'l',
+        long = "limit",
+        value_name = "PATTERN",
+        verbatim_doc_comment
+    )]
     pub patterns: Vec<String>,
 }
 
