@@ -149,7 +149,7 @@ pub struct LogsUploadArgs {
 pub struct AclArgs {
     #[command(flatten)]
     pub inventory: InventoryPath,
-    /// Devices: a name, a glob (`br-*`) or `@GROUP`.
+    /// Devices, as `--limit` takes them: a name, a glob (`br-*`), `@GROUP`, `!PATTERN`.
     #[arg(
         value_name = "DEVICE",
         required_unless_present = "all",

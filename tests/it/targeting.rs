@@ -1,10 +1,9 @@
 //! `--limit` through the real binary: a re-run of the devices a JSON report
-//! lists as failed (`@failed:REPORT.json`) against the test bed, exclusions
-//! and braces on the example inventory, and every `--limit` example in the
+//! lists as failed (`@failed:REPORT.json`) against the test bed, and every `--limit` example in the
 //! README and `--help` parsing as written.
 
-use crate::harness::{repo_root, tsfleet};
-use crate::inventory::{stderr, stdout};
+use crate::harness::repo_root;
+use crate::inventory::stderr;
 use crate::shrink::{Bed, hosts, text};
 use clap::Parser;
 use serde_json::Value;
@@ -98,68 +97,27 @@ async fn a_rerun_with_limit_failed_report_acts_on_exactly_the_failed_devices() {
     let after: Vec<u64> = ["rtr-001", "rtr-002", "rtr-004"].map(logins).to_vec();
     assert_eq!(before, after, "no other device was contacted");
 
-    // Nothing failed in the re-run: selecting its failures is an error.
-    let out = bed.run("plan", &["--limit", "@failed:again.json"]).await;
-    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
-    assert!(
-        stderr(&out).contains("--limit @failed:again.json: no device failed in"),
-        "{}",
-        text(&out)
-    );
-
-    // A report of another inventory: an error naming the strangers, exit 3.
+    // A report of another inventory, as the failed rtr-003 renamed.
     let other = std::fs::read_to_string(bed.dir.path().join("run.json"))
         .unwrap()
         .replace("\"rtr-003\"", "\"edge-9\"");
     std::fs::write(bed.dir.path().join("other.json"), other).unwrap();
-    let out = bed.run("plan", &["--limit", "@failed:other.json"]).await;
-    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
-    assert!(
-        stderr(&out).contains("does not have: edge-9"),
-        "{}",
-        text(&out)
-    );
-    // A missing report names its path, exit 3.
-    let out = bed.run("plan", &["--limit", "@unfinished:nope.json"]).await;
-    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
-    assert!(stderr(&out).contains("nope.json"), "{}", text(&out));
-}
-
-#[test]
-fn braces_exclusions_and_repeats_select_on_the_example_inventory() {
-    let root = repo_root();
-    let show = |limit: &[&str]| {
-        let mut args = vec!["inventory", "show", "-i", "inventory/example.yaml"];
-        args.extend_from_slice(limit);
-        let out = tsfleet(&args, &root);
-        let names: Vec<String> = stdout(&out)
-            .lines()
-            .filter(|l| !l.starts_with(' ') && !l.is_empty())
-            .map(|l| l.split_whitespace().next().unwrap().to_string())
-            .collect();
-        (out, names)
-    };
-    let (out, names) = show(&["br-{paris,nice}"]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(names, ["br-paris", "br-nice"]);
-    let (_, names) = show(&["@branch,!br-lyon", "hq-core-{1}"]);
-    assert_eq!(names, ["hq-core-1", "br-paris", "br-nice"]);
-    let (_, names) = show(&["!@branch"]);
-    assert_eq!(names, ["hq-core-1", "hq-core-2"]);
-    let (out, _) = show(&["br-{paris,nice"]);
-    assert_eq!(out.status.code(), Some(3));
-    assert!(
-        stderr(&out).contains("--limit br-{paris,nice: a `{` is never closed"),
-        "{}",
-        stderr(&out)
-    );
-    let (out, _) = show(&["!br-rome"]);
-    assert_eq!(out.status.code(), Some(3));
-    assert!(
-        stderr(&out).contains("--limit !br-rome"),
-        "{}",
-        stderr(&out)
-    );
+    // Each refused before any login (exit 3), the message naming the problem.
+    for (limit, says) in [
+        // Nothing failed in the re-run: selecting its failures is an error.
+        (
+            "@failed:again.json",
+            "--limit @failed:again.json: no device failed in",
+        ),
+        // Another inventory's report: an error naming the strangers.
+        ("@failed:other.json", "does not have: edge-9"),
+        // A missing report names its path.
+        ("@unfinished:nope.json", "nope.json"),
+    ] {
+        let out = bed.run("plan", &["--limit", limit]).await;
+        assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+        assert!(stderr(&out).contains(says), "{says}: {}", text(&out));
+    }
 }
 
 /// The values given to `--limit` in a text (`--limit 'x'`, `--limit x`).
