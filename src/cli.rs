@@ -182,7 +182,7 @@ pub struct LogsUploadArgs {
 pub struct AclArgs {
     #[command(flatten)]
     pub inventory: InventoryPath,
-    /// Devices: a name, a glob (`br-*`) or `@GROUP`.
+    /// Devices, as `--limit` takes them: a name, a glob (`br-*`), `@GROUP`, `!PATTERN`.
     #[arg(
         value_name = "DEVICE",
         required_unless_present = "all",
@@ -404,7 +404,7 @@ pub struct InventoryCheckArgs {
 pub struct InventoryShowArgs {
     #[command(flatten)]
     pub inventory: InventoryPath,
-    /// Devices to show: a name, a glob (`br-*`) or `@GROUP`; all when omitted.
+    /// Devices to show, as `--limit` takes them (`br-*`, `@GROUP`, `!PATTERN`); all when omitted.
     #[arg(value_name = "PATTERN")]
     pub devices: Vec<String>,
 }
@@ -412,14 +412,25 @@ pub struct InventoryShowArgs {
 /// `--limit` for the commands that act on devices.
 #[derive(Debug, Args)]
 pub struct LimitArgs {
-    /// Only these devices: `@GROUP` (a group's devices) or a glob on device
-    /// names (`br-*`, `hq-{a,b}`). Repeat to add more; a pattern that selects
-    /// nothing is an error.
+    /// Only these devices; repeat, or separate with commas (a comma inside
+    /// braces does not separate). A pattern that selects nothing is an error.
+    ///
+    ///   br-*, hq-{a,b}           device names matching a glob (braces nest)
+    ///   @GROUP                   a group's devices
+    ///   @failed:REPORT.json      the devices a --json report lists as failed
+    ///   @unfinished:REPORT.json  those it lists as failed or skipped
+    ///   !PATTERN                 not these: after the inclusions; alone, all but these
+    ///
+    /// Examples:
+    ///   --limit 'hq-{a,b}'
+    ///   --limit '@branch,!br-07' --limit 'hq-*'
+    ///   --limit '!@lab'
+    ///   --limit @failed:run.json
     #[arg(
         short = 'l',
         long = "limit",
         value_name = "PATTERN",
-        value_delimiter = ','
+        verbatim_doc_comment
     )]
     pub patterns: Vec<String>,
 }

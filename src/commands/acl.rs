@@ -9,7 +9,7 @@ use crate::inventory;
 pub fn run(args: AclArgs) -> Result<Outcome, Error> {
     let loaded = inventory::load(&args.inventory.path)?;
     // --all is the same as no pattern; clap requires one of the two.
-    let devices = inventory::select(loaded.devices(), &args.devices)?;
+    let devices = super::select::devices(loaded.devices(), &args.devices)?;
     let targets: Vec<AclDevice> = devices
         .iter()
         .map(|d| AclDevice {

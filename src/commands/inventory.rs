@@ -35,7 +35,7 @@ pub fn summary(loaded: &LoadedInventory) -> String {
 
 fn show(args: &InventoryShowArgs) -> Result<Outcome, Error> {
     let loaded = inventory::load(&args.inventory.path)?;
-    let devices = inventory::select(loaded.devices(), &args.devices)?;
+    let devices = super::select::devices(loaded.devices(), &args.devices)?;
     let file = loaded.path.display().to_string();
     let blocks: Vec<String> = devices.iter().map(|d| render(d, &file)).collect();
     print!("{}", blocks.join("\n"));

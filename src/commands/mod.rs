@@ -11,6 +11,7 @@ mod man;
 mod report;
 mod resolve;
 mod run;
+mod select;
 mod sim;
 
 use crate::cli::{Cli, Command};

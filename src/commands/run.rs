@@ -124,7 +124,7 @@ pub async fn run(args: Request, command: Command, quiet: bool) -> Result<Outcome
     } else {
         None
     };
-    let mut devices = inventory::select(loaded.devices(), &selection.limit.patterns)?;
+    let mut devices = super::select::devices(loaded.devices(), &selection.limit.patterns)?;
     if let Some(shard) = selection.shard {
         devices.retain(|d| crate::shard::contains(shard, &d.name));
     }

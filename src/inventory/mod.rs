@@ -39,7 +39,7 @@ pub use secret::{
     FileKind, MAX_SECRET_FILE_BYTES, SECURITY_LOG, Secret, SecretError, SecretFiles,
     read_secret_file,
 };
-pub use select::select;
+pub use select::{Limit, ReportRef, Unfinished};
 pub use validate::{MAX_OBJECT_GROUP_NAME, object_group_name_problem};
 
 use effective::PathContext;

@@ -30,7 +30,7 @@ fn stdout(o: &std::process::Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
-fn stderr(o: &std::process::Output) -> String {
+pub(crate) fn stderr(o: &std::process::Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
@@ -386,7 +386,7 @@ fn relative_paths_resolve_against_the_inventory_folder_not_the_cwd() {
 }
 
 #[test]
-fn limit_selects_by_glob_and_group_and_refuses_patterns_matching_nothing() {
+fn limit_selects_by_glob_group_braces_and_exclusion_and_refuses_patterns_matching_nothing() {
     let root = repo_root();
     let show = |patterns: &[&str]| {
         let mut args = vec!["inventory", "show", "-i", "inventory/example.yaml"];
@@ -418,6 +418,26 @@ fn limit_selects_by_glob_and_group_and_refuses_patterns_matching_nothing() {
     let out = show(&["branch"]);
     assert_eq!(out.status.code(), Some(3));
     assert!(stderr(&out).contains("write `@branch`"), "{}", stderr(&out));
+
+    // Braces keep their commas; exclusions come after the inclusions.
+    let out = show(&["br-{paris,nice}"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(headers(&out), ["br-paris", "br-nice"]);
+    let out = show(&["@branch,!br-lyon", "hq-core-{1}"]);
+    assert_eq!(headers(&out), ["hq-core-1", "br-paris", "br-nice"]);
+    let out = show(&["!@branch"]);
+    assert_eq!(headers(&out), ["hq-core-1", "hq-core-2"]);
+    for (bad, says) in [
+        (
+            "br-{paris,nice",
+            "--limit br-{paris,nice: a `{` is never closed",
+        ),
+        ("!br-rome", "--limit !br-rome: no device name matches"),
+    ] {
+        let out = show(&[bad]);
+        assert_eq!(out.status.code(), Some(3));
+        assert!(stderr(&out).contains(says), "{}", stderr(&out));
+    }
 }
 
 #[test]

@@ -21,3 +21,4 @@ mod scripts;
 mod shrink;
 mod sim;
 mod sim_sshd;
+mod targeting;
