@@ -58,6 +58,10 @@ pub enum DnsTransport {
     Udp,
 }
 
+/// `max_policy_size` when a policy does not set it: what `init` writes and
+/// what the policy build caps at.
+pub const DEFAULT_MAX_POLICY_SIZE: usize = 30_000;
+
 /// Which lists a device carries and the guards applied to them.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -17,7 +17,7 @@ pub struct Answers {
 }
 
 pub const DEFAULT_DNS_PORT: u16 = 53;
-pub const DEFAULT_MAX_POLICY_SIZE: usize = 30_000;
+pub use super::model::DEFAULT_MAX_POLICY_SIZE;
 pub const PLACEHOLDER_BLOCK: &str = "BLOCK-LIST.ACCOUNT.threatstop.local";
 pub const PLACEHOLDER_ALLOW: &str = "ALLOW-LIST.ACCOUNT.threatstop.local";
 pub const PLACEHOLDER_DEVICE: &str = "192.0.2.1";

@@ -27,7 +27,7 @@ use ipnet::{Ipv4Net, Ipv4Subnets};
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
-pub const DEFAULT_MAX_POLICY_SIZE: usize = 30_000;
+pub use crate::inventory::DEFAULT_MAX_POLICY_SIZE;
 pub const DEFAULT_MIN_PREFIX_LEN: u8 = 8;
 pub const DEFAULT_MAX_SHRINK: f64 = 0.5;
 
