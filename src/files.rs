@@ -93,13 +93,41 @@ pub enum ReadVersioned {
     Parse(#[source] serde_json::Error),
 }
 
+/// The largest snapshot or saved plan read: the lists of a big policy set
+/// (hundreds of thousands of prefixes) are tens of MiB; anything far larger
+/// is a wrong path (`/dev/zero`), not a plan, and must not fill memory.
+const MAX_VERSIONED_BYTES: u64 = 256 << 20;
+
+/// The bytes of the regular file `path` (links followed), refused before it
+/// is opened when it is a FIFO, a device or a folder (a FIFO would block the
+/// open), and refused past `limit` bytes.
+fn read_regular(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    if !std::fs::metadata(path)?.is_file() {
+        return Err(std::io::Error::other(
+            "is not a regular file (a FIFO, a device or a folder)",
+        ));
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(limit + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(std::io::Error::other(format!(
+            "is larger than {} MiB: not a file tsfleet wrote",
+            limit >> 20
+        )));
+    }
+    Ok(bytes)
+}
+
 /// Read the JSON file `path` as a `T` whose `version` (or
 /// `format_version`) must be `expected`.
 pub fn read_versioned<T: serde::de::DeserializeOwned>(
     path: &Path,
     expected: u64,
 ) -> Result<T, ReadVersioned> {
-    let text = std::fs::read(path).map_err(ReadVersioned::Read)?;
+    let text = read_regular(path, MAX_VERSIONED_BYTES).map_err(ReadVersioned::Read)?;
     #[derive(serde::Deserialize)]
     struct VersionOnly {
         #[serde(alias = "format_version")]
@@ -268,6 +296,34 @@ mod tests {
         write_atomic(Path::new("/dev/null"), b"discarded").unwrap();
         let meta = std::fs::metadata("/dev/null").unwrap();
         assert!(!meta.is_file(), "/dev/null is still a device");
+    }
+
+    #[test]
+    fn versioned_files_must_be_regular_and_of_a_sane_size() {
+        #[derive(Debug, serde::Deserialize)]
+        struct V {
+            #[allow(dead_code)]
+            version: u64,
+        }
+        let zero = read_versioned::<V>(Path::new("/dev/zero"), 1).unwrap_err();
+        assert!(zero.to_string().contains("not a regular file"), "{zero}");
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        assert!(
+            std::process::Command::new("mkfifo")
+                .arg(&fifo)
+                .status()
+                .unwrap()
+                .success()
+        );
+        let err = read_versioned::<V>(&fifo, 1).unwrap_err();
+        assert!(err.to_string().contains("not a regular file"), "{err}");
+        let big = dir.path().join("big.json");
+        std::fs::write(&big, b"x").unwrap();
+        let err = read_regular(&big, 0).unwrap_err();
+        assert!(err.to_string().contains("larger than"), "{err}");
+        std::fs::write(&big, br#"{"version": 1}"#).unwrap();
+        read_versioned::<V>(&big, 1).unwrap();
     }
 
     #[test]
