@@ -1,12 +1,16 @@
 //! The fleet benchmark: `tsfleet apply` (and `plan`) side by side with
-//! netmiko `send_config_set` on a thread pool and Nornir with nornir_netmiko,
+//! netmiko `send_config_set` on a thread pool, Nornir with nornir_netmiko and
+//! scrapli's `Cli` (`send_inputs` in configuration mode) on a thread pool,
 //! against the same simulated fleet, in one run.
 //!
 //! ```text
 //! scripts/bench-fleet [--rtt-ms 5] [--line-cost-us 200] [--concurrency 64]
-//!     [--scenarios device,first,churn,plan] [--tools tsfleet,netmiko,nornir]
+//!     [--scenarios device,first,churn,plan] [--tools tsfleet,netmiko,nornir,scrapli]
 //!     [--device-entries 5000] [--devices 200] [--entries 2000] [--plan-devices 1000]
 //! ```
+//!
+//! For example, one tool on one scenario:
+//! `scripts/bench-fleet --scenarios device --device-entries 2000 --tools scrapli`.
 //!
 //! Scenarios: one device × 5,000 entries (first sync); 200 devices × 2,000
 //! entries, first sync; the same with 1% churn; `plan` only on 1,000 devices
@@ -44,6 +48,16 @@ const ALLOW_LIST: &str = "bench-allow.acme.threatstop.local";
 const PASSWORD: &str = "bench-Pw-1";
 const ENABLE_SECRET: &str = "bench-En-1";
 const TSFLEET: &str = env!("CARGO_BIN_EXE_tsfleet");
+/// The tools `--tools` picks from; all but tsfleet run in `benches/peers/fleet_peer.py`.
+const TOOLS: [&str; 4] = ["tsfleet", "netmiko", "nornir", "scrapli"];
+
+/// What `--help` prints.
+const USAGE: &str = "\
+usage: scripts/bench-fleet [--rtt-ms 5] [--line-cost-us 200] [--concurrency 64]
+    [--scenarios device,first,churn,plan] [--tools tsfleet,netmiko,nornir,scrapli]
+    [--device-entries 5000] [--devices 200] [--entries 2000] [--plan-devices 1000]
+example, scrapli pushing 2,000 entries to one device at rtt 10 ms:
+    scripts/bench-fleet --scenarios device --device-entries 2000 --rtt-ms 10 --tools tsfleet,scrapli";
 
 /// The command line: `--name value` pairs after `cargo bench --bench fleet --`.
 struct Args(Vec<String>);
@@ -65,6 +79,10 @@ const OPTIONS: [&str; 10] = [
 impl Args {
     /// A misspelt option would silently measure the defaults: refuse it.
     fn check(&self) {
+        if self.0.iter().any(|a| a == "--help") {
+            println!("{USAGE}");
+            std::process::exit(0);
+        }
         for a in self.0.iter().skip(1).filter(|a| a.starts_with("--")) {
             if !OPTIONS.contains(&a.as_str()) {
                 eprintln!(
@@ -385,7 +403,14 @@ fn main() {
     let rtt_ms = args.number("--rtt-ms", 5);
     let line_cost_us = args.number("--line-cost-us", 200);
     let concurrency = args.number("--concurrency", 64);
-    let tools = args.list("--tools", "tsfleet,netmiko,nornir");
+    let tools = args.list("--tools", &TOOLS.join(","));
+    if let Some(other) = tools.iter().find(|t| !TOOLS.contains(&t.as_str())) {
+        eprintln!(
+            "--tools: unknown {other:?}; the tools are {}",
+            TOOLS.join(",")
+        );
+        std::process::exit(2);
+    }
     let entries = args.number("--entries", 2000) as u32;
     let devices = args.number("--devices", 200) as usize;
     let mut scenarios = Vec::new();
