@@ -100,9 +100,9 @@ def on_pool(job, one):
     return pushed, failed
 
 
-# What a scrapli user adds for IOS: its SSH offers only the old key exchange,
-# host key and cipher (the simulator's `legacy_only` devices, src/sim/server.rs),
-# which OpenSSH's client no longer offers unless asked.
+# What a scrapli user adds for IOS: older images offer only the old key
+# exchange, host key and cipher (as the simulator's `legacy_only` devices do,
+# src/sim/server.rs), which OpenSSH's client no longer offers unless asked.
 IOS_SSH_ALGORITHMS = [
     "-o", "KexAlgorithms=+diffie-hellman-group14-sha1",
     "-o", "HostKeyAlgorithms=+ssh-rsa",
