@@ -7,6 +7,7 @@
 //! scripts/bench-fleet [--rtt-ms 5] [--line-cost-us 200] [--concurrency 64]
 //!     [--scenarios device,first,churn,plan] [--tools tsfleet,netmiko,nornir,scrapli]
 //!     [--device-entries 5000] [--devices 200] [--entries 2000] [--plan-devices 1000]
+//!     [--scale-devices 10000] [--scale-concurrency 256]
 //! ```
 //!
 //! For example, one tool on one scenario:
@@ -14,7 +15,9 @@
 //!
 //! Scenarios: one device × 5,000 entries (first sync); 200 devices × 2,000
 //! entries, first sync; the same with 1% churn; `plan` only on 1,000 devices
-//! × 2,000 entries (1% churn pending). Every tool starts from the same device
+//! × 2,000 entries (1% churn pending); and, only when asked for (`scale`),
+//! `plan` of 10,000 devices already in sync at concurrency 256, for the memory
+//! a large shard needs (peak RSS must not grow with the fleet). Every tool starts from the same device
 //! state, and after an apply the benchmark checks that each device holds
 //! exactly the lists (a tool that did not converge shows as failed).
 //!
@@ -63,7 +66,7 @@ example, scrapli pushing 2,000 entries to one device at rtt 10 ms:
 struct Args(Vec<String>);
 
 /// Every option the benchmark takes (`--bench` is what cargo adds).
-const OPTIONS: [&str; 10] = [
+const OPTIONS: [&str; 12] = [
     "--rtt-ms",
     "--line-cost-us",
     "--concurrency",
@@ -73,6 +76,8 @@ const OPTIONS: [&str; 10] = [
     "--devices",
     "--entries",
     "--plan-devices",
+    "--scale-devices",
+    "--scale-concurrency",
     "--bench",
 ];
 
@@ -87,7 +92,7 @@ impl Args {
             if !OPTIONS.contains(&a.as_str()) {
                 eprintln!(
                     "unknown option {a}; the options are {}",
-                    OPTIONS[..9].join(" ")
+                    OPTIONS[..OPTIONS.len() - 1].join(" ")
                 );
                 std::process::exit(2);
             }
@@ -125,6 +130,8 @@ enum Kind {
     FirstSync,
     Churn,
     Plan,
+    /// `plan` of devices that already hold the lists.
+    InSync,
 }
 
 struct Scenario {
@@ -132,6 +139,7 @@ struct Scenario {
     devices: usize,
     entries: u32,
     kind: Kind,
+    concurrency: u64,
 }
 
 impl Scenario {
@@ -149,7 +157,13 @@ impl Scenario {
         match self.kind {
             Kind::FirstSync => 0..self.entries,
             Kind::Churn | Kind::Plan => self.churn()..self.entries + self.churn(),
+            Kind::InSync => 0..self.entries,
         }
+    }
+
+    /// `plan` rather than `apply`.
+    fn plans(&self) -> bool {
+        matches!(self.kind, Kind::Plan | Kind::InSync)
     }
 
     /// Lines each device processes: configuration lines for an apply
@@ -158,7 +172,9 @@ impl Scenario {
     fn lines_per_device(&self) -> u64 {
         match self.kind {
             Kind::Churn => 2 * u64::from(self.churn()),
-            Kind::FirstSync | Kind::Plan => u64::from(self.entries) + ALLOW.len() as u64,
+            Kind::FirstSync | Kind::Plan | Kind::InSync => {
+                u64::from(self.entries) + ALLOW.len() as u64
+            }
         }
     }
 }
@@ -312,7 +328,7 @@ fn peer_job(tool: &str, scenario: &Scenario, fleet: &SimFleet, concurrency: u64)
     let entries = |nets: Vec<Ipv4Net>| nets.iter().map(entry_line).collect::<Vec<_>>();
     serde_json::json!({
         "tool": tool,
-        "mode": if scenario.kind == Kind::Plan { "plan" } else { "apply" },
+        "mode": if scenario.plans() { "plan" } else { "apply" },
         "concurrency": concurrency,
         "username": "admin",
         "password": PASSWORD,
@@ -339,11 +355,7 @@ async fn run_tool(
     let runs = tempfile::tempdir_in(dir).unwrap();
     let (measured, reported_failures) = if tool == "tsfleet" {
         let mut command = Command::new(TSFLEET);
-        let verb = if scenario.kind == Kind::Plan {
-            "plan"
-        } else {
-            "apply"
-        };
+        let verb = if scenario.plans() { "plan" } else { "apply" };
         command.args([
             "-q",
             verb,
@@ -361,7 +373,7 @@ async fn run_tool(
             // benchmark (kept across its runs, as a scheduled job keeps them),
             // never in the user's own state directory.
             .env("TSFLEET_STATE_DIR", dir.join("state"));
-        if scenario.kind != Kind::Plan {
+        if !scenario.plans() {
             command.arg("--yes");
         }
         let m = measure(command, None).await;
@@ -388,7 +400,7 @@ async fn run_tool(
         (m, failed)
     };
     let want = match scenario.kind {
-        Kind::Plan => groups(scenario.before().unwrap()),
+        Kind::Plan | Kind::InSync => groups(scenario.before().unwrap()),
         _ => groups(scenario.published()),
     };
     (
@@ -415,6 +427,7 @@ fn main() {
     let devices = args.number("--devices", 200) as usize;
     let mut scenarios = Vec::new();
     for key in args.list("--scenarios", "device,first,churn,plan") {
+        let mut sessions = concurrency;
         let (devices, entries, kind, what) = match key.as_str() {
             "device" => (
                 1,
@@ -430,7 +443,16 @@ fn main() {
                 Kind::Plan,
                 "plan only",
             ),
-            other => panic!("--scenarios: unknown {other:?} (device, first, churn, plan)"),
+            "scale" => {
+                sessions = args.number("--scale-concurrency", 256);
+                (
+                    args.number("--scale-devices", 10_000) as usize,
+                    entries,
+                    Kind::InSync,
+                    "plan, in sync",
+                )
+            }
+            other => panic!("--scenarios: unknown {other:?} (device, first, churn, plan, scale)"),
         };
         let title = format!("{devices} × {entries}, {what}");
         scenarios.push(Scenario {
@@ -438,6 +460,7 @@ fn main() {
             devices,
             entries,
             kind,
+            concurrency: sessions,
         });
     }
     let rtt = Duration::from_millis(rtt_ms);
@@ -466,15 +489,16 @@ fn main() {
             let lines = scenario.devices as u64 * scenario.lines_per_device();
             let per_device = 2.0 * rtt.as_secs_f64()
                 + match scenario.kind {
-                    Kind::Plan => 0.0,
+                    Kind::Plan | Kind::InSync => 0.0,
                     _ => scenario.lines_per_device() as f64 * line_cost.as_secs_f64(),
                 };
-            let sessions = (concurrency as usize).clamp(1, scenario.devices);
+            let sessions = (scenario.concurrency as usize).clamp(1, scenario.devices);
             let ideal = scenario.devices.div_ceil(sessions) as f64 * per_device;
             let mut ours = None;
             for tool in &tools {
                 bench.fleet().set_groups(&start);
-                let (m, failed) = run_tool(tool, scenario, bench, concurrency, dir.path()).await;
+                let (m, failed) =
+                    run_tool(tool, scenario, bench, scenario.concurrency, dir.path()).await;
                 let rate = lines as f64 / m.seconds;
                 let versus = match ours {
                     None if tool == "tsfleet" => {
