@@ -17,9 +17,10 @@
 //! entries, first sync; the same with 1% churn; `plan` only on 1,000 devices
 //! × 2,000 entries (1% churn pending); and, only when asked for (`scale`),
 //! `plan` of 10,000 devices already in sync at concurrency 256, for the memory
-//! a large shard needs (peak RSS must not grow with the fleet). Every tool starts from the same device
-//! state, and after an apply the benchmark checks that each device holds
-//! exactly the lists (a tool that did not converge shows as failed).
+//! a large shard needs (peak RSS must not grow with the fleet). Every tool
+//! starts from the same device state, and after an apply the benchmark checks
+//! that each device holds exactly the lists (a tool that did not converge
+//! shows as failed).
 //!
 //! For each run it prints wall time (the whole process, start-up included),
 //! lines per second, peak RSS (VmHWM, sampled every 20 ms), the ratio to the
@@ -59,6 +60,7 @@ const USAGE: &str = "\
 usage: scripts/bench-fleet [--rtt-ms 5] [--line-cost-us 200] [--concurrency 64]
     [--scenarios device,first,churn,plan] [--tools tsfleet,netmiko,nornir,scrapli]
     [--device-entries 5000] [--devices 200] [--entries 2000] [--plan-devices 1000]
+    [--scale-devices 10000] [--scale-concurrency 256]   (scenario `scale`, only when named)
 example, scrapli pushing 2,000 entries to one device at rtt 10 ms:
     scripts/bench-fleet --scenarios device --device-entries 2000 --rtt-ms 10 --tools tsfleet,scrapli";
 
