@@ -76,47 +76,37 @@ impl Column {
     }
 }
 
+/// Every column, in table order.
+const ALL: [Column; 10] = [
+    Column::Device,
+    Column::Status,
+    Column::Added,
+    Column::Removed,
+    Column::Kept,
+    Column::Capped,
+    Column::Time,
+    Column::LinesPerSec,
+    Column::Error,
+    Column::Notes,
+];
+
 /// The columns that mean something for `command`, NOTES only when a device
 /// has one. `check` compares no list and pushes nothing (no counts, no
 /// LINES/S); `plan` pushes nothing (no LINES/S); `remove` only deletes
 /// groups (REMOVED, the entries they held) with a command per group, so a
 /// line rate says nothing there either.
 fn columns(command: Command, devices: &[&DeviceReport]) -> Vec<Column> {
-    let mut columns = match command {
-        Command::Apply => vec![
-            Column::Device,
-            Column::Status,
-            Column::Added,
-            Column::Removed,
-            Column::Kept,
-            Column::Capped,
-            Column::Time,
-            Column::LinesPerSec,
-            Column::Error,
-        ],
-        Command::Plan => vec![
-            Column::Device,
-            Column::Status,
-            Column::Added,
-            Column::Removed,
-            Column::Kept,
-            Column::Capped,
-            Column::Time,
-            Column::Error,
-        ],
-        Command::Check => vec![Column::Device, Column::Status, Column::Time, Column::Error],
-        Command::Remove => vec![
-            Column::Device,
-            Column::Status,
-            Column::Removed,
-            Column::Time,
-            Column::Error,
-        ],
+    let notes = devices.iter().any(|d| !d.notes.is_empty());
+    let means_something = |c: Column| match c {
+        Column::Device | Column::Status | Column::Time | Column::Error => true,
+        Column::Notes => notes,
+        Column::Removed => command != Command::Check,
+        Column::Added | Column::Kept | Column::Capped => {
+            matches!(command, Command::Plan | Command::Apply)
+        }
+        Column::LinesPerSec => command == Command::Apply,
     };
-    if devices.iter().any(|d| !d.notes.is_empty()) {
-        columns.push(Column::Notes);
-    }
-    columns
+    ALL.into_iter().filter(|&c| means_something(c)).collect()
 }
 
 const GAP: &str = "  ";
@@ -166,12 +156,10 @@ fn fit(columns: &[Column], widths: &mut [usize], total: usize) {
         .sum();
     let mut room = total.saturating_sub(fixed);
     let text: Vec<usize> = (0..columns.len()).filter(|&i| columns[i].text()).collect();
-    if let [first, ..] = text[..] {
-        if text.len() > 1 {
-            let half = (room.saturating_sub(GAP.len()) / 2).max(MIN_ERROR_WIDTH);
-            widths[first] = widths[first].min(half);
-            room = room.saturating_sub(widths[first] + GAP.len());
-        }
+    if let [first, _, ..] = text[..] {
+        let half = (room.saturating_sub(GAP.len()) / 2).max(MIN_ERROR_WIDTH);
+        widths[first] = widths[first].min(half);
+        room = room.saturating_sub(widths[first] + GAP.len());
     }
     if let Some(&last) = text.last() {
         widths[last] = room.max(MIN_ERROR_WIDTH);
