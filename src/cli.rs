@@ -481,6 +481,13 @@ pub struct ReportFiles {
     /// or post it as a merge-request note.
     #[arg(long, value_name = "FILE")]
     pub summary_md: Option<Output>,
+    /// Write Prometheus metrics (node_exporter textfile format: last run time,
+    /// success, devices by status, per-device last success) atomically; `-`
+    /// for stdout. Written even when the run stops before contacting any
+    /// device (success 0). Example for cron:
+    /// --metrics /var/lib/prometheus/node-exporter/tsfleet-apply.prom
+    #[arg(long, value_name = "FILE")]
+    pub metrics: Option<Output>,
 }
 
 /// `--detailed-exitcode`, for the commands that change nothing (plan,

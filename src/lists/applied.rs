@@ -159,8 +159,9 @@ impl RecordFile {
     }
 }
 
-/// Open `path` for reading; a symbolic link there is refused, not followed.
-fn open_nofollow(path: &Path) -> std::io::Result<std::fs::File> {
+/// Open `path` for reading; a symbolic link there is refused, not followed
+/// (also for the state `--metrics` keeps, `crate::report::metrics`).
+pub(crate) fn open_nofollow(path: &Path) -> std::io::Result<std::fs::File> {
     use rustix::fs::{Mode, OFlags};
     rustix::fs::open(
         path,
