@@ -2,8 +2,10 @@
 //! never beside the inventory (which may sit on a read-only mount, as in
 //! `examples/kubernetes/`). It holds the run locks, `locks/<digest>.lock`
 //! (see [`crate::lock`]), and the record of the lists last applied,
-//! `applied/<digest>.json` (see [`crate::lists::applied`]): both named by
-//! [`inventory_file`]; state kept across runs belongs here too.
+//! `applied/<digest>.json` (see [`crate::lists::applied`]), and the devices'
+//! last successes for `--metrics`, `metrics/<digest>.json` (see
+//! [`crate::report::metrics`]): all named by [`inventory_file`]; state kept
+//! across runs belongs here too.
 //!
 //! Where it is: `--state-dir` (or `TSFLEET_STATE_DIR`), else
 //! `$XDG_STATE_HOME/tsfleet`, else `~/.local/state/tsfleet`. Folders tsfleet

@@ -905,7 +905,9 @@ async fn a_stop_signal_mid_push(signal: &str, named: &str) {
     let metrics = std::fs::read_to_string(lab.dir.path().join(format!("{signal}.prom"))).unwrap();
     let line = |name: &str| {
         let found = metrics.lines().find(|l| l.starts_with(name));
-        found.unwrap_or_else(|| panic!("{name}: {metrics}")).to_string()
+        found
+            .unwrap_or_else(|| panic!("{name}: {metrics}"))
+            .to_string()
     };
     assert!(line("tsfleet_last_run_success{").ends_with(" 0"));
     assert!(line("tsfleet_devices{command=\"apply\"").contains("status=\"ok\""));

@@ -27,8 +27,8 @@ fn promtool_check(path: &Path) -> (bool, String) {
         .stdin(std::fs::File::open(path).unwrap())
         .output()
         .expect("run promtool (Debian package prometheus)");
-    let said = String::from_utf8_lossy(&out.stdout).into_owned()
-        + &String::from_utf8_lossy(&out.stderr);
+    let said =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     (out.status.success(), said)
 }
 
@@ -76,7 +76,13 @@ async fn apply_metrics_pass_promtool_and_a_failing_device_keeps_its_last_success
     })
     .await;
     let prom = bed.dir.path().join("tsfleet-apply.prom");
-    let args = ["--yes", "--metrics", "tsfleet-apply.prom", "--json", "r.json"];
+    let args = [
+        "--yes",
+        "--metrics",
+        "tsfleet-apply.prom",
+        "--json",
+        "r.json",
+    ];
     let out = bed.run("apply", &args).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let first = series(&prom);
@@ -116,7 +122,12 @@ async fn apply_metrics_pass_promtool_and_a_failing_device_keeps_its_last_success
         value(&second, "tsfleet_devices", &[&label]).unwrap()
     };
     assert_eq!(
-        [count("ok"), count("changed"), count("failed"), count("skipped")],
+        [
+            count("ok"),
+            count("changed"),
+            count("failed"),
+            count("skipped")
+        ],
         [0.0, 2.0, 1.0, 0.0]
     );
     let report: serde_json::Value =
@@ -157,7 +168,13 @@ async fn a_run_that_stops_before_contact_writes_success_0_and_keeps_the_last_suc
     let logins = bed.logins();
 
     // The lists file does not exist: exit 3, nothing contacted.
-    let args = ["--yes", "--lists", "missing.json", "--metrics", "tsfleet-apply.prom"];
+    let args = [
+        "--yes",
+        "--lists",
+        "missing.json",
+        "--metrics",
+        "tsfleet-apply.prom",
+    ];
     let out = bed.run("apply", &args).await;
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     assert_eq!(bed.logins(), logins, "nothing contacted");
@@ -180,7 +197,11 @@ async fn a_run_that_stops_before_contact_writes_success_0_and_keeps_the_last_suc
     let args = ["--yes", "--metrics", "no/such/dir/m.prom"];
     let out = bed.run("apply", &args).await;
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
-    assert!(text(&out).contains("--metrics no/such/dir"), "{}", text(&out));
+    assert!(
+        text(&out).contains("--metrics no/such/dir"),
+        "{}",
+        text(&out)
+    );
     assert_eq!(bed.logins(), logins);
 }
 
@@ -191,7 +212,15 @@ async fn shards_plan_apply_and_their_merge_write_files_that_never_collide() {
     for shard in ["1/2", "2/2"] {
         let n = &shard[..1];
         let (json, prom) = (format!("shard-{n}.json"), format!("apply-{n}.prom"));
-        let args = ["--yes", "--shard", shard, "--json", &json, "--metrics", &prom];
+        let args = [
+            "--yes",
+            "--shard",
+            shard,
+            "--json",
+            &json,
+            "--metrics",
+            &prom,
+        ];
         let out = bed.run("apply", &args).await;
         assert_eq!(out.status.code(), Some(0), "{}", text(&out));
         files.push(prom);
