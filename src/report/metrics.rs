@@ -22,7 +22,6 @@ use crate::files::Output;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt::Write;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -292,17 +291,10 @@ impl SuccessFile {
     }
 
     fn read_checked(&self) -> Result<Option<Successes>, String> {
-        let file = match crate::lists::applied::open_nofollow(&self.path) {
-            Ok(file) => file,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(format!("cannot be read: {e}")),
+        let read = crate::state_dir::read(&self.path, MAX_SUCCESSES_BYTES);
+        let Some(text) = read.map_err(|e| format!("cannot be read: {e}"))? else {
+            return Ok(None);
         };
-        let mut text = Vec::new();
-        (file.take(MAX_SUCCESSES_BYTES + 1).read_to_end(&mut text))
-            .map_err(|e| format!("cannot be read: {e}"))?;
-        if text.len() as u64 > MAX_SUCCESSES_BYTES {
-            return Err(format!("are larger than {MAX_SUCCESSES_BYTES} bytes"));
-        }
         let s: Successes =
             serde_json::from_slice(&text).map_err(|e| format!("are damaged: {e}"))?;
         if s.version != SUCCESSES_VERSION {
@@ -317,15 +309,10 @@ impl SuccessFile {
     /// Replace the file with `successes` (atomically, mode 0600), creating
     /// the `metrics` folder (0700) when missing.
     pub fn write(&self, successes: &Successes) -> Result<(), ReportError> {
-        let write_err = |source| ReportError::Write {
+        crate::state_dir::write_json(&self.path, successes).map_err(|source| ReportError::Write {
             path: self.path.clone(),
             source,
-        };
-        let mut text = serde_json::to_vec_pretty(successes).map_err(|e| write_err(e.into()))?;
-        text.push(b'\n');
-        let folder = self.path.parent().unwrap_or(Path::new("."));
-        crate::files::create_private_dir(folder).map_err(write_err)?;
-        crate::files::write_atomic_mode(&self.path, &text, 0o600).map_err(write_err)
+        })
     }
 }
 

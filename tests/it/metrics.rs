@@ -58,6 +58,14 @@ fn value(series: &BTreeMap<String, f64>, name: &str, labels: &[&str]) -> Option<
     found.first().copied()
 }
 
+/// `tsfleet_devices` for ok, changed, failed and skipped.
+fn devices(series: &BTreeMap<String, f64>) -> [Option<f64>; 4] {
+    ["ok", "changed", "failed", "skipped"].map(|status| {
+        let label = format!("status=\"{status}\"");
+        value(series, "tsfleet_devices", &[&label])
+    })
+}
+
 fn last_success(series: &BTreeMap<String, f64>, device: &str) -> Option<f64> {
     let label = format!("device=\"{device}\"");
     value(
@@ -92,14 +100,7 @@ async fn apply_metrics_pass_promtool_and_a_failing_device_keeps_its_last_success
         "every series names the command and inventory: {first:?}"
     );
     assert_eq!(value(&first, "tsfleet_last_run_success", &[]), Some(1.0));
-    assert_eq!(
-        value(&first, "tsfleet_devices", &["status=\"changed\""]),
-        Some(3.0)
-    );
-    for status in ["ok", "failed", "skipped"] {
-        let label = format!("status=\"{status}\"");
-        assert_eq!(value(&first, "tsfleet_devices", &[&label]), Some(0.0));
-    }
+    assert_eq!(devices(&first), [0.0, 3.0, 0.0, 0.0].map(Some));
     assert_eq!(
         value(&first, "tsfleet_entries", &["change=\"added\""]),
         Some(60.0)
@@ -117,19 +118,7 @@ async fn apply_metrics_pass_promtool_and_a_failing_device_keeps_its_last_success
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let second = series(&prom);
     assert_eq!(value(&second, "tsfleet_last_run_success", &[]), Some(0.0));
-    let count = |status: &str| {
-        let label = format!("status=\"{status}\"");
-        value(&second, "tsfleet_devices", &[&label]).unwrap()
-    };
-    assert_eq!(
-        [
-            count("ok"),
-            count("changed"),
-            count("failed"),
-            count("skipped")
-        ],
-        [0.0, 2.0, 1.0, 0.0]
-    );
+    assert_eq!(devices(&second), [0.0, 2.0, 1.0, 0.0].map(Some));
     let report: serde_json::Value =
         serde_json::from_slice(&std::fs::read(bed.dir.path().join("r.json")).unwrap()).unwrap();
     for change in ["added", "removed"] {
@@ -180,10 +169,7 @@ async fn a_run_that_stops_before_contact_writes_success_0_and_keeps_the_last_suc
     assert_eq!(bed.logins(), logins, "nothing contacted");
     let after = series(&prom);
     assert_eq!(value(&after, "tsfleet_last_run_success", &[]), Some(0.0));
-    for status in ["ok", "changed", "failed", "skipped"] {
-        let label = format!("status=\"{status}\"");
-        assert_eq!(value(&after, "tsfleet_devices", &[&label]), Some(0.0));
-    }
+    assert_eq!(devices(&after), [Some(0.0); 4]);
     for device in ["rtr-001", "rtr-002"] {
         assert!(last_success(&before, device).is_some());
         assert_eq!(last_success(&after, device), last_success(&before, device));
