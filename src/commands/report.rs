@@ -23,6 +23,7 @@ fn merge_reports(args: MergeArgs) -> Result<Outcome, Error> {
     let for_metrics = super::run::ForMetrics {
         inventory: None,
         last_success: crate::report::metrics::successes_of(&merged),
+        state_unwritten: false,
     };
     let unwritten =
         super::run::write_reports(&merged, &args.reports, &source, detailed, &for_metrics);

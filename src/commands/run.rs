@@ -439,7 +439,7 @@ pub(crate) fn write_reports(
     // Last: a report that could not be written makes the run a failure.
     if let Some(output) = &reports.metrics {
         let code = crate::error::exit_code(&Ok(Outcome::of_report(report, detailed)));
-        let success = failed.is_empty() && matches!(code, 0 | 2);
+        let success = failed.is_empty() && !for_metrics.state_unwritten && matches!(code, 0 | 2);
         let labels = metrics::Labels {
             command: report.command,
             inventory: for_metrics.inventory.clone(),
@@ -459,6 +459,8 @@ pub(crate) fn write_reports(
 pub(crate) struct ForMetrics {
     pub inventory: Option<String>,
     pub last_success: std::collections::BTreeMap<String, u64>,
+    /// The last successes could not be kept: the run exits 1.
+    pub state_unwritten: bool,
 }
 
 /// The last successes after this run, kept in the state directory (the
@@ -474,6 +476,7 @@ fn last_successes(
     let mut for_metrics = ForMetrics {
         inventory: Some(inventory.display().to_string()),
         last_success: metrics::successes_of(report),
+        state_unwritten: false,
     };
     let Some(file) = state_dir.and_then(|dir| metrics::SuccessFile::of(dir, inventory).ok()) else {
         return (for_metrics, None);
@@ -485,7 +488,9 @@ fn last_successes(
     for_metrics.last_success = successes.of(report.command, |name| {
         shard.is_none_or(|s| crate::shard::contains(s, name))
     });
-    (for_metrics, file.write(&successes).err().map(Error::from))
+    let unwritten = file.write(&successes).err().map(Error::from);
+    for_metrics.state_unwritten = unwritten.is_some();
+    (for_metrics, unwritten)
 }
 
 /// Whether `e` is about the `--metrics` output itself (which then cannot be

@@ -309,7 +309,7 @@ impl SuccessFile {
     /// Replace the file with `successes` (atomically, mode 0600), creating
     /// the `metrics` folder (0700) when missing.
     pub fn write(&self, successes: &Successes) -> Result<(), ReportError> {
-        crate::state_dir::write_json(&self.path, successes).map_err(|source| ReportError::Write {
+        crate::state_dir::write_json(&self.path, successes).map_err(|source| ReportError::State {
             path: self.path.clone(),
             source,
         })

@@ -62,6 +62,15 @@ pub enum ReportError {
     },
     #[error("{path}: not a tsfleet report: {reason}")]
     Parse { path: PathBuf, reason: String },
+    /// `--metrics`' state file (`metrics::SuccessFile`).
+    #[error(
+        "{path}: cannot keep the devices' last successes for --metrics: {source}; the next run starts from the ones kept before"
+    )]
+    State {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("cannot render the JUnit report: {0}")]
     Junit(#[from] quick_junit::SerializeError),
 }

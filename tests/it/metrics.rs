@@ -179,6 +179,25 @@ async fn a_run_that_stops_before_contact_writes_success_0_and_keeps_the_last_suc
             >= value(&before, "tsfleet_last_run_timestamp_seconds", &[])
     );
 
+    // The last successes cannot be kept (a file where their folder goes):
+    // the run exits 1 naming it, and its metrics say success 0.
+    let state = harness::state_dir(bed.dir.path()).join("metrics");
+    std::fs::remove_dir_all(&state).unwrap();
+    std::fs::write(&state, "").unwrap();
+    let out = bed
+        .run("apply", &["--yes", "--metrics", "tsfleet-apply.prom"])
+        .await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("cannot keep the devices' last successes"),
+        "{}",
+        text(&out)
+    );
+    let unkept = series(&prom);
+    assert_eq!(value(&unkept, "tsfleet_last_run_success", &[]), Some(0.0));
+    assert_eq!(devices(&unkept), [2.0, 0.0, 0.0, 0.0].map(Some));
+    let logins = bed.logins();
+
     // An unwritable --metrics is refused before contact like any report.
     let args = ["--yes", "--metrics", "no/such/dir/m.prom"];
     let out = bed.run("apply", &args).await;
