@@ -485,12 +485,15 @@ fn last_successes(
     let names = loaded.devices().iter().map(|d| d.name.as_str());
     let successes = file.read().after_run(report, end, names);
     let shard = fleet.devices.shard;
-    for_metrics.last_success = successes.of(report.command, |name| {
-        shard.is_none_or(|s| crate::shard::contains(s, name))
-    });
+    for_metrics.last_success = successes.of(report.command, in_shard(shard));
     let unwritten = file.write(&successes).err().map(Error::from);
     for_metrics.state_unwritten = unwritten.is_some();
     (for_metrics, unwritten)
+}
+
+/// Whether a device belongs to `shard` (every device when there is none).
+fn in_shard(shard: Option<crate::shard::Shard>) -> impl Fn(&str) -> bool {
+    move |name| shard.is_none_or(|s| crate::shard::contains(s, name))
 }
 
 /// Whether `e` is about the `--metrics` output itself (which then cannot be
@@ -518,11 +521,7 @@ fn metrics_not_run(
     let shard = fleet.devices.shard;
     let kept = (fleet.state.resolve())
         .and_then(|dir| metrics::SuccessFile::of(&dir, inventory).ok())
-        .map(|file| {
-            (file.read()).of(command, |name| {
-                shard.is_none_or(|s| crate::shard::contains(s, name))
-            })
-        })
+        .map(|file| file.read().of(command, in_shard(shard)))
         .unwrap_or_default();
     let now = SystemTime::now();
     let m = metrics::Metrics {
