@@ -9,6 +9,7 @@ use crate::harness::{self, repo_root};
 use crate::shrink::{Bed, hosts, text};
 use std::collections::BTreeMap;
 use std::path::Path;
+use tsfleet::report::metrics::SuccessFile;
 
 /// An entry rtr-002 refuses (its `error_entries` fault in [`profile`]).
 const REFUSED: &str = "198.51.100.11/32";
@@ -149,10 +150,24 @@ async fn apply_metrics_pass_promtool_and_a_failing_device_keeps_its_last_success
 async fn a_run_that_stops_before_contact_writes_success_0_and_keeps_the_last_successes() {
     let bed = Bed::start(2, "", hosts(20)).await;
     let prom = bed.dir.path().join("tsfleet-apply.prom");
+    // Links planted at the metrics file and at the state file: replaced, and
+    // what they point to left alone.
+    let victim = bed.dir.path().join("victim");
+    std::fs::write(&victim, "precious").unwrap();
+    std::os::unix::fs::symlink(&victim, &prom).unwrap();
+    let state = harness::state_dir(bed.dir.path());
+    let kept = SuccessFile::of(&state, &bed.inventory).unwrap().path;
+    std::fs::create_dir_all(kept.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink(&victim, &kept).unwrap();
     let out = bed
         .run("apply", &["--yes", "--metrics", "tsfleet-apply.prom"])
         .await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("symbolic link"), "{}", text(&out));
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+    for path in [&prom, &kept] {
+        assert!(std::fs::symlink_metadata(path).unwrap().is_file());
+    }
     let before = series(&prom);
     let logins = bed.logins();
 
