@@ -491,6 +491,12 @@ pub struct ReportFiles {
     /// or post it as a merge-request note.
     #[arg(long, value_name = "FILE")]
     pub summary_md: Option<Output>,
+    /// Write Prometheus metrics for node_exporter's textfile collector (last
+    /// run time and success, devices by status, each device's last success)
+    /// atomically; `-` for stdout. Written too when the run stops before
+    /// contacting any device (success 0).
+    #[arg(long, value_name = "FILE")]
+    pub metrics: Option<Output>,
 }
 
 /// `--detailed-exitcode`, for the commands that change nothing (plan,
@@ -764,7 +770,9 @@ pub struct PlanArgs {
     "tsfleet resolve -i fleet.yaml -o lists.json\n  ",
     "tsfleet apply -i fleet.yaml --lists lists.json --yes\n  ",
     "tsfleet apply -i fleet.yaml --diff              # and each line it pushes\n  ",
-    "tsfleet apply -i fleet.yaml --plan plan.json --yes  # exactly that plan\n\n",
+    "tsfleet apply -i fleet.yaml --plan plan.json --yes  # exactly that plan\n  ",
+    "tsfleet apply -i fleet.yaml --yes \\\n      ",
+    "--metrics /var/lib/prometheus/node-exporter/tsfleet-apply.prom  # cron\n\n",
     crate::error::exit_codes_help!(changes routers)
 ))]
 pub struct ApplyArgs {

@@ -237,20 +237,27 @@ pub fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> std::io::Resul
         Target::Folder => return Err(std::io::Error::other("is a folder, not a file")),
         Target::Replace => {}
     }
+    let mut tmp = temporary_beside(path, mode)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map(drop).map_err(|e| e.error)
+}
+
+/// The new file [`write_atomic_mode`] renames to `path`: `.NAME.XXXXXX.tmp`
+/// beside it, hidden and ending in `.tmp`, so a reader of `*.json` or
+/// `*.prom` (node_exporter's textfile collector) never picks it up.
+fn temporary_beside(path: &Path, mode: u32) -> std::io::Result<tempfile::NamedTempFile> {
     let name = path
         .file_name()
         .ok_or_else(|| std::io::Error::other(format!("{} is not a file name", path.display())))?;
     let mut prefix = std::ffi::OsString::from(".");
     prefix.push(name);
     prefix.push(".");
-    let mut tmp = tempfile::Builder::new()
+    tempfile::Builder::new()
         .prefix(&prefix)
         .suffix(".tmp")
         .permissions(std::fs::Permissions::from_mode(mode))
-        .tempfile_in(folder_of(path))?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map(drop).map_err(|e| e.error)
+        .tempfile_in(folder_of(path))
 }
 
 /// Create the folder `path` (and its missing parents), each new one mode
@@ -296,6 +303,15 @@ mod tests {
         write_atomic(Path::new("/dev/null"), b"discarded").unwrap();
         let meta = std::fs::metadata("/dev/null").unwrap();
         assert!(!meta.is_file(), "/dev/null is still a device");
+    }
+
+    #[test]
+    fn the_temporary_is_hidden_and_never_ends_like_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let tmp = temporary_beside(&dir.path().join("tsfleet.prom"), 0o644).unwrap();
+        let name = tmp.path().file_name().unwrap().to_str().unwrap();
+        assert!(name.starts_with(".tsfleet.prom."), "{name}");
+        assert!(name.ends_with(".tmp") && !name.ends_with(".prom"), "{name}");
     }
 
     #[test]

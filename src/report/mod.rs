@@ -2,7 +2,8 @@
 //! plain value, and its renderings: the terminal table ([`table`]), the JSON
 //! file ([`json`], described by `schemas/report.schema.json`, which is
 //! generated from these types by [`schema`]), JUnit XML ([`junit`]) and a
-//! Markdown summary for CI ([`markdown`]). The
+//! Markdown summary for CI ([`markdown`]) and Prometheus metrics
+//! ([`metrics`]). The
 //! doc comments of the types written to that file are the schema's
 //! descriptions, so they are written for its readers; notes for Rust readers
 //! are plain comments.
@@ -24,6 +25,7 @@ pub mod json;
 pub mod junit;
 pub mod markdown;
 pub mod merge;
+pub mod metrics;
 pub mod schema;
 pub mod schema_rules;
 pub mod table;
@@ -60,6 +62,15 @@ pub enum ReportError {
     },
     #[error("{path}: not a tsfleet report: {reason}")]
     Parse { path: PathBuf, reason: String },
+    /// `--metrics`' state file (`metrics::SuccessFile`).
+    #[error(
+        "{path}: cannot keep the devices' last successes for --metrics: {source}; the next run starts from the ones kept before"
+    )]
+    State {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("cannot render the JUnit report: {0}")]
     Junit(#[from] quick_junit::SerializeError),
 }

@@ -792,7 +792,10 @@ fn spawn_apply(lab: &Lab, name: &str) -> (std::process::Child, PathBuf, PathBuf)
         .arg(&junit)
         .arg("--run-dir")
         .arg(lab.dir.path().join("runs"))
+        .arg("--metrics")
+        .arg(lab.dir.path().join(format!("{name}.prom")))
         .env_remove("RUST_LOG")
+        .env("TSFLEET_STATE_DIR", harness::state_dir(lab.dir.path()))
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -898,6 +901,18 @@ async fn a_stop_signal_mid_push(signal: &str, named: &str) {
         junit.contains("rtr-001") && junit.contains("interrupted"),
         "{junit}"
     );
+    // The metrics too, for the monitoring of a stopped scheduled run.
+    let metrics = std::fs::read_to_string(lab.dir.path().join(format!("{signal}.prom"))).unwrap();
+    let line = |name: &str| {
+        let found = metrics.lines().find(|l| l.starts_with(name));
+        found
+            .unwrap_or_else(|| panic!("{name}: {metrics}"))
+            .to_string()
+    };
+    assert!(line("tsfleet_last_run_success{").ends_with(" 0"));
+    assert!(line("tsfleet_devices{command=\"apply\"").contains("status=\"ok\""));
+    let skipped = metrics.lines().find(|l| l.contains("status=\"skipped\""));
+    assert!(!skipped.unwrap().ends_with(" 0"), "{metrics}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -982,8 +997,13 @@ async fn a_second_run_on_the_same_inventory_exits_3_naming_the_holder() {
     std::os::unix::fs::symlink(&lab.inventory, &link).unwrap();
     let state = harness::state_dir(lab.dir.path());
     let _held = tsfleet::lock::acquire_inventory(&link, Some(&state)).unwrap();
-    let (out, _) = lab.tsfleet(&["plan"]).await;
+    let (out, _) = lab.tsfleet(&["plan", "--metrics", "plan.prom"]).await;
     assert_eq!(code(&out), 3, "{}", text(&out));
+    let metrics = std::fs::read_to_string(lab.dir.path().join("plan.prom")).unwrap();
+    assert!(
+        (metrics.lines()).any(|l| l.starts_with("tsfleet_last_run_success{") && l.ends_with(" 0")),
+        "a run refused by the lock still tells monitoring: {metrics}"
+    );
     assert!(
         text(&out).contains(&format!("pid {}", std::process::id())),
         "{}",

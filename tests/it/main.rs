@@ -12,6 +12,7 @@ mod harness;
 mod install;
 mod inventory;
 mod logs;
+mod metrics;
 mod modules;
 mod protect;
 mod report;
