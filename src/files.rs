@@ -49,6 +49,16 @@ impl Output {
         }
     }
 
+    /// [`Output::write`] for a file another service's user reads
+    /// (node_exporter's textfile collector): mode 0644 whatever the umask,
+    /// so the service running tsfleet can keep `UMask=0077`.
+    pub fn write_readable(&self, bytes: &[u8]) -> std::io::Result<()> {
+        match self {
+            Output::Stdout => self.write(bytes),
+            Output::File(path) => write_atomic_with(path, bytes, 0o644, true),
+        }
+    }
+
     /// Whether [`Output::write`] can succeed, found without touching the
     /// file itself: see [`check_writable`]. Stdout always can.
     pub fn check(&self) -> std::io::Result<()> {
@@ -229,6 +239,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 
 /// [`write_atomic`] with another mode for the new file (0600 for secrets).
 pub fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
+    write_atomic_with(path, bytes, mode, false)
+}
+
+/// [`write_atomic_mode`]; `exact`: the new file gets `mode` itself, not
+/// `mode` less the umask.
+fn write_atomic_with(path: &Path, bytes: &[u8], mode: u32, exact: bool) -> std::io::Result<()> {
     match target(path) {
         Target::WriteThrough => {
             let mut out = std::fs::OpenOptions::new().write(true).open(path)?;
@@ -238,6 +254,10 @@ pub fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> std::io::Resul
         Target::Replace => {}
     }
     let mut tmp = temporary_beside(path, mode)?;
+    if exact {
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(mode))?;
+    }
     tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;
     tmp.persist(path).map(drop).map_err(|e| e.error)

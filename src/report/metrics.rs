@@ -17,7 +17,7 @@
 //! keeps the time of its last success. It only feeds monitoring, so a
 //! damaged file never stops a sync: it is replaced, with a warning naming it.
 
-use super::{ReportError, RunKind, RunReport, Shard, Status, Summary, write_output};
+use super::{ReportError, RunKind, RunReport, Shard, Status, Summary};
 use crate::files::Output;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -120,7 +120,11 @@ pub fn render(m: &Metrics) -> String {
 
 /// Write the metrics file atomically (temporary file, then rename), or stdout.
 pub fn write(output: &Output, metrics: &Metrics) -> Result<(), ReportError> {
-    write_output(output, render(metrics).as_bytes())
+    // node_exporter runs as another user: 0644 whatever tsfleet's umask.
+    (output.write_readable(render(metrics).as_bytes())).map_err(|source| ReportError::Write {
+        path: output.to_string().into(),
+        source,
+    })
 }
 
 impl Metrics<'_> {

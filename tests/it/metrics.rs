@@ -308,3 +308,28 @@ fn the_example_alert_rules_pass_promtool() {
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(said.contains("SUCCESS: 4 rules found"), "{said}");
 }
+
+/// node_exporter reads the file as another user: it is 0644 even when
+/// tsfleet runs with `UMask=0077` (the systemd example's), on a run that
+/// stopped before contact (no inventory) as on any other.
+#[test]
+fn the_metrics_file_is_readable_by_node_exporter_whatever_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new("sh")
+        .args(["-c", "umask 077 && exec \"$0\" \"$@\""])
+        .arg(harness::tsfleet_bin())
+        .args(["plan", "-i", "missing.yaml", "--metrics", "tsfleet.prom"])
+        .current_dir(dir.path())
+        .env("TSFLEET_STATE_DIR", dir.path().join("state"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let prom = dir.path().join("tsfleet.prom");
+    let mode = std::fs::metadata(&prom).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o644, "the metrics file's mode");
+    assert_eq!(
+        value(&series(&prom), "tsfleet_last_run_success", &[]),
+        Some(0.0)
+    );
+}
