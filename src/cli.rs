@@ -468,7 +468,7 @@ pub struct MergeArgs {
 
 /// Where a run's report goes besides the table. Each is checked before
 /// any device is contacted.
-#[derive(Debug, Args)]
+#[derive(Debug, Default, Args)]
 pub struct ReportFiles {
     /// Write the report as JSON (schema: schemas/report.schema.json); `-` for stdout.
     #[arg(long, value_name = "FILE")]
@@ -582,10 +582,22 @@ pub struct ResolveArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  \
-    tsfleet sim --devices 3 --write-inventory lab/inventory.yaml\n  \
+#[command(
+    long_about = "Run a simulated fleet of IOS routers over SSH on loopback ports, and a DNS \
+    server publishing the lab's lists (lab-block.threatstop.local, lab-allow.threatstop.local) \
+    on --dns-port. With --write-inventory the inventory it writes (dns, the `lab` policy, host \
+    keys, secret files) works with plan and apply as it is, with no other process; \
+    inventory/lab.yaml fits the defaults of `tsfleet sim --devices 3`.",
+    after_help = "Examples:\n  \
+    tsfleet sim --devices 3 --write-inventory lab/lab.yaml &\n  \
+    tsfleet plan -i lab/lab.yaml\n  \
     ssh -p 20001 admin@127.0.0.1        # password: admin, then `enable` with secret: enable\n  \
-    tsfleet sim --stdio                  # one device's CLI on this terminal")]
+    tsfleet sim --stdio                  # one device's CLI on this terminal\n\n\
+    Rehearse a list change: the routers keep what was applied with --state-dir, so\n  \
+    tsfleet sim --state-dir lab/state --write-inventory lab/lab.yaml &   # apply, then stop it\n  \
+    tsfleet sim --state-dir lab/state --write-inventory lab/lab.yaml --churn 10 &\n  \
+    tsfleet plan -i lab/lab.yaml --diff  # about 10 % of the block list replaced"
+)]
 pub struct SimArgs {
     /// Number of devices, on consecutive ports from --base-port.
     #[arg(long, default_value_t = 3,
@@ -637,8 +649,22 @@ pub struct SimArgs {
     /// On Ctrl-C or SIGTERM, write every device's state here as JSON.
     #[arg(long)]
     pub dump_state: Option<PathBuf>,
+    /// Port of the DNS server publishing the lab's lists (UDP and TCP, on --listen); 0 picks a free port.
+    /// The inventory --write-inventory writes names the real port.
+    #[arg(long, default_value_t = 20000, value_name = "PORT")]
+    pub dns_port: u16,
+    /// Prefixes in the block list (hosts, and a /24 in every 50).
+    #[arg(long, default_value_t = 1000, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub entries: u32,
+    /// Seed of the block list: the same seed gives the same list.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub seed: u64,
+    /// Percent of the block list's entries replaced by others (same size): start the
+    /// simulator again with another --churn or --seed to rehearse a list change.
+    #[arg(long, default_value_t = 0, value_name = "PERCENT", value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub churn: u8,
     /// Run one device's CLI on stdin/stdout instead of SSH servers (for use behind OpenSSH's sshd).
-    #[arg(long, conflicts_with_all = ["devices", "base_port", "write_inventory"])]
+    #[arg(long, conflicts_with_all = ["devices", "base_port", "write_inventory", "dns_port", "entries", "seed", "churn"])]
     pub stdio: bool,
     /// With --stdio: the device's name from the profile (default the first device).
     #[arg(long, requires = "stdio")]
