@@ -846,7 +846,13 @@ pub struct RemoveArgs {
     long_about = "Runs tsfleet end to end on this machine, no routers needed: starts a simulated \
     fleet of IOS routers (a few with faults, so the report shows failure rows) and a DNS server \
     publishing a block and an allow list, both on 127.0.0.1; writes an inventory for them; then \
-    runs plan, apply, and plan again (no changes left on the healthy devices), printing each report."
+    runs plan, apply, and plan again (no changes left on the healthy devices), printing each report. \
+    The fleet stops with the demo: `tsfleet sim` keeps a lab running.",
+    after_help = "Examples:\n  \
+    tsfleet demo\n  \
+    tsfleet demo --devices 100 --entries 20000 --dir demo   # then: ls demo/transcripts/2-apply demo/reports\n\n\
+    With --dir DIR: DIR/demo-fleet.yaml, DIR/transcripts/1-plan/, 2-apply/, 3-plan/ (one log per \
+    device, secrets masked) and DIR/reports/1-plan.json, .xml (JUnit), .md (summary), and so on."
 )]
 pub struct DemoArgs {
     /// Simulated routers.
@@ -858,7 +864,8 @@ pub struct DemoArgs {
     /// Latency the simulated routers add to every answer, in milliseconds.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(..=MAX_SIM_DELAY_MS))]
     pub rtt_ms: u64,
-    /// Keep the inventory, transcripts and reports here (default: a temporary folder, removed at the end).
+    /// Keep the inventory, each step's transcripts and reports here (default: a temporary folder,
+    /// removed at the end).
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
 }
