@@ -171,10 +171,6 @@ fn a_second_sim_with_churn_shows_that_share_of_the_list_replaced() {
         let mut args = vec![
             "--devices",
             "2",
-            "--base-port",
-            "0",
-            "--dns-port",
-            "0",
             "--entries",
             "500",
             "--state-dir",
@@ -183,7 +179,7 @@ fn a_second_sim_with_churn_shows_that_share_of_the_list_replaced() {
             "lab/lab.yaml",
         ];
         args.extend(extra);
-        let mut sim = SimProcess::spawn(&args, dir.path());
+        let mut sim = SimProcess::spawn_on_free_ports(&args, dir.path());
         sim.wait_for_line("tsfleet sim: inventory written to");
         sim
     };

@@ -446,14 +446,10 @@ fn sim_binary_writes_inventory_and_dumps_state_on_sigterm() {
     let inventory = dir.path().join("lab/inventory.yaml");
     let dump = dir.path().join("state.json");
     let (inventory_arg, dump_arg) = (inventory.display().to_string(), dump.display().to_string());
-    let mut sim = harness::sim_process::SimProcess::spawn(
+    let mut sim = harness::sim_process::SimProcess::spawn_on_free_ports(
         &[
             "--devices",
             "2",
-            "--base-port",
-            "0",
-            "--dns-port",
-            "0",
             "--password",
             "s3cret-pw",
             "--write-inventory",

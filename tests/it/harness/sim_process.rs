@@ -45,6 +45,14 @@ impl SimProcess {
         }
     }
 
+    /// [`SimProcess::spawn`] on ports the OS picks (`--base-port 0
+    /// --dns-port 0`), so tests running at once never collide.
+    pub fn spawn_on_free_ports(args: &[&str], cwd: &Path) -> SimProcess {
+        let mut all = vec!["--base-port", "0", "--dns-port", "0"];
+        all.extend(args);
+        SimProcess::spawn(&all, cwd)
+    }
+
     /// Wait until a stderr line starts with `prefix` and return it (the
     /// simulator listens for SIGTERM before it prints its startup lines).
     pub fn wait_for_line(&mut self, prefix: &str) -> String {
@@ -60,10 +68,6 @@ impl SimProcess {
                 });
             self.seen.push(line);
         }
-    }
-
-    pub fn id(&self) -> u32 {
-        self.child.id()
     }
 
     /// Send SIGTERM, wait for the exit; returns it with all of stderr.
