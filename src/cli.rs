@@ -583,12 +583,12 @@ pub struct ResolveArgs {
 
 #[derive(Debug, Args)]
 #[command(
-    long_about = "Run a simulated fleet of IOS routers over SSH on loopback ports, and a DNS \
-    server publishing the lab's lists (lab-block.threatstop.local, lab-allow.threatstop.local) \
-    on --dns-port. With --write-inventory the inventory it writes (dns, the `lab` policy, host \
-    keys, secret files) works with plan and apply as it is, with no other process; \
-    inventory/lab.yaml fits the defaults of `tsfleet sim --devices 3`.",
-    after_help = "Examples:\n  \
+    after_help = "Besides the routers, a DNS server publishes the lab's lists \
+    (lab-block.threatstop.local, lab-allow.threatstop.local) on --dns-port. The inventory \
+    --write-inventory writes (dns, the `lab` policy, host keys, secret files) works with plan \
+    and apply as it is, with no other process; inventory/lab.yaml fits the defaults of \
+    `tsfleet sim --devices 3`.\n\n\
+    Examples:\n  \
     tsfleet sim --devices 3 --write-inventory lab/lab.yaml &\n  \
     tsfleet plan -i lab/lab.yaml\n  \
     ssh -p 20001 admin@127.0.0.1        # password: admin, then `enable` with secret: enable\n  \
@@ -843,14 +843,14 @@ pub struct RemoveArgs {
 
 #[derive(Debug, Args)]
 #[command(
-    long_about = "Runs tsfleet end to end on this machine, no routers needed: starts a simulated \
+    after_help = "Runs tsfleet end to end on this machine, no routers needed: starts a simulated \
     fleet of IOS routers (a few with faults, so the report shows failure rows) and a DNS server \
     publishing a block and an allow list, both on 127.0.0.1; writes an inventory for them; then \
     runs plan, apply, and plan again (no changes left on the healthy devices), printing each report. \
-    The fleet stops with the demo: `tsfleet sim` keeps a lab running.",
-    after_help = "Examples:\n  \
+    The fleet stops with the demo: `tsfleet sim` keeps a lab running.\n\n\
+    Examples:\n  \
     tsfleet demo\n  \
-    tsfleet demo --devices 100 --entries 20000 --dir demo   # then: ls demo/transcripts/2-apply demo/reports\n\n\
+    tsfleet demo --devices 100 --dir demo   # then: ls demo/reports demo/transcripts/2-apply\n\n\
     With --dir DIR: DIR/demo-fleet.yaml, DIR/transcripts/1-plan/, 2-apply/, 3-plan/ (one log per \
     device, secrets masked) and DIR/reports/1-plan.json, .xml (JUnit), .md (summary), and so on."
 )]
