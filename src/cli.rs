@@ -593,10 +593,11 @@ pub struct ResolveArgs {
     tsfleet plan -i lab/lab.yaml\n  \
     ssh -p 20001 admin@127.0.0.1        # password: admin, then `enable` with secret: enable\n  \
     tsfleet sim --stdio                  # one device's CLI on this terminal\n\n\
-    Rehearse a list change: the routers keep what was applied with --state-dir, so\n  \
-    tsfleet sim --state-dir lab/state --write-inventory lab/lab.yaml &   # apply, then stop it\n  \
+    Rehearse a list change (the routers keep what was applied with --state-dir):\n  \
+    tsfleet sim --state-dir lab/state --write-inventory lab/lab.yaml &\n  \
+    tsfleet apply -i lab/lab.yaml --yes; kill %1\n  \
     tsfleet sim --state-dir lab/state --write-inventory lab/lab.yaml --churn 10 &\n  \
-    tsfleet plan -i lab/lab.yaml --diff  # about 10 % of the block list replaced"
+    tsfleet plan -i lab/lab.yaml --diff   # about 10 % of the block list replaced"
 )]
 pub struct SimArgs {
     /// Number of devices, on consecutive ports from --base-port.
@@ -850,7 +851,7 @@ pub struct RemoveArgs {
     The fleet stops with the demo: `tsfleet sim` keeps a lab running.\n\n\
     Examples:\n  \
     tsfleet demo\n  \
-    tsfleet demo --devices 100 --dir demo   # then: ls demo/reports demo/transcripts/2-apply\n\n\
+    tsfleet demo --dir demo     # then: ls demo/reports demo/transcripts/2-apply\n\n\
     With --dir DIR: DIR/demo-fleet.yaml, DIR/transcripts/1-plan/, 2-apply/, 3-plan/ (one log per \
     device, secrets masked) and DIR/reports/1-plan.json, .xml (JUnit), .md (summary), and so on."
 )]

@@ -20,14 +20,20 @@ enum Step {
     Kill,
 }
 
-/// The commands of the block after `<!-- lab-commands -->`.
+/// The commands of the blocks after `<!-- lab-commands -->`, in order.
 fn lab_steps(readme: &str) -> Vec<Step> {
-    let (_, after) = readme
-        .split_once("<!-- lab-commands -->\n```sh\n")
-        .expect("README.md has a ```sh block right after <!-- lab-commands -->");
-    let (block, _) = after.split_once("\n```").expect("the block ends");
-    block
-        .lines()
+    let blocks: Vec<&str> = readme
+        .split("<!-- lab-commands -->\n```sh\n")
+        .skip(1)
+        .map(|after| after.split_once("\n```").expect("the block ends").0)
+        .collect();
+    assert!(
+        !blocks.is_empty(),
+        "README.md has a ```sh block right after <!-- lab-commands -->"
+    );
+    blocks
+        .iter()
+        .flat_map(|block| block.lines())
         .filter(|l| !l.trim().is_empty())
         .map(|line| {
             let (command, comment) = line.split_once(" #").unwrap_or((line, ""));
@@ -73,7 +79,7 @@ fn the_readme_block_is_read_as_commands_and_promised_exit_codes() {
         tsfleet plan -i a.yaml --detailed-exitcode   # exit 2: pending\n\
         \n\
         tsfleet apply -i a.yaml --yes\n\
-        kill %1   # stop\n```\nmore\n";
+        kill %1   # stop\n```\nmore\n<!-- lab-commands -->\n```sh\nkill %1\n```\n";
     let words = |s: &str| s.split(' ').map(String::from).collect::<Vec<_>>();
     assert_eq!(
         lab_steps(readme),
@@ -81,6 +87,7 @@ fn the_readme_block_is_read_as_commands_and_promised_exit_codes() {
             Step::Background(words("sim --devices 3")),
             Step::Run(words("plan -i a.yaml --detailed-exitcode"), 2),
             Step::Run(words("apply -i a.yaml --yes"), 0),
+            Step::Kill,
             Step::Kill,
         ]
     );
