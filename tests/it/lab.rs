@@ -213,3 +213,28 @@ fn a_second_sim_with_churn_shows_that_share_of_the_list_replaced() {
     assert_eq!(added, removed, "the list kept its size");
     assert!((60..=140).contains(&added), "{added} of 500 replaced");
 }
+
+#[test]
+fn a_taken_dns_port_is_refused_naming_the_address_and_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let out = harness::tsfleet(
+        &[
+            "sim",
+            "--devices",
+            "1",
+            "--base-port",
+            "0",
+            "--dns-port",
+            &port,
+        ],
+        dir.path(),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains(&format!("127.0.0.1:{port}")) && stderr.contains("--dns-port"),
+        "{stderr}"
+    );
+}
