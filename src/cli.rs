@@ -478,7 +478,7 @@ pub struct MergeArgs {
 
 /// Where a run's report goes besides the table. Each is checked before
 /// any device is contacted.
-#[derive(Debug, Args)]
+#[derive(Debug, Default, Args)]
 pub struct ReportFiles {
     /// Write the report as JSON (schema: schemas/report.schema.json); `-` for stdout.
     #[arg(long, value_name = "FILE")]
@@ -598,10 +598,23 @@ pub struct ResolveArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  \
-    tsfleet sim --devices 3 --write-inventory lab/inventory.yaml\n  \
+#[command(
+    after_help = "Besides the routers, a DNS server publishes the lab's lists \
+    (lab-block.threatstop.local, lab-allow.threatstop.local) on --dns-port. The inventory \
+    --write-inventory writes (dns, the `lab` policy, host keys, secret files) works with plan \
+    and apply as it is, with no other process; inventory/lab.yaml fits the defaults of \
+    `tsfleet sim --devices 3`.\n\n\
+    Examples:\n  \
+    tsfleet sim --devices 3 --write-inventory lab/lab.yaml &\n  \
+    tsfleet plan -i lab/lab.yaml\n  \
     ssh -p 20001 admin@127.0.0.1        # password: admin, then `enable` with secret: enable\n  \
-    tsfleet sim --stdio                  # one device's CLI on this terminal")]
+    tsfleet sim --stdio                  # one device's CLI on this terminal\n\n\
+    Rehearse a list change (the routers keep what was applied with --state-dir):\n  \
+    tsfleet sim --state-dir lab/state --write-inventory lab/lab.yaml &\n  \
+    tsfleet apply -i lab/lab.yaml --yes; kill %1\n  \
+    tsfleet sim --state-dir lab/state --write-inventory lab/lab.yaml --churn 10 &\n  \
+    tsfleet plan -i lab/lab.yaml --diff   # about 10 % of the block list replaced"
+)]
 pub struct SimArgs {
     /// Number of devices, on consecutive ports from --base-port.
     #[arg(long, default_value_t = 3,
@@ -653,8 +666,22 @@ pub struct SimArgs {
     /// On Ctrl-C or SIGTERM, write every device's state here as JSON.
     #[arg(long)]
     pub dump_state: Option<PathBuf>,
+    /// Port of the DNS server publishing the lab's lists (UDP and TCP, on --listen); 0 picks a free port.
+    /// The inventory --write-inventory writes names the real port.
+    #[arg(long, default_value_t = 20000, value_name = "PORT")]
+    pub dns_port: u16,
+    /// Prefixes in the block list (hosts, and a /24 in every 50).
+    #[arg(long, default_value_t = 1000, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub entries: u32,
+    /// Seed of the block list: the same seed gives the same list.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub seed: u64,
+    /// Percent of the block list's entries replaced by others (same size): start the
+    /// simulator again with another --churn or --seed to rehearse a list change.
+    #[arg(long, default_value_t = 0, value_name = "PERCENT", value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub churn: u8,
     /// Run one device's CLI on stdin/stdout instead of SSH servers (for use behind OpenSSH's sshd).
-    #[arg(long, conflicts_with_all = ["devices", "base_port", "write_inventory"])]
+    #[arg(long, conflicts_with_all = ["devices", "base_port", "write_inventory", "dns_port", "entries", "seed", "churn"])]
     pub stdio: bool,
     /// With --stdio: the device's name from the profile (default the first device).
     #[arg(long, requires = "stdio")]
@@ -835,10 +862,16 @@ pub struct RemoveArgs {
 
 #[derive(Debug, Args)]
 #[command(
-    long_about = "Runs tsfleet end to end on this machine, no routers needed: starts a simulated \
+    after_help = "Runs tsfleet end to end on this machine, no routers needed: starts a simulated \
     fleet of IOS routers (a few with faults, so the report shows failure rows) and a DNS server \
     publishing a block and an allow list, both on 127.0.0.1; writes an inventory for them; then \
-    runs plan, apply, and plan again (no changes left on the healthy devices), printing each report."
+    runs plan, apply, and plan again (no changes left on the healthy devices), printing each report. \
+    The fleet stops with the demo: `tsfleet sim` keeps a lab running.\n\n\
+    Examples:\n  \
+    tsfleet demo\n  \
+    tsfleet demo --dir demo     # then: ls demo/reports demo/transcripts/2-apply\n\n\
+    With --dir DIR: DIR/demo-fleet.yaml, DIR/transcripts/1-plan/, 2-apply/, 3-plan/ (one log per \
+    device, secrets masked) and DIR/reports/1-plan.json, .xml (JUnit), .md (summary), and so on."
 )]
 pub struct DemoArgs {
     /// Simulated routers.
@@ -850,7 +883,8 @@ pub struct DemoArgs {
     /// Latency the simulated routers add to every answer, in milliseconds.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(..=MAX_SIM_DELAY_MS))]
     pub rtt_ms: u64,
-    /// Keep the inventory, transcripts and reports here (default: a temporary folder, removed at the end).
+    /// Keep the inventory, each step's transcripts and reports here (default: a temporary folder,
+    /// removed at the end).
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
 }

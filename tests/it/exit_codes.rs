@@ -412,6 +412,8 @@ fn nonsense_flag_values_exit_3_naming_the_flag() {
         (&["report", "merge", "a.json"], "--expect-shards", "0"),
         (&["sim"], "--devices", "0"),
         (&["sim"], "--rtt-ms", "18446744073709551615"),
+        (&["sim"], "--churn", "101"),
+        (&["sim"], "--entries", "0"),
         (&["demo"], "--entries", "0"),
     ] {
         let mut args = command.to_vec();

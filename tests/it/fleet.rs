@@ -1114,7 +1114,54 @@ fn the_demo_runs_plan_apply_plan_with_failure_rows() {
         assert!(row.contains("failed") && row.contains(class), "{row}");
     }
     assert!(dir.path().join("demo-fleet.yaml").exists());
-    assert!(dir.path().join("transcripts/rtr-001.log").exists());
+    // Each step keeps its transcripts and reports apart: step 3 left the
+    // failures of step 2 in place, and the closing lines point at them.
+    for (step, command) in [("1-plan", "plan"), ("2-apply", "apply"), ("3-plan", "plan")] {
+        let transcripts = dir.path().join("transcripts").join(step);
+        assert!(transcripts.join("rtr-001.log").is_file(), "{step}");
+        let report: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.path().join(format!("reports/{step}.json"))).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(report["command"], command, "{step}");
+        assert_eq!(report["devices"].as_array().unwrap().len(), 6, "{step}");
+        let junit =
+            std::fs::read_to_string(dir.path().join(format!("reports/{step}.xml"))).unwrap();
+        assert!(
+            junit.starts_with("<?xml") && junit.contains("rtr-006"),
+            "{step}"
+        );
+        let summary =
+            std::fs::read_to_string(dir.path().join(format!("reports/{step}.md"))).unwrap();
+        assert!(summary.contains("rtr-006"), "{step}: {summary}");
+    }
+    let apply: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("reports/2-apply.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        apply["devices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["status"] == "failed")
+            .count(),
+        3
+    );
+    let refused = dir.path().join("transcripts/2-apply/rtr-004.log");
+    let transcript = std::fs::read_to_string(&refused).unwrap();
+    assert!(
+        transcript.contains("198.18.0.9"),
+        "the refused entry is in step 2's transcript"
+    );
+    assert!(
+        stdout.contains(&refused.display().to_string()),
+        "the closing lines point at the failure: {stdout}"
+    );
+    assert!(
+        stdout.contains("tsfleet sim --devices 3 --write-inventory"),
+        "{stdout}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -11,6 +11,7 @@ mod fleet;
 mod harness;
 mod install;
 mod inventory;
+mod lab;
 mod logs;
 mod metrics;
 mod modules;
