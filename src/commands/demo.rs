@@ -169,7 +169,13 @@ pub async fn run(args: DemoArgs, quiet: bool) -> Result<Outcome, Error> {
             summary_md: output("md"),
             ..ReportFiles::default()
         };
-        unwritten.extend(write_reports(&report, &files, &source, false));
+        unwritten.extend(write_reports(
+            &report,
+            &files,
+            &source,
+            false,
+            &Default::default(),
+        ));
         if command == Command::Apply {
             failed = report
                 .devices
