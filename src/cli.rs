@@ -481,6 +481,13 @@ pub struct ReportFiles {
     /// or post it as a merge-request note.
     #[arg(long, value_name = "FILE")]
     pub summary_md: Option<Output>,
+    /// Write the report as one self-contained web page (summary, failed
+    /// devices, a status grid by inventory group, a table that sorts and
+    /// filters, each change folded); `-` for stdout. No external assets:
+    /// open it offline or keep it as a CI artifact. `report.html#status=failed`
+    /// opens on the failed devices. Example: --html run.html
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<Output>,
 }
 
 /// `--detailed-exitcode`, for the commands that change nothing (plan,

@@ -354,11 +354,12 @@ pub(crate) fn check_reports(reports: &ReportFiles) -> Result<bool, Error> {
 }
 
 /// The report files, each with the flag that names it.
-fn report_outputs(reports: &ReportFiles) -> [(&'static str, &Option<crate::files::Output>); 3] {
+fn report_outputs(reports: &ReportFiles) -> [(&'static str, &Option<crate::files::Output>); 4] {
     [
         ("--json", &reports.json),
         ("--junit", &reports.junit),
         ("--summary-md", &reports.summary_md),
+        ("--html", &reports.html),
     ]
 }
 
@@ -386,7 +387,7 @@ pub(crate) fn check_outputs(
     Ok(!on_stdout.is_empty())
 }
 
-/// Write the JSON, JUnit and Markdown reports a run was asked for: each is
+/// Write the JSON, JUnit, Markdown and HTML reports a run was asked for: each is
 /// tried, and the ones that failed are returned (the run has happened; one
 /// unwritable report must not cost the others). `source` is what the run was
 /// on (the inventory, or the shards merged) and `detailed` its
@@ -408,14 +409,20 @@ pub(crate) fn write_reports(
     {
         failed.push(e.into());
     }
+    // The summary's and the page's title: what the run was on and its exit code.
+    let heading = markdown::Heading {
+        source,
+        exit_code: crate::error::exit_code(&Ok(Outcome::of_report(report, detailed))),
+    };
     if let Some(output) = &reports.summary_md {
-        let heading = markdown::Heading {
-            source,
-            exit_code: crate::error::exit_code(&Ok(Outcome::of_report(report, detailed))),
-        };
         if let Err(e) = markdown::write(output, report, &heading) {
             failed.push(e.into());
         }
+    }
+    if let Some(output) = &reports.html
+        && let Err(e) = crate::report::html::write(output, report, &heading)
+    {
+        failed.push(e.into());
     }
     failed
 }

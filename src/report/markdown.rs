@@ -58,22 +58,7 @@ pub fn write(output: &Output, report: &RunReport, heading: &Heading) -> Result<(
 
 fn title(out: &mut String, report: &RunReport, heading: &Heading, s: &Summary) {
     let command = report.command.as_str();
-    let (result, meaning) = match heading.exit_code {
-        0 => ("success", success_meaning(report, s)),
-        1 => (
-            "failed",
-            format!(
-                "{} failed and {} skipped: the fleet is not in the state asked for.",
-                devices(s.failed),
-                s.skipped
-            ),
-        ),
-        2 => (
-            "changes pending",
-            format!("{} would change.", devices(s.changed)),
-        ),
-        _ => ("not run", "nothing was contacted.".to_string()),
-    };
+    let (result, meaning) = result(report, heading, s);
     let _ = writeln!(
         out,
         "## tsfleet {command} on {}: {result} (exit {})\n",
@@ -96,6 +81,27 @@ fn title(out: &mut String, report: &RunReport, heading: &Heading, s: &Summary) {
         let _ = write!(out, ", lists sha256 {}", md(&short));
     }
     out.push_str(".\n\n");
+}
+
+/// The run's result in a word and what it means, from the exit code (the
+/// HTML report says the same).
+pub(super) fn result(report: &RunReport, heading: &Heading, s: &Summary) -> (&'static str, String) {
+    match heading.exit_code {
+        0 => ("success", success_meaning(report, s)),
+        1 => (
+            "failed",
+            format!(
+                "{} failed and {} skipped: the fleet is not in the state asked for.",
+                devices(s.failed),
+                s.skipped
+            ),
+        ),
+        2 => (
+            "changes pending",
+            format!("{} would change.", devices(s.changed)),
+        ),
+        _ => ("not run", "nothing was contacted.".to_string()),
+    }
 }
 
 fn success_meaning(report: &RunReport, s: &Summary) -> String {
@@ -265,7 +271,7 @@ fn more(out: &mut String, total: usize, what: &str) {
     }
 }
 
-fn devices(n: u64) -> String {
+pub(super) fn devices(n: u64) -> String {
     format!("{n} device{}", if n == 1 { "" } else { "s" })
 }
 
@@ -311,7 +317,7 @@ fn md(text: &str) -> String {
 
 /// Untrusted text inside raw HTML (a `<summary>`), where Markdown is not
 /// read: entities only, controls shown escaped.
-fn html(text: &str) -> String {
+pub(super) fn html(text: &str) -> String {
     escape_controls(cut(text).as_ref())
         .replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -319,7 +325,7 @@ fn html(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
-fn cut(text: &str) -> std::borrow::Cow<'_, str> {
+pub(super) fn cut(text: &str) -> std::borrow::Cow<'_, str> {
     if text.chars().count() <= MAX_CELL_CHARS {
         return text.into();
     }
