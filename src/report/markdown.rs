@@ -271,7 +271,7 @@ fn more(out: &mut String, total: usize, what: &str) {
     }
 }
 
-pub(super) fn devices(n: u64) -> String {
+fn devices(n: u64) -> String {
     format!("{n} device{}", if n == 1 { "" } else { "s" })
 }
 
@@ -317,19 +317,30 @@ fn md(text: &str) -> String {
 
 /// Untrusted text inside raw HTML (a `<summary>`), where Markdown is not
 /// read: entities only, controls shown escaped.
-pub(super) fn html(text: &str) -> String {
-    escape_controls(cut(text).as_ref())
+fn html(text: &str) -> String {
+    html_escape(cut(text).as_ref())
+}
+
+/// Untrusted text as HTML text or a double-quoted attribute value, whole:
+/// controls shown escaped, `&`, `<`, `>` and `"` as entities.
+pub(super) fn html_escape(text: &str) -> String {
+    escape_controls(text)
         .replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
 }
 
-pub(super) fn cut(text: &str) -> std::borrow::Cow<'_, str> {
-    if text.chars().count() <= MAX_CELL_CHARS {
+fn cut(text: &str) -> std::borrow::Cow<'_, str> {
+    cut_at(text, MAX_CELL_CHARS)
+}
+
+/// `text` cut to `max` characters, the last an ellipsis.
+pub(super) fn cut_at(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    if text.chars().count() <= max {
         return text.into();
     }
-    let mut out: String = text.chars().take(MAX_CELL_CHARS - 1).collect();
+    let mut out: String = text.chars().take(max - 1).collect();
     out.push('…');
     out.into()
 }
