@@ -732,7 +732,8 @@ pub struct FleetArgs {
     "tsfleet plan -i fleet.yaml --diff               # and each line it would push\n  ",
     "tsfleet plan -i fleet.yaml --lists lists.json --json - | jq .summary\n  ",
     "tsfleet plan -i fleet.yaml --out plan.json      # for apply --plan\n  ",
-    "tsfleet plan -i fleet.yaml --summary-md - >> \"$GITHUB_STEP_SUMMARY\"\n\n",
+    "tsfleet plan -i fleet.yaml --summary-md - >> \"$GITHUB_STEP_SUMMARY\"\n  ",
+    "tsfleet plan -i fleet.yaml --html plan.html     # a page: open plan.html\n\n",
     crate::error::exit_codes_help!()
 ))]
 pub struct PlanArgs {
