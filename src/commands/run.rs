@@ -414,10 +414,10 @@ pub(crate) fn write_reports(
         source,
         exit_code: crate::error::exit_code(&Ok(Outcome::of_report(report, detailed))),
     };
-    if let Some(output) = &reports.summary_md {
-        if let Err(e) = markdown::write(output, report, &heading) {
-            failed.push(e.into());
-        }
+    if let Some(output) = &reports.summary_md
+        && let Err(e) = markdown::write(output, report, &heading)
+    {
+        failed.push(e.into());
     }
     if let Some(output) = &reports.html
         && let Err(e) = crate::report::html::write(output, report, &heading)
