@@ -150,7 +150,7 @@ pub fn render(report: &RunReport, heading: &Heading) -> String {
     head(&mut out, report, heading);
     title(&mut out, report, heading, &summary);
     failed_devices(&mut out, &sorted, &summary);
-    skipped_devices(&mut out, &sorted);
+    skipped_devices(&mut out, report);
     grid(&mut out, report, &sorted);
     device_table(&mut out, report, &sorted, &sets);
     change_sets(&mut out, report);
@@ -223,11 +223,7 @@ fn title(out: &mut String, report: &RunReport, heading: &Heading, s: &Summary) {
             esc(&short)
         );
     }
-    let (changed, added, removed) = if report.command.is_dry_run() {
-        ("to change", "entries to add", "entries to remove")
-    } else {
-        ("changed", "entries added", "entries removed")
-    };
+    let (changed, added, removed) = markdown::count_words(report);
     let _ = write!(
         out,
         "</p>\n<table class=\"counts\"><tr><th>devices</th><th>ok</th><th>{changed}</th>\
@@ -253,14 +249,11 @@ fn failed_devices(out: &mut String, sorted: &[&DeviceReport], s: &Summary) {
          <a href=\"#status=failed\">in the table</a></h2>\n",
         failed.len()
     );
-    let mut by_count: Vec<_> = s.failures_by_class.iter().collect();
-    by_count.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-    let classes: Vec<String> = by_count.iter().map(|(c, n)| format!("{c} {n}")).collect();
     let _ = write!(
         out,
         "<p>By class: {}.</p>\n<table><tr><th>device</th><th>host</th><th>class</th>\
          <th>message</th></tr>\n",
-        classes.join(", ")
+        markdown::classes_by_count(s)
     );
     for d in failed {
         let (class, message) = d
@@ -279,14 +272,8 @@ fn failed_devices(out: &mut String, sorted: &[&DeviceReport], s: &Summary) {
     out.push_str("</table>\n</section>\n");
 }
 
-fn skipped_devices(out: &mut String, sorted: &[&DeviceReport]) {
-    let mut by_reason: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for d in sorted.iter().filter(|d| d.status == Status::Skipped) {
-        by_reason
-            .entry(d.reason.as_deref().unwrap_or(""))
-            .or_default()
-            .push(&d.name);
-    }
+fn skipped_devices(out: &mut String, report: &RunReport) {
+    let by_reason = markdown::skipped_by_reason(report);
     if by_reason.is_empty() {
         return;
     }
@@ -545,9 +532,8 @@ fn esc(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::tests::sample;
+    use crate::report::tests::{run, sample};
     use crate::report::{Command, ErrorClass, ErrorReport};
-    use std::time::Duration;
 
     fn heading(exit_code: u8) -> Heading<'static> {
         Heading {
@@ -774,15 +760,7 @@ mod tests {
                 d
             })
             .collect();
-        let report = RunReport::new(
-            Command::Apply,
-            std::time::UNIX_EPOCH,
-            Duration::from_secs(60),
-            None,
-            None,
-            devices,
-        );
-        let page = render(&report, &heading(1));
+        let page = render(&run(Command::Apply, devices), &heading(1));
         assert_eq!(page.matches("<tr id=\"d-").count(), 1000);
         // 1,000 devices: about 490 KB (the README says so).
         println!("{} bytes", page.len());

@@ -121,11 +121,7 @@ fn success_meaning(report: &RunReport, s: &Summary) -> String {
 }
 
 fn counts(out: &mut String, report: &RunReport, s: &Summary) {
-    let (changed, added, removed) = if report.command.is_dry_run() {
-        ("to change", "entries to add", "entries to remove")
-    } else {
-        ("changed", "entries added", "entries removed")
-    };
+    let (changed, added, removed) = count_words(report);
     let _ = writeln!(
         out,
         "| devices | ok | {changed} | failed | skipped | {added} | {removed} |\n\
@@ -133,6 +129,40 @@ fn counts(out: &mut String, report: &RunReport, s: &Summary) {
          | {} | {} | {} | {} | {} | {} | {} |\n",
         s.devices, s.ok, s.changed, s.failed, s.skipped, s.added, s.removed
     );
+}
+
+/// The counts' headings that differ between a dry run and one that changes
+/// routers: changed, entries added, entries removed.
+pub(super) fn count_words(report: &RunReport) -> (&'static str, &'static str, &'static str) {
+    if report.command.is_dry_run() {
+        ("to change", "entries to add", "entries to remove")
+    } else {
+        ("changed", "entries added", "entries removed")
+    }
+}
+
+/// The failures per error class, the commonest cause first, as the table's
+/// summary line has it: `auth 3, timeout 1`.
+pub(super) fn classes_by_count(s: &Summary) -> String {
+    let mut by_count: Vec<_> = s.failures_by_class.iter().collect();
+    by_count.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let classes: Vec<String> = by_count.iter().map(|(c, n)| format!("{c} {n}")).collect();
+    classes.join(", ")
+}
+
+/// The skipped devices' names by reason (in display order): a stopped run
+/// skips a long tail of devices for one reason, shown as one row.
+pub(super) fn skipped_by_reason(report: &RunReport) -> BTreeMap<&str, Vec<&str>> {
+    let mut by_reason: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for d in report.sorted_devices() {
+        if d.status == Status::Skipped {
+            by_reason
+                .entry(d.reason.as_deref().unwrap_or(""))
+                .or_default()
+                .push(&d.name);
+        }
+    }
+    by_reason
 }
 
 fn failed_devices(out: &mut String, report: &RunReport, s: &Summary) {
@@ -145,12 +175,9 @@ fn failed_devices(out: &mut String, report: &RunReport, s: &Summary) {
         return;
     }
     let _ = writeln!(out, "### Failed devices ({})\n", failed.len());
-    // The commonest cause first, as the table's summary line has it.
-    let mut by_count: Vec<_> = s.failures_by_class.iter().collect();
-    by_count.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-    let classes: Vec<String> = by_count.iter().map(|(c, n)| format!("{c} {n}")).collect();
+    let classes = classes_by_count(s);
     if !classes.is_empty() {
-        let _ = writeln!(out, "By class: {}.\n", classes.join(", "));
+        let _ = writeln!(out, "By class: {classes}.\n");
     }
     out.push_str("| device | host | class | message |\n| --- | --- | --- | --- |\n");
     for d in failed.iter().take(MAX_LISTED) {
@@ -171,17 +198,7 @@ fn failed_devices(out: &mut String, report: &RunReport, s: &Summary) {
 }
 
 fn skipped_devices(out: &mut String, report: &RunReport) {
-    // A stopped run skips a long tail of devices for one reason: one row
-    // per reason, not per device.
-    let mut by_reason: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for d in report.sorted_devices() {
-        if d.status == Status::Skipped {
-            by_reason
-                .entry(d.reason.as_deref().unwrap_or(""))
-                .or_default()
-                .push(&d.name);
-        }
-    }
+    let by_reason = skipped_by_reason(report);
     if by_reason.is_empty() {
         return;
     }

@@ -643,7 +643,8 @@ pub(crate) mod tests {
         )
     }
 
-    fn run(command: Command, devices: Vec<DeviceReport>) -> RunReport {
+    /// A run of these devices (now, one second, a snapshot, no shard).
+    pub(crate) fn run(command: Command, devices: Vec<DeviceReport>) -> RunReport {
         RunReport::new(
             command,
             SystemTime::now(),
