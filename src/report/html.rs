@@ -111,10 +111,17 @@ const SCRIPT: &str = r#"
     try { history.replaceState(null, '', p.length ? '#' + p.join('&') : location.pathname); } catch (e) {}
   }
   function fromFragment() {
-    var h = decodeURIComponent(location.hash.slice(1));
-    if (/^cs-\d+$/.test(h)) { document.getElementById(h).open = true; return; }
+    var h = location.hash.slice(1);
+    var target = /^(cs|d)-\d+$/.test(h) && document.getElementById(h);
+    if (target && target.tagName === 'DETAILS') target.open = true;
+    if (target && target.hidden) {
+      // A grid cell's row, hidden by the filter: show every row again.
+      st.value = q.value = '';
+      filter();
+      target.scrollIntoView();
+    }
     if (h.indexOf('=') < 0) return;
-    var p = new URLSearchParams(location.hash.slice(1));
+    var p = new URLSearchParams(h);
     st.value = p.get('status') || '';
     q.value = p.get('q') || '';
     var s = p.get('sort') || '', d = s.charAt(0) === '-' ? -1 : 1;

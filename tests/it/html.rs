@@ -191,4 +191,7 @@ async fn the_html_report_shows_the_failed_device_first_and_its_table_sorts_and_f
     );
     let (dom, _) = dump_dom(&page, "#q=rtr-003");
     assert!(dom.contains("1 of 3 devices shown"), "{dom}");
+    // A device's link to its change set opens it.
+    let (dom, _) = dump_dom(&page, "#cs-1");
+    assert!(dom.contains("<details id=\"cs-1\" open=\"\">"), "{dom}");
 }
