@@ -1159,6 +1159,7 @@ async fn four_shards_reach_the_same_state_as_one_run_and_merge() {
         args.extend(files.iter().map(|f| f.to_string()));
         args.extend(["--json".into(), "merged.json".into()]);
         args.extend(["--summary-md".into(), "merged.md".into()]);
+        args.extend(["--html".into(), "merged.html".into()]);
         run(args)
     };
     let out = merge(&[
@@ -1189,6 +1190,12 @@ async fn four_shards_reach_the_same_state_as_one_run_and_merge() {
         "{summary}"
     );
     assert!(summary.contains("\n| 12 | "), "12 devices: {summary}");
+    let page = std::fs::read_to_string(dir.join("merged.html")).unwrap();
+    assert!(
+        page.contains("<title>tsfleet apply on 4 shard reports: success (exit 0)</title>")
+            && page.matches("<tr id=\"d-").count() == 12,
+        "{page}"
+    );
     let out = merge(&["shard-1.json", "shard-2.json", "shard-4.json"])
         .await
         .unwrap();
