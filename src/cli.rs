@@ -239,15 +239,18 @@ fn connect_rate(s: &str) -> Result<f64, String> {
         Devices with the same lists and maximum policy size share one policy. Passwords are \
         never copied: they become { env: TSFLEET_PASSWORD_<DEVICE> } and \
         { env: TSFLEET_ENABLE_<DEVICE> }, and the variables to set are printed on stderr. \
-        `platform`, `personality`, `logfile` and `url` have no inventory setting yet: they are \
-        kept for later in the header comment. Unknown keys are reported with file:line.",
+        `url` becomes the policy's log_upload.url (HTTPS without a password in it; otherwise a \
+        note); `logfile` is the file to give `tsfleet logs upload --syslog` (a note says so); \
+        `platform` and `personality` are not used (Cisco IOS only). Notes go to stderr and the \
+        header comment. Unknown keys are reported with file:line.",
     after_help = "Examples:\n  \
     tsfleet import-conf /opt/ts-isr/threatstop.conf     # inventory on stdout\n  \
     tsfleet import-conf confs/*.conf -o fleet.yaml\n  \
     tsfleet inventory check -i fleet.yaml\n\n\
 Keys read: dns_server, dns_port (or port), max_policy_size (or max_policy), device, block_list, \
-allow_list, object_group_block, object_group_allow, username, password, enable_pw; kept for \
-later: platform, personality, logfile, url.\n\n\
+allow_list, object_group_block, object_group_allow, username, password, enable_pw, url \
+(-> log_upload.url), logfile (-> tsfleet logs upload --syslog FILE); not used: platform, \
+personality.\n\n\
 Exit codes: 0 written, 3 a file has a mistake (each reported as file:line; nothing written)."
 )]
 pub struct ImportConfArgs {
@@ -268,15 +271,19 @@ pub struct ImportConfArgs {
     long_about = "Write a commented starter inventory. On a terminal it asks what the \
         single-router script's setup asked: block list, allow list, device addresses, DNS port \
         (53), maximum policy size (30000) and SSH username. It never asks for a secret: the \
-        inventory refers to { env: TSFLEET_PASSWORD } and { env: TSFLEET_ENABLE }. Without a \
-        terminal (or with --no-input) nothing is asked: the flags given are used and the rest \
-        are placeholders marked `# CHANGE ME`.",
+        inventory refers to { env: TSFLEET_PASSWORD } and { env: TSFLEET_ENABLE }. The allow \
+        list is optional: an empty answer (or `none`, or --no-allow-list) writes none. Without a \
+        terminal (or with --no-input) nothing is asked: the flags given are used, no allow list \
+        is written unless --allow-list names one, and the rest are placeholders marked \
+        `# CHANGE ME`, which `tsfleet inventory check` (and every command) refuses until they \
+        are replaced.",
     after_help = "Examples:\n  \
     tsfleet init -o fleet.yaml                  # asks on a terminal\n  \
     tsfleet init -o fleet.yaml --no-input \\\n      \
       --block-list corp-block.acme.threatstop.local \\\n      \
       --allow-list corp-allow.acme.threatstop.local \\\n      \
       --device 192.0.2.1 --device 192.0.2.2 --username tsadmin\n  \
+    tsfleet init -o fleet.yaml --no-allow-list  # asks, but not for an allow list\n  \
     tsfleet init > fleet.yaml                   # placeholders, no questions\n\n\
 Exit codes: 0 written, 3 the file exists (use --force) or an answer is invalid."
 )]
@@ -293,9 +300,12 @@ pub struct InitArgs {
     /// The ThreatSTOP block list (e.g. NAME.ACCOUNT.threatstop.local).
     #[arg(long, value_name = "LIST")]
     pub block_list: Option<String>,
-    /// The ThreatSTOP allow list.
+    /// The ThreatSTOP allow list (without it, none is written; a terminal asks).
     #[arg(long, value_name = "LIST")]
     pub allow_list: Option<String>,
+    /// No allow list, and no question about it.
+    #[arg(long, conflicts_with = "allow_list")]
+    pub no_allow_list: bool,
     /// A router's address for SSH; repeat for more (named rtr-001, rtr-002, ...).
     #[arg(long = "device", value_name = "HOST")]
     pub devices: Vec<String>,

@@ -1247,6 +1247,25 @@ async fn check_flags_old_releases_and_unused_groups_and_remove_respects_acls() {
         "{report}"
     );
     assert!(notes("rtr-005").contains("does not exist yet"), "{report}");
+    // The table: no counts, no line rate, and the findings of a healthy
+    // device under NOTES, not under ERROR.
+    let table = String::from_utf8_lossy(&out.stdout).into_owned();
+    let header = table.lines().next().unwrap_or_default();
+    let words: Vec<&str> = header.split_whitespace().collect();
+    assert_eq!(
+        words,
+        ["DEVICE", "STATUS", "TIME", "ERROR", "NOTES"],
+        "{table}"
+    );
+    let (error_at, notes_at) = (header.find("ERROR").unwrap(), header.find("NOTES").unwrap());
+    let row = table.lines().find(|l| l.starts_with("rtr-004 ")).unwrap();
+    assert!(row[error_at..notes_at].trim().is_empty(), "{table}");
+    assert!(
+        row[notes_at..].contains("group threatstop-block is not used by any ACL"),
+        "{table}"
+    );
+    let row = table.lines().find(|l| l.starts_with("rtr-001 ")).unwrap();
+    assert!(row[error_at..].starts_with("unsupported: "), "{table}");
     for d in lab.fleet().devices() {
         assert_eq!(
             d.snapshot().stats.config_lines,
