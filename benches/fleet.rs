@@ -451,12 +451,16 @@ fn main() {
                     args.number("--scale-devices", 10_000) as usize,
                     entries,
                     Kind::InSync,
-                    "plan, in sync",
+                    "in sync, plan",
                 )
             }
             other => panic!("--scenarios: unknown {other:?} (device, first, churn, plan, scale)"),
         };
-        let title = format!("{devices} × {entries}, {what}");
+        let title = if sessions == concurrency {
+            format!("{devices} × {entries}, {what}")
+        } else {
+            format!("{devices} × {entries}, {what} ×{sessions}")
+        };
         scenarios.push(Scenario {
             title,
             devices,
@@ -476,7 +480,7 @@ fn main() {
             std::thread::available_parallelism().map_or(0, |n| n.get())
         );
         println!(
-            "{:<26} {:<8} {:>9} {:>9} {:>10} {:>9} {:>8} {:>9} {:>7}",
+            "{:<32} {:<8} {:>9} {:>9} {:>10} {:>9} {:>8} {:>9} {:>7}",
             "scenario", "tool", "seconds", "lines/s", "peak RSS", "ideal s", "×ideal", "tsfleet÷", "failed"
         );
         let mut fleets: BTreeMap<usize, TestBed> = BTreeMap::new();
@@ -511,7 +515,7 @@ fn main() {
                     None => String::new(),
                 };
                 println!(
-                    "{:<26} {tool:<8} {:>9.2} {rate:>9.0} {:>6.0} MiB {ideal:>9.2} {:>7.2}× {versus:>9} {failed:>7}",
+                    "{:<32} {tool:<8} {:>9.2} {rate:>9.0} {:>6.0} MiB {ideal:>9.2} {:>7.2}× {versus:>9} {failed:>7}",
                     scenario.title,
                     m.seconds,
                     m.peak_mib,

@@ -497,6 +497,13 @@ pub struct ReportFiles {
     /// contacting any device (success 0).
     #[arg(long, value_name = "FILE")]
     pub metrics: Option<Output>,
+    /// Write the report as one self-contained web page (summary, failed
+    /// devices, a status grid by inventory group, a table that sorts and
+    /// filters, each change folded); `-` for stdout. No external assets:
+    /// open it offline or keep it as a CI artifact. `report.html#status=failed`
+    /// opens on the failed devices. Example: --html run.html
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<Output>,
 }
 
 /// `--detailed-exitcode`, for the commands that change nothing (plan,
@@ -768,7 +775,8 @@ pub struct FleetArgs {
     "tsfleet plan -i fleet.yaml --diff               # and each line it would push\n  ",
     "tsfleet plan -i fleet.yaml --lists lists.json --json - | jq .summary\n  ",
     "tsfleet plan -i fleet.yaml --out plan.json      # for apply --plan\n  ",
-    "tsfleet plan -i fleet.yaml --summary-md - >> \"$GITHUB_STEP_SUMMARY\"\n\n",
+    "tsfleet plan -i fleet.yaml --summary-md - >> \"$GITHUB_STEP_SUMMARY\"\n  ",
+    "tsfleet plan -i fleet.yaml --html plan.html     # a page: open plan.html\n\n",
     crate::error::exit_codes_help!()
 ))]
 pub struct PlanArgs {

@@ -82,6 +82,8 @@ pub struct Job {
     pub lists: Vec<String>,
     /// What the policy build found worth a line in the device's report.
     pub notes: Vec<String>,
+    /// Its inventory groups, for the report.
+    pub inventory_groups: Vec<String>,
     transcript: Option<PathBuf>,
     secrets: Vec<String>,
     inactivity: Duration,
@@ -100,7 +102,7 @@ pub struct Prepared {
     pub applied: Option<Applied>,
     /// `apply --plan`: selected devices the plan recorded as failed, each
     /// reported `skipped` with this reason, not contacted.
-    pub skipped: Vec<(String, String, String)>,
+    pub skipped: Vec<DeviceReport>,
     /// `apply --plan`: selected devices the plan does not have (not touched).
     pub not_in_plan: Vec<String>,
 }
@@ -203,11 +205,13 @@ pub async fn prepare(
             }
             Some((_, Some(d))) if d.status == PlannedStatus::Failed => {
                 let why = d.error.as_deref().unwrap_or("no reason recorded");
-                skipped.push((
-                    device.name.clone(),
-                    device.host.clone(),
+                let mut report = DeviceReport::skipped(
+                    &device.name,
+                    &device.host,
                     format!("failed while planning ({why}): not contacted; plan again"),
-                ));
+                );
+                report.inventory_groups = device.groups.clone();
+                skipped.push(report);
                 continue;
             }
             Some((plan, Some(d))) => Some((plan, d)),
@@ -514,6 +518,7 @@ fn job(
     Ok(Job {
         name: d.name.clone(),
         host: d.host.clone(),
+        inventory_groups: d.groups.clone(),
         target: SshTarget {
             device: d.name.clone(),
             host: d.host.clone(),
@@ -636,12 +641,10 @@ pub async fn execute(
                 Outcome::Skipped(reason) => DeviceReport::skipped(&job.name, &job.host, reason),
             };
             report.notes.extend(job.notes.iter().cloned());
+            report.inventory_groups = job.inventory_groups.clone();
             report
         })
-        .chain(
-            (prepared.skipped.iter())
-                .map(|(name, host, reason)| DeviceReport::skipped(name, host, reason)),
-        )
+        .chain(prepared.skipped.iter().cloned())
         .collect();
     RunReport::new(
         options.command,

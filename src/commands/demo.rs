@@ -160,13 +160,12 @@ pub async fn run(args: DemoArgs, quiet: bool) -> Result<Outcome, Error> {
                 reports_dir.join(format!("{name}.{ext}")).into_os_string(),
             ))
         };
-        // The demo writes these three; other report flags stay off (the
-        // update keeps it so when ReportFiles gains one).
-        #[allow(clippy::needless_update)]
+        // The reports people read; not `--metrics` (no monitoring here).
         let files = ReportFiles {
             json: output("json"),
             junit: output("xml"),
             summary_md: output("md"),
+            html: output("html"),
             ..ReportFiles::default()
         };
         unwritten.extend(write_reports(
@@ -198,8 +197,14 @@ pub async fn run(args: DemoArgs, quiet: bool) -> Result<Outcome, Error> {
             dir.join("transcripts").display()
         );
         println!(
-            "Reports per step (JSON, JUnit XML, Markdown summary): {}",
+            "Reports per step (JSON, JUnit XML, Markdown summary, web page): {}",
             reports_dir.display()
+        );
+        println!(
+            "  open in a browser: {}",
+            reports_dir
+                .join(format!("{}.html", step_name(2, Command::Apply)))
+                .display()
         );
         let apply = dir.join("transcripts").join(step_name(2, Command::Apply));
         for (device, class) in &failed {

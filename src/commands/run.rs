@@ -371,12 +371,13 @@ pub(crate) fn check_reports(reports: &ReportFiles) -> Result<bool, Error> {
 }
 
 /// The report files, each with the flag that names it.
-fn report_outputs(reports: &ReportFiles) -> [(&'static str, &Option<crate::files::Output>); 4] {
+fn report_outputs(reports: &ReportFiles) -> [(&'static str, &Option<crate::files::Output>); 5] {
     [
         ("--json", &reports.json),
         ("--junit", &reports.junit),
         ("--summary-md", &reports.summary_md),
         ("--metrics", &reports.metrics),
+        ("--html", &reports.html),
     ]
 }
 
@@ -404,11 +405,11 @@ pub(crate) fn check_outputs(
     Ok(!on_stdout.is_empty())
 }
 
-/// Write the JSON, JUnit and Markdown reports and the metrics a run was asked
-/// for: each is tried, and the ones that failed are returned (the run has
-/// happened; one unwritable report must not cost the others). `source` is
-/// what the run was on (the inventory, or the shards merged) and `detailed`
-/// its `--detailed-exitcode`, for the summary's title.
+/// Write the JSON, JUnit, Markdown and HTML reports and the metrics a run was asked for: each is
+/// tried, and the ones that failed are returned (the run has happened; one
+/// unwritable report must not cost the others). `source` is what the run was
+/// on (the inventory, or the shards merged) and `detailed` its
+/// `--detailed-exitcode`, for the summary's title.
 pub(crate) fn write_reports(
     report: &RunReport,
     reports: &ReportFiles,
@@ -427,19 +428,25 @@ pub(crate) fn write_reports(
     {
         failed.push(e.into());
     }
-    if let Some(output) = &reports.summary_md {
-        let heading = markdown::Heading {
-            source,
-            exit_code: crate::error::exit_code(&Ok(Outcome::of_report(report, detailed))),
-        };
-        if let Err(e) = markdown::write(output, report, &heading) {
-            failed.push(e.into());
-        }
+    // The summary's and the page's title: what the run was on and its exit code.
+    let heading = markdown::Heading {
+        source,
+        exit_code: crate::error::exit_code(&Ok(Outcome::of_report(report, detailed))),
+    };
+    if let Some(output) = &reports.summary_md
+        && let Err(e) = markdown::write(output, report, &heading)
+    {
+        failed.push(e.into());
+    }
+    if let Some(output) = &reports.html
+        && let Err(e) = crate::report::html::write(output, report, &heading)
+    {
+        failed.push(e.into());
     }
     // Last: a report that could not be written makes the run a failure.
     if let Some(output) = &reports.metrics {
-        let code = crate::error::exit_code(&Ok(Outcome::of_report(report, detailed)));
-        let success = failed.is_empty() && !for_metrics.state_unwritten && matches!(code, 0 | 2);
+        let success =
+            failed.is_empty() && !for_metrics.state_unwritten && matches!(heading.exit_code, 0 | 2);
         let labels = metrics::Labels {
             command: report.command,
             inventory: for_metrics.inventory.clone(),

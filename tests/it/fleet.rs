@@ -1134,6 +1134,12 @@ fn the_demo_runs_plan_apply_plan_with_failure_rows() {
         let summary =
             std::fs::read_to_string(dir.path().join(format!("reports/{step}.md"))).unwrap();
         assert!(summary.contains("rtr-006"), "{step}: {summary}");
+        let page =
+            std::fs::read_to_string(dir.path().join(format!("reports/{step}.html"))).unwrap();
+        assert!(
+            page.starts_with("<!DOCTYPE html>") && page.contains("rtr-006"),
+            "{step}"
+        );
     }
     let apply: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(dir.path().join("reports/2-apply.json")).unwrap(),
@@ -1226,6 +1232,7 @@ async fn four_shards_reach_the_same_state_as_one_run_and_merge() {
         args.extend(files.iter().map(|f| f.to_string()));
         args.extend(["--json".into(), "merged.json".into()]);
         args.extend(["--summary-md".into(), "merged.md".into()]);
+        args.extend(["--html".into(), "merged.html".into()]);
         run(args)
     };
     let out = merge(&[
@@ -1256,6 +1263,12 @@ async fn four_shards_reach_the_same_state_as_one_run_and_merge() {
         "{summary}"
     );
     assert!(summary.contains("\n| 12 | "), "12 devices: {summary}");
+    let page = std::fs::read_to_string(dir.join("merged.html")).unwrap();
+    assert!(
+        page.contains("<title>tsfleet apply on 4 shard reports: success (exit 0)</title>")
+            && page.matches("<tr id=\"d-").count() == 12,
+        "{page}"
+    );
     let out = merge(&["shard-1.json", "shard-2.json", "shard-4.json"])
         .await
         .unwrap();

@@ -9,6 +9,7 @@ mod examples;
 mod exit_codes;
 mod fleet;
 mod harness;
+mod html;
 mod install;
 mod inventory;
 mod lab;
