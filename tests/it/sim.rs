@@ -232,8 +232,13 @@ async fn fault_refused_connection() {
         "devices: { rtr-001: { faults: { refuse_connections: true } } }",
     )
     .await;
-    let err = std::net::TcpStream::connect(fleet.device("rtr-001").unwrap().addr).unwrap_err();
+    let addr = fleet.device("rtr-001").unwrap().addr;
+    let err = std::net::TcpStream::connect(addr).unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::ConnectionRefused);
+    // The port stays taken while the fleet runs: no other device or test
+    // can get it and answer in the refusing device's place.
+    let err = std::net::TcpListener::bind(addr).unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::AddrInUse);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
