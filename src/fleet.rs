@@ -339,7 +339,21 @@ where
     for (wave_no, wave) in waves.into_iter().enumerate() {
         let semaphore = Arc::new(tokio::sync::Semaphore::new(settings.concurrency.max(1)));
         let mut tasks = JoinSet::new();
+        // A finished task keeps its whole future's memory until joined
+        // (~8 KB a device): join as they finish, not after the last spawn,
+        // so the run holds `concurrency` of them, not the whole fleet.
+        let record = |joined: Result<(usize, Outcome<R>), tokio::task::JoinError>,
+                      outcomes: &mut Vec<Option<Outcome<R>>>| {
+            let (index, outcome) = match joined {
+                Ok(r) => r,
+                Err(e) => std::panic::resume_unwind(e.into_panic()),
+            };
+            outcomes[index] = Some(outcome);
+        };
         for index in wave {
+            while let Some(joined) = tasks.try_join_next() {
+                record(joined, &mut outcomes);
+            }
             let stop = gate.tally.lock().unwrap().stopped.clone();
             if let Some(reason) = stop {
                 outcomes[index] = Some(Outcome::Skipped(reason));
@@ -447,11 +461,7 @@ where
             });
         }
         while let Some(joined) = tasks.join_next().await {
-            let (index, outcome) = match joined {
-                Ok(r) => r,
-                Err(e) => std::panic::resume_unwind(e.into_panic()),
-            };
-            outcomes[index] = Some(outcome);
+            record(joined, &mut outcomes);
         }
         if wave_no == 0 && canary > 0 {
             let failed = outcomes[..canary]
