@@ -259,7 +259,7 @@ fn parse_conf(file: &str, text: &str, errors: &mut Vec<ConfError>) -> Conf {
 }
 
 /// `TSFLEET_PASSWORD_` + the device name in capitals, other characters as `_`.
-fn env_name(prefix: &str, device: &str) -> String {
+pub(super) fn env_name(prefix: &str, device: &str) -> String {
     let tail: String = device
         .chars()
         .map(|c| {
@@ -502,6 +502,20 @@ fn header(files: &[(String, String)], inv: &Inventory, env: &[EnvVar], notes: &[
         h.push_str(&format!("#   {file} -> device {}\n", d.name));
     }
     h.push_str("# Host keys are checked against ~/.ssh/known_hosts, as the script relied on.\n");
+    h.push_str(&env_block(env));
+    if !notes.is_empty() {
+        h.push_str("# Notes from the import:\n");
+        for n in notes {
+            h.push_str(&format!("#   {n}\n"));
+        }
+    }
+    h.push('\n');
+    h
+}
+
+/// The header lines naming the variables to set (none: empty).
+pub(super) fn env_block(env: &[EnvVar]) -> String {
+    let mut h = String::new();
     if !env.is_empty() {
         h.push_str(
             "# No secret is written here. Set these variables before plan/apply\n\
@@ -512,13 +526,6 @@ fn header(files: &[(String, String)], inv: &Inventory, env: &[EnvVar], notes: &[
             h.push_str(&format!("#   {:<w$}  {}\n", e.name, e.holds));
         }
     }
-    if !notes.is_empty() {
-        h.push_str("# Notes from the import:\n");
-        for n in notes {
-            h.push_str(&format!("#   {n}\n"));
-        }
-    }
-    h.push('\n');
     h
 }
 
