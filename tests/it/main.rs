@@ -9,6 +9,7 @@ mod examples;
 mod exit_codes;
 mod fleet;
 mod harness;
+mod import_inventory;
 mod install;
 mod inventory;
 mod logs;
