@@ -293,12 +293,14 @@ pub enum InventoryFormat {
         --allow; without them the devices name a policy `threatstop` that is not defined, and \
         `tsfleet inventory check` refuses the file until you define it.",
     after_help = "Examples:\n  \
-    tsfleet import-inventory --from nornir hosts.yaml groups.yaml defaults.yaml -o fleet.yaml \\\n      \
-    --block corp-block.acme.threatstop.local --dns 192.0.2.53\n  \
-    tsfleet import-inventory --from ansible inventory.ini     # inventory on stdout\n  \
-    ansible-inventory -i inventory/ --list -y > all.yml        # host_vars/, plugins, scripts\n  \
-    tsfleet import-inventory --from ansible all.yml -o fleet.yaml\n  \
+    tsfleet import-inventory --from nornir hosts.yaml groups.yaml \\\n      \
+    defaults.yaml --block corp-block.acme.threatstop.local \\\n      \
+    --dns 192.0.2.53 -o fleet.yaml\n  \
+    tsfleet import-inventory --from ansible inventory.ini   # on stdout\n  \
     tsfleet inventory check -i fleet.yaml\n\n\
+With host_vars/, group_vars/, plugins or scripts, let Ansible merge first:\n  \
+    ansible-inventory -i inventory/ --list -y > all.yml\n  \
+    tsfleet import-inventory --from ansible all.yml -o fleet.yaml\n\n\
 Exit codes: 0 written, 3 a file has a mistake (each reported as file:line; nothing written)."
 )]
 pub struct ImportInventoryArgs {
