@@ -6,6 +6,7 @@ use crate::cli::{ImportInventoryArgs, InventoryFormat};
 use crate::domain::{DnsServer, ListName};
 use crate::error::{Error, Outcome};
 use crate::inventory::foreign::{self, Options};
+use crate::inventory::import::{ConfError, EnvVar};
 
 pub fn run(args: ImportInventoryArgs) -> Result<Outcome, Error> {
     if let Some(path) = args.output.as_ref().and_then(|o| o.path())
@@ -18,34 +19,30 @@ pub fn run(args: ImportInventoryArgs) -> Result<Outcome, Error> {
         });
     }
     super::init::check_output(args.output.as_ref(), args.force)?;
-    let mut mistakes = Vec::new();
+    let mut bad = Vec::new();
     for l in args.block.iter().chain(&args.allow) {
         if let Err(reason) = l.parse::<ListName>() {
-            mistakes.push(format!("list `{l}` is not a DNS name: {reason}"));
+            bad.push(format!("list `{l}` is not a DNS name: {reason}"));
         }
     }
     for s in &args.dns {
         if let Err(p) = s.parse::<DnsServer>() {
-            mistakes.push(format!("--dns `{s}`: {p}"));
+            bad.push(format!("--dns `{s}`: {p}"));
         }
     }
     if args.from == InventoryFormat::Ansible && args.files.len() > 1 {
-        mistakes.push(
+        bad.push(
             "--from ansible reads one inventory file: merge several with `ansible-inventory -i A -i B --list -y`"
                 .into(),
         );
     }
-    if !mistakes.is_empty() {
-        return Err(Error::Mistakes { mistakes, then: "" });
+    if !bad.is_empty() {
+        return Err(Error::Mistakes {
+            mistakes: bad,
+            then: "",
+        });
     }
-    let mut files = Vec::new();
-    for path in &args.files {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-            path: path.clone(),
-            source,
-        })?;
-        files.push((path.display().to_string(), text));
-    }
+    let files = read_texts(&args.files)?;
     let opts = Options {
         block: args.block,
         allow: args.allow,
@@ -60,17 +57,7 @@ pub fn run(args: ImportInventoryArgs) -> Result<Outcome, Error> {
         InventoryFormat::Nornir => foreign::import_nornir(&files, &opts),
         InventoryFormat::Ansible => foreign::import_ansible(&files[0].0, &files[0].1, &opts),
     }
-    .map_err(|errors| {
-        let n = errors.len();
-        let mut text: Vec<String> = errors.iter().map(ToString::to_string).collect();
-        if n > 1 {
-            text.push(format!("{n} mistakes; nothing written"));
-        }
-        Error::Mistakes {
-            mistakes: text,
-            then: "",
-        }
-    })?;
+    .map_err(mistakes)?;
     for note in &imported.notes {
         eprintln!("note: {note}");
     }
@@ -81,14 +68,48 @@ pub fn run(args: ImportInventoryArgs) -> Result<Outcome, Error> {
             path: output.to_string().into(),
             source,
         })?;
-    if !imported.env.is_empty() {
+    print_env(&imported.env);
+    Ok(Outcome::Done)
+}
+
+/// Each file's name (as given) and text; shared with `import-conf`.
+pub(super) fn read_texts(paths: &[std::path::PathBuf]) -> Result<Vec<(String, String)>, Error> {
+    paths
+        .iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+                path: path.clone(),
+                source,
+            })?;
+            Ok((path.display().to_string(), text))
+        })
+        .collect()
+}
+
+/// An importer's mistakes (each `file:line: ...`), as one error; shared
+/// with `import-conf`.
+pub(super) fn mistakes(errors: Vec<ConfError>) -> Error {
+    let n = errors.len();
+    let mut text: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    if n > 1 {
+        text.push(format!("{n} mistakes; nothing written"));
+    }
+    Error::Mistakes {
+        mistakes: text,
+        then: "",
+    }
+}
+
+/// The variables an imported inventory refers to, on stderr (names only);
+/// shared with `import-conf`.
+pub(super) fn print_env(env: &[EnvVar]) {
+    if !env.is_empty() {
         eprintln!("Set these environment variables before plan/apply (values are not shown):");
-        let w = imported.env.iter().map(|e| e.name.len()).max().unwrap_or(0);
-        for e in &imported.env {
+        let w = env.iter().map(|e| e.name.len()).max().unwrap_or(0);
+        for e in env {
             eprintln!("  {:<w$}  {}", e.name, e.holds);
         }
     }
-    Ok(Outcome::Done)
 }
 
 /// `host_vars/` and `group_vars/` beside an Ansible inventory hold

@@ -136,7 +136,7 @@ fn list(value: &str) -> Vec<String> {
         .collect()
 }
 
-fn unquote(v: &str) -> &str {
+pub(super) fn unquote(v: &str) -> &str {
     let v = v.trim();
     for q in ['"', '\''] {
         if v.len() >= 2 && v.starts_with(q) && v.ends_with(q) {

@@ -14,7 +14,7 @@
 //! prints the merged result, which this reads.
 
 use super::{Host, Options, Scope, Setting, Source, Val, Var, build, line_of, yaml};
-use crate::inventory::import::{ConfError, Imported};
+use crate::inventory::import::{ConfError, Imported, unquote};
 use crate::inventory::located::Node;
 use serde_saphyr::Spanned;
 use std::collections::{BTreeMap, BTreeSet};
@@ -248,16 +248,6 @@ fn words(line: &str) -> Result<Vec<String>, &'static str> {
         out.push(cur);
     }
     Ok(out)
-}
-
-fn unquote(v: &str) -> &str {
-    let v = v.trim();
-    for q in ['"', '\''] {
-        if v.len() >= 2 && v.starts_with(q) && v.ends_with(q) {
-            return &v[1..v.len() - 1];
-        }
-    }
-    v
 }
 
 fn read_ini(file: &str, text: &str) -> Read {
