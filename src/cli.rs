@@ -17,7 +17,7 @@ use crate::files::Output;
         The lists are published over DNS; each router holds them as network object-groups \
         that its ACLs reference. tsfleet resolves every list once, connects to the routers \
         over SSH, pushes only the difference and reports per device.\n\n\
-        Start with `tsfleet demo` (no routers needed), then `tsfleet init` or `tsfleet import-conf`.\n\n\
+        Start with `tsfleet demo` (no routers needed), then `tsfleet init`, `tsfleet import-conf` or `tsfleet import-inventory`.\n\n\
         A FILE argument given as `-` means stdout; the table then goes to stderr.\n\n",
         crate::error::exit_codes_help!()
     )

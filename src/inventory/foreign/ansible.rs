@@ -93,7 +93,30 @@ impl Read {
     }
 
     /// Add the hosts a pattern names to `group`, with these variables.
-    fn hosts(&mut self, pattern: &str, line: usize, group: &str, vars: Vec<Var>) {
+    fn hosts(&mut self, pattern: &str, line: usize, group: &str, mut vars: Vec<Var>) {
+        // `name:PORT`, as Ansible writes a port in the host pattern: one
+        // colon outside ranges (an IPv6 address has several).
+        let mut depth = 0i32;
+        let colons = pattern
+            .chars()
+            .filter(|c| {
+                match c {
+                    '[' => depth += 1,
+                    ']' => depth -= 1,
+                    _ => {}
+                }
+                *c == ':' && depth == 0
+            })
+            .count();
+        let pattern = match pattern.rsplit_once(':') {
+            Some((name, port))
+                if colons == 1 && !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) =>
+            {
+                vars.insert(0, var("ansible_port", Val::text(port), line));
+                name
+            }
+            _ => pattern,
+        };
         let names = match expand(pattern) {
             Ok(n) => n,
             Err(why) => return self.err(line, format!("host pattern `{pattern}`: {why}")),
@@ -571,6 +594,13 @@ mod tests {
             ["r1-a", "r1-b", "r2-a", "r2-b"]
         );
         assert_eq!(expand("plain").unwrap(), ["plain"]);
+        let mut r = Read::default();
+        r.hosts("edge[1:2].lab:2222", 3, "g", Vec::new());
+        r.hosts("2001:db8::1", 4, "g", Vec::new());
+        let names: Vec<&str> = r.hosts.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["edge1.lab", "edge2.lab", "2001:db8::1"]);
+        assert_eq!(r.hosts[1].1.vars[0].val, Val::Text("2222".into()));
+        assert!(r.hosts[2].1.vars.is_empty());
         for bad in ["r[1:", "r[3:1]", "r[1:x]", "r[1:2:0]", "r[0:99999]"] {
             assert!(expand(bad).is_err(), "{bad}");
         }
