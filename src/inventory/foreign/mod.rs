@@ -369,20 +369,10 @@ fn build(src: Source, opts: &Options) -> Result<Imported, Vec<ConfError>> {
     found.notes.extend(src.notes.iter().cloned());
     found.notes.extend(opts.notes.iter().cloned());
     let defaults = settings(&src.defaults, Who::Defaults, &mut found);
+    // Only the groups of imported devices are mapped (and their secrets named).
     let mut group_settings: BTreeMap<String, DeviceSettings> = BTreeMap::new();
-    for (name, scope) in &src.groups {
-        if let Some(p) = name_problem(name) {
-            found.errors.push(ConfError {
-                file: scope.file.clone(),
-                line: scope.line,
-                message: format!("group name `{name}` {p}"),
-            });
-        }
-        group_settings.insert(name.clone(), settings(scope, Who::Group(name), &mut found));
-    }
     let mut devices = Vec::new();
     let mut left_out = Vec::new();
-    let mut used_groups = std::collections::BTreeSet::new();
     for h in &src.hosts {
         let at = format!("{}:{}", h.scope.file, h.scope.line);
         if let Some(p) = name_problem(&h.name) {
@@ -454,6 +444,21 @@ fn build(src: Source, opts: &Options) -> Result<Imported, Vec<ConfError>> {
             });
             continue;
         }
+        for g in &h.groups {
+            if let Some(scope) = src.groups.get(g)
+                && !group_settings.contains_key(g)
+            {
+                if let Some(p) = name_problem(g) {
+                    found.errors.push(ConfError {
+                        file: scope.file.clone(),
+                        line: scope.line,
+                        message: format!("group name `{g}` {p}"),
+                    });
+                }
+                let s = settings(scope, Who::Group(g), &mut found);
+                group_settings.insert(g.clone(), s);
+            }
+        }
         let settings = settings(&h.scope, Who::Host(&h.name), &mut found);
         let has_login = settings.password.is_some()
             || settings.private_key.is_some()
@@ -470,7 +475,6 @@ fn build(src: Source, opts: &Options) -> Result<Imported, Vec<ConfError>> {
                 h.name
             ));
         }
-        used_groups.extend(h.groups.iter().cloned());
         devices.push(Device {
             name: h.name.clone(),
             host,
@@ -498,7 +502,6 @@ fn build(src: Source, opts: &Options) -> Result<Imported, Vec<ConfError>> {
             message: "no host to import (left out or none defined)".into(),
         }]);
     }
-    group_settings.retain(|g, _| used_groups.contains(g));
     let mut policies = BTreeMap::new();
     let mut defaults = defaults;
     if opts.block.is_empty() && opts.allow.is_empty() {

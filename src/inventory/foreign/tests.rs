@@ -20,6 +20,7 @@ const SECRETS: &[&str] = &[
     "Ini Literal Secret",
     "Ini-All-Secret",
     "vault_enable",
+    "Switch-Only-Secret",
 ];
 
 fn fixture(name: &str) -> (String, String) {
@@ -161,6 +162,9 @@ fn ansible_yaml_maps_children_vars_ranges_and_vault() {
             .any(|n| n.contains("ansible.yml:26: `snmp_community` of group routers not imported"))
     );
     assert!(out.notes.iter().any(|n| n.contains("host nx-1 left out")));
+    // The group of left-out hosts only is neither written nor asks for a variable.
+    assert!(!inv.groups.contains_key("switches"));
+    assert!(!out.yaml.contains("SWITCHES"), "{}", out.yaml);
     // Lists given: one policy, which no device needs to name.
     assert_eq!(
         inv.policies[POLICY].block,
