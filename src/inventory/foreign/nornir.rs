@@ -167,6 +167,13 @@ fn top_map<'a>(file: &str, node: &'a Spanned<Node>, what: &str) -> Result<&'a En
 
 /// `files`: hosts.yaml, then optionally groups.yaml and defaults.yaml (name, text).
 pub fn import(files: &[(String, String)], opts: &Options) -> Result<Imported, Vec<ConfError>> {
+    if files.is_empty() || files.len() > 3 {
+        return Err(vec![ConfError {
+            file: "--from nornir".into(),
+            line: 0,
+            message: "give HOSTS.yaml [GROUPS.yaml [DEFAULTS.yaml]]".into(),
+        }]);
+    }
     let mut errors = Vec::new();
     let trees: Vec<Spanned<Node>> = files
         .iter()
