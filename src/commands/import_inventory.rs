@@ -20,9 +20,12 @@ pub fn run(args: ImportInventoryArgs) -> Result<Outcome, Error> {
     }
     super::init::check_output(args.output.as_ref(), args.force)?;
     let mut bad = Vec::new();
-    for l in args.block.iter().chain(&args.allow) {
+    let lists = args.block.iter().map(|l| ("--block", l));
+    for (flag, l) in lists.chain(args.allow.iter().map(|l| ("--allow", l))) {
         if let Err(reason) = l.parse::<ListName>() {
-            bad.push(format!("list `{l}` is not a DNS name: {reason}"));
+            bad.push(format!(
+                "{flag} `{l}` is not a DNS name ({reason}): give a ThreatSTOP list such as NAME.ACCOUNT.threatstop.local"
+            ));
         }
     }
     for s in &args.dns {
