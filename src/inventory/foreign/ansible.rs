@@ -547,7 +547,8 @@ fn source(mut r: Read, kind: &'static str) -> Result<Source, Vec<ConfError>> {
     Ok(src)
 }
 
-/// Import one Ansible inventory file (YAML or INI, see [`is_ini`]).
+/// Import one Ansible inventory file: INI by extension `.ini` or by content,
+/// else YAML (see `is_ini`).
 pub fn import(file: &str, text: &str, opts: &Options) -> Result<Imported, Vec<ConfError>> {
     let whole = |message: &str| {
         vec![ConfError {

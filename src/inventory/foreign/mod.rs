@@ -1,7 +1,7 @@
 //! Nornir and Ansible inventories turned into a tsfleet inventory
 //! (`tsfleet import-inventory`). Pure: file names and texts in, inventory
-//! text and notes out. [`nornir`] and [`ansible`] read their format into one
-//! [`Source`]; this module maps it:
+//! text and notes out. `nornir` and `ansible` read their format into one
+//! `Source`; this module maps it:
 //!
 //! - defaults (Nornir `defaults.yaml`, Ansible `all: vars`) → `defaults`;
 //!   groups → `groups` (every group a device is in, parents before children,
