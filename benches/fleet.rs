@@ -1,18 +1,26 @@
 //! The fleet benchmark: `tsfleet apply` (and `plan`) side by side with
-//! netmiko `send_config_set` on a thread pool and Nornir with nornir_netmiko,
+//! netmiko `send_config_set` on a thread pool, Nornir with nornir_netmiko and
+//! scrapli's `Cli` (`send_inputs` in configuration mode) on a thread pool,
 //! against the same simulated fleet, in one run.
 //!
 //! ```text
 //! scripts/bench-fleet [--rtt-ms 5] [--line-cost-us 200] [--concurrency 64]
-//!     [--scenarios device,first,churn,plan] [--tools tsfleet,netmiko,nornir]
+//!     [--scenarios device,first,churn,plan] [--tools tsfleet,netmiko,nornir,scrapli]
 //!     [--device-entries 5000] [--devices 200] [--entries 2000] [--plan-devices 1000]
+//!     [--scale-devices 10000] [--scale-concurrency 256]
 //! ```
+//!
+//! For example, one tool on one scenario:
+//! `scripts/bench-fleet --scenarios device --device-entries 2000 --tools scrapli`.
 //!
 //! Scenarios: one device × 5,000 entries (first sync); 200 devices × 2,000
 //! entries, first sync; the same with 1% churn; `plan` only on 1,000 devices
-//! × 2,000 entries (1% churn pending). Every tool starts from the same device
-//! state, and after an apply the benchmark checks that each device holds
-//! exactly the lists (a tool that did not converge shows as failed).
+//! × 2,000 entries (1% churn pending); and, only when asked for (`scale`),
+//! `plan` of 10,000 devices already in sync at concurrency 256, for the memory
+//! a large shard needs (peak RSS must not grow with the fleet). Every tool
+//! starts from the same device state, and after an apply the benchmark checks
+//! that each device holds exactly the lists (a tool that did not converge
+//! shows as failed).
 //!
 //! For each run it prints wall time (the whole process, start-up included),
 //! lines per second, peak RSS (VmHWM, sampled every 20 ms), the ratio to the
@@ -44,12 +52,23 @@ const ALLOW_LIST: &str = "bench-allow.acme.threatstop.local";
 const PASSWORD: &str = "bench-Pw-1";
 const ENABLE_SECRET: &str = "bench-En-1";
 const TSFLEET: &str = env!("CARGO_BIN_EXE_tsfleet");
+/// The tools `--tools` picks from; all but tsfleet run in `benches/peers/fleet_peer.py`.
+const TOOLS: [&str; 4] = ["tsfleet", "netmiko", "nornir", "scrapli"];
+
+/// What `--help` prints.
+const USAGE: &str = "\
+usage: scripts/bench-fleet [--rtt-ms 5] [--line-cost-us 200] [--concurrency 64]
+    [--scenarios device,first,churn,plan] [--tools tsfleet,netmiko,nornir,scrapli]
+    [--device-entries 5000] [--devices 200] [--entries 2000] [--plan-devices 1000]
+    [--scale-devices 10000] [--scale-concurrency 256]   (scenario `scale`, only when named)
+example, scrapli pushing 2,000 entries to one device at rtt 10 ms:
+    scripts/bench-fleet --scenarios device --device-entries 2000 --rtt-ms 10 --tools tsfleet,scrapli";
 
 /// The command line: `--name value` pairs after `cargo bench --bench fleet --`.
 struct Args(Vec<String>);
 
 /// Every option the benchmark takes (`--bench` is what cargo adds).
-const OPTIONS: [&str; 10] = [
+const OPTIONS: [&str; 12] = [
     "--rtt-ms",
     "--line-cost-us",
     "--concurrency",
@@ -59,17 +78,23 @@ const OPTIONS: [&str; 10] = [
     "--devices",
     "--entries",
     "--plan-devices",
+    "--scale-devices",
+    "--scale-concurrency",
     "--bench",
 ];
 
 impl Args {
     /// A misspelt option would silently measure the defaults: refuse it.
     fn check(&self) {
+        if self.0.iter().any(|a| a == "--help") {
+            println!("{USAGE}");
+            std::process::exit(0);
+        }
         for a in self.0.iter().skip(1).filter(|a| a.starts_with("--")) {
             if !OPTIONS.contains(&a.as_str()) {
                 eprintln!(
                     "unknown option {a}; the options are {}",
-                    OPTIONS[..9].join(" ")
+                    OPTIONS[..OPTIONS.len() - 1].join(" ")
                 );
                 std::process::exit(2);
             }
@@ -107,6 +132,8 @@ enum Kind {
     FirstSync,
     Churn,
     Plan,
+    /// `plan` of devices that already hold the lists.
+    InSync,
 }
 
 struct Scenario {
@@ -114,6 +141,7 @@ struct Scenario {
     devices: usize,
     entries: u32,
     kind: Kind,
+    concurrency: u64,
 }
 
 impl Scenario {
@@ -131,7 +159,13 @@ impl Scenario {
         match self.kind {
             Kind::FirstSync => 0..self.entries,
             Kind::Churn | Kind::Plan => self.churn()..self.entries + self.churn(),
+            Kind::InSync => 0..self.entries,
         }
+    }
+
+    /// `plan` rather than `apply`.
+    fn plans(&self) -> bool {
+        matches!(self.kind, Kind::Plan | Kind::InSync)
     }
 
     /// Lines each device processes: configuration lines for an apply
@@ -140,7 +174,9 @@ impl Scenario {
     fn lines_per_device(&self) -> u64 {
         match self.kind {
             Kind::Churn => 2 * u64::from(self.churn()),
-            Kind::FirstSync | Kind::Plan => u64::from(self.entries) + ALLOW.len() as u64,
+            Kind::FirstSync | Kind::Plan | Kind::InSync => {
+                u64::from(self.entries) + ALLOW.len() as u64
+            }
         }
     }
 }
@@ -294,7 +330,7 @@ fn peer_job(tool: &str, scenario: &Scenario, fleet: &SimFleet, concurrency: u64)
     let entries = |nets: Vec<Ipv4Net>| nets.iter().map(entry_line).collect::<Vec<_>>();
     serde_json::json!({
         "tool": tool,
-        "mode": if scenario.kind == Kind::Plan { "plan" } else { "apply" },
+        "mode": if scenario.plans() { "plan" } else { "apply" },
         "concurrency": concurrency,
         "username": "admin",
         "password": PASSWORD,
@@ -321,11 +357,7 @@ async fn run_tool(
     let runs = tempfile::tempdir_in(dir).unwrap();
     let (measured, reported_failures) = if tool == "tsfleet" {
         let mut command = Command::new(TSFLEET);
-        let verb = if scenario.kind == Kind::Plan {
-            "plan"
-        } else {
-            "apply"
-        };
+        let verb = if scenario.plans() { "plan" } else { "apply" };
         command.args([
             "-q",
             verb,
@@ -343,7 +375,7 @@ async fn run_tool(
             // benchmark (kept across its runs, as a scheduled job keeps them),
             // never in the user's own state directory.
             .env("TSFLEET_STATE_DIR", dir.join("state"));
-        if scenario.kind != Kind::Plan {
+        if !scenario.plans() {
             command.arg("--yes");
         }
         let m = measure(command, None).await;
@@ -370,7 +402,7 @@ async fn run_tool(
         (m, failed)
     };
     let want = match scenario.kind {
-        Kind::Plan => groups(scenario.before().unwrap()),
+        Kind::Plan | Kind::InSync => groups(scenario.before().unwrap()),
         _ => groups(scenario.published()),
     };
     (
@@ -385,11 +417,19 @@ fn main() {
     let rtt_ms = args.number("--rtt-ms", 5);
     let line_cost_us = args.number("--line-cost-us", 200);
     let concurrency = args.number("--concurrency", 64);
-    let tools = args.list("--tools", "tsfleet,netmiko,nornir");
+    let tools = args.list("--tools", &TOOLS.join(","));
+    if let Some(other) = tools.iter().find(|t| !TOOLS.contains(&t.as_str())) {
+        eprintln!(
+            "--tools: unknown {other:?}; the tools are {}",
+            TOOLS.join(",")
+        );
+        std::process::exit(2);
+    }
     let entries = args.number("--entries", 2000) as u32;
     let devices = args.number("--devices", 200) as usize;
     let mut scenarios = Vec::new();
     for key in args.list("--scenarios", "device,first,churn,plan") {
+        let mut sessions = concurrency;
         let (devices, entries, kind, what) = match key.as_str() {
             "device" => (
                 1,
@@ -405,14 +445,28 @@ fn main() {
                 Kind::Plan,
                 "plan only",
             ),
-            other => panic!("--scenarios: unknown {other:?} (device, first, churn, plan)"),
+            "scale" => {
+                sessions = args.number("--scale-concurrency", 256);
+                (
+                    args.number("--scale-devices", 10_000) as usize,
+                    entries,
+                    Kind::InSync,
+                    "in sync, plan",
+                )
+            }
+            other => panic!("--scenarios: unknown {other:?} (device, first, churn, plan, scale)"),
         };
-        let title = format!("{devices} × {entries}, {what}");
+        let title = if sessions == concurrency {
+            format!("{devices} × {entries}, {what}")
+        } else {
+            format!("{devices} × {entries}, {what} ×{sessions}")
+        };
         scenarios.push(Scenario {
             title,
             devices,
             entries,
             kind,
+            concurrency: sessions,
         });
     }
     let rtt = Duration::from_millis(rtt_ms);
@@ -426,7 +480,7 @@ fn main() {
             std::thread::available_parallelism().map_or(0, |n| n.get())
         );
         println!(
-            "{:<26} {:<8} {:>9} {:>9} {:>10} {:>9} {:>8} {:>9} {:>7}",
+            "{:<32} {:<8} {:>9} {:>9} {:>10} {:>9} {:>8} {:>9} {:>7}",
             "scenario", "tool", "seconds", "lines/s", "peak RSS", "ideal s", "×ideal", "tsfleet÷", "failed"
         );
         let mut fleets: BTreeMap<usize, TestBed> = BTreeMap::new();
@@ -441,15 +495,16 @@ fn main() {
             let lines = scenario.devices as u64 * scenario.lines_per_device();
             let per_device = 2.0 * rtt.as_secs_f64()
                 + match scenario.kind {
-                    Kind::Plan => 0.0,
+                    Kind::Plan | Kind::InSync => 0.0,
                     _ => scenario.lines_per_device() as f64 * line_cost.as_secs_f64(),
                 };
-            let sessions = (concurrency as usize).clamp(1, scenario.devices);
+            let sessions = (scenario.concurrency as usize).clamp(1, scenario.devices);
             let ideal = scenario.devices.div_ceil(sessions) as f64 * per_device;
             let mut ours = None;
             for tool in &tools {
                 bench.fleet().set_groups(&start);
-                let (m, failed) = run_tool(tool, scenario, bench, concurrency, dir.path()).await;
+                let (m, failed) =
+                    run_tool(tool, scenario, bench, scenario.concurrency, dir.path()).await;
                 let rate = lines as f64 / m.seconds;
                 let versus = match ours {
                     None if tool == "tsfleet" => {
@@ -460,7 +515,7 @@ fn main() {
                     None => String::new(),
                 };
                 println!(
-                    "{:<26} {tool:<8} {:>9.2} {rate:>9.0} {:>6.0} MiB {ideal:>9.2} {:>7.2}× {versus:>9} {failed:>7}",
+                    "{:<32} {tool:<8} {:>9.2} {rate:>9.0} {:>6.0} MiB {ideal:>9.2} {:>7.2}× {versus:>9} {failed:>7}",
                     scenario.title,
                     m.seconds,
                     m.peak_mib,

@@ -241,15 +241,18 @@ fn connect_rate(s: &str) -> Result<f64, String> {
         Devices with the same lists and maximum policy size share one policy. Passwords are \
         never copied: they become { env: TSFLEET_PASSWORD_<DEVICE> } and \
         { env: TSFLEET_ENABLE_<DEVICE> }, and the variables to set are printed on stderr. \
-        `platform`, `personality`, `logfile` and `url` have no inventory setting yet: they are \
-        kept for later in the header comment. Unknown keys are reported with file:line.",
+        `url` becomes the policy's log_upload.url (HTTPS without a password in it; otherwise a \
+        note); `logfile` is the file to give `tsfleet logs upload --syslog` (a note says so); \
+        `platform` and `personality` are not used (Cisco IOS only). Notes go to stderr and the \
+        header comment. Unknown keys are reported with file:line.",
     after_help = "Examples:\n  \
     tsfleet import-conf /opt/ts-isr/threatstop.conf     # inventory on stdout\n  \
     tsfleet import-conf confs/*.conf -o fleet.yaml\n  \
     tsfleet inventory check -i fleet.yaml\n\n\
 Keys read: dns_server, dns_port (or port), max_policy_size (or max_policy), device, block_list, \
-allow_list, object_group_block, object_group_allow, username, password, enable_pw; kept for \
-later: platform, personality, logfile, url.\n\n\
+allow_list, object_group_block, object_group_allow, username, password, enable_pw, url \
+(-> log_upload.url), logfile (-> tsfleet logs upload --syslog FILE); not used: platform, \
+personality.\n\n\
 Exit codes: 0 written, 3 a file has a mistake (each reported as file:line; nothing written)."
 )]
 pub struct ImportConfArgs {
@@ -336,15 +339,19 @@ pub struct ImportInventoryArgs {
     long_about = "Write a commented starter inventory. On a terminal it asks what the \
         single-router script's setup asked: block list, allow list, device addresses, DNS port \
         (53), maximum policy size (30000) and SSH username. It never asks for a secret: the \
-        inventory refers to { env: TSFLEET_PASSWORD } and { env: TSFLEET_ENABLE }. Without a \
-        terminal (or with --no-input) nothing is asked: the flags given are used and the rest \
-        are placeholders marked `# CHANGE ME`.",
+        inventory refers to { env: TSFLEET_PASSWORD } and { env: TSFLEET_ENABLE }. The allow \
+        list is optional: an empty answer (or `none`, or --no-allow-list) writes none. Without a \
+        terminal (or with --no-input) nothing is asked: the flags given are used, no allow list \
+        is written unless --allow-list names one, and the rest are placeholders marked \
+        `# CHANGE ME`, which `tsfleet inventory check` (and every command) refuses until they \
+        are replaced.",
     after_help = "Examples:\n  \
     tsfleet init -o fleet.yaml                  # asks on a terminal\n  \
     tsfleet init -o fleet.yaml --no-input \\\n      \
       --block-list corp-block.acme.threatstop.local \\\n      \
       --allow-list corp-allow.acme.threatstop.local \\\n      \
       --device 192.0.2.1 --device 192.0.2.2 --username tsadmin\n  \
+    tsfleet init -o fleet.yaml --no-allow-list  # asks, but not for an allow list\n  \
     tsfleet init > fleet.yaml                   # placeholders, no questions\n\n\
 Exit codes: 0 written, 3 the file exists (use --force) or an answer is invalid."
 )]
@@ -361,9 +368,12 @@ pub struct InitArgs {
     /// The ThreatSTOP block list (e.g. NAME.ACCOUNT.threatstop.local).
     #[arg(long, value_name = "LIST")]
     pub block_list: Option<String>,
-    /// The ThreatSTOP allow list.
+    /// The ThreatSTOP allow list (without it, none is written; a terminal asks).
     #[arg(long, value_name = "LIST")]
     pub allow_list: Option<String>,
+    /// No allow list, and no question about it.
+    #[arg(long, conflicts_with = "allow_list")]
+    pub no_allow_list: bool,
     /// A router's address for SSH; repeat for more (named rtr-001, rtr-002, ...).
     #[arg(long = "device", value_name = "HOST")]
     pub devices: Vec<String>,
@@ -536,7 +546,7 @@ pub struct MergeArgs {
 
 /// Where a run's report goes besides the table. Each is checked before
 /// any device is contacted.
-#[derive(Debug, Args)]
+#[derive(Debug, Default, Args)]
 pub struct ReportFiles {
     /// Write the report as JSON (schema: schemas/report.schema.json); `-` for stdout.
     #[arg(long, value_name = "FILE")]
@@ -549,6 +559,19 @@ pub struct ReportFiles {
     /// or post it as a merge-request note.
     #[arg(long, value_name = "FILE")]
     pub summary_md: Option<Output>,
+    /// Write Prometheus metrics for node_exporter's textfile collector (last
+    /// run time and success, devices by status, each device's last success)
+    /// atomically; `-` for stdout. Written too when the run stops before
+    /// contacting any device (success 0).
+    #[arg(long, value_name = "FILE")]
+    pub metrics: Option<Output>,
+    /// Write the report as one self-contained web page (summary, failed
+    /// devices, a status grid by inventory group, a table that sorts and
+    /// filters, each change folded); `-` for stdout. No external assets:
+    /// open it offline or keep it as a CI artifact. `report.html#status=failed`
+    /// opens on the failed devices. Example: --html run.html
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<Output>,
 }
 
 /// `--detailed-exitcode`, for the commands that change nothing (plan,
@@ -650,10 +673,23 @@ pub struct ResolveArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  \
-    tsfleet sim --devices 3 --write-inventory lab/inventory.yaml\n  \
+#[command(
+    after_help = "Besides the routers, a DNS server publishes the lab's lists \
+    (lab-block.threatstop.local, lab-allow.threatstop.local) on --dns-port. The inventory \
+    --write-inventory writes (dns, the `lab` policy, host keys, secret files) works with plan \
+    and apply as it is, with no other process; inventory/lab.yaml fits the defaults of \
+    `tsfleet sim --devices 3`.\n\n\
+    Examples:\n  \
+    tsfleet sim --devices 3 --write-inventory lab/lab.yaml &\n  \
+    tsfleet plan -i lab/lab.yaml\n  \
     ssh -p 20001 admin@127.0.0.1        # password: admin, then `enable` with secret: enable\n  \
-    tsfleet sim --stdio                  # one device's CLI on this terminal")]
+    tsfleet sim --stdio                  # one device's CLI on this terminal\n\n\
+    Rehearse a list change (the routers keep what was applied with --state-dir):\n  \
+    tsfleet sim --state-dir lab/state --write-inventory lab/lab.yaml &\n  \
+    tsfleet apply -i lab/lab.yaml --yes; kill %1\n  \
+    tsfleet sim --state-dir lab/state --write-inventory lab/lab.yaml --churn 10 &\n  \
+    tsfleet plan -i lab/lab.yaml --diff   # about 10 % of the block list replaced"
+)]
 pub struct SimArgs {
     /// Number of devices, on consecutive ports from --base-port.
     #[arg(long, default_value_t = 3,
@@ -705,8 +741,22 @@ pub struct SimArgs {
     /// On Ctrl-C or SIGTERM, write every device's state here as JSON.
     #[arg(long)]
     pub dump_state: Option<PathBuf>,
+    /// Port of the DNS server publishing the lab's lists (UDP and TCP, on --listen); 0 picks a free port.
+    /// The inventory --write-inventory writes names the real port.
+    #[arg(long, default_value_t = 20000, value_name = "PORT")]
+    pub dns_port: u16,
+    /// Prefixes in the block list (hosts, and a /24 in every 50).
+    #[arg(long, default_value_t = 1000, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub entries: u32,
+    /// Seed of the block list: the same seed gives the same list.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub seed: u64,
+    /// Percent of the block list's entries replaced by others (same size): start the
+    /// simulator again with another --churn or --seed to rehearse a list change.
+    #[arg(long, default_value_t = 0, value_name = "PERCENT", value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub churn: u8,
     /// Run one device's CLI on stdin/stdout instead of SSH servers (for use behind OpenSSH's sshd).
-    #[arg(long, conflicts_with_all = ["devices", "base_port", "write_inventory"])]
+    #[arg(long, conflicts_with_all = ["devices", "base_port", "write_inventory", "dns_port", "entries", "seed", "churn"])]
     pub stdio: bool,
     /// With --stdio: the device's name from the profile (default the first device).
     #[arg(long, requires = "stdio")]
@@ -793,7 +843,8 @@ pub struct FleetArgs {
     "tsfleet plan -i fleet.yaml --diff               # and each line it would push\n  ",
     "tsfleet plan -i fleet.yaml --lists lists.json --json - | jq .summary\n  ",
     "tsfleet plan -i fleet.yaml --out plan.json      # for apply --plan\n  ",
-    "tsfleet plan -i fleet.yaml --summary-md - >> \"$GITHUB_STEP_SUMMARY\"\n\n",
+    "tsfleet plan -i fleet.yaml --summary-md - >> \"$GITHUB_STEP_SUMMARY\"\n  ",
+    "tsfleet plan -i fleet.yaml --html plan.html     # a page: open plan.html\n\n",
     crate::error::exit_codes_help!()
 ))]
 pub struct PlanArgs {
@@ -822,7 +873,9 @@ pub struct PlanArgs {
     "tsfleet resolve -i fleet.yaml -o lists.json\n  ",
     "tsfleet apply -i fleet.yaml --lists lists.json --yes\n  ",
     "tsfleet apply -i fleet.yaml --diff              # and each line it pushes\n  ",
-    "tsfleet apply -i fleet.yaml --plan plan.json --yes  # exactly that plan\n\n",
+    "tsfleet apply -i fleet.yaml --plan plan.json --yes  # exactly that plan\n  ",
+    "tsfleet apply -i fleet.yaml --yes \\\n      ",
+    "--metrics /var/lib/prometheus/node-exporter/tsfleet-apply.prom  # cron\n\n",
     crate::error::exit_codes_help!(changes routers)
 ))]
 pub struct ApplyArgs {
@@ -885,10 +938,16 @@ pub struct RemoveArgs {
 
 #[derive(Debug, Args)]
 #[command(
-    long_about = "Runs tsfleet end to end on this machine, no routers needed: starts a simulated \
+    after_help = "Runs tsfleet end to end on this machine, no routers needed: starts a simulated \
     fleet of IOS routers (a few with faults, so the report shows failure rows) and a DNS server \
     publishing a block and an allow list, both on 127.0.0.1; writes an inventory for them; then \
-    runs plan, apply, and plan again (no changes left on the healthy devices), printing each report."
+    runs plan, apply, and plan again (no changes left on the healthy devices), printing each report. \
+    The fleet stops with the demo: `tsfleet sim` keeps a lab running.\n\n\
+    Examples:\n  \
+    tsfleet demo\n  \
+    tsfleet demo --dir demo     # then: ls demo/reports demo/transcripts/2-apply\n\n\
+    With --dir DIR: DIR/demo-fleet.yaml, DIR/transcripts/1-plan/, 2-apply/, 3-plan/ (one log per \
+    device, secrets masked) and DIR/reports/1-plan.json, .xml (JUnit), .md (summary), and so on."
 )]
 pub struct DemoArgs {
     /// Simulated routers.
@@ -900,7 +959,8 @@ pub struct DemoArgs {
     /// Latency the simulated routers add to every answer, in milliseconds.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(..=MAX_SIM_DELAY_MS))]
     pub rtt_ms: u64,
-    /// Keep the inventory, transcripts and reports here (default: a temporary folder, removed at the end).
+    /// Keep the inventory, each step's transcripts and reports here (default: a temporary folder,
+    /// removed at the end).
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
 }

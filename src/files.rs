@@ -49,6 +49,16 @@ impl Output {
         }
     }
 
+    /// [`Output::write`] for a file another service's user reads
+    /// (node_exporter's textfile collector): mode 0644 whatever the umask,
+    /// so the service running tsfleet can keep `UMask=0077`.
+    pub fn write_readable(&self, bytes: &[u8]) -> std::io::Result<()> {
+        match self {
+            Output::Stdout => self.write(bytes),
+            Output::File(path) => write_atomic_with(path, bytes, 0o644, true),
+        }
+    }
+
     /// Whether [`Output::write`] can succeed, found without touching the
     /// file itself: see [`check_writable`]. Stdout always can.
     pub fn check(&self) -> std::io::Result<()> {
@@ -229,6 +239,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 
 /// [`write_atomic`] with another mode for the new file (0600 for secrets).
 pub fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
+    write_atomic_with(path, bytes, mode, false)
+}
+
+/// [`write_atomic_mode`]; `exact`: the new file gets `mode` itself, not
+/// `mode` less the umask.
+fn write_atomic_with(path: &Path, bytes: &[u8], mode: u32, exact: bool) -> std::io::Result<()> {
     match target(path) {
         Target::WriteThrough => {
             let mut out = std::fs::OpenOptions::new().write(true).open(path)?;
@@ -237,20 +253,31 @@ pub fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> std::io::Resul
         Target::Folder => return Err(std::io::Error::other("is a folder, not a file")),
         Target::Replace => {}
     }
+    let mut tmp = temporary_beside(path, mode)?;
+    if exact {
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(mode))?;
+    }
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map(drop).map_err(|e| e.error)
+}
+
+/// The new file [`write_atomic_mode`] renames to `path`: `.NAME.XXXXXX.tmp`
+/// beside it, hidden and ending in `.tmp`, so a reader of `*.json` or
+/// `*.prom` (node_exporter's textfile collector) never picks it up.
+fn temporary_beside(path: &Path, mode: u32) -> std::io::Result<tempfile::NamedTempFile> {
     let name = path
         .file_name()
         .ok_or_else(|| std::io::Error::other(format!("{} is not a file name", path.display())))?;
     let mut prefix = std::ffi::OsString::from(".");
     prefix.push(name);
     prefix.push(".");
-    let mut tmp = tempfile::Builder::new()
+    tempfile::Builder::new()
         .prefix(&prefix)
         .suffix(".tmp")
         .permissions(std::fs::Permissions::from_mode(mode))
-        .tempfile_in(folder_of(path))?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map(drop).map_err(|e| e.error)
+        .tempfile_in(folder_of(path))
 }
 
 /// Create the folder `path` (and its missing parents), each new one mode
@@ -296,6 +323,15 @@ mod tests {
         write_atomic(Path::new("/dev/null"), b"discarded").unwrap();
         let meta = std::fs::metadata("/dev/null").unwrap();
         assert!(!meta.is_file(), "/dev/null is still a device");
+    }
+
+    #[test]
+    fn the_temporary_is_hidden_and_never_ends_like_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let tmp = temporary_beside(&dir.path().join("tsfleet.prom"), 0o644).unwrap();
+        let name = tmp.path().file_name().unwrap().to_str().unwrap();
+        assert!(name.starts_with(".tsfleet.prom."), "{name}");
+        assert!(name.ends_with(".tmp") && !name.ends_with(".prom"), "{name}");
     }
 
     #[test]

@@ -15,6 +15,7 @@ use crate::lists::policy::OwnAddress;
 use crate::lists::{self, DevicePolicy, ListsError, Snapshot, policy};
 use crate::report::{Command, DeviceReport, RunReport};
 use crate::saved_plan::{PlannedDevice, PlannedStatus, SavedPlan};
+use ipnet::Ipv4Net;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -81,6 +82,8 @@ pub struct Job {
     pub lists: Vec<String>,
     /// What the policy build found worth a line in the device's report.
     pub notes: Vec<String>,
+    /// Its inventory groups, for the report.
+    pub inventory_groups: Vec<String>,
     transcript: Option<PathBuf>,
     secrets: Vec<String>,
     inactivity: Duration,
@@ -99,7 +102,7 @@ pub struct Prepared {
     pub applied: Option<Applied>,
     /// `apply --plan`: selected devices the plan recorded as failed, each
     /// reported `skipped` with this reason, not contacted.
-    pub skipped: Vec<(String, String, String)>,
+    pub skipped: Vec<DeviceReport>,
     /// `apply --plan`: selected devices the plan does not have (not touched).
     pub not_in_plan: Vec<String>,
 }
@@ -177,6 +180,9 @@ pub async fn prepare(
         }
         policies.insert(name.clone(), built);
     }
+    let desired: BTreeMap<&str, DesiredSets> = (policies.iter())
+        .map(|(name, built)| (name.as_str(), DesiredSets::of(built)))
+        .collect();
     if let Some(dir) = &options.run_dir {
         // Created and probed now: transcripts that cannot be written are
         // found before a device is contacted, not after it was changed.
@@ -199,22 +205,24 @@ pub async fn prepare(
             }
             Some((_, Some(d))) if d.status == PlannedStatus::Failed => {
                 let why = d.error.as_deref().unwrap_or("no reason recorded");
-                skipped.push((
-                    device.name.clone(),
-                    device.host.clone(),
+                let mut report = DeviceReport::skipped(
+                    &device.name,
+                    &device.host,
                     format!("failed while planning ({why}): not contacted; plan again"),
-                ));
+                );
+                report.inventory_groups = device.groups.clone();
+                skipped.push(report);
                 continue;
             }
             Some((plan, Some(d))) => Some((plan, d)),
         };
-        let none = DevicePolicy::default();
-        let built = device
+        let none = (DevicePolicy::default(), DesiredSets::default());
+        let (built, desired) = device
             .policy
             .as_deref()
-            .and_then(|p| policies.get(p))
-            .unwrap_or(&none);
-        let mut job = job(loaded, device, built, options, login)?;
+            .and_then(|p| Some((policies.get(p)?, desired.get(p)?)))
+            .unwrap_or((&none.0, &none.1));
+        let mut job = job(loaded, device, built, desired, options, login)?;
         job.lists = lists_used(loaded, device, snapshot.as_ref());
         job.request.change_sets = change_sets.clone();
         if let Some((plan, d)) = planned {
@@ -242,7 +250,7 @@ fn planned_groups(
     (device.groups.iter())
         .map(|g| GroupTarget {
             name: g.name.clone(),
-            desired: BTreeSet::new(),
+            desired: Default::default(),
             planned: Some(PlannedGroup {
                 observed: g.observed.clone(),
                 change_set: plan
@@ -443,10 +451,29 @@ fn login(d: &ResolvedDevice, files: &mut SecretFiles) -> Result<Login, PrepareEr
     })
 }
 
+/// A policy's two lists as the device sync takes them, built once per
+/// policy and shared by its devices' jobs: one copy per device made memory
+/// grow by about 50 KB a device for a 2,000-entry list.
+#[derive(Default)]
+struct DesiredSets {
+    allow: Arc<BTreeSet<Ipv4Net>>,
+    block: Arc<BTreeSet<Ipv4Net>>,
+}
+
+impl DesiredSets {
+    fn of(built: &DevicePolicy) -> Self {
+        DesiredSets {
+            allow: Arc::new(built.allow.iter().copied().collect()),
+            block: Arc::new(built.block.iter().copied().collect()),
+        }
+    }
+}
+
 fn job(
     loaded: &LoadedInventory,
     d: &ResolvedDevice,
     built: &DevicePolicy,
+    desired: &DesiredSets,
     options: &RunOptions,
     login: Login,
 ) -> Result<Job, PrepareError> {
@@ -475,12 +502,12 @@ fn job(
         groups: vec![
             GroupTarget {
                 name: d.allow_group.clone(),
-                desired: built.allow.iter().copied().collect::<BTreeSet<_>>(),
+                desired: desired.allow.clone(),
                 planned: None,
             },
             GroupTarget {
                 name: d.block_group.clone(),
-                desired: built.block.iter().copied().collect::<BTreeSet<_>>(),
+                desired: desired.block.clone(),
                 planned: None,
             },
         ],
@@ -491,6 +518,7 @@ fn job(
     Ok(Job {
         name: d.name.clone(),
         host: d.host.clone(),
+        inventory_groups: d.groups.clone(),
         target: SshTarget {
             device: d.name.clone(),
             host: d.host.clone(),
@@ -613,12 +641,10 @@ pub async fn execute(
                 Outcome::Skipped(reason) => DeviceReport::skipped(&job.name, &job.host, reason),
             };
             report.notes.extend(job.notes.iter().cloned());
+            report.inventory_groups = job.inventory_groups.clone();
             report
         })
-        .chain(
-            (prepared.skipped.iter())
-                .map(|(name, host, reason)| DeviceReport::skipped(name, host, reason)),
-        )
+        .chain(prepared.skipped.iter().cloned())
         .collect();
     RunReport::new(
         options.command,

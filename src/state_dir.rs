@@ -2,8 +2,10 @@
 //! never beside the inventory (which may sit on a read-only mount, as in
 //! `examples/kubernetes/`). It holds the run locks, `locks/<digest>.lock`
 //! (see [`crate::lock`]), and the record of the lists last applied,
-//! `applied/<digest>.json` (see [`crate::lists::applied`]): both named by
-//! [`inventory_file`]; state kept across runs belongs here too.
+//! `applied/<digest>.json` (see [`crate::lists::applied`]), and the devices'
+//! last successes for `--metrics`, `metrics/<digest>.json` (see
+//! [`crate::report::metrics`]): all named by [`inventory_file`]; state kept
+//! across runs belongs here too.
 //!
 //! Where it is: `--state-dir` (or `TSFLEET_STATE_DIR`), else
 //! `$XDG_STATE_HOME/tsfleet`, else `~/.local/state/tsfleet`. Folders tsfleet
@@ -65,6 +67,51 @@ pub fn subfolder(dir: &Path, sub: &str) -> std::io::Result<PathBuf> {
     crate::files::create_private_dir(&path)
         .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
     Ok(path)
+}
+
+/// The bytes of the state file `path`, `None` when there is none. A
+/// symbolic link there is refused, not followed, and a file over `limit`
+/// bytes is refused (a bigger one is not a file tsfleet wrote).
+pub fn read(path: &Path, limit: u64) -> std::io::Result<Option<Vec<u8>>> {
+    use std::io::Read;
+    let file = match open_nofollow(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let mut text = Vec::new();
+    file.take(limit + 1).read_to_end(&mut text)?;
+    if text.len() as u64 > limit {
+        return Err(std::io::Error::other(format!("larger than {limit} bytes")));
+    }
+    Ok(Some(text))
+}
+
+/// Replace the state file `path` with `value` as JSON (atomically, mode
+/// 0600), creating its folder (0700) when missing.
+pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> std::io::Result<()> {
+    let mut text = serde_json::to_vec_pretty(value)?;
+    text.push(b'\n');
+    crate::files::create_private_dir(path.parent().unwrap_or(Path::new(".")))?;
+    crate::files::write_atomic_mode(path, &text, 0o600)
+}
+
+/// Open `path` for reading; a symbolic link there is refused, not followed.
+fn open_nofollow(path: &Path) -> std::io::Result<std::fs::File> {
+    use rustix::fs::{Mode, OFlags};
+    rustix::fs::open(
+        path,
+        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map(std::fs::File::from)
+    .map_err(|e| {
+        if e == rustix::io::Errno::LOOP {
+            std::io::Error::other("it is a symbolic link (not followed)")
+        } else {
+            e.into()
+        }
+    })
 }
 
 #[cfg(test)]

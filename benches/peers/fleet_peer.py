@@ -1,16 +1,20 @@
 """The peer side of benches/fleet.rs: the same job as `tsfleet apply` (or
-`tsfleet plan`) done the way a netmiko or Nornir user would write it.
+`tsfleet plan`) done the way a netmiko, Nornir or scrapli user would write it.
 
 For every device: read each object-group with `show object-group name G`,
-work out the entries to add and remove, push them with `send_config_set`
-(adds before removes, as tsfleet orders them) and `save_config`. netmiko runs
-on a thread pool of the given concurrency; Nornir runs the same steps as
-nornir_netmiko tasks on its threaded runner with as many workers. Both are
-used as their documentation shows, with longer connect timeouts so that 64
-sessions opening at once on a small machine are not counted as failures.
+work out the entries to add and remove, push them (adds before removes, as
+tsfleet orders them) and save. netmiko pushes with `send_config_set` and
+`save_config` on a thread pool of the given concurrency; Nornir runs the same
+steps as nornir_netmiko tasks on its threaded runner with as many workers;
+scrapli (2026.10, the `Cli` driver over its native libscrapli core, on its
+default transport, the system's OpenSSH client) sends the lines with
+`send_inputs` in its `configuration` mode, then `write memory`, on the same
+thread pool as netmiko. All are used as their documentation shows, with longer
+connect timeouts so that 64 sessions opening at once on a small machine are
+not counted as failures.
 
 One JSON job on stdin:
-  {"tool": "netmiko" | "nornir", "mode": "apply" | "plan", "concurrency": 64,
+  {"tool": "netmiko" | "nornir" | "scrapli", "mode": "apply" | "plan", "concurrency": 64,
    "username": ..., "password": ..., "secret": ...,
    "devices": [{"name": ..., "host": ..., "port": ...}],
    "groups": {"threatstop-block": ["host 11.0.0.0", ...], ...}}
@@ -79,6 +83,12 @@ def run_netmiko(job):
         finally:
             conn.disconnect()
 
+    return on_pool(job, one)
+
+
+def on_pool(job, one):
+    """`one(device)` for every device on a thread pool of the job's
+    concurrency: the lines pushed in all, and the devices that failed."""
     pushed, failed = 0, {}
     with ThreadPoolExecutor(max_workers=job["concurrency"]) as pool:
         futures = {d["name"]: pool.submit(one, d) for d in job["devices"]}
@@ -88,6 +98,68 @@ def run_netmiko(job):
             except Exception as e:  # a failed device is reported, not fatal
                 failed[name] = f"{type(e).__name__}: {e}"
     return pushed, failed
+
+
+# What a scrapli user adds for IOS: older images offer only the old key
+# exchange, host key and cipher (as the simulator's `legacy_only` devices do,
+# src/sim/server.rs), which OpenSSH's client no longer offers unless asked.
+IOS_SSH_ALGORITHMS = [
+    "-o", "KexAlgorithms=+diffie-hellman-group14-sha1",
+    "-o", "HostKeyAlgorithms=+ssh-rsa",
+    "-o", "Ciphers=+aes128-cbc",
+]
+
+
+def run_scrapli(job):
+    from scrapli import AuthOptions, Cli, LookupKeyValue, SessionOptions
+    from scrapli import TransportBinOptions
+
+    def checked(result, what):
+        # scrapli reports IOS's `% Invalid input` as a failed result, not an exception.
+        if result.failed:
+            raise RuntimeError(f"{what}: {result.results_failed_indicator}")
+        return result.result
+
+    def one(device):
+        conn = Cli(
+            host=device["host"],
+            port=device["port"],
+            definition_file_or_name="cisco_iosxe",
+            auth_options=AuthOptions(
+                username=job["username"],
+                password=job["password"],
+                # The definition's `enable` step answers its prompt with this.
+                lookups=[LookupKeyValue(key="enable", value=job["secret"])],
+            ),
+            session_options=SessionOptions(operation_timeout_s=TIMEOUTS["conn_timeout"]),
+            transport_options=TransportBinOptions(
+                # Like the netmiko peer's ssh_strict=False: the simulator's
+                # host keys are new each run; no user ssh_config either.
+                enable_strict_key=False,
+                known_hosts_path="/dev/null",
+                ssh_config_path="/dev/null",
+                extra_open_args=IOS_SSH_ALGORITHMS,
+            ),
+        )
+        # Opening logs in, enters privileged exec (enable) and sets the terminal up.
+        with conn:
+            lines = changes(
+                job["groups"], lambda command: checked(conn.send_input(command), command)
+            )
+            if job["mode"] == "apply" and lines:
+                checked(
+                    conn.send_inputs(
+                        lines,
+                        requested_mode="configuration",
+                        operation_timeout_ns=3600 * 10**9,
+                    ),
+                    "configuration",
+                )
+                saved = conn.send_input("write memory", requested_mode="privileged_exec")
+                checked(saved, "write memory")
+            return len(lines)
+
+    return on_pool(job, one)
 
 
 def run_nornir(job):
@@ -158,7 +230,7 @@ def run_nornir(job):
 def main():
     job = json.load(sys.stdin)
     started = time.monotonic()
-    run = {"netmiko": run_netmiko, "nornir": run_nornir}[job["tool"]]
+    run = {"netmiko": run_netmiko, "nornir": run_nornir, "scrapli": run_scrapli}[job["tool"]]
     pushed, failed = run(job)
     json.dump(
         {

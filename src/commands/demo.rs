@@ -2,16 +2,16 @@
 //! an in-process DNS server publishing the lists, both on loopback; an
 //! inventory written for them; then plan, apply and plan again.
 
-use super::run::{execute, print_table};
-use crate::cli::DemoArgs;
+use super::run::{execute, print_table, write_reports};
+use crate::cli::{DemoArgs, ReportFiles};
 use crate::error::{Error, Outcome};
+use crate::files::Output;
 use crate::fleet::FanOutSettings;
 use crate::inventory::{self, Policy};
 use crate::report::Command;
 use crate::runner::{self, RunOptions};
+use crate::sim::lab::{self, BlockSpec};
 use crate::sim::{PublishedList, TestBed};
-use ipnet::Ipv4Net;
-use std::net::Ipv4Addr;
 use std::time::Duration;
 
 const BLOCK_LIST: &str = "demo-block.acme.threatstop.local";
@@ -33,37 +33,20 @@ fn fault_profile(devices: usize) -> String {
     )
 }
 
-/// The lists: `entries` block prefixes (hosts and a few networks) and a
-/// two-entry allow list.
+/// The lists: `entries` block prefixes (the lab's, [`crate::sim::lab`]),
+/// one of them the entry a faulty router refuses, and the lab's allow list.
 fn demo_lists(entries: u32) -> Vec<PublishedList> {
-    let mut block: Vec<Ipv4Net> = (0..entries.saturating_sub(1))
-        .map(|i| {
-            let addr =
-                Ipv4Addr::from(0xCB00_7100u32.wrapping_add(i.wrapping_mul(7919)) | 0x0100_0000);
-            if i % 50 == 0 {
-                Ipv4Net::new(addr, 24).expect("a /24 is valid").trunc()
-            } else {
-                Ipv4Net::new(addr, 32).expect("a /32 is valid")
-            }
-        })
-        .collect();
-    // The entry one faulty router refuses (outside the generated range).
-    block.push("198.18.0.9/32".parse().expect("valid"));
-    vec![
-        PublishedList {
-            name: BLOCK_LIST.into(),
-            prefixes: block,
-            excluded: Vec::new(),
-        },
-        PublishedList {
-            name: ALLOW_LIST.into(),
-            prefixes: vec![
-                "198.51.100.53/32".parse().expect("valid"),
-                "198.51.100.54/32".parse().expect("valid"),
-            ],
-            excluded: Vec::new(),
-        },
-    ]
+    let spec = BlockSpec {
+        entries: entries.saturating_sub(1),
+        seed: 1,
+        churn: 0,
+    };
+    let mut lists = lab::lists(BLOCK_LIST, ALLOW_LIST, spec);
+    // Outside the generated ranges: the entry rtr-…-2 refuses (fault_profile).
+    lists[0]
+        .prefixes
+        .push("198.18.0.9/32".parse().expect("valid"));
+    lists
 }
 
 pub async fn run(args: DemoArgs, quiet: bool) -> Result<Outcome, Error> {
@@ -148,18 +131,57 @@ pub async fn run(args: DemoArgs, quiet: bool) -> Result<Outcome, Error> {
             retries: 0,
             ..FanOutSettings::default()
         },
-        run_dir: Some(dir.join("transcripts")),
+        run_dir: None,
         device_deadline: Duration::from_secs(120),
         shard: None,
         saved_plan: None,
     };
+    let reports_dir = dir.join("reports");
+    crate::files::create_private_dir(&reports_dir).map_err(|source| Error::Io {
+        path: reports_dir.clone(),
+        source,
+    })?;
+    let source = inventory_path.display().to_string();
+    let mut unwritten = Vec::new();
+    let mut failed = Vec::new();
     for (step, command) in [(1, Command::Plan), (2, Command::Apply), (3, Command::Plan)] {
+        // Each step keeps its own transcripts and reports, so step 3 does
+        // not overwrite the failures step 2 shows.
+        let name = step_name(step, command);
         options.command = command;
+        options.run_dir = Some(dir.join("transcripts").join(&name));
         let prepared = runner::prepare(&loaded, loaded.devices(), &options).await?;
         println!("── step {step}: tsfleet {} ──", command.as_str());
         let report = execute(&prepared, &options, quiet).await;
         print_table(&report, false);
         println!();
+        let output = |ext: &str| {
+            Some(Output::from(
+                reports_dir.join(format!("{name}.{ext}")).into_os_string(),
+            ))
+        };
+        // The reports people read; not `--metrics` (no monitoring here).
+        let files = ReportFiles {
+            json: output("json"),
+            junit: output("xml"),
+            summary_md: output("md"),
+            html: output("html"),
+            ..ReportFiles::default()
+        };
+        unwritten.extend(write_reports(
+            &report,
+            &files,
+            &source,
+            false,
+            &Default::default(),
+        ));
+        if command == Command::Apply {
+            failed = report
+                .devices
+                .iter()
+                .filter_map(|d| d.error.as_ref().map(|e| (d.name.clone(), e.class)))
+                .collect();
+        }
     }
     println!(
         "The last {} devices fail on purpose (a wrong password, a hung session, an entry the router refuses);\n\
@@ -168,14 +190,42 @@ pub async fn run(args: DemoArgs, quiet: bool) -> Result<Outcome, Error> {
     );
     // Without --dir the folder goes away below: do not point at it.
     if temp.is_some() {
-        println!("Transcripts are kept with --dir DIR (secrets masked).");
+        println!("Transcripts and reports are kept with --dir DIR (secrets masked).");
     } else {
         println!(
-            "Transcripts (secrets masked): {}",
+            "Transcripts (secrets masked), one folder per step: {}",
             dir.join("transcripts").display()
         );
+        println!(
+            "Reports per step (JSON, JUnit XML, Markdown summary, web page): {}",
+            reports_dir.display()
+        );
+        println!(
+            "  open in a browser: {}",
+            reports_dir
+                .join(format!("{}.html", step_name(2, Command::Apply)))
+                .display()
+        );
+        let apply = dir.join("transcripts").join(step_name(2, Command::Apply));
+        for (device, class) in &failed {
+            println!(
+                "  failed in step 2 ({}): {}",
+                class.as_str(),
+                apply.join(format!("{device}.log")).display()
+            );
+        }
     }
+    println!(
+        "The fleet and the list server stop with the demo. To keep a lab running:\n  \
+         tsfleet sim --devices 3 --write-inventory lab/lab.yaml &\n  \
+         tsfleet plan -i lab/lab.yaml"
+    );
     bed.shutdown().await;
     drop(temp);
-    Ok(Outcome::Done)
+    Ok(Outcome::Done.unless_unwritten(unwritten))
+}
+
+/// A step's folder and report name: `1-plan`, `2-apply`, `3-plan`.
+fn step_name(step: usize, command: Command) -> String {
+    format!("{step}-{}", command.as_str())
 }

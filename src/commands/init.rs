@@ -1,6 +1,6 @@
 //! `tsfleet init`: a commented starter inventory. On a terminal it asks the
 //! single-router setup's questions (never a secret); otherwise it uses the
-//! flags and placeholders.
+//! flags and placeholders. The allow list is optional: none given, none written.
 
 use crate::cli::InitArgs;
 use crate::error::{Error, Outcome};
@@ -42,6 +42,14 @@ pub fn run(args: InitArgs) -> Result<Outcome, Error> {
         }
     })?;
     write_output(args.output.as_ref(), &text)?;
+    let left = starter::placeholders(&text).len();
+    if left > 0 {
+        eprintln!(
+            "{left} placeholder{s} marked `{mark}`: put your values in their place; `tsfleet inventory check` refuses the file until then.",
+            s = if left == 1 { "" } else { "s" },
+            mark = starter::MARK,
+        );
+    }
     if let Some(p) = args.output.as_ref().and_then(|o| o.path()) {
         eprintln!(
             "Wrote {}. Set TSFLEET_PASSWORD (and TSFLEET_ENABLE) in the environment, then: tsfleet inventory check -i {}",
@@ -83,6 +91,9 @@ fn question(
     })
 }
 
+/// The allow list question's default: no allow list.
+const NONE: &str = "none";
+
 /// Ask what the flags did not say, as the original setup did.
 fn ask(args: &InitArgs, a: &mut Answers) -> Result<(), Error> {
     let stdin = std::io::stdin();
@@ -97,8 +108,20 @@ fn ask(args: &InitArgs, a: &mut Answers) -> Result<(), Error> {
     if args.block_list.is_none() {
         a.block_list = opt(question(&mut input, &mut out, "the block_list to use", "")?);
     }
-    if args.allow_list.is_none() {
-        a.allow_list = opt(question(&mut input, &mut out, "the allow_list to use", "")?);
+    if a.block_list.is_none() {
+        let _ = writeln!(
+            out,
+            "No block list: a placeholder marked `{}` is written in its place.",
+            starter::MARK
+        );
+    }
+    if args.allow_list.is_none() && !args.no_allow_list {
+        // Optional: Enter (or `none`) means the inventory has no allow list.
+        let allow = question(&mut input, &mut out, "the allow_list to use", NONE)?;
+        a.allow_list = Some(allow).filter(|l| !l.eq_ignore_ascii_case(NONE));
+        if a.allow_list.is_none() {
+            let _ = writeln!(out, "No allow list: none is written.");
+        }
     }
     if args.devices.is_empty() {
         let hosts = question(

@@ -20,6 +20,12 @@ fn merge_reports(args: MergeArgs) -> Result<Outcome, Error> {
     super::run::print_table(&merged, on_stderr);
     let detailed = args.detailed.detailed_exitcode;
     let source = format!("{} shard reports", args.files.len());
-    let unwritten = super::run::write_reports(&merged, &args.reports, &source, detailed);
+    let for_metrics = super::run::ForMetrics {
+        inventory: None,
+        last_success: crate::report::metrics::successes_of(&merged),
+        state_unwritten: false,
+    };
+    let unwritten =
+        super::run::write_reports(&merged, &args.reports, &source, detailed, &for_metrics);
     Ok(Outcome::of_report(&merged, detailed).unless_unwritten(unwritten))
 }

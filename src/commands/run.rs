@@ -10,7 +10,7 @@ use crate::error::{Error, Outcome};
 use crate::fleet::{Event, FanOutSettings};
 use crate::inventory;
 use crate::lists::applied::{RecordFile, Update};
-use crate::report::{Command, RunReport, diff, json, junit, markdown, table};
+use crate::report::{Command, RunReport, diff, json, junit, markdown, metrics, table};
 use crate::runner::{self, Prepared, RunOptions};
 use crate::saved_plan::{InventoryPin, SavedPlan};
 use std::io::{BufRead, IsTerminal, Write};
@@ -97,6 +97,18 @@ impl From<RemoveArgs> for Request {
 }
 
 pub async fn run(args: Request, command: Command, quiet: bool) -> Result<Outcome, Error> {
+    let started = SystemTime::now();
+    let result = run_checked(&args, command, quiet).await;
+    if let (Err(e), Some(output)) = (&result, &args.fleet.reports.metrics)
+        && !about_metrics(e)
+    {
+        metrics_not_run(output, &args.fleet, command, started);
+    }
+    result
+}
+
+/// [`run`], less the metrics of a run that stops before contact.
+async fn run_checked(args: &Request, command: Command, quiet: bool) -> Result<Outcome, Error> {
     // Outputs first: a report that cannot be written must stop the run
     // before any device is contacted, not after the routers were changed.
     let FleetArgs {
@@ -257,7 +269,12 @@ pub async fn run(args: Request, command: Command, quiet: bool) -> Result<Outcome
         ));
     }
     let inventory = selection.inventory.path.display().to_string();
-    let mut unwritten = write_reports(&report, reports, &inventory, args.detailed);
+    let (for_metrics, state_unwritten) = match &reports.metrics {
+        Some(_) => last_successes(&report, &loaded, &args.fleet, state_dir.as_deref()),
+        None => (ForMetrics::default(), None),
+    };
+    let mut unwritten = write_reports(&report, reports, &inventory, args.detailed, &for_metrics);
+    unwritten.extend(state_unwritten);
     if let Some(out) = &args.out
         && let Some(pin) = pin
         && let Err(e) = save_plan(out, pin, &prepared, &report)
@@ -354,11 +371,13 @@ pub(crate) fn check_reports(reports: &ReportFiles) -> Result<bool, Error> {
 }
 
 /// The report files, each with the flag that names it.
-fn report_outputs(reports: &ReportFiles) -> [(&'static str, &Option<crate::files::Output>); 3] {
+fn report_outputs(reports: &ReportFiles) -> [(&'static str, &Option<crate::files::Output>); 5] {
     [
         ("--json", &reports.json),
         ("--junit", &reports.junit),
         ("--summary-md", &reports.summary_md),
+        ("--metrics", &reports.metrics),
+        ("--html", &reports.html),
     ]
 }
 
@@ -386,7 +405,7 @@ pub(crate) fn check_outputs(
     Ok(!on_stdout.is_empty())
 }
 
-/// Write the JSON, JUnit and Markdown reports a run was asked for: each is
+/// Write the JSON, JUnit, Markdown and HTML reports and the metrics a run was asked for: each is
 /// tried, and the ones that failed are returned (the run has happened; one
 /// unwritable report must not cost the others). `source` is what the run was
 /// on (the inventory, or the shards merged) and `detailed` its
@@ -396,6 +415,7 @@ pub(crate) fn write_reports(
     reports: &ReportFiles,
     source: &str,
     detailed: bool,
+    for_metrics: &ForMetrics,
 ) -> Vec<Error> {
     let mut failed = Vec::new();
     if let Some(output) = &reports.json
@@ -408,16 +428,124 @@ pub(crate) fn write_reports(
     {
         failed.push(e.into());
     }
-    if let Some(output) = &reports.summary_md {
-        let heading = markdown::Heading {
-            source,
-            exit_code: crate::error::exit_code(&Ok(Outcome::of_report(report, detailed))),
+    // The summary's and the page's title: what the run was on and its exit code.
+    let heading = markdown::Heading {
+        source,
+        exit_code: crate::error::exit_code(&Ok(Outcome::of_report(report, detailed))),
+    };
+    if let Some(output) = &reports.summary_md
+        && let Err(e) = markdown::write(output, report, &heading)
+    {
+        failed.push(e.into());
+    }
+    if let Some(output) = &reports.html
+        && let Err(e) = crate::report::html::write(output, report, &heading)
+    {
+        failed.push(e.into());
+    }
+    // Last: a report that could not be written makes the run a failure.
+    if let Some(output) = &reports.metrics {
+        let success =
+            failed.is_empty() && !for_metrics.state_unwritten && matches!(heading.exit_code, 0 | 2);
+        let labels = metrics::Labels {
+            command: report.command,
+            inventory: for_metrics.inventory.clone(),
+            shard: report.shard,
         };
-        if let Err(e) = markdown::write(output, report, &heading) {
+        let m = metrics::Metrics::of_report(report, labels, success, &for_metrics.last_success);
+        if let Err(e) = metrics::write(output, &m) {
             failed.push(e.into());
         }
     }
     failed
+}
+
+/// What `--metrics` shows besides the report: the inventory label (none for
+/// a merge) and each device's last success.
+#[derive(Default)]
+pub(crate) struct ForMetrics {
+    pub inventory: Option<String>,
+    pub last_success: std::collections::BTreeMap<String, u64>,
+    /// The last successes could not be kept: the run exits 1.
+    pub state_unwritten: bool,
+}
+
+/// The last successes after this run, kept in the state directory (the
+/// run's own when there is none), of the devices of this shard; and the
+/// error when the state cannot be written.
+fn last_successes(
+    report: &RunReport,
+    loaded: &inventory::LoadedInventory,
+    fleet: &FleetArgs,
+    state_dir: Option<&Path>,
+) -> (ForMetrics, Option<Error>) {
+    let inventory = &fleet.devices.inventory.path;
+    let mut for_metrics = ForMetrics {
+        inventory: Some(inventory.display().to_string()),
+        last_success: metrics::successes_of(report),
+        state_unwritten: false,
+    };
+    let Some(file) = state_dir.and_then(|dir| metrics::SuccessFile::of(dir, inventory).ok()) else {
+        return (for_metrics, None);
+    };
+    let end = metrics::millis_since_epoch(report.started_at) + report.duration_ms;
+    let names = loaded.devices().iter().map(|d| d.name.as_str());
+    let successes = file.read().after_run(report, end, names);
+    let shard = fleet.devices.shard;
+    for_metrics.last_success = successes.of(report.command, in_shard(shard));
+    let unwritten = file.write(&successes).err().map(Error::from);
+    for_metrics.state_unwritten = unwritten.is_some();
+    (for_metrics, unwritten)
+}
+
+/// Whether a device belongs to `shard` (every device when there is none).
+fn in_shard(shard: Option<crate::shard::Shard>) -> impl Fn(&str) -> bool {
+    move |name| shard.is_none_or(|s| crate::shard::contains(s, name))
+}
+
+/// Whether `e` is about the `--metrics` output itself (which then cannot be
+/// written either).
+fn about_metrics(e: &Error) -> bool {
+    match e {
+        Error::Output { flag, .. } => *flag == "--metrics",
+        Error::TwoOnStdout { first, second } => [first, second].contains(&&"--metrics"),
+        _ => false,
+    }
+}
+
+/// `--metrics` for a run that stopped before contacting any device (exit
+/// 3): success 0, no device counted, and the last successes kept in the
+/// state directory as they were (of this shard's devices; not checked
+/// against the inventory, which may be what failed). A file that cannot be
+/// written is warned about: the run's own error is the one that counts.
+fn metrics_not_run(
+    output: &crate::files::Output,
+    fleet: &FleetArgs,
+    command: Command,
+    started: SystemTime,
+) {
+    let inventory = &fleet.devices.inventory.path;
+    let shard = fleet.devices.shard;
+    let kept = (fleet.state.resolve())
+        .and_then(|dir| metrics::SuccessFile::of(&dir, inventory).ok())
+        .map(|file| file.read().of(command, in_shard(shard)))
+        .unwrap_or_default();
+    let now = SystemTime::now();
+    let m = metrics::Metrics {
+        labels: metrics::Labels {
+            command,
+            inventory: Some(inventory.display().to_string()),
+            shard,
+        },
+        finished_at: now,
+        success: false,
+        duration: now.duration_since(started).unwrap_or_default(),
+        summary: Default::default(),
+        last_success: &kept,
+    };
+    if let Err(e) = metrics::write(output, &m) {
+        tracing::warn!("{e}");
+    }
 }
 
 fn prepared_for(p: &Prepared, apply: bool) -> Prepared {

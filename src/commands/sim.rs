@@ -2,7 +2,11 @@
 
 use crate::cli::SimArgs;
 use crate::error::{Error, Outcome};
-use crate::sim::{FleetConfig, Profile, SimError, SimFleet, stdio};
+use crate::sim::lab::{self, BlockSpec};
+use crate::sim::list_server::PublishError;
+use crate::sim::testbed::list_server_dns;
+use crate::sim::{FleetConfig, ListServer, Profile, SimError, SimFleet, stdio};
+use std::net::SocketAddr;
 use std::time::Duration;
 
 pub async fn run(args: SimArgs) -> Result<Outcome, Error> {
@@ -37,12 +41,30 @@ pub async fn run(args: SimArgs) -> Result<Outcome, Error> {
     if !config.listen.is_loopback() {
         return Err(Error::NotLoopback(config.listen));
     }
+    let spec = BlockSpec {
+        entries: args.entries,
+        seed: args.seed,
+        churn: args.churn,
+    };
+    let lists = ListServer::start(
+        SocketAddr::new(config.listen, args.dns_port),
+        &lab::lists(lab::BLOCK_LIST, lab::ALLOW_LIST, spec),
+    )
+    .await
+    .map_err(|e| match e {
+        PublishError::Bind { addr, source } => SimError::ListBind(addr, source),
+        other => SimError::from(other),
+    })?;
     let fleet = SimFleet::start(config).await?;
     // Listen for the stop before saying the fleet is up, so a caller that
     // stops it on that line never kills it before its state is saved.
     let shutdown = shutdown_signals();
     if let Some(path) = &args.write_inventory {
-        fleet.write_inventory(path)?;
+        let dns = list_server_dns(lists.addr());
+        fleet.write_inventory_with(path, |inventory| {
+            inventory.dns = Some(dns);
+            inventory.policies.insert(lab::POLICY.into(), lab::policy());
+        })?;
     }
     let devices = fleet.devices();
     if let (Some(first), Some(last)) = (devices.first(), devices.last()) {
@@ -55,10 +77,20 @@ pub async fn run(args: SimArgs) -> Result<Outcome, Error> {
             last.addr
         );
     }
+    eprintln!(
+        "tsfleet sim: lists served by DNS on {} ({}: {} entries, seed {}, churn {} %; {})",
+        lists.addr(),
+        lab::BLOCK_LIST,
+        spec.entries,
+        spec.seed,
+        spec.churn,
+        lab::ALLOW_LIST
+    );
     if let Some(path) = &args.write_inventory {
         eprintln!("tsfleet sim: inventory written to {}", path.display());
     }
     wait_for_shutdown(shutdown).await;
+    lists.shutdown().await;
     fleet.save_state()?;
     if let Some(path) = &args.dump_state {
         fleet.write_dump(path)?;

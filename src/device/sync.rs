@@ -27,12 +27,15 @@ use crate::plan::{self, Change};
 use ipnet::Ipv4Net;
 use std::borrow::Cow;
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 /// A group and the prefixes it must hold.
 #[derive(Clone, Debug)]
 pub struct GroupTarget {
     pub name: String,
-    pub desired: BTreeSet<Ipv4Net>,
+    /// Shared by every device of the policy: a run keeps one copy per
+    /// policy, not one per device (`runner::prepare`).
+    pub desired: Arc<BTreeSet<Ipv4Net>>,
     /// `apply --plan`: what the saved plan read and will change; `desired`
     /// is then ignored and becomes what was read with the plan's change
     /// made ([`desired_of_plan`]), once the group is found as the plan saw it.
@@ -150,7 +153,7 @@ fn planned_target(
     })?;
     Ok(GroupTarget {
         name: group.name.clone(),
-        desired,
+        desired: Arc::new(desired),
         planned: None,
     })
 }
@@ -316,7 +319,7 @@ async fn push_group<L: Link>(
     let mut holds = old.clone();
     let mut fresh = true;
     // A stop during the adds aims back at the old list.
-    let mut target = &group.desired;
+    let mut target: &BTreeSet<Ipv4Net> = &group.desired;
     let mut stopped = false;
     // Push rounds of the adds, and of the removals.
     let mut rounds = [0u32; 2];
@@ -580,12 +583,12 @@ mod tests {
             groups: vec![
                 GroupTarget {
                     name: "threatstop-allow".into(),
-                    desired: allow,
+                    desired: Arc::new(allow),
                     planned: None,
                 },
                 GroupTarget {
                     name: "threatstop-block".into(),
-                    desired: block,
+                    desired: Arc::new(block),
                     planned: None,
                 },
             ],

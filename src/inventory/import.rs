@@ -10,14 +10,19 @@
 //! - `password` and `enable_pw` become `{ env: TSFLEET_PASSWORD_<DEVICE> }`
 //!   and `{ env: TSFLEET_ENABLE_<DEVICE> }`; no secret value is ever copied
 //!   into the inventory or into a message (messages never quote a line).
-//! - `platform`, `personality`, `logfile`, `url` (and `external_ip`) have no
-//!   inventory setting yet: kept for later in the header comment.
+//! - `url` (where the script uploaded the logs) becomes the policy's
+//!   `log_upload.url` when it is HTTPS without a `user:password@`; `logfile`
+//!   is what `tsfleet logs upload --syslog` reads (a note says so).
+//!   `platform`, `personality` and `external_ip` have no tsfleet
+//!   equivalent (it drives Cisco IOS only): noted as not used.
 //! - Unknown keys are reported as `file:line` (key only) and listed in the
 //!   header comment, never silently dropped.
 
 use super::effective::{DEFAULT_ALLOW_GROUP, DEFAULT_BLOCK_GROUP};
 use super::validate::name_problem;
-use super::{Device, DeviceSettings, DnsSettings, DnsTransport, Inventory, Policy, Secret};
+use super::{
+    Device, DeviceSettings, DnsSettings, DnsTransport, Inventory, LogUpload, Policy, Secret,
+};
 use crate::domain::{DnsServer, ListName, host_problem};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -56,7 +61,7 @@ pub struct Imported {
     pub yaml: String,
     /// Variables to set before `plan`/`apply` (names only).
     pub env: Vec<EnvVar>,
-    /// `file:line: ...` notes: unknown keys, values kept for later, missing DNS servers.
+    /// `file:line: ...` notes: unknown keys, keys not used, missing DNS servers.
     pub notes: Vec<String>,
 }
 
@@ -73,8 +78,12 @@ enum Key {
     Username,
     Password,
     Enable,
-    /// No inventory setting yet (platform, personality, logfile, url, external_ip).
-    Later,
+    /// The log upload URL: the policy's `log_upload.url`.
+    Url,
+    /// The syslog file: `tsfleet logs upload --syslog`, not an inventory setting.
+    LogFile,
+    /// No tsfleet equivalent (platform, personality, external_ip).
+    Unused,
 }
 
 /// The key a conf-file key means, spelled any reasonable way
@@ -97,14 +106,16 @@ fn key(raw: &str) -> Option<Key> {
         "username" | "user" => Key::Username,
         "password" | "sshpassword" => Key::Password,
         "enablepw" | "enablepassword" | "enable" | "enablesecret" => Key::Enable,
-        "platform" | "personality" | "logfile" | "url" | "externalip" => Key::Later,
+        "url" => Key::Url,
+        "logfile" => Key::LogFile,
+        "platform" | "personality" | "externalip" => Key::Unused,
         _ => return None,
     })
 }
 
 const KNOWN_KEYS: &str = "dns_server, dns_port, max_policy_size, device, block_list, allow_list, \
-    object_group_block, object_group_allow, username, password, enable_pw, platform, \
-    personality, logfile, url";
+    object_group_block, object_group_allow, username, password, enable_pw, url, logfile, \
+    platform, personality";
 
 /// A value with the line it was read from.
 type At<T> = (T, usize);
@@ -124,7 +135,9 @@ struct Conf {
     username: Option<String>,
     has_password: bool,
     has_enable: bool,
-    later: Vec<At<String>>,
+    url: Option<At<String>>,
+    logfile: Option<At<String>>,
+    unused: Vec<At<String>>,
     unknown: Vec<At<String>>,
 }
 
@@ -175,7 +188,7 @@ fn parse_conf(file: &str, text: &str, errors: &mut Vec<ConfError>) -> Conf {
             conf.unknown.push((k.to_string(), n));
             continue;
         };
-        let norm = format!("{which:?}{}", if which == Key::Later { k } else { "" });
+        let norm = format!("{which:?}{}", if which == Key::Unused { k } else { "" });
         if let Some(first) = seen.insert(norm, n) {
             err(format!(
                 "`{k}` is set again (first on line {first}): keep one of them"
@@ -233,7 +246,9 @@ fn parse_conf(file: &str, text: &str, errors: &mut Vec<ConfError>) -> Conf {
             Key::Username => conf.username = Some(v.to_string()).filter(|u| !u.is_empty()),
             Key::Password => conf.has_password = !v.is_empty(),
             Key::Enable => conf.has_enable = !v.is_empty(),
-            Key::Later => conf.later.push((format!("{k}={v}"), n)),
+            Key::Url => conf.url = Some((v.to_string(), n)).filter(|u| !u.0.is_empty()),
+            Key::LogFile => conf.logfile = Some((v.to_string(), n)).filter(|f| !f.0.is_empty()),
+            Key::Unused => conf.unused.push((format!("{k}={v}"), n)),
         }
     }
     let mut missing = |what: &str, help: &str| {
@@ -271,6 +286,26 @@ pub(super) fn env_name(prefix: &str, device: &str) -> String {
         })
         .collect();
     format!("{prefix}_{tail}")
+}
+
+/// Why a conf file's `url` cannot be the policy's `log_upload.url` as it is,
+/// never quoting it: a `user:password@` in it is a secret.
+fn log_upload_problem(url: &str) -> Option<&'static str> {
+    let Some(rest) = url
+        .get(..8)
+        .filter(|s| s.eq_ignore_ascii_case("https://"))
+        .map(|_| &url[8..])
+    else {
+        return Some("log_upload needs an https:// URL");
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.contains('@') {
+        return Some("it holds a user:password, a secret that is never copied");
+    }
+    if authority.is_empty() {
+        return Some("it names no host");
+    }
+    None
 }
 
 /// The device name for a conf file (see the module documentation).
@@ -388,16 +423,37 @@ pub fn import(files: &[(String, String)]) -> Result<Imported, Vec<ConfError>> {
                 c.file
             ));
         }
-        for (kv, line) in &c.later {
+        for (kv, line) in &c.unused {
             notes.push(format!(
-                "{}:{line}: kept for later (no inventory setting yet): {kv}",
+                "{}:{line}: not used (tsfleet drives Cisco IOS object-groups only): {kv}",
                 c.file
             ));
         }
+        if let Some((file, line)) = &c.logfile {
+            notes.push(format!(
+                "{}:{line}: logfile is not an inventory setting: upload it with `tsfleet logs upload -i INVENTORY --syslog {file}`",
+                c.file
+            ));
+        }
+        let log_upload = c.url.as_ref().and_then(|(url, line)| {
+            let problem = log_upload_problem(url);
+            if let Some(problem) = problem {
+                notes.push(format!(
+                    "{}:{line}: url not imported ({problem}): add `log_upload: {{ url: https://... }}` to the policy yourself",
+                    c.file
+                ));
+            }
+            problem.is_none().then(|| LogUpload {
+                url: url.clone(),
+                ca_file: None,
+                proxy: None,
+            })
+        });
         let policy = Policy {
             block: c.block.clone(),
             allow: c.allow.clone(),
             max_policy_size: c.max_policy_size.map(|(s, _)| s),
+            log_upload,
             ..Policy::default()
         };
         let pname = match policies.iter().find(|(_, p)| **p == policy) {
@@ -582,12 +638,52 @@ mod tests {
         );
         assert!(
             out.yaml
-                .contains("kept for later (no inventory setting yet): platform=FWSM3")
+                .contains("rtr-001.conf:12: not used (tsfleet drives Cisco IOS object-groups only): platform=FWSM3"),
+            "{}",
+            out.yaml
         );
         assert!(out.yaml.contains("TSFLEET_ENABLE_RTR_001"));
         assert!(out.yaml.ends_with('\n'));
         // What was written reads back as the same inventory.
         assert_eq!(&crate::inventory::parse(&out.yaml).unwrap(), inv);
+    }
+
+    #[test]
+    fn url_becomes_log_upload_and_logfile_names_the_upload_command() {
+        let conf =
+            format!("{CONF}logfile=/var/log/cisco.log\nurl=https://logs.example.net/upload\n");
+        let out = import(&one("rtr-001.conf", &conf)).unwrap();
+        let up = out.inventory.policies["corp-block"].log_upload.as_ref();
+        assert_eq!(up.unwrap().url, "https://logs.example.net/upload");
+        assert!(
+            out.notes.iter().any(|n| n.contains(
+                "rtr-001.conf:17: logfile is not an inventory setting: upload it with `tsfleet logs upload -i INVENTORY --syslog /var/log/cisco.log`"
+            )),
+            "{:?}",
+            out.notes
+        );
+        assert!(!out.yaml.contains("yet"), "{}", out.yaml);
+        assert_eq!(&crate::inventory::parse(&out.yaml).unwrap(), &out.inventory);
+
+        // Not HTTPS, or with a password in it: not imported, never quoted.
+        for (url, why) in [
+            ("http://logs.example.net/up", "needs an https:// URL"),
+            (
+                "https://ts:S3cret@logs.example.net/up",
+                "holds a user:password",
+            ),
+        ] {
+            let out = import(&one("rtr-001.conf", &format!("{CONF}url={url}\n"))).unwrap();
+            assert_eq!(out.inventory.policies["corp-block"].log_upload, None);
+            assert!(
+                out.notes
+                    .iter()
+                    .any(|n| n.starts_with("rtr-001.conf:17: url not imported") && n.contains(why)),
+                "{:?}",
+                out.notes
+            );
+            assert!(!format!("{}{:?}", out.yaml, out.notes).contains("S3cret"));
+        }
     }
 
     #[test]

@@ -161,6 +161,14 @@ fn load_with(
         home: home.as_deref(),
     };
     let file = path.display().to_string();
+    // Placeholders `tsfleet init` wrote are refused here, not in `check_text`:
+    // init itself checks the starter it writes with them.
+    let placeholders = starter::placeholders(&text);
+    let extra = |inv: &Inventory, devices: &[ResolvedDevice], tree: &Located| {
+        let mut mistakes = extra(inv, devices, tree);
+        mistakes.extend(placeholders);
+        mistakes
+    };
     let checked =
         check_text_with(&text, &paths, extra).map_err(|mistakes| InventoryError::Invalid {
             path: path.to_path_buf(),

@@ -2,8 +2,16 @@
 //! the single-router script's setup asked for (block and allow list names,
 //! device addresses, DNS port, maximum policy size, SSH username). Never a
 //! secret: passwords are `{ env: ... }` references. Pure.
+//!
+//! A value not given is a placeholder marked [`MARK`], which [`placeholders`]
+//! finds again so that no command takes the file as it is; the allow list is
+//! optional, so none given means none written.
 
-/// What `tsfleet init` was told; `None`/empty means "write a placeholder".
+use super::diagnostic::Diagnostic;
+use super::located::Loc;
+
+/// What `tsfleet init` was told; `None`/empty means "write a placeholder"
+/// (for the allow list: "none").
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Answers {
     pub block_list: Option<String>,
@@ -19,7 +27,6 @@ pub struct Answers {
 pub const DEFAULT_DNS_PORT: u16 = 53;
 pub use super::model::DEFAULT_MAX_POLICY_SIZE;
 pub const PLACEHOLDER_BLOCK: &str = "BLOCK-LIST.ACCOUNT.threatstop.local";
-pub const PLACEHOLDER_ALLOW: &str = "ALLOW-LIST.ACCOUNT.threatstop.local";
 pub const PLACEHOLDER_DEVICE: &str = "192.0.2.1";
 pub const PLACEHOLDER_USERNAME: &str = "tsadmin";
 pub const PLACEHOLDER_DNS: &str = "192.0.2.53";
@@ -38,9 +45,40 @@ impl Default for Answers {
     }
 }
 
-/// ` # CHANGE ME` after a placeholder value.
-fn mark(given: bool) -> &'static str {
-    if given { "" } else { "   # CHANGE ME" }
+/// The comment after each placeholder value.
+pub const MARK: &str = "# CHANGE ME";
+
+/// `   # CHANGE ME` after a placeholder value.
+fn mark(given: bool) -> String {
+    if given {
+        String::new()
+    } else {
+        format!("   {MARK}")
+    }
+}
+
+/// One mistake per line still marked [`MARK`]: a placeholder `tsfleet init`
+/// wrote (or its mark, left after the value was set). Every command that
+/// reads an inventory file refuses them, `inventory check` included.
+pub fn placeholders(text: &str) -> Vec<Diagnostic> {
+    text.lines()
+        .enumerate()
+        .filter_map(|(i, line)| {
+            let column = line.find(MARK)? + 1;
+            Some(
+                Diagnostic::new(
+                    Some(Loc {
+                        line: i + 1,
+                        column,
+                    }),
+                    format!("a placeholder `tsfleet init` wrote is still here (marked `{MARK}`)"),
+                )
+                .help(format!(
+                    "put your value in its place, then delete the `{MARK}` mark"
+                )),
+            )
+        })
+        .collect()
 }
 
 /// YAML double-quoted scalar (values come from a terminal or flags).
@@ -68,7 +106,11 @@ pub fn starter(a: &Answers) -> String {
         )
     };
     let block = a.block_list.as_deref().unwrap_or(PLACEHOLDER_BLOCK);
-    let allow = a.allow_list.as_deref().unwrap_or(PLACEHOLDER_ALLOW);
+    // No allow list: a hint, not a placeholder (the allow list is optional).
+    let allow = a.allow_list.as_deref().map_or_else(
+        || "# allow: [NAME.ACCOUNT.threatstop.local]   # if your account has an allow list".into(),
+        |l| format!("allow: [{}]", q(l)),
+    );
     let user = a.username.as_deref().unwrap_or(PLACEHOLDER_USERNAME);
     let mut devices = String::new();
     if a.devices.is_empty() {
@@ -99,7 +141,7 @@ pub fn starter(a: &Answers) -> String {
          policies:\n  \
            threatstop:\n    \
              block: [{block}]{block_mark}\n    \
-             allow: [{allow}]{allow_mark}\n    \
+             {allow}\n    \
              max_policy_size: {size}   # entries the router holds (allow first, then the widest block ones)\n    \
              # protect: [192.0.2.0/24]   # prefixes never blocked (management networks)\n\
          \n\
@@ -121,8 +163,6 @@ pub fn starter(a: &Answers) -> String {
         port = a.dns_port,
         block = q(block),
         block_mark = mark(a.block_list.is_some()),
-        allow = q(allow),
-        allow_mark = mark(a.allow_list.is_some()),
         size = a.max_policy_size,
         user = q(user),
         user_mark = mark(a.username.is_some()),
@@ -147,7 +187,23 @@ mod tests {
                 env: "TSFLEET_PASSWORD".into()
             })
         );
-        assert!(text.matches("CHANGE ME").count() >= 5, "{text}");
+        assert!(text.matches("CHANGE ME").count() >= 4, "{text}");
+        assert!(inv.policies["threatstop"].allow.is_empty(), "{text}");
+        // Block list, DNS servers, username, device: each found again.
+        let lines: Vec<usize> = placeholders(&text)
+            .iter()
+            .map(|d| d.loc.unwrap().line)
+            .collect();
+        assert_eq!(lines.len(), 4, "{text}");
+        for (line, what) in lines.iter().zip([
+            "servers: [192.0.2.53]",
+            "block: [\"BLOCK-LIST.",
+            "username: \"tsadmin\"",
+            "name: rtr-001, host: 192.0.2.1",
+        ]) {
+            let at = text.lines().nth(line - 1).unwrap();
+            assert!(at.contains(what), "line {line}: {at}");
+        }
     }
 
     #[test]
@@ -171,5 +227,10 @@ mod tests {
         );
         assert_eq!(inv.dns.unwrap().port, 5353);
         assert!(!text.contains("CHANGE ME"), "{text}");
+        assert!(placeholders(&text).is_empty());
+        assert_eq!(
+            inv.policies["threatstop"].allow,
+            ["corp-allow.acme.threatstop.local"]
+        );
     }
 }

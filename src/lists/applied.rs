@@ -19,7 +19,6 @@ use super::policy::{Baseline, BaselineList};
 use super::snapshot::Snapshot;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// The schema version written to and required from `version`.
@@ -125,56 +124,20 @@ impl RecordFile {
             path: path.clone(),
             source,
         };
-        let text = match open_nofollow(path) {
-            Ok(file) => {
-                let mut text = Vec::new();
-                file.take(MAX_RECORD_BYTES + 1)
-                    .read_to_end(&mut text)
-                    .map_err(read_err)?;
-                if text.len() as u64 > MAX_RECORD_BYTES {
-                    return Err(read_err(std::io::Error::other(format!(
-                        "larger than {MAX_RECORD_BYTES} bytes"
-                    ))));
-                }
-                text
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(read_err(e)),
-        };
-        parse(path, &text).map(Some)
+        match crate::state_dir::read(path, MAX_RECORD_BYTES).map_err(read_err)? {
+            Some(text) => parse(path, &text).map(Some),
+            None => Ok(None),
+        }
     }
 
     /// Replace the record with `record` (atomically, mode 0600), creating
     /// the `applied` folder (0700) when missing.
     pub fn write(&self, record: &Applied) -> Result<(), AppliedError> {
-        let write_err = |source| AppliedError::Write {
+        crate::state_dir::write_json(&self.path, record).map_err(|source| AppliedError::Write {
             path: self.path.clone(),
             source,
-        };
-        let mut text = serde_json::to_vec_pretty(record).map_err(|e| write_err(e.into()))?;
-        text.push(b'\n');
-        let folder = self.path.parent().unwrap_or(Path::new("."));
-        crate::files::create_private_dir(folder).map_err(write_err)?;
-        crate::files::write_atomic_mode(&self.path, &text, 0o600).map_err(write_err)
+        })
     }
-}
-
-/// Open `path` for reading; a symbolic link there is refused, not followed.
-fn open_nofollow(path: &Path) -> std::io::Result<std::fs::File> {
-    use rustix::fs::{Mode, OFlags};
-    rustix::fs::open(
-        path,
-        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-        Mode::empty(),
-    )
-    .map(std::fs::File::from)
-    .map_err(|e| {
-        if e == rustix::io::Errno::LOOP {
-            std::io::Error::other("it is a symbolic link (not followed)")
-        } else {
-            e.into()
-        }
-    })
 }
 
 /// A record from its text: the version first, so a newer file gets the

@@ -58,22 +58,7 @@ pub fn write(output: &Output, report: &RunReport, heading: &Heading) -> Result<(
 
 fn title(out: &mut String, report: &RunReport, heading: &Heading, s: &Summary) {
     let command = report.command.as_str();
-    let (result, meaning) = match heading.exit_code {
-        0 => ("success", success_meaning(report, s)),
-        1 => (
-            "failed",
-            format!(
-                "{} failed and {} skipped: the fleet is not in the state asked for.",
-                devices(s.failed),
-                s.skipped
-            ),
-        ),
-        2 => (
-            "changes pending",
-            format!("{} would change.", devices(s.changed)),
-        ),
-        _ => ("not run", "nothing was contacted.".to_string()),
-    };
+    let (result, meaning) = result(report, heading, s);
     let _ = writeln!(
         out,
         "## tsfleet {command} on {}: {result} (exit {})\n",
@@ -98,6 +83,27 @@ fn title(out: &mut String, report: &RunReport, heading: &Heading, s: &Summary) {
     out.push_str(".\n\n");
 }
 
+/// The run's result in a word and what it means, from the exit code (the
+/// HTML report says the same).
+pub(super) fn result(report: &RunReport, heading: &Heading, s: &Summary) -> (&'static str, String) {
+    match heading.exit_code {
+        0 => ("success", success_meaning(report, s)),
+        1 => (
+            "failed",
+            format!(
+                "{} failed and {} skipped: the fleet is not in the state asked for.",
+                devices(s.failed),
+                s.skipped
+            ),
+        ),
+        2 => (
+            "changes pending",
+            format!("{} would change.", devices(s.changed)),
+        ),
+        _ => ("not run", "nothing was contacted.".to_string()),
+    }
+}
+
 fn success_meaning(report: &RunReport, s: &Summary) -> String {
     if report.command.is_dry_run() && s.changed > 0 {
         format!(
@@ -115,11 +121,7 @@ fn success_meaning(report: &RunReport, s: &Summary) -> String {
 }
 
 fn counts(out: &mut String, report: &RunReport, s: &Summary) {
-    let (changed, added, removed) = if report.command.is_dry_run() {
-        ("to change", "entries to add", "entries to remove")
-    } else {
-        ("changed", "entries added", "entries removed")
-    };
+    let (changed, added, removed) = count_words(report);
     let _ = writeln!(
         out,
         "| devices | ok | {changed} | failed | skipped | {added} | {removed} |\n\
@@ -127,6 +129,40 @@ fn counts(out: &mut String, report: &RunReport, s: &Summary) {
          | {} | {} | {} | {} | {} | {} | {} |\n",
         s.devices, s.ok, s.changed, s.failed, s.skipped, s.added, s.removed
     );
+}
+
+/// The counts' headings that differ between a dry run and one that changes
+/// routers: changed, entries added, entries removed.
+pub(super) fn count_words(report: &RunReport) -> (&'static str, &'static str, &'static str) {
+    if report.command.is_dry_run() {
+        ("to change", "entries to add", "entries to remove")
+    } else {
+        ("changed", "entries added", "entries removed")
+    }
+}
+
+/// The failures per error class, the commonest cause first, as the table's
+/// summary line has it: `auth 3, timeout 1`.
+pub(super) fn classes_by_count(s: &Summary) -> String {
+    let mut by_count: Vec<_> = s.failures_by_class.iter().collect();
+    by_count.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let classes: Vec<String> = by_count.iter().map(|(c, n)| format!("{c} {n}")).collect();
+    classes.join(", ")
+}
+
+/// The skipped devices' names by reason (in display order): a stopped run
+/// skips a long tail of devices for one reason, shown as one row.
+pub(super) fn skipped_by_reason(report: &RunReport) -> BTreeMap<&str, Vec<&str>> {
+    let mut by_reason: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for d in report.sorted_devices() {
+        if d.status == Status::Skipped {
+            by_reason
+                .entry(d.reason.as_deref().unwrap_or(""))
+                .or_default()
+                .push(&d.name);
+        }
+    }
+    by_reason
 }
 
 fn failed_devices(out: &mut String, report: &RunReport, s: &Summary) {
@@ -139,12 +175,9 @@ fn failed_devices(out: &mut String, report: &RunReport, s: &Summary) {
         return;
     }
     let _ = writeln!(out, "### Failed devices ({})\n", failed.len());
-    // The commonest cause first, as the table's summary line has it.
-    let mut by_count: Vec<_> = s.failures_by_class.iter().collect();
-    by_count.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-    let classes: Vec<String> = by_count.iter().map(|(c, n)| format!("{c} {n}")).collect();
+    let classes = classes_by_count(s);
     if !classes.is_empty() {
-        let _ = writeln!(out, "By class: {}.\n", classes.join(", "));
+        let _ = writeln!(out, "By class: {classes}.\n");
     }
     out.push_str("| device | host | class | message |\n| --- | --- | --- | --- |\n");
     for d in failed.iter().take(MAX_LISTED) {
@@ -165,17 +198,7 @@ fn failed_devices(out: &mut String, report: &RunReport, s: &Summary) {
 }
 
 fn skipped_devices(out: &mut String, report: &RunReport) {
-    // A stopped run skips a long tail of devices for one reason: one row
-    // per reason, not per device.
-    let mut by_reason: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for d in report.sorted_devices() {
-        if d.status == Status::Skipped {
-            by_reason
-                .entry(d.reason.as_deref().unwrap_or(""))
-                .or_default()
-                .push(&d.name);
-        }
-    }
+    let by_reason = skipped_by_reason(report);
     if by_reason.is_empty() {
         return;
     }
@@ -312,7 +335,13 @@ fn md(text: &str) -> String {
 /// Untrusted text inside raw HTML (a `<summary>`), where Markdown is not
 /// read: entities only, controls shown escaped.
 fn html(text: &str) -> String {
-    escape_controls(cut(text).as_ref())
+    html_escape(cut(text).as_ref())
+}
+
+/// Untrusted text as HTML text or a double-quoted attribute value, whole:
+/// controls shown escaped, `&`, `<`, `>` and `"` as entities.
+pub(super) fn html_escape(text: &str) -> String {
+    escape_controls(text)
         .replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
@@ -320,10 +349,15 @@ fn html(text: &str) -> String {
 }
 
 fn cut(text: &str) -> std::borrow::Cow<'_, str> {
-    if text.chars().count() <= MAX_CELL_CHARS {
+    cut_at(text, MAX_CELL_CHARS)
+}
+
+/// `text` cut to `max` characters, the last an ellipsis.
+pub(super) fn cut_at(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    if text.chars().count() <= max {
         return text.into();
     }
-    let mut out: String = text.chars().take(MAX_CELL_CHARS - 1).collect();
+    let mut out: String = text.chars().take(max - 1).collect();
     out.push('…');
     out.into()
 }

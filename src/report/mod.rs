@@ -1,8 +1,9 @@
 //! The outcome of one run (`plan`, `apply`, later `check` and `remove`) as a
 //! plain value, and its renderings: the terminal table ([`table`]), the JSON
 //! file ([`json`], described by `schemas/report.schema.json`, which is
-//! generated from these types by [`schema`]), JUnit XML ([`junit`]) and a
-//! Markdown summary for CI ([`markdown`]). The
+//! generated from these types by [`schema`]), JUnit XML ([`junit`]), a
+//! Markdown summary for CI ([`markdown`]), Prometheus metrics
+//! ([`metrics`]) and a self-contained web page ([`html`]). The
 //! doc comments of the types written to that file are the schema's
 //! descriptions, so they are written for its readers; notes for Rust readers
 //! are plain comments.
@@ -12,7 +13,7 @@
 //! exit code); the values it records ([`RunKind`], [`Shard`], [`ErrorClass`])
 //! are `crate::domain`'s. Everything here is pure
 //! except the file writers ([`json::write`], [`junit::write`],
-//! [`markdown::write`]), so the
+//! [`markdown::write`], [`html::write`]), so the
 //! fleet runner builds a [`RunReport`] from [`DeviceReport`]s and hands it on.
 //!
 //! Devices that `--limit` or `--shard` left out are not part of the run and
@@ -20,10 +21,12 @@
 //! because the run was stopped.
 
 pub mod diff;
+pub mod html;
 pub mod json;
 pub mod junit;
 pub mod markdown;
 pub mod merge;
+pub mod metrics;
 pub mod schema;
 pub mod schema_rules;
 pub mod table;
@@ -60,6 +63,15 @@ pub enum ReportError {
     },
     #[error("{path}: not a tsfleet report: {reason}")]
     Parse { path: PathBuf, reason: String },
+    /// `--metrics`' state file (`metrics::SuccessFile`).
+    #[error(
+        "{path}: cannot keep the devices' last successes for --metrics: {source}; the next run starts from the ones kept before"
+    )]
+    State {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("cannot render the JUnit report: {0}")]
     Junit(#[from] quick_junit::SerializeError),
 }
@@ -211,6 +223,11 @@ pub struct DeviceReport {
     /// `apply`: a block list prefix that covered an address tsfleet depends
     /// on, which was left unblocked).
     pub notes: Vec<String>,
+    /// The inventory groups the device belongs to, in inventory order
+    /// (the HTML report's grid is by group); empty when it is in none.
+    // Absent from reports written before it was added: read as none.
+    #[serde(default)]
+    pub inventory_groups: Vec<String>,
 }
 
 impl DeviceReport {
@@ -351,6 +368,7 @@ impl DeviceReport {
             error: None,
             saved: false,
             notes: Vec::new(),
+            inventory_groups: Vec::new(),
         }
     }
 }
@@ -635,7 +653,8 @@ pub(crate) mod tests {
         )
     }
 
-    fn run(command: Command, devices: Vec<DeviceReport>) -> RunReport {
+    /// A run of these devices (now, one second, a snapshot, no shard).
+    pub(crate) fn run(command: Command, devices: Vec<DeviceReport>) -> RunReport {
         RunReport::new(
             command,
             SystemTime::now(),

@@ -82,6 +82,10 @@ pub struct SimFleet {
     devices: Vec<Arc<DeviceRuntime>>,
     tasks: Vec<JoinHandle<()>>,
     state_dir: Option<PathBuf>,
+    /// The ports of `refuse_connections` devices: bound, never listening,
+    /// so connections are refused and no other device or test can take
+    /// the port while the fleet runs (a freed port was handed out again).
+    reserved: Vec<tokio::net::TcpSocket>,
 }
 
 impl SimFleet {
@@ -105,6 +109,7 @@ impl SimFleet {
             devices: Vec::with_capacity(names.len()),
             tasks: Vec::with_capacity(names.len()),
             state_dir: config.state_dir.clone(),
+            reserved: Vec::new(),
         };
         for (i, name) in names.iter().enumerate() {
             let profile = config.profile.device(name);
@@ -118,12 +123,23 @@ impl SimFleet {
                     ))
                 })?
             };
-            let listener = TcpListener::bind((config.listen, port))
-                .await
-                .map_err(|e| SimError::Bind(SocketAddr::new(config.listen, port), e))?;
-            let addr = listener
-                .local_addr()
-                .map_err(|e| SimError::Bind(SocketAddr::new(config.listen, port), e))?;
+            let wanted = SocketAddr::new(config.listen, port);
+            let bind_error = |e| SimError::Bind(wanted, e);
+            let (listener, addr) = if profile.faults.refuse_connections {
+                let socket = match wanted {
+                    SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4(),
+                    SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6(),
+                }
+                .map_err(bind_error)?;
+                socket.bind(wanted).map_err(bind_error)?;
+                let addr = socket.local_addr().map_err(bind_error)?;
+                fleet.reserved.push(socket);
+                (None, addr)
+            } else {
+                let listener = TcpListener::bind(wanted).await.map_err(bind_error)?;
+                let addr = listener.local_addr().map_err(bind_error)?;
+                (Some(listener), addr)
+            };
             let key = hostkeys::load_or_generate(
                 config.state_dir.as_deref(),
                 name,
@@ -137,10 +153,8 @@ impl SimFleet {
                 &profile,
                 key.public_key().clone(),
             )?);
-            if profile.faults.refuse_connections {
-                // Nothing listens: connections are refused by the OS.
-                drop(listener);
-            } else {
+            // Without a listener (`refuse_connections`) the OS refuses connections.
+            if let Some(listener) = listener {
                 let server_config = Arc::new(server::server_config(
                     key,
                     profile.faults.legacy_only,

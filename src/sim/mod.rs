@@ -13,6 +13,7 @@
 //! - [`profile`]: per-device overrides and faults from YAML.
 //! - [`stdio`]: one device's CLI on stdin/stdout, for OpenSSH's sshd.
 //! - [`list_server`]: the lists, published over DNS in the ThreatSTOP layout.
+//! - [`lab`]: what the lab's lists hold (size, seed, churn), for `sim` and `demo`.
 //! - [`testbed`]: fleet, list server and the inventory for both, built and
 //!   started together (`tsfleet demo`, the fleet benchmark, the tests).
 
@@ -20,6 +21,7 @@ pub mod cli;
 pub mod device;
 pub mod fleet;
 pub mod hostkeys;
+pub mod lab;
 pub mod list_server;
 pub mod profile;
 pub mod runtime;
@@ -43,6 +45,10 @@ pub enum SimError {
     Bind(SocketAddr, #[source] std::io::Error),
     #[error("{0}: {1}")]
     Io(PathBuf, #[source] std::io::Error),
+    #[error(
+        "cannot serve the lists on {0}: {1} (is another simulator running? try another --dns-port)"
+    )]
+    ListBind(SocketAddr, #[source] std::io::Error),
     #[error("cannot start the list server: {0}")]
     ListServer(#[from] list_server::PublishError),
     #[error("{0}")]

@@ -8,9 +8,10 @@
 //! caller's typed edits of the [`Inventory`] value, in order, before it is
 //! written with [`crate::inventory::to_yaml`].
 //!
-//! `tsfleet sim --write-inventory` can serve lists the same way: its
-//! [`FleetConfig`] through [`TestBedBuilder::config`], then
-//! [`TestBedBuilder::list`] and [`TestBedBuilder::policy`] for each list.
+//! `tsfleet sim` starts the same parts itself (`src/commands/sim.rs`): it
+//! listens on fixed ports by default and writes an inventory only when
+//! asked, with the `dns:` of [`list_server_dns`] and the lab's policy
+//! ([`super::lab`]).
 
 use super::fleet::{FleetConfig, SimFleet};
 use super::list_server::{ListServer, PublishedList};

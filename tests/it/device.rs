@@ -49,12 +49,12 @@ fn request(block: BTreeSet<Ipv4Net>) -> SyncRequest {
         groups: vec![
             GroupTarget {
                 name: "threatstop-allow".into(),
-                desired: nets(900_000..900_002),
+                desired: std::sync::Arc::new(nets(900_000..900_002)),
                 planned: None,
             },
             GroupTarget {
                 name: "threatstop-block".into(),
-                desired: block,
+                desired: std::sync::Arc::new(block),
                 planned: None,
             },
         ],

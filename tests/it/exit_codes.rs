@@ -163,8 +163,10 @@ async fn an_unwritable_output_exits_3_before_any_device_is_contacted() {
     let bed = Bed::start(2).await;
     std::fs::write(bed.path("a-file"), "").unwrap();
     std::fs::create_dir(bed.path("a-folder")).unwrap();
-    let cases: [(&[&str], &str); 7] = [
+    let cases: [(&[&str], &str); 9] = [
         (&["--json", "no/such/dir/r.json"], "no/such/dir"),
+        (&["--html", "no/such/dir/r.html"], "--html no/such/dir"),
+        (&["--html", "-", "--json", "-"], "both ask for stdout"),
         (&["--junit", "a-file/r.xml"], "not a folder"),
         (&["--json", "a-folder"], "folder"),
         (&["--json", "-", "--junit", "-"], "both ask for stdout"),
@@ -412,6 +414,8 @@ fn nonsense_flag_values_exit_3_naming_the_flag() {
         (&["report", "merge", "a.json"], "--expect-shards", "0"),
         (&["sim"], "--devices", "0"),
         (&["sim"], "--rtt-ms", "18446744073709551615"),
+        (&["sim"], "--churn", "101"),
+        (&["sim"], "--entries", "0"),
         (&["demo"], "--entries", "0"),
     ] {
         let mut args = command.to_vec();

@@ -792,7 +792,10 @@ fn spawn_apply(lab: &Lab, name: &str) -> (std::process::Child, PathBuf, PathBuf)
         .arg(&junit)
         .arg("--run-dir")
         .arg(lab.dir.path().join("runs"))
+        .arg("--metrics")
+        .arg(lab.dir.path().join(format!("{name}.prom")))
         .env_remove("RUST_LOG")
+        .env("TSFLEET_STATE_DIR", harness::state_dir(lab.dir.path()))
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -898,6 +901,18 @@ async fn a_stop_signal_mid_push(signal: &str, named: &str) {
         junit.contains("rtr-001") && junit.contains("interrupted"),
         "{junit}"
     );
+    // The metrics too, for the monitoring of a stopped scheduled run.
+    let metrics = std::fs::read_to_string(lab.dir.path().join(format!("{signal}.prom"))).unwrap();
+    let line = |name: &str| {
+        let found = metrics.lines().find(|l| l.starts_with(name));
+        found
+            .unwrap_or_else(|| panic!("{name}: {metrics}"))
+            .to_string()
+    };
+    assert!(line("tsfleet_last_run_success{").ends_with(" 0"));
+    assert!(line("tsfleet_devices{command=\"apply\"").contains("status=\"ok\""));
+    let skipped = metrics.lines().find(|l| l.contains("status=\"skipped\""));
+    assert!(!skipped.unwrap().ends_with(" 0"), "{metrics}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -982,8 +997,13 @@ async fn a_second_run_on_the_same_inventory_exits_3_naming_the_holder() {
     std::os::unix::fs::symlink(&lab.inventory, &link).unwrap();
     let state = harness::state_dir(lab.dir.path());
     let _held = tsfleet::lock::acquire_inventory(&link, Some(&state)).unwrap();
-    let (out, _) = lab.tsfleet(&["plan"]).await;
+    let (out, _) = lab.tsfleet(&["plan", "--metrics", "plan.prom"]).await;
     assert_eq!(code(&out), 3, "{}", text(&out));
+    let metrics = std::fs::read_to_string(lab.dir.path().join("plan.prom")).unwrap();
+    assert!(
+        (metrics.lines()).any(|l| l.starts_with("tsfleet_last_run_success{") && l.ends_with(" 0")),
+        "a run refused by the lock still tells monitoring: {metrics}"
+    );
     assert!(
         text(&out).contains(&format!("pid {}", std::process::id())),
         "{}",
@@ -1094,7 +1114,60 @@ fn the_demo_runs_plan_apply_plan_with_failure_rows() {
         assert!(row.contains("failed") && row.contains(class), "{row}");
     }
     assert!(dir.path().join("demo-fleet.yaml").exists());
-    assert!(dir.path().join("transcripts/rtr-001.log").exists());
+    // Each step keeps its transcripts and reports apart: step 3 left the
+    // failures of step 2 in place, and the closing lines point at them.
+    for (step, command) in [("1-plan", "plan"), ("2-apply", "apply"), ("3-plan", "plan")] {
+        let transcripts = dir.path().join("transcripts").join(step);
+        assert!(transcripts.join("rtr-001.log").is_file(), "{step}");
+        let report: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.path().join(format!("reports/{step}.json"))).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(report["command"], command, "{step}");
+        assert_eq!(report["devices"].as_array().unwrap().len(), 6, "{step}");
+        let junit =
+            std::fs::read_to_string(dir.path().join(format!("reports/{step}.xml"))).unwrap();
+        assert!(
+            junit.starts_with("<?xml") && junit.contains("rtr-006"),
+            "{step}"
+        );
+        let summary =
+            std::fs::read_to_string(dir.path().join(format!("reports/{step}.md"))).unwrap();
+        assert!(summary.contains("rtr-006"), "{step}: {summary}");
+        let page =
+            std::fs::read_to_string(dir.path().join(format!("reports/{step}.html"))).unwrap();
+        assert!(
+            page.starts_with("<!DOCTYPE html>") && page.contains("rtr-006"),
+            "{step}"
+        );
+    }
+    let apply: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("reports/2-apply.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        apply["devices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["status"] == "failed")
+            .count(),
+        3
+    );
+    let refused = dir.path().join("transcripts/2-apply/rtr-004.log");
+    let transcript = std::fs::read_to_string(&refused).unwrap();
+    assert!(
+        transcript.contains("198.18.0.9"),
+        "the refused entry is in step 2's transcript"
+    );
+    assert!(
+        stdout.contains(&refused.display().to_string()),
+        "the closing lines point at the failure: {stdout}"
+    );
+    assert!(
+        stdout.contains("tsfleet sim --devices 3 --write-inventory"),
+        "{stdout}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1159,6 +1232,7 @@ async fn four_shards_reach_the_same_state_as_one_run_and_merge() {
         args.extend(files.iter().map(|f| f.to_string()));
         args.extend(["--json".into(), "merged.json".into()]);
         args.extend(["--summary-md".into(), "merged.md".into()]);
+        args.extend(["--html".into(), "merged.html".into()]);
         run(args)
     };
     let out = merge(&[
@@ -1189,6 +1263,12 @@ async fn four_shards_reach_the_same_state_as_one_run_and_merge() {
         "{summary}"
     );
     assert!(summary.contains("\n| 12 | "), "12 devices: {summary}");
+    let page = std::fs::read_to_string(dir.join("merged.html")).unwrap();
+    assert!(
+        page.contains("<title>tsfleet apply on 4 shard reports: success (exit 0)</title>")
+            && page.matches("<tr id=\"d-").count() == 12,
+        "{page}"
+    );
     let out = merge(&["shard-1.json", "shard-2.json", "shard-4.json"])
         .await
         .unwrap();
@@ -1240,6 +1320,25 @@ async fn check_flags_old_releases_and_unused_groups_and_remove_respects_acls() {
         "{report}"
     );
     assert!(notes("rtr-005").contains("does not exist yet"), "{report}");
+    // The table: no counts, no line rate, and the findings of a healthy
+    // device under NOTES, not under ERROR.
+    let table = String::from_utf8_lossy(&out.stdout).into_owned();
+    let header = table.lines().next().unwrap_or_default();
+    let words: Vec<&str> = header.split_whitespace().collect();
+    assert_eq!(
+        words,
+        ["DEVICE", "STATUS", "TIME", "ERROR", "NOTES"],
+        "{table}"
+    );
+    let (error_at, notes_at) = (header.find("ERROR").unwrap(), header.find("NOTES").unwrap());
+    let row = table.lines().find(|l| l.starts_with("rtr-004 ")).unwrap();
+    assert!(row[error_at..notes_at].trim().is_empty(), "{table}");
+    assert!(
+        row[notes_at..].contains("group threatstop-block is not used by any ACL"),
+        "{table}"
+    );
+    let row = table.lines().find(|l| l.starts_with("rtr-001 ")).unwrap();
+    assert!(row[error_at..].starts_with("unsupported: "), "{table}");
     for d in lab.fleet().devices() {
         assert_eq!(
             d.snapshot().stats.config_lines,

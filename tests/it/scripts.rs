@@ -122,7 +122,14 @@ fn import_conf_writes_a_valid_inventory_without_secrets() {
         "{}",
         err(&o)
     );
-    assert!(yaml.contains("kept for later (no inventory setting yet): logfile=/var/log/cisco.log"));
+    assert!(
+        yaml.contains("logfile is not an inventory setting: upload it with `tsfleet logs upload -i INVENTORY --syslog /var/log/cisco.log`"),
+        "{yaml}"
+    );
+    assert!(
+        yaml.contains("    log_upload:\n      url: https://logs.example.net/upload\n"),
+        "{yaml}"
+    );
     check(d, "fleet.yaml");
     let inv = tsfleet::inventory::load(&d.join("fleet.yaml")).unwrap();
     assert_eq!(inv.inventory.policies.len(), 2, "corp and lab lists");
@@ -215,7 +222,7 @@ fn acl_prints_the_groups_each_device_uses() {
 }
 
 #[test]
-fn init_without_a_terminal_writes_a_starter_that_checks() {
+fn init_without_a_terminal_uses_the_flags_and_check_refuses_placeholders() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let o = tsfleet(&["init", "-o", "starter.yaml"], d);
@@ -226,7 +233,58 @@ fn init_without_a_terminal_writes_a_starter_that_checks() {
         text.contains("password: { env: TSFLEET_PASSWORD }"),
         "{text}"
     );
-    check(d, "starter.yaml");
+    assert!(
+        err(&o).contains("4 placeholders marked `# CHANGE ME`"),
+        "{}",
+        err(&o)
+    );
+    // No allow list was named: none is written, not a placeholder.
+    assert!(!text.contains("ALLOW-LIST"), "{text}");
+    // Every placeholder (DNS servers, block list, username, device) is
+    // refused, each at its line; nothing is called fine.
+    let env = [("TSFLEET_PASSWORD", "set"), ("TSFLEET_ENABLE", "set")];
+    let o = tsfleet_env(&["inventory", "check", "-i", "starter.yaml"], d, &env);
+    assert_eq!(o.status.code(), Some(3), "{}", err(&o));
+    assert!(!out(&o).contains("ok"), "{}", out(&o));
+    for (n, line) in text.lines().enumerate() {
+        if line.contains("# CHANGE ME") {
+            let at = format!("starter.yaml:{}:", n + 1);
+            assert!(err(&o).contains(&at), "{at} not refused:\n{}", err(&o));
+        }
+    }
+    assert_eq!(
+        err(&o)
+            .matches("a placeholder `tsfleet init` wrote")
+            .count(),
+        4
+    );
+    // A run refuses them too, before contacting anything.
+    let o = tsfleet_env(&["plan", "-i", "starter.yaml"], d, &env);
+    assert_eq!(o.status.code(), Some(3), "{}", err(&o));
+    assert!(err(&o).contains("a placeholder"), "{}", err(&o));
+
+    // Everything but the allow list given: a file that checks, with no allow list.
+    let o = tsfleet(
+        &[
+            "init",
+            "-o",
+            "no-allow.yaml",
+            "--block-list",
+            "corp-block.acme.threatstop.local",
+            "--device",
+            "192.0.2.1",
+            "--username",
+            "tsadmin",
+            "--dns-server",
+            "192.0.2.53",
+        ],
+        d,
+    );
+    assert!(o.status.success(), "{}", err(&o));
+    assert!(!err(&o).contains("placeholder"), "{}", err(&o));
+    check(d, "no-allow.yaml");
+    let inv = tsfleet::inventory::load(&d.join("no-allow.yaml")).unwrap();
+    assert!(inv.inventory.policies["threatstop"].allow.is_empty());
 
     let o = tsfleet(
         &[
@@ -251,8 +309,25 @@ fn init_without_a_terminal_writes_a_starter_that_checks() {
         d,
     );
     assert!(o.status.success(), "{}", err(&o));
+    // Only the DNS servers were left: one placeholder, refused.
+    assert!(
+        err(&o).contains("1 placeholder marked `# CHANGE ME`"),
+        "{}",
+        err(&o)
+    );
+    let text = std::fs::read_to_string(d.join("fleet.yaml")).unwrap();
+    let fixed = text.replace(
+        "[192.0.2.53]   # CHANGE ME: the ThreatSTOP DNS servers of your account",
+        "[192.0.2.53]",
+    );
+    assert_ne!(fixed, text);
+    std::fs::write(d.join("fleet.yaml"), fixed).unwrap();
     check(d, "fleet.yaml");
     let inv = tsfleet::inventory::load(&d.join("fleet.yaml")).unwrap();
+    assert_eq!(
+        inv.inventory.policies["threatstop"].allow,
+        ["corp-allow.acme.threatstop.local"]
+    );
     assert_eq!(inv.devices.len(), 2);
     assert_eq!(inv.devices[1].host, "br-2.example.net");
     assert_eq!(inv.inventory.dns.as_ref().unwrap().port, 5353);
@@ -279,7 +354,84 @@ fn init_on_a_terminal_asks_the_setup_questions() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let answers = "corp-block.acme.threatstop.local\ncorp-allow.acme.threatstop.local\n192.0.2.1, 192.0.2.2\n\n25000\ntsadmin\n";
-    let cmd = format!("{} init -o fleet.yaml", crate::harness::tsfleet_bin());
+    let transcript = init_on_a_terminal(d, "--dns-server 192.0.2.53", answers);
+    assert!(
+        transcript.contains("Please enter port to use for DNS queries:\r\n[53] ==> "),
+        "{transcript}"
+    );
+    assert!(
+        !transcript.to_lowercase().contains("password:"),
+        "never asks for a secret"
+    );
+    check(d, "fleet.yaml");
+    let inv = tsfleet::inventory::load(&d.join("fleet.yaml")).unwrap();
+    let hosts: Vec<&str> = inv.devices.iter().map(|d| d.host.as_str()).collect();
+    assert_eq!(hosts, ["192.0.2.1", "192.0.2.2"]);
+    assert_eq!(inv.inventory.dns.as_ref().unwrap().port, 53);
+    let policy = &inv.inventory.policies["threatstop"];
+    assert_eq!(policy.max_policy_size, Some(25000));
+    assert_eq!(policy.allow, ["corp-allow.acme.threatstop.local"]);
+    assert_eq!(inv.devices[0].username, "tsadmin");
+}
+
+/// An empty answer to the allow list question means none: said, and none written.
+#[test]
+fn init_on_a_terminal_writes_no_allow_list_when_there_is_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let answers = "corp-block.acme.threatstop.local\n\n192.0.2.1\n\n\ntsadmin\n";
+    let transcript = init_on_a_terminal(d, "--dns-server 192.0.2.53", answers);
+    assert!(
+        transcript.contains("Please enter the allow_list to use:\r\n[none] ==> "),
+        "{transcript}"
+    );
+    assert!(
+        transcript.contains("No allow list: none is written."),
+        "{transcript}"
+    );
+    assert!(!transcript.contains("placeholder"), "{transcript}");
+    check(d, "fleet.yaml");
+    let inv = tsfleet::inventory::load(&d.join("fleet.yaml")).unwrap();
+    assert!(inv.inventory.policies["threatstop"].allow.is_empty());
+
+    // --no-allow-list: the question is not asked; an empty block list
+    // answer leaves a placeholder, said on screen and refused by the check.
+    let answers = "\n192.0.2.1\n\n\ntsadmin\n";
+    let transcript = init_on_a_terminal(
+        d,
+        "--no-allow-list --dns-server 192.0.2.53 --force",
+        answers,
+    );
+    assert!(!transcript.contains("allow_list"), "{transcript}");
+    assert!(
+        transcript.contains("No block list: a placeholder marked `# CHANGE ME` is written"),
+        "{transcript}"
+    );
+    assert!(
+        transcript.contains("1 placeholder marked `# CHANGE ME`"),
+        "{transcript}"
+    );
+    let o = tsfleet_env(
+        &["inventory", "check", "-i", "fleet.yaml"],
+        d,
+        &[("TSFLEET_PASSWORD", "set"), ("TSFLEET_ENABLE", "set")],
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", err(&o));
+    assert!(
+        err(&o).contains("a placeholder `tsfleet init` wrote"),
+        "{}",
+        err(&o)
+    );
+}
+
+/// `tsfleet init -o fleet.yaml EXTRA` on a pseudo-terminal (`script` from
+/// util-linux, which `scripts/test` checks for), fed `answers`; the
+/// terminal's transcript once it succeeded.
+fn init_on_a_terminal(d: &Path, extra: &str, answers: &str) -> String {
+    let cmd = format!(
+        "{} init -o fleet.yaml {extra}",
+        crate::harness::tsfleet_bin()
+    );
     let mut child = std::process::Command::new("script")
         .args(["-qec", &cmd, "/dev/null"])
         .current_dir(d)
@@ -299,24 +451,7 @@ fn init_on_a_terminal_asks_the_setup_questions() {
     drop(stdin);
     let transcript = out(&o);
     assert!(o.status.success(), "{transcript}{}", err(&o));
-    assert!(
-        transcript.contains("Please enter port to use for DNS queries:\r\n[53] ==> "),
-        "{transcript}"
-    );
-    assert!(
-        !transcript.to_lowercase().contains("password:"),
-        "never asks for a secret"
-    );
-    check(d, "fleet.yaml");
-    let inv = tsfleet::inventory::load(&d.join("fleet.yaml")).unwrap();
-    let hosts: Vec<&str> = inv.devices.iter().map(|d| d.host.as_str()).collect();
-    assert_eq!(hosts, ["192.0.2.1", "192.0.2.2"]);
-    assert_eq!(inv.inventory.dns.as_ref().unwrap().port, 53);
-    assert_eq!(
-        inv.inventory.policies["threatstop"].max_policy_size,
-        Some(25000)
-    );
-    assert_eq!(inv.devices[0].username, "tsadmin");
+    transcript
 }
 
 /// `tsfleet ...` up to a shell operator, from a line of shell.

@@ -232,8 +232,13 @@ async fn fault_refused_connection() {
         "devices: { rtr-001: { faults: { refuse_connections: true } } }",
     )
     .await;
-    let err = std::net::TcpStream::connect(fleet.device("rtr-001").unwrap().addr).unwrap_err();
+    let addr = fleet.device("rtr-001").unwrap().addr;
+    let err = std::net::TcpStream::connect(addr).unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::ConnectionRefused);
+    // The port stays taken while the fleet runs: no other device or test
+    // can get it and answer in the refusing device's place.
+    let err = std::net::TcpListener::bind(addr).unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::AddrInUse);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -445,45 +450,39 @@ fn sim_binary_writes_inventory_and_dumps_state_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let inventory = dir.path().join("lab/inventory.yaml");
     let dump = dir.path().join("state.json");
-    let mut child = std::process::Command::new(harness::tsfleet_bin())
-        .args([
-            "sim",
+    let (inventory_arg, dump_arg) = (inventory.display().to_string(), dump.display().to_string());
+    let mut sim = harness::sim_process::SimProcess::spawn_on_free_ports(
+        &[
             "--devices",
             "2",
-            "--base-port",
-            "0",
             "--password",
             "s3cret-pw",
             "--write-inventory",
-        ])
-        .arg(&inventory)
-        .arg("--dump-state")
-        .arg(&dump)
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+            &inventory_arg,
+            "--dump-state",
+            &dump_arg,
+        ],
+        dir.path(),
+    );
     // The simulator says when the inventory is complete (and it listens for
-    // SIGTERM by then); its stderr lines arrive here as they are written.
-    let (lines, stderr_lines) = std::sync::mpsc::channel();
-    let stderr = child.stderr.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        use std::io::BufRead;
-        for line in std::io::BufReader::new(stderr).lines() {
-            let _ = lines.send(line.unwrap());
-        }
-    });
-    let mut seen = Vec::new();
-    while !seen
-        .last()
-        .is_some_and(|l: &String| l.starts_with("tsfleet sim: inventory written to"))
-    {
-        let line = stderr_lines
-            .recv_timeout(Duration::from_secs(10))
-            .unwrap_or_else(|e| panic!("no inventory written ({e}): {seen:?}"));
-        seen.push(line);
-    }
+    // SIGTERM by then).
+    sim.wait_for_line("tsfleet sim: inventory written to");
+    let served = sim.wait_for_line("tsfleet sim: lists served by DNS on ");
     let loaded = tsfleet::inventory::load(&inventory).expect("the written inventory loads");
     assert_eq!(loaded.inventory.devices.len(), 2);
+    // --dns-port 0: the inventory names the port the list server got.
+    let dns = loaded
+        .inventory
+        .dns
+        .as_ref()
+        .expect("dns: names the list server");
+    assert_ne!(dns.port, 0);
+    assert!(
+        served.contains(&format!("127.0.0.1:{} ", dns.port)),
+        "{served} vs port {}",
+        dns.port
+    );
+    assert!(loaded.inventory.policies.contains_key("lab"));
     let known_hosts =
         std::fs::read_to_string(dir.path().join("lab/inventory.known_hosts")).unwrap();
     assert_eq!(known_hosts.lines().count(), 2);
@@ -511,15 +510,7 @@ fn sim_binary_writes_inventory_and_dumps_state_on_sigterm() {
         !text.contains("s3cret-pw"),
         "no secret in the inventory itself"
     );
-    let killed = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let status = child.wait().unwrap();
-    reader.join().unwrap();
-    seen.extend(stderr_lines.try_iter());
-    let stderr = seen.join("\n");
+    let (status, stderr) = sim.terminate();
     assert!(status.success(), "{stderr}");
     assert!(!stderr.contains("s3cret-pw"), "{stderr}");
     let dumped: serde_json::Value =

@@ -6,6 +6,7 @@
 
 pub mod fake_dns;
 pub mod nsd;
+pub mod sim_process;
 pub mod sshd;
 pub mod wait;
 
