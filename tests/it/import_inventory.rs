@@ -286,3 +286,37 @@ fn without_lists_the_import_is_refused_by_check_and_outputs_are_guarded() {
     );
     assert!(o.stdout.is_empty(), "nothing printed as if whole");
 }
+
+/// Every `tsfleet import-inventory` example in the README and in `--help`
+/// (continuation lines joined) parses as a command line.
+#[test]
+fn every_import_inventory_example_parses() {
+    use clap::{CommandFactory, Parser};
+    let readme = std::fs::read_to_string(crate::harness::repo_root().join("README.md")).unwrap();
+    let help = tsfleet::cli::Cli::command()
+        .find_subcommand_mut("import-inventory")
+        .unwrap()
+        .render_long_help()
+        .to_string();
+    let mut found = 0;
+    for text in [readme.as_str(), help.as_str()] {
+        let mut lines = text.lines().map(str::trim);
+        while let Some(line) = lines.next() {
+            if !line.starts_with("tsfleet import-inventory ") {
+                continue;
+            }
+            let mut command = line.to_string();
+            while command.ends_with('\\') {
+                command.pop();
+                command.push_str(lines.next().unwrap_or(""));
+            }
+            let command = command.split(" #").next().unwrap().to_string();
+            let argv: Vec<&str> = command.split_whitespace().collect();
+            if let Err(e) = tsfleet::cli::Cli::try_parse_from(&argv) {
+                panic!("`{command}` does not parse:\n{e}");
+            }
+            found += 1;
+        }
+    }
+    assert!(found >= 6, "only {found} examples found");
+}
