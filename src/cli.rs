@@ -17,7 +17,7 @@ use crate::files::Output;
         The lists are published over DNS; each router holds them as network object-groups \
         that its ACLs reference. tsfleet resolves every list once, connects to the routers \
         over SSH, pushes only the difference and reports per device.\n\n\
-        Start with `tsfleet demo` (no routers needed), then `tsfleet init` or `tsfleet import-conf`.\n\n\
+        Start with `tsfleet demo` (no routers needed), then `tsfleet init`, `tsfleet import-conf` or `tsfleet import-inventory`.\n\n\
         A FILE argument given as `-` means stdout; the table then goes to stderr.\n\n",
         crate::error::exit_codes_help!()
     )
@@ -70,6 +70,8 @@ pub enum Command {
     Acl(AclArgs),
     /// Turn threatstop.conf files of the single-router script into one inventory.
     ImportConf(ImportConfArgs),
+    /// Turn a Nornir or Ansible inventory into a tsfleet inventory (secrets become env references).
+    ImportInventory(ImportInventoryArgs),
     /// Write a commented starter inventory (asks the original setup's questions on a terminal).
     Init(InitArgs),
     /// The routers' syslog: upload each device's new lines to its policy's log_upload URL.
@@ -258,6 +260,72 @@ pub struct ImportConfArgs {
     #[arg(value_name = "FILE", required = true)]
     pub files: Vec<PathBuf>,
     /// Write the inventory here (default, or `-`: stdout).
+    #[arg(short, long, value_name = "INVENTORY")]
+    pub output: Option<Output>,
+    /// Overwrite the --output file if it exists.
+    #[arg(long, requires = "output")]
+    pub force: bool,
+}
+
+/// Where `tsfleet import-inventory` reads from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum InventoryFormat {
+    /// Nornir SimpleInventory: HOSTS.yaml [GROUPS.yaml [DEFAULTS.yaml]].
+    Nornir,
+    /// Ansible: one inventory file, YAML or INI.
+    Ansible,
+}
+
+/// `tsfleet import-inventory`.
+#[derive(Debug, Args)]
+#[command(
+    long_about = "Read a Nornir SimpleInventory (hosts.yaml, and groups.yaml and defaults.yaml if \
+        given) or an Ansible inventory file and write a commented tsfleet inventory: hosts become \
+        devices (hostname/ansible_host, port/ansible_port), groups become groups (with children \
+        and vars; a device's groups are ordered so the most specific wins, as in the source), \
+        defaults (Nornir defaults.yaml, Ansible `all` vars) become `defaults`; username, SSH key \
+        file, timeouts, platform and ansible_network_os are mapped. A host whose platform is not \
+        Cisco IOS or IOS-XE is left out and reported. An Ansible file ending in .ini is INI, one \
+        ending in .yml/.yaml/.json is YAML, any other is told by its content; host ranges such \
+        as rtr[01:20] are expanded.\n\n\
+        Secrets are never copied: every password or enable secret (literal, !vault or template) \
+        becomes { env: TSFLEET_PASSWORD... } / { env: TSFLEET_ENABLE... } for the defaults, a \
+        group or a host, and the variables to set are printed on stderr. What cannot be mapped \
+        (per-host data, unknown variables, templates) is listed with file:line on stderr and in \
+        the header comment. The lists are not in these inventories: give them with --block and \
+        --allow; without them the devices name a policy `threatstop` that is not defined, and \
+        `tsfleet inventory check` refuses the file until you define it.",
+    after_help = "Examples:\n  \
+    tsfleet import-inventory --from nornir hosts.yaml groups.yaml \\\n      \
+    defaults.yaml --block corp-block.acme.threatstop.local \\\n      \
+    --dns 192.0.2.53 -o fleet.yaml\n  \
+    tsfleet import-inventory --from ansible inventory.ini   # on stdout\n  \
+    tsfleet inventory check -i fleet.yaml\n\n\
+With host_vars/, group_vars/, plugins or scripts, let Ansible merge first:\n  \
+    ansible-inventory -i inventory/ --list -y > all.yml\n  \
+    tsfleet import-inventory --from ansible all.yml -o fleet.yaml\n\n\
+Exit codes: 0 written, 3 a file has a mistake (each reported as file:line; nothing written)."
+)]
+pub struct ImportInventoryArgs {
+    /// The source's format.
+    #[arg(long, value_enum)]
+    pub from: InventoryFormat,
+    /// Nornir: HOSTS.yaml [GROUPS.yaml [DEFAULTS.yaml]]; Ansible: one INVENTORY file.
+    #[arg(value_name = "FILE", required = true, num_args = 1..=3)]
+    pub files: Vec<PathBuf>,
+    /// A block list of the policy every device gets (repeat for more).
+    #[arg(long, value_name = "LIST")]
+    pub block: Vec<String>,
+    /// An allow list of that policy (repeat for more).
+    #[arg(long, value_name = "LIST")]
+    pub allow: Vec<String>,
+    /// A DNS server the lists are resolved from (repeat for more, tried in order).
+    #[arg(long, value_name = "SERVER")]
+    pub dns: Vec<String>,
+    /// The DNS servers' port (default 53).
+    #[arg(long, value_name = "PORT", requires = "dns")]
+    pub dns_port: Option<u16>,
+    /// Write the inventory here (mode 0600; default, or `-`: stdout).
     #[arg(short, long, value_name = "INVENTORY")]
     pub output: Option<Output>,
     /// Overwrite the --output file if it exists.

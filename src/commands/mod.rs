@@ -4,6 +4,7 @@ mod acl;
 mod completions;
 mod demo;
 mod import_conf;
+mod import_inventory;
 mod init;
 mod inventory;
 mod logs;
@@ -32,6 +33,7 @@ pub async fn dispatch(cli: Cli) -> Result<Outcome, Error> {
         Command::Inventory { command } => inventory::run(command),
         Command::Acl(args) => acl::run(args),
         Command::ImportConf(args) => import_conf::run(args),
+        Command::ImportInventory(args) => import_inventory::run(args),
         Command::Init(args) => init::run(args),
         Command::Logs { command } => logs::run(command, quiet).await,
         Command::Completions(args) => completions::run(args),

@@ -149,7 +149,7 @@ fn list(value: &str) -> Vec<String> {
         .collect()
 }
 
-fn unquote(v: &str) -> &str {
+pub(super) fn unquote(v: &str) -> &str {
     let v = v.trim();
     for q in ['"', '\''] {
         if v.len() >= 2 && v.starts_with(q) && v.ends_with(q) {
@@ -274,7 +274,7 @@ fn parse_conf(file: &str, text: &str, errors: &mut Vec<ConfError>) -> Conf {
 }
 
 /// `TSFLEET_PASSWORD_` + the device name in capitals, other characters as `_`.
-fn env_name(prefix: &str, device: &str) -> String {
+pub(super) fn env_name(prefix: &str, device: &str) -> String {
     let tail: String = device
         .chars()
         .map(|c| {
@@ -558,6 +558,20 @@ fn header(files: &[(String, String)], inv: &Inventory, env: &[EnvVar], notes: &[
         h.push_str(&format!("#   {file} -> device {}\n", d.name));
     }
     h.push_str("# Host keys are checked against ~/.ssh/known_hosts, as the script relied on.\n");
+    h.push_str(&env_block(env));
+    if !notes.is_empty() {
+        h.push_str("# Notes from the import:\n");
+        for n in notes {
+            h.push_str(&format!("#   {n}\n"));
+        }
+    }
+    h.push('\n');
+    h
+}
+
+/// The header lines naming the variables to set (none: empty).
+pub(super) fn env_block(env: &[EnvVar]) -> String {
+    let mut h = String::new();
     if !env.is_empty() {
         h.push_str(
             "# No secret is written here. Set these variables before plan/apply\n\
@@ -568,13 +582,6 @@ fn header(files: &[(String, String)], inv: &Inventory, env: &[EnvVar], notes: &[
             h.push_str(&format!("#   {:<w$}  {}\n", e.name, e.holds));
         }
     }
-    if !notes.is_empty() {
-        h.push_str("# Notes from the import:\n");
-        for n in notes {
-            h.push_str(&format!("#   {n}\n"));
-        }
-    }
-    h.push('\n');
     h
 }
 

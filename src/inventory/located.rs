@@ -50,8 +50,10 @@ macro_rules! yaml_path {
 }
 pub(crate) use yaml_path;
 
+/// An untyped YAML node (also what `foreign` walks when it reads
+/// Nornir and Ansible inventories).
 #[derive(Debug)]
-enum Node {
+pub(super) enum Node {
     Map(Vec<(Spanned<String>, Spanned<Node>)>),
     Seq(Vec<Spanned<Node>>),
     /// The scalar's text (numbers and booleans as written back).
@@ -68,15 +70,7 @@ impl Located {
     /// Read `text`; a text that does not parse gives a tree that locates nothing.
     pub fn parse(text: &str) -> Located {
         Located {
-            // Duplicate keys are forwarded, so the second one can be located
-            // when the typed parse refuses it.
-            root: serde_saphyr::from_str_with_options::<Spanned<Node>>(
-                text,
-                serde_saphyr::options! {
-                    duplicate_keys: serde_saphyr::DuplicateKeyPolicy::PassThrough,
-                },
-            )
-            .ok(),
+            root: tree(text).ok(),
         }
     }
 
@@ -211,6 +205,18 @@ impl Located {
             _ => Vec::new(),
         }
     }
+}
+
+/// The untyped tree of a YAML text, or why it does not parse. Duplicate
+/// keys are forwarded, so the second one can be located when a typed parse
+/// refuses it.
+pub(super) fn tree(text: &str) -> Result<Spanned<Node>, serde_saphyr::Error> {
+    serde_saphyr::from_str_with_options::<Spanned<Node>>(
+        text,
+        serde_saphyr::options! {
+            duplicate_keys: serde_saphyr::DuplicateKeyPolicy::PassThrough,
+        },
+    )
 }
 
 /// See [`Located::describe`].

@@ -13,6 +13,7 @@
 //!   built-in defaults, into one [`ResolvedDevice`] per router;
 //! - [`select`]: `--limit` patterns (`@group` or a device-name glob);
 //! - [`import`]: `threatstop.conf` files of the single-router script → an inventory;
+//! - [`foreign`]: Nornir and Ansible inventories → an inventory;
 //! - [`starter`]: the commented starter inventory of `tsfleet init`;
 //! - `diagnostic`: `file:line:column: message`, a snippet with a caret, help.
 //!
@@ -23,6 +24,7 @@
 mod credentials;
 mod diagnostic;
 pub mod effective;
+pub mod foreign;
 pub mod import;
 mod located;
 mod model;

@@ -10,6 +10,7 @@ mod exit_codes;
 mod fleet;
 mod harness;
 mod html;
+mod import_inventory;
 mod install;
 mod inventory;
 mod lab;
