@@ -243,6 +243,7 @@ async fn sync_inner<L: Link>(
         (g.added, g.removed) = (0, 0);
     }
     *pushing = true;
+    super::phase("configure terminal");
     session.command("configure terminal").await?;
     let mut acked = 0;
     let mut refused = None;
@@ -462,6 +463,7 @@ async fn read_back<L: Link>(
     session: &mut CliSession<L>,
     name: &str,
 ) -> Result<GroupContents, DeviceError> {
+    super::phase(&format!("verifying {name}"));
     let command = format!("do show object-group name {name}");
     let output = session.command(&command).await?;
     parse_group_output(session, &command, &output, name)
