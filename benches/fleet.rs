@@ -462,7 +462,7 @@ const PHASES: [(&str, &str); 16] = [
     ("removing groups", ""),
 ];
 
-/// Which phases count as login, and as the protocol bound's reads/verify/save.
+/// The first phases of [`PHASES`], up to the first prompt: the bound's measured login.
 const LOGIN_PHASES: usize = 6;
 
 /// Seconds since midnight of an RFC 3339 timestamp (`…T03:40:01.123456Z`).
