@@ -731,6 +731,7 @@ mod tests {
                 name: "OUTSIDE-IN".into(),
                 lines: vec!["deny ip object-group threatstop-block any".into()],
             }],
+            ..Config::default()
         };
         let state = device(running);
         let desired = nets(0..20);
@@ -778,6 +779,7 @@ mod tests {
                 entries,
             }],
             acls: vec![],
+            ..Config::default()
         });
         let mut session = connect(&state, CliOptions::default(), SessionBehaviour::default()).await;
         session.enable(Some("en")).await.unwrap();
@@ -844,6 +846,7 @@ mod tests {
                 entries,
             }],
             acls: vec![],
+            ..Config::default()
         })
     }
 
