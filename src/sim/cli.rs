@@ -547,17 +547,12 @@ impl Cli {
             }
             Cmd::GroupDelete(name) => {
                 if in_use(dev, &name) {
-                    return Err(Fail::Msg(format!("% Object-group {name} is being used")));
+                    return Err(being_used(&name));
                 }
                 dev.running.groups.retain(|g| g.name != name);
             }
             Cmd::AclEnter(name) => {
-                if !dev.running.acls.iter().any(|a| a.name == name) {
-                    dev.running.acls.push(Acl {
-                        name: name.clone(),
-                        lines: Vec::new(),
-                    });
-                }
+                acl_entered(&mut dev.running.acls, &name);
                 self.mode = Mode::Acl(name);
             }
             Cmd::AclDelete(name) => dev.running.acls.retain(|a| a.name != name),
@@ -570,22 +565,16 @@ impl Cli {
             }
             Cmd::V6GroupDelete(name) => {
                 if v6_in_use(dev, &name) {
-                    return Err(Fail::Msg(format!("% Object-group {name} is being used")));
+                    return Err(being_used(&name));
                 }
                 dev.running.v6_groups.retain(|g| g.name != name);
             }
             Cmd::V6AclEnter(name) => {
-                if !dev.running.v6_acls.iter().any(|a| a.name == name) {
-                    dev.running.v6_acls.push(Acl {
-                        name: name.clone(),
-                        lines: Vec::new(),
-                    });
-                }
+                acl_entered(&mut dev.running.v6_acls, &name);
                 self.mode = Mode::V6Acl(name);
             }
             Cmd::V6AclDelete(name) => dev.running.v6_acls.retain(|a| a.name != name),
             Cmd::V6GroupEntry { no, entry, at } => self.v6_group_entry(dev, no, entry, at)?,
-            Cmd::V6AclLine { no, line, groups } => self.v6_acl_line(dev, no, line, &groups)?,
             Cmd::GroupEntry { no, entry, at } => self.group_entry(dev, no, entry, at)?,
             Cmd::Description(text) => match &self.mode {
                 Mode::Group(name) => {
@@ -624,7 +613,7 @@ impl Cli {
                 return Ok(());
             }
             if g.entries.len() == 1 && in_use(dev, name) {
-                return Err(Fail::Msg(format!("% Object-group {name} is being used")));
+                return Err(being_used(name));
             }
             if let Some(g) = group_mut(dev, name) {
                 g.entries.swap_remove(&entry);
@@ -675,7 +664,7 @@ impl Cli {
                 return Ok(());
             }
             if g.entries.len() == 1 && v6_in_use(dev, name) {
-                return Err(Fail::Msg(format!("% Object-group {name} is being used")));
+                return Err(being_used(name));
             }
             if let Some(g) = v6_group_mut(dev, name) {
                 g.entries.swap_remove(&entry);
@@ -724,30 +713,8 @@ impl Cli {
         Ok(())
     }
 
-    /// Add or remove one line of the IPv6 ACL being edited.
-    fn v6_acl_line(
-        &self,
-        dev: &mut DeviceState,
-        no: bool,
-        line: String,
-        groups: &[String],
-    ) -> Result<(), Fail> {
-        let Mode::V6Acl(name) = &self.mode else {
-            return Ok(());
-        };
-        if !no && let Some(missing) = groups.iter().find(|g| dev.v6_group(g).is_none()) {
-            return Err(Fail::Msg(format!(
-                "% Object-group {missing} does not exist"
-            )));
-        }
-        let Some(acl) = dev.running.v6_acls.iter_mut().find(|a| a.name == *name) else {
-            return Ok(());
-        };
-        edit_acl_lines(&mut acl.lines, no, line);
-        Ok(())
-    }
-
-    /// Add or remove one line of the ACL being edited.
+    /// Add or remove one line of the ACL being edited (IPv4, or IPv6 whose
+    /// lines use v6-network groups).
     fn acl_line(
         &self,
         dev: &mut DeviceState,
@@ -755,32 +722,56 @@ impl Cli {
         line: String,
         groups: &[String],
     ) -> Result<(), Fail> {
-        let Mode::Acl(name) = &self.mode else {
-            return Ok(());
+        let (name, v6) = match &self.mode {
+            Mode::Acl(name) => (name, false),
+            Mode::V6Acl(name) => (name, true),
+            _ => return Ok(()),
         };
-        if !no && let Some(missing) = groups.iter().find(|g| group(dev, g).is_none()) {
+        let exists = |g: &str| {
+            if v6 {
+                dev.v6_group(g).is_some()
+            } else {
+                group(dev, g).is_some()
+            }
+        };
+        if !no && let Some(missing) = groups.iter().find(|g| !exists(g)) {
             return Err(Fail::Msg(format!(
                 "% Object-group {missing} does not exist"
             )));
         }
-        let Some(acl) = dev.running.acls.iter_mut().find(|a| a.name == *name) else {
+        let acls = if v6 {
+            &mut dev.running.v6_acls
+        } else {
+            &mut dev.running.acls
+        };
+        let Some(acl) = acls.iter_mut().find(|a| a.name == *name) else {
             return Ok(());
         };
-        edit_acl_lines(&mut acl.lines, no, line);
+        let present = acl.lines.iter().position(|l| *l == line);
+        match (no, present) {
+            (true, Some(i)) => {
+                acl.lines.remove(i);
+            }
+            (false, None) => acl.lines.push(line),
+            _ => {}
+        }
         Ok(())
     }
 }
 
-/// `[no] LINE` in an ACL: add it once, or remove it when present.
-fn edit_acl_lines(lines: &mut Vec<String>, no: bool, line: String) {
-    let present = lines.iter().position(|l| *l == line);
-    match (no, present) {
-        (true, Some(i)) => {
-            lines.remove(i);
-        }
-        (false, None) => lines.push(line),
-        _ => {}
+/// Entering an ACL's mode creates it when absent.
+fn acl_entered(acls: &mut Vec<Acl>, name: &str) {
+    if !acls.iter().any(|a| a.name == name) {
+        acls.push(Acl {
+            name: name.to_string(),
+            lines: Vec::new(),
+        });
     }
+}
+
+/// A group an ACL (or another group) uses cannot be deleted or emptied.
+fn being_used(name: &str) -> Fail {
+    Fail::Msg(format!("% Object-group {name} is being used"))
 }
 
 fn v6_group_mut<'a>(dev: &'a mut DeviceState, name: &str) -> Option<&'a mut V6Group> {

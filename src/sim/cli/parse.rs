@@ -527,20 +527,12 @@ pub enum Cmd {
         /// Offset of the entry in the line, for a caret if it is refused.
         at: usize,
     },
-    // (config-ipv6-acl)
-    V6AclLine {
-        no: bool,
-        /// Canonical text, e.g. `deny ipv6 object-group X any`.
-        line: String,
-        /// v6-network object-groups the line references.
-        groups: Vec<String>,
-    },
-    // (config-ext-nacl)
+    // (config-ext-nacl) and (config-ipv6-acl)
     AclLine {
         no: bool,
         /// Canonical text, e.g. `deny ip object-group X any`.
         line: String,
-        /// Network object-groups the line references.
+        /// Object-groups the line references (network, or v6-network in an IPv6 ACL).
         groups: Vec<String>,
     },
 }
@@ -710,6 +702,26 @@ fn group_types(xe: bool) -> &'static [&'static str] {
     }
 }
 
+/// `network|v6-network NAME` after `[no] object-group`: whether it is a v6
+/// group, and its name.
+fn group_header(w: &mut Words, xe: bool) -> Parsed<(bool, String)> {
+    let kind = w.keyword(group_types(xe))?;
+    let (_, name) = w.word()?;
+    w.done()?;
+    Ok((kind == "v6-network", name.to_string()))
+}
+
+/// `access-list NAME` after `[no] ipv6` (IOS XE); `None` for the other,
+/// unmodelled `ipv6` commands.
+fn ipv6_acl_name(w: &mut Words) -> Parsed<Option<String>> {
+    if w.keyword(&["access-list", "route", "unicast-routing"])? != "access-list" {
+        return Ok(None);
+    }
+    let (_, name) = w.word()?;
+    w.done()?;
+    Ok(Some(name.to_string()))
+}
+
 /// Global configuration grammar; `xe`: the device runs IOS XE.
 pub fn global(w: &mut Words, xe: bool) -> Parsed<Cmd> {
     let cmd = match w.keyword(GLOBAL)? {
@@ -731,23 +743,11 @@ pub fn global(w: &mut Words, xe: bool) -> Parsed<Cmd> {
                 _ => Cmd::Do(Box::new(inner)),
             }
         }
-        "object-group" => {
-            let kind = w.keyword(group_types(xe))?;
-            let (_, name) = w.word()?;
-            w.done()?;
-            match kind {
-                "v6-network" => Cmd::V6GroupEnter(name.to_string()),
-                _ => Cmd::GroupEnter(name.to_string()),
-            }
-        }
-        "ipv6" if xe => match w.keyword(&["access-list", "route", "unicast-routing"])? {
-            "access-list" => {
-                let (_, name) = w.word()?;
-                w.done()?;
-                Cmd::V6AclEnter(name.to_string())
-            }
-            _ => Cmd::Unsupported,
+        "object-group" => match group_header(w, xe)? {
+            (true, name) => Cmd::V6GroupEnter(name),
+            (false, name) => Cmd::GroupEnter(name),
         },
+        "ipv6" if xe => ipv6_acl_name(w)?.map_or(Cmd::Unsupported, Cmd::V6AclEnter),
         "ip" => match w.keyword(IP_GLOBAL)? {
             "access-list" => {
                 w.keyword(&["extended"])?;
@@ -758,23 +758,11 @@ pub fn global(w: &mut Words, xe: bool) -> Parsed<Cmd> {
             _ => Cmd::Unsupported,
         },
         "no" => match w.keyword(GLOBAL_NO)? {
-            "object-group" => {
-                let kind = w.keyword(group_types(xe))?;
-                let (_, name) = w.word()?;
-                w.done()?;
-                match kind {
-                    "v6-network" => Cmd::V6GroupDelete(name.to_string()),
-                    _ => Cmd::GroupDelete(name.to_string()),
-                }
-            }
-            "ipv6" if xe => match w.keyword(&["access-list", "route", "unicast-routing"])? {
-                "access-list" => {
-                    let (_, name) = w.word()?;
-                    w.done()?;
-                    Cmd::V6AclDelete(name.to_string())
-                }
-                _ => Cmd::Unsupported,
+            "object-group" => match group_header(w, xe)? {
+                (true, name) => Cmd::V6GroupDelete(name),
+                (false, name) => Cmd::GroupDelete(name),
             },
+            "ipv6" if xe => ipv6_acl_name(w)?.map_or(Cmd::Unsupported, Cmd::V6AclDelete),
             "ip" => match w.keyword(IP_GLOBAL)? {
                 "access-list" => {
                     w.keyword(&["extended"])?;
@@ -924,48 +912,79 @@ pub fn v6_acl_line(w: &mut Words) -> Parsed<Cmd> {
         w.number(1, u32::MAX)?;
         action = w.keyword(&["deny", "permit", "remark"])?;
     }
-    if action == "remark" {
-        let text = w.rest()?;
-        return Ok(Cmd::V6AclLine {
+    match action {
+        "remark" => acl_remark(w, no),
+        "permit" | "deny" => acl_rule(
+            w,
             no,
-            line: format!("remark {text}"),
-            groups: Vec::new(),
-        });
+            action,
+            V6_ACL_PROTOCOLS,
+            v6_acl_address,
+            &["log", "log-input"],
+        ),
+        _ => Ok(Cmd::Unsupported),
     }
-    if action == "evaluate" {
-        return Ok(Cmd::Unsupported);
+}
+
+/// An IPv6 ACL address: `X/LEN`, `any`, `host X`, `object-group NAME`.
+fn v6_acl_address(w: &mut Words, out: &mut Vec<String>, groups: &mut Vec<String>) -> Parsed<()> {
+    if w.at_v6_address() {
+        out.push(w.ipv6_prefix()?.to_string().to_uppercase());
+        return Ok(());
     }
+    match w.keyword(&["any", "host", "object-group"])? {
+        "any" => out.push("any".to_string()),
+        "host" => out.push(format!("host {}", w.ipv6()?.to_string().to_uppercase())),
+        _ => {
+            let (_, name) = w.word()?;
+            out.push(format!("object-group {name}"));
+            groups.push(name.to_string());
+        }
+    }
+    Ok(())
+}
+
+/// `remark TEXT` in an ACL.
+fn acl_remark(w: &mut Words, no: bool) -> Parsed<Cmd> {
+    let text = w.rest()?;
+    Ok(Cmd::AclLine {
+        no,
+        line: format!("remark {text}"),
+        groups: Vec::new(),
+    })
+}
+
+/// An address of an ACL line: appends its canonical text, and the group it names.
+type AclAddress = fn(&mut Words, &mut Vec<String>, &mut Vec<String>) -> Parsed<()>;
+
+/// `PROTO SRC [PORTS] DST [PORTS] [OPTIONS]` after `permit` or `deny`.
+fn acl_rule(
+    w: &mut Words,
+    no: bool,
+    action: &str,
+    protocols: &[&'static str],
+    address: AclAddress,
+    options: &[&'static str],
+) -> Parsed<Cmd> {
     let mut out = vec![action.to_string()];
     let mut groups = Vec::new();
     let proto = if w.starts_with_digit() {
         w.number(0, 255)?.to_string()
     } else {
-        w.keyword(V6_ACL_PROTOCOLS)?.to_string()
+        w.keyword(protocols)?.to_string()
     };
     let ports = proto == "tcp" || proto == "udp";
     out.push(proto);
     for _ in 0..2 {
-        if w.at_v6_address() {
-            out.push(w.ipv6_prefix()?.to_string().to_uppercase());
-        } else {
-            match w.keyword(&["any", "host", "object-group"])? {
-                "any" => out.push("any".to_string()),
-                "host" => out.push(format!("host {}", w.ipv6()?.to_string().to_uppercase())),
-                _ => {
-                    let (_, name) = w.word()?;
-                    out.push(format!("object-group {name}"));
-                    groups.push(name.to_string());
-                }
-            }
-        }
+        address(w, &mut out, &mut groups)?;
         if ports {
             acl_port(w, &mut out)?;
         }
     }
-    while let Some(kw) = w.opt_keyword(&["log", "log-input"])? {
+    while let Some(kw) = w.opt_keyword(options)? {
         out.push(kw.to_string());
     }
-    Ok(Cmd::V6AclLine {
+    Ok(Cmd::AclLine {
         no,
         line: out.join(" "),
         groups,
@@ -992,40 +1011,18 @@ pub fn acl_line(w: &mut Words) -> Parsed<Cmd> {
         w.number(1, 2_147_483_647)?;
     }
     let action = w.keyword(ACL_NO)?;
-    if action == "remark" {
-        let text = w.rest()?;
-        return Ok(Cmd::AclLine {
+    match action {
+        "remark" => acl_remark(w, no),
+        "permit" | "deny" => acl_rule(
+            w,
             no,
-            line: format!("remark {text}"),
-            groups: Vec::new(),
-        });
+            action,
+            ACL_PROTOCOLS,
+            acl_address,
+            &["established", "log", "log-input"],
+        ),
+        _ => Ok(Cmd::Unsupported),
     }
-    if action != "permit" && action != "deny" {
-        return Ok(Cmd::Unsupported);
-    }
-    let mut out = vec![action.to_string()];
-    let mut groups = Vec::new();
-    let proto = if w.starts_with_digit() {
-        w.number(0, 255)?.to_string()
-    } else {
-        w.keyword(ACL_PROTOCOLS)?.to_string()
-    };
-    let ports = proto == "tcp" || proto == "udp";
-    out.push(proto);
-    for _ in 0..2 {
-        acl_address(w, &mut out, &mut groups)?;
-        if ports {
-            acl_port(w, &mut out)?;
-        }
-    }
-    while let Some(kw) = w.opt_keyword(&["established", "log", "log-input"])? {
-        out.push(kw.to_string());
-    }
-    Ok(Cmd::AclLine {
-        no,
-        line: out.join(" "),
-        groups,
-    })
 }
 
 fn acl_address(w: &mut Words, out: &mut Vec<String>, groups: &mut Vec<String>) -> Parsed<()> {
