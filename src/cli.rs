@@ -684,8 +684,8 @@ pub struct ResolveArgs {
     tsfleet plan -i lab/lab.yaml\n  \
     ssh -p 20001 admin@127.0.0.1        # password: admin, then `enable` with secret: enable\n  \
     tsfleet sim --stdio                  # one device's CLI on this terminal\n  \
-    tsfleet sim --profile xe.yaml        # IOS XE with object-group v6-network, if xe.yaml says\n  \
-    \x20                                    #   devices: { rtr-001: { version: \"17.9.4a\" } }\n\n\
+    tsfleet sim --profile xe.yaml        # IOS XE: object-group v6-network, when\n  \
+    \x20                                    # xe.yaml sets a version: \"17.9.4a\"\n\n\
     Rehearse a list change (the routers keep what was applied with --state-dir):\n  \
     tsfleet sim --state-dir lab/state --write-inventory lab/lab.yaml &\n  \
     tsfleet apply -i lab/lab.yaml --yes; kill %1\n  \
