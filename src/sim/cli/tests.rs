@@ -523,6 +523,13 @@ fn global_commands_switch_context_from_sub_modes() {
         "bogus\n                           ^\n% Invalid input detected at '^' marker.\n\n\
          R1(config-network-group)#"
     );
+    // A bad address after `host`: `host` also abbreviates the unmodelled
+    // `hostname`, but the sub-mode's own caret got further and stands.
+    assert_eq!(
+        send(&mut cli, "host 10.0.0.zz\n"),
+        "host 10.0.0.zz\n                              ^\n% Invalid input detected at '^' marker.\n\n\
+         R1(config-network-group)#"
+    );
 }
 
 #[test]
