@@ -171,8 +171,10 @@ pub async fn run_task(
         let stats = RunStats {
             lines_sent: session.lines_sent,
         };
+        phase("logging out");
         let shell = session.logout().await;
         shell.close().await;
+        tracing::debug!("logged out");
         result.map(|outcome| (outcome, stats))
     };
     match tokio::time::timeout_at(deadline, work).await {

@@ -121,10 +121,6 @@ pub struct PushResult {
 /// some print it only after one, and a banner rarely pauses that long.
 const PROMPT_NUDGE_AFTER: Duration = Duration::from_secs(2);
 
-/// Longest wait at logout for the device to end the session after `exit`
-/// (never more than the inactivity timeout): IOS does at once.
-const LOGOUT_WAIT: Duration = Duration::from_secs(2);
-
 /// Consumed text is dropped from the buffer once it is over this size and
 /// over half the buffer: rare copies, bounded memory for long output.
 const COMPACT_OVER: usize = 64 * 1024;
@@ -350,19 +346,17 @@ impl<L: Link> CliSession<L> {
         Ok(())
     }
 
-    /// Send `exit` and wait (briefly) for the device to end the session, as
-    /// IOS does; the link is then ready to be closed. At a refused enable
-    /// secret's `Password:` nothing is typed: the link is just closed.
+    /// Type `exit` and hand the link back to be closed at once. The device's
+    /// answer is not waited for (it saved a round trip per device, issue 16):
+    /// `exit` and the SSH close that follows reach the device in order, and
+    /// either one ends the session there and frees its vty (tested by
+    /// `device::logging_out_frees_the_vty_without_waiting_for_the_device`).
+    /// At a refused enable secret's `Password:` nothing is typed: the link
+    /// is just closed.
     pub async fn logout(mut self) -> L {
-        // A flooding device is not read any more: it is just closed.
-        if !self.secret_refused
-            && !self.flooded
-            && self.send_raw("exit\r", "exit", false).await.is_ok()
-        {
-            let until = Instant::now() + LOGOUT_WAIT.min(self.timeouts.inactivity);
-            while let Ok(Some(chunk)) = tokio::time::timeout_at(until, self.link.recv()).await {
-                self.transcript.received(&chunk);
-            }
+        // A flooding device is not written to any more: it is just closed.
+        if !self.secret_refused && !self.flooded {
+            let _ = self.send_raw("exit\r", "exit", false).await;
         }
         self.transcript.flush();
         self.link

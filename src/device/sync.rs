@@ -243,7 +243,9 @@ async fn sync_inner<L: Link>(
         (g.added, g.removed) = (0, 0);
     }
     *pushing = true;
-    session.command("configure terminal").await?;
+    // `configure terminal` goes with the first group's `object-group`
+    // line (one round trip for both; see `push_group`).
+    let mut configuring = true;
     let mut acked = 0;
     let mut refused = None;
     for (i, (group, contents)) in targets.iter().zip(&current).enumerate() {
@@ -254,7 +256,8 @@ async fn sync_inner<L: Link>(
             break;
         }
         let result = &mut outcome.groups[i];
-        match push_group(session, group, contents, result, &mut acked).await? {
+        let enter = std::mem::take(&mut configuring);
+        match push_group(session, group, contents, result, &mut acked, enter).await? {
             GroupEnd::Done => {}
             GroupEnd::Stopped => break,
             GroupEnd::Refused(e) => {
@@ -264,7 +267,8 @@ async fn sync_inner<L: Link>(
         }
     }
     if session.cancel.is_cancelled() && refused.is_none() {
-        session.command("end").await?;
+        // Stopped before the first group: configuration mode never entered.
+        session.leave_config().await?;
         return Err(DeviceError::Interrupted {
             device: session.device().to_string(),
             pushed: acked,
@@ -296,13 +300,15 @@ async fn sync_inner<L: Link>(
 /// Push one group's changes step by step (all adds, then the removals; see
 /// [`plan::next_step`]), reading back and pushing again what a step lost.
 /// `result` always counts what the group holds of this run's changes;
-/// `acked` adds the lines the device acknowledged.
+/// `acked` adds the lines the device acknowledged. `enter`: the session is
+/// not in configuration mode yet.
 async fn push_group<L: Link>(
     session: &mut CliSession<L>,
     group: &GroupTarget,
     original: &GroupContents,
     result: &mut GroupOutcome,
     acked: &mut usize,
+    enter: bool,
 ) -> Result<GroupEnd, DeviceError> {
     let device = session.device().to_string();
     let refuse = |e: plan::PlanError| DeviceError::Refused {
@@ -311,9 +317,19 @@ async fn push_group<L: Link>(
         reason: e.to_string(),
     };
     plan::order(&plan::diff(&original.managed, &group.desired)).map_err(refuse)?;
-    session
-        .command(&format!("object-group network {}", group.name))
-        .await?;
+    let object_group = format!("object-group network {}", group.name);
+    if enter {
+        // Typed ahead in one round trip: a `%` answer to either line still
+        // names its own command ([`CliSession::commands`]), and a refused
+        // `configure terminal` leaves the `object-group` line to exec mode,
+        // where it is refused as an unknown command, changing nothing.
+        super::phase("configure terminal");
+        session
+            .commands(&["configure terminal", &object_group])
+            .await?;
+    } else {
+        session.command(&object_group).await?;
+    }
     let old = &original.managed;
     // What the group holds, as read back (`fresh`) or as acknowledged.
     let mut holds = old.clone();
@@ -462,6 +478,7 @@ async fn read_back<L: Link>(
     session: &mut CliSession<L>,
     name: &str,
 ) -> Result<GroupContents, DeviceError> {
+    super::phase(&format!("verifying {name}"));
     let command = format!("do show object-group name {name}");
     let output = session.command(&command).await?;
     parse_group_output(session, &command, &output, name)

@@ -99,6 +99,8 @@ pub struct CliOptions {
     pub error_text: Option<String>,
     /// Echo the enable secret as it is typed (IOS does not).
     pub echo_secret: bool,
+    /// Refuse `configure terminal`: another session holds the lock.
+    pub config_locked: bool,
 }
 
 /// What one call to [`Cli::input`] produced.
@@ -162,6 +164,10 @@ const MORE_ERASE: &[u8] =
     b"\x08\x08\x08\x08\x08\x08\x08\x08\x08         \x08\x08\x08\x08\x08\x08\x08\x08\x08";
 const UNSUPPORTED: &str = "% Not supported by this simulator";
 const CONFIG_BANNER: &str = "Enter configuration commands, one per line.  End with CNTL/Z.\n";
+
+/// IOS's answer to `configure terminal` while another session holds the
+/// exclusive configuration lock (no `%`).
+const CONFIG_LOCKED: &str = "Configuration mode is locked by process '212' user 'ops' from terminal '3'. Please try later.\n";
 
 /// One vty session's CLI.
 pub struct Cli {
@@ -503,6 +509,9 @@ impl Cli {
                     Some(f) => text.push_str(&show::filter(&out, &f)),
                     None => text.push_str(&out),
                 }
+            }
+            Cmd::ConfigureTerminal if self.options.config_locked => {
+                text.push_str(CONFIG_LOCKED);
             }
             Cmd::ConfigureTerminal => {
                 text.push_str(CONFIG_BANNER);

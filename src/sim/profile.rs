@@ -129,6 +129,11 @@ pub struct Faults {
     /// of IOS's `% Invalid input` (hostile text, e.g. terminal escapes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_text: Option<String>,
+    /// `configure terminal` is refused because another session holds the
+    /// configuration lock (`configuration mode exclusive`), with IOS's
+    /// message, which has no `%`: the session stays in exec mode.
+    #[serde(default)]
+    pub config_locked: bool,
 }
 
 impl Profile {

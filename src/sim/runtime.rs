@@ -61,6 +61,7 @@ impl DeviceRuntime {
             syslog_every: faults.syslog_every_lines,
             error_text: faults.error_text.clone(),
             echo_secret: faults.echo_secret,
+            config_locked: faults.config_locked,
         }
     }
 

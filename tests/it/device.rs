@@ -398,3 +398,79 @@ async fn a_flooding_or_trickling_device_fails_with_class_flood_and_is_not_read_f
     .unwrap();
     assert_eq!(group_len(&fleet, "rtr-003", "threatstop-block"), 50);
 }
+
+/// Logout types `exit` and closes the SSH session without waiting for the
+/// device's answer (a round trip saved per device): the device still ends
+/// the session, frees its only vty, and is not left in configuration mode,
+/// so the next run gets in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logging_out_frees_the_vty_without_waiting_for_the_device() {
+    let fleet = fleet(1, "devices: { rtr-001: { faults: { max_sessions: 1 } } }").await;
+    let dir = tempfile::tempdir().unwrap();
+    let kh = known_hosts(&fleet, dir.path());
+    let t = target(&fleet, "rtr-001", &kh);
+    let device = fleet.device("rtr-001").unwrap();
+    let sessions = || {
+        device
+            .active_sessions
+            .load(std::sync::atomic::Ordering::Acquire)
+    };
+    for (run_no, block) in [nets(0..20), nets(10..30)].into_iter().enumerate() {
+        let transcript = dir.path().join(format!("t{run_no}.log"));
+        let out = run(
+            &t,
+            &request(block),
+            Transcript::create(&transcript, vec![]).unwrap(),
+        )
+        .await
+        .unwrap();
+        assert!(out.saved, "{out:?}");
+        crate::harness::wait_until_async(
+            "the device to end the session and free its vty",
+            Duration::from_secs(10),
+            || sessions() == 0,
+        )
+        .await;
+        let text = std::fs::read_to_string(&transcript).unwrap();
+        assert!(
+            text.trim_end().ends_with(">>> exit"),
+            "…{}",
+            &text[text.len().saturating_sub(300)..]
+        );
+    }
+    let stats = device.snapshot().stats;
+    assert_eq!(stats.logins, 2);
+    assert_eq!(stats.left_in_config_mode, 0);
+    assert_eq!(group_len(&fleet, "rtr-001", "threatstop-block"), 20);
+}
+
+/// `configure terminal` goes out with the first `object-group` line in one
+/// round trip. A device that refuses configuration mode (another session
+/// holds the lock; IOS's message has no `%`) gets the `object-group` line
+/// in exec mode, where it is refused: the device fails naming that line,
+/// and no entry line is ever typed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_configure_terminal_types_no_entry_and_fails_naming_the_line() {
+    let fleet = fleet(
+        1,
+        "devices: { rtr-001: { faults: { config_locked: true } } }",
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let kh = known_hosts(&fleet, dir.path());
+    let t = target(&fleet, "rtr-001", &kh);
+    let err = run(&t, &request(nets(0..20)), Transcript::none(vec![]))
+        .await
+        .unwrap_err();
+    assert_eq!(err.class().as_str(), "device-error", "{err}");
+    assert!(
+        err.to_string()
+            .contains("object-group network threatstop-allow"),
+        "{err}"
+    );
+    let stats = fleet.device("rtr-001").unwrap().snapshot().stats;
+    assert_eq!(stats.config_lines, 0, "{stats:?}");
+    assert_eq!(stats.left_in_config_mode, 0);
+    assert_eq!(group_len(&fleet, "rtr-001", "threatstop-allow"), 0);
+    assert_eq!(group_len(&fleet, "rtr-001", "threatstop-block"), 0);
+}

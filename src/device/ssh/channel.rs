@@ -46,10 +46,6 @@ const CLOSE_STEP: Duration = Duration::from_secs(2);
 /// ever takes ([`ANSWER_CEILING`]) it is flooding, not answering.
 const MAX_PENDING: usize = ANSWER_CEILING;
 
-/// What `close` reads while it waits for the device's close: a device
-/// still sending more than this after `exit` is not going to close politely.
-const CLOSE_DRAIN: usize = 1024 * 1024;
-
 // What sits between the socket and `recv` is bounded by russh, not by the
 // SSH window: the client session adjusts the window as packets arrive
 // (russh `client/encrypted.rs`, `CHANNEL_DATA`: `adjust_window_size` and
@@ -84,14 +80,18 @@ impl Shell {
             .request_pty(true, "vt100", 511, 24, 0, 0, &[])
             .await
             .map_err(|e| refused("cannot request a PTY", e.to_string()))?;
-        let mut pending = VecDeque::new();
-        await_reply(&mut reader, &mut pending)
-            .await
-            .map_err(|e| refused("the device refused a PTY", e))?;
+        // Both requests go out before either answer (one round trip, not
+        // two): a server answers a channel's requests in order (RFC 4254
+        // §5.4), so the first answer is the PTY's, and a shell started on a
+        // refused PTY is never used (the refusal fails the login).
         writer
             .request_shell(true)
             .await
             .map_err(|e| refused("cannot request a shell", e.to_string()))?;
+        let mut pending = VecDeque::new();
+        await_reply(&mut reader, &mut pending)
+            .await
+            .map_err(|e| refused("the device refused a PTY", e))?;
         await_reply(&mut reader, &mut pending)
             .await
             .map_err(|e| refused("the device refused a shell", e))?;
@@ -215,34 +215,16 @@ impl Shell {
     }
 
     /// Close the channel and the connection. Never waits more than a few
-    /// seconds, whatever the device does.
-    pub async fn close(mut self) {
+    /// seconds, whatever the device does, and never for the device's answer:
+    /// the channel close and the disconnect go out in order behind what was
+    /// typed (`exit`), and the disconnect ends the session at the device,
+    /// freeing its vty, without the round trip of its acknowledgement.
+    pub async fn close(self) {
         let _ = tokio::time::timeout(CLOSE_STEP, async {
             let _ = self.writer.eof().await;
             let _ = self.writer.close().await;
         })
         .await;
-        if !self.ended {
-            // Let the device acknowledge the close so its vty is freed
-            // cleanly; data still arriving is of no interest any more.
-            // A device that floods is not waited for.
-            let _ = tokio::time::timeout(CLOSE_STEP, async {
-                let mut drained = 0usize;
-                while let Some(msg) = self.reader.wait().await {
-                    match msg {
-                        ChannelMsg::Close => break,
-                        ChannelMsg::Data { data } | ChannelMsg::ExtendedData { data, .. } => {
-                            drained += data.len();
-                            if drained > CLOSE_DRAIN {
-                                break;
-                            }
-                        }
-                        _ => {}
-                    }
-                }
-            })
-            .await;
-        }
         let _ = tokio::time::timeout(
             CLOSE_STEP,
             self.handle

@@ -43,11 +43,13 @@ pub async fn open_shell_gated(target: &SshTarget, login: &mut Login) -> Result<S
     let mut stage = Stage::Auth;
     if offered.is_some() {
         login.admit().await.map_err(|Stopped| not_started(target))?;
+        tracing::debug!("login admitted");
     }
     let result = tokio::time::timeout(target.connect_timeout, async {
         if let Some(offered) = &offered {
             authenticate(target, &mut handle, key, offered).await?;
         }
+        tracing::debug!("logged in");
         stage = Stage::Shell;
         Shell::open(target, handle, host_key, negotiated).await
     })
@@ -158,6 +160,8 @@ async fn transport(
         .map_err(|e| connect_err(tcp_reason(&e), true))?;
     // Pipelined lines must not wait for Nagle.
     let _ = socket.set_nodelay(true);
+    // Phase marks (debug level) that the fleet benchmark counts round trips by.
+    tracing::debug!("TCP connected");
 
     *stage = Stage::Handshake;
     let known = known_algorithms(target);
@@ -206,6 +210,7 @@ async fn transport(
 
     *stage = Stage::Auth;
     let offered = offered_methods(target, &mut handle).await?;
+    tracing::debug!("login methods known");
     Ok((handle, host_key, negotiated, offered))
 }
 
