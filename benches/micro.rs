@@ -141,6 +141,7 @@ fn parse_group(c: &mut Criterion) {
                 entries: order.iter().copied().map(sim_entry).collect(),
             }],
             acls: Vec::new(),
+            ..Config::default()
         };
         let output = object_groups(&config, Some(GROUP));
         let parsed = ios::parse_group(&output, GROUP).expect("parses");

@@ -683,7 +683,9 @@ pub struct ResolveArgs {
     tsfleet sim --devices 3 --write-inventory lab/lab.yaml &\n  \
     tsfleet plan -i lab/lab.yaml\n  \
     ssh -p 20001 admin@127.0.0.1        # password: admin, then `enable` with secret: enable\n  \
-    tsfleet sim --stdio                  # one device's CLI on this terminal\n\n\
+    tsfleet sim --stdio                  # one device's CLI on this terminal\n  \
+    tsfleet sim --profile xe.yaml        # IOS XE: object-group v6-network, when\n  \
+    \x20                                    # xe.yaml sets a version: \"17.9.4a\"\n\n\
     Rehearse a list change (the routers keep what was applied with --state-dir):\n  \
     tsfleet sim --state-dir lab/state --write-inventory lab/lab.yaml &\n  \
     tsfleet apply -i lab/lab.yaml --yes; kill %1\n  \
@@ -729,7 +731,8 @@ pub struct SimArgs {
     /// Extra processing time per configuration line per 1,000 entries in the group, in microseconds.
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(..=MAX_SIM_COST_US))]
     pub entry_cost_us: u64,
-    /// YAML profile: per-device versions, initial groups and ACLs, and faults.
+    /// YAML profile: per-device versions (16.x/17.x is IOS XE, with IPv6 object groups),
+    /// initial groups and ACLs, and faults.
     #[arg(long)]
     pub profile: Option<PathBuf>,
     /// Keep host keys (and reload device state) here across runs.

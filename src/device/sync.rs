@@ -748,6 +748,7 @@ mod tests {
                 name: "OUTSIDE-IN".into(),
                 lines: vec!["deny ip object-group threatstop-block any".into()],
             }],
+            ..Config::default()
         };
         let state = device(running);
         let desired = nets(0..20);
@@ -795,6 +796,7 @@ mod tests {
                 entries,
             }],
             acls: vec![],
+            ..Config::default()
         });
         let mut session = connect(&state, CliOptions::default(), SessionBehaviour::default()).await;
         session.enable(Some("en")).await.unwrap();
@@ -861,6 +863,7 @@ mod tests {
                 entries,
             }],
             acls: vec![],
+            ..Config::default()
         })
     }
 

@@ -3,7 +3,7 @@
 //! every device's state to tests, `--dump-state` and `--write-inventory`.
 
 use super::cli::CostModel;
-use super::device::{DeviceState, ObjectGroup};
+use super::device::{DeviceState, ObjectGroup, is_ios_xe};
 use super::profile::{AuthMethod, DeviceProfile, Profile};
 use super::runtime::DeviceRuntime;
 use super::{SimError, hostkeys, server};
@@ -319,6 +319,27 @@ impl Drop for SimFleet {
     }
 }
 
+/// A profile's v6 groups and ACLs need IOS XE, and IOS XE keeps no empty v6
+/// group: refuse a profile a real router could not have.
+fn check_v6_profile(name: &str, profile: &DeviceProfile) -> Result<(), SimError> {
+    let Some(running) = &profile.running else {
+        return Ok(());
+    };
+    let version = profile.version.as_deref().unwrap_or(DEFAULT_VERSION);
+    if (!running.v6_groups.is_empty() || !running.v6_acls.is_empty()) && !is_ios_xe(version) {
+        return Err(SimError::Other(format!(
+            "the profile gives {name} v6-network groups or IPv6 ACLs, but its version {version} is classic IOS; set an IOS XE version: \"17.9.4a\""
+        )));
+    }
+    if let Some(g) = running.v6_groups.iter().find(|g| g.entries.is_empty()) {
+        return Err(SimError::Other(format!(
+            "the profile gives {name} the empty v6-network group {}; IOS XE deletes empty v6 groups, give it an entry",
+            g.name
+        )));
+    }
+    Ok(())
+}
+
 fn build_runtime(
     config: &FleetConfig,
     name: &str,
@@ -330,6 +351,7 @@ fn build_runtime(
         Some(dir) => load_saved_state(&dir.join(format!("{name}.json")))?,
         None => None,
     };
+    check_v6_profile(name, profile)?;
     let state = saved.unwrap_or_else(|| {
         let running = profile.running.clone().unwrap_or_default();
         DeviceState {

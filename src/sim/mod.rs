@@ -4,7 +4,8 @@
 //! with a cost model and injectable faults; a DNS server publishing lists.
 //! The sync path (`lists`, `device`, `fleet`) never imports this module.
 //!
-//! - [`device`]: the configuration model (groups, ACLs, running vs startup).
+//! - [`device`]: the configuration model (IPv4 groups, IOS XE v6-network
+//!   groups, ACLs, running vs startup).
 //! - [`cli`]: the IOS command line, pure bytes in → bytes out.
 //! - [`session`]: drives a CLI over a byte stream with costs and faults.
 //! - [`runtime`]: one running device, shared by its connections.

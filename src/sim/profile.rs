@@ -12,7 +12,15 @@
 //!     running:
 //!       groups: [{ name: threatstop-block, entries: ["host 192.0.2.1"] }]
 //!       acls: [{ name: OUTSIDE-IN, lines: ["deny ip object-group threatstop-block any"] }]
+//!   rtr-004:
+//!     version: "17.9.4a"          # 16.x/17.x: IOS XE, which has v6-network groups
+//!     running:
+//!       v6_groups: [{ name: threatstop-block-v6, entries: ["host 2001:DB8::1", "2001:DB8:1::/48"] }]
+//!       v6_acls: [{ name: OUTSIDE-IN-V6, lines: ["deny ipv6 object-group threatstop-block-v6 any"] }]
 //! ```
+//!
+//! A device is IOS XE when its `version` is 16.x or 17.x, classic IOS
+//! otherwise; `v6_groups` and `v6_acls` need IOS XE.
 
 use super::device::Config;
 use serde::{Deserialize, Serialize};

@@ -92,8 +92,11 @@ impl DeviceRuntime {
     }
 }
 
+/// An `error_entries` line as the CLI writes the entry (IPv4 or IPv6), so
+/// `host 2001:db8::7` matches whatever case the client types.
 fn normalise_entry(e: &str) -> String {
     e.parse::<super::device::Entry>()
         .map(|e| e.to_string())
+        .or_else(|_| e.parse::<super::device::V6Entry>().map(|e| e.to_string()))
         .unwrap_or_else(|_| e.split_whitespace().collect::<Vec<_>>().join(" "))
 }

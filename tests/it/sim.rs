@@ -53,6 +53,84 @@ async fn netmiko_cisco_ios_driver_configures_and_saves() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn netmiko_configures_and_reads_an_ios_xe_v6_network_group() {
+    let fleet = fleet(
+        2,
+        "devices:\n  rtr-001:\n    version: \"17.9.4a\"\n    running:\n      v6_groups: [{ name: IN-USE, entries: ['host 2001:db8::99'] }]\n      v6_acls: [{ name: EDGE6, lines: ['deny ipv6 object-group IN-USE any'] }]\n",
+    )
+    .await;
+    let out = peer_async(json!({
+        "action": "netmiko", "host": "127.0.0.1", "port": port(&fleet, "rtr-001"),
+        "shows": ["show version"],
+        "config": ["object-group v6-network threatstop-block-v6", "host 2001:db8::1",
+                   "2001:0db8:0001::/48", "HOST 2001:DB8:0:0::2",
+                   "object-group v6-network IN-USE", "no host 2001:DB8::99"],
+        "save": true,
+        "shows_after": ["show object-group name threatstop-block-v6",
+                        "show running-config | include object-group"],
+    }))
+    .await;
+    let version = out["shows"][0].as_str().unwrap();
+    assert!(
+        version.starts_with("Cisco IOS XE Software, Version 17.9.4a\n"),
+        "{version}"
+    );
+    assert!(
+        out["config_output"]
+            .as_str()
+            .unwrap()
+            .contains("% Object-group IN-USE is being used"),
+        "{out}"
+    );
+    assert_eq!(
+        out["shows_after"][0],
+        "V6-Network object group threatstop-block-v6\n host 2001:DB8::1\n 2001:DB8:1::/48\n host 2001:DB8::2"
+    );
+    assert_eq!(
+        out["shows_after"][1],
+        "object-group v6-network IN-USE\nobject-group v6-network threatstop-block-v6\n deny ipv6 object-group IN-USE any"
+    );
+    let state = fleet.device("rtr-001").unwrap().snapshot();
+    assert!(state.saved(), "write memory saved the running config");
+    assert_eq!(state.stats.left_in_config_mode, 0);
+    // The state dump (`--dump-state`, the JSON of a snapshot) carries the v6
+    // groups beside the IPv4 ones, and a classic IOS device has none.
+    let json = serde_json::to_value(&state).unwrap();
+    assert_eq!(
+        json["running"]["v6_groups"][1]["entries"],
+        json!(["host 2001:DB8::1", "2001:DB8:1::/48", "host 2001:DB8::2"])
+    );
+    assert_eq!(json["running"]["groups"], json!([]));
+    let classic = serde_json::to_value(fleet.device("rtr-002").unwrap().snapshot()).unwrap();
+    assert!(classic["running"].get("v6_groups").is_none(), "{classic}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_profile_refuses_v6_groups_on_classic_ios() {
+    for (yaml, says) in [
+        (
+            "devices:\n  rtr-001:\n    running: { v6_groups: [{ name: G, entries: ['host 2001:db8::1'] }] }\n",
+            "classic IOS",
+        ),
+        (
+            "devices:\n  rtr-001:\n    version: '16.09.03'\n    running: { v6_groups: [{ name: G }] }\n",
+            "empty v6-network group G",
+        ),
+    ] {
+        let err = tsfleet::sim::SimFleet::start(tsfleet::sim::FleetConfig {
+            devices: 1,
+            profile: tsfleet::sim::Profile::parse(yaml).unwrap(),
+            ..tsfleet::sim::FleetConfig::default()
+        })
+        .await
+        .err()
+        .expect("the profile is refused");
+        let err = err.to_string();
+        assert!(err.contains("rtr-001") && err.contains(says), "{err}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_whole_session_follows_the_captured_layout() {
     // The netmiko session log of a Cisco 881 in user exec, replayed over SSH.
     let fleet = fleet(1, "devices: { rtr-001: { hostname: cisco1 } }").await;

@@ -3,8 +3,8 @@
 //! line into a [`Cmd`], and `cli.rs` executes it. Keeping them apart lets a
 //! sub-mode line fall back to the global grammar without half-applying.
 
-use super::super::device::Entry;
-use std::net::Ipv4Addr;
+use super::super::device::{Entry, V6Entry};
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// Why a line was refused; rendered by `cli.rs` in IOS's exact layouts.
 #[derive(Debug, Clone, PartialEq)]
@@ -216,6 +216,19 @@ const GROUP_MODE: &[&str] = &[
 ];
 const GROUP_NO: &[&str] = &["any", "description", "group-object", "host", "range"];
 
+/// `(config-ipv6-object-group)#` keywords; an entry that is not `host X`
+/// is a prefix, which starts with a hex digit or `:` (recognised by its `:`).
+const V6_GROUP_MODE: &[&str] = &["description", "exit", "host", "no"];
+const V6_GROUP_NO: &[&str] = &["description", "host"];
+
+const V6_ACL_MODE: &[&str] = &[
+    "default", "deny", "evaluate", "exit", "no", "permit", "remark", "sequence",
+];
+const V6_ACL_NO: &[&str] = &["deny", "evaluate", "permit", "remark", "sequence"];
+const V6_ACL_PROTOCOLS: &[&str] = &[
+    "ahp", "esp", "hbh", "icmp", "ipv6", "pcp", "sctp", "tcp", "udp",
+];
+
 const ACL_MODE: &[&str] = &[
     "default", "deny", "dynamic", "evaluate", "exit", "no", "permit", "remark",
 ];
@@ -348,6 +361,32 @@ impl<'a> Words<'a> {
         }
     }
 
+    /// The next word has a `:`: an IPv6 address or prefix, not a keyword.
+    fn at_v6_address(&self) -> bool {
+        self.peek().is_some_and(|(_, w)| w.contains(':'))
+    }
+
+    pub fn ipv6(&mut self) -> Parsed<Ipv6Addr> {
+        let (at, w) = self.word()?;
+        w.parse().map_err(|_| Fail::Invalid(at))
+    }
+
+    /// `X:X:X:X::X/<0-128>`: the caret goes under the length when only it is bad.
+    pub fn ipv6_prefix(&mut self) -> Parsed<ipnet::Ipv6Net> {
+        let (at, w) = self.word()?;
+        let Some((addr, len)) = w.split_once('/') else {
+            // An address without a length is the start of a prefix.
+            return match w.parse::<Ipv6Addr>() {
+                Ok(_) => Err(Fail::Incomplete),
+                Err(_) => Err(Fail::Invalid(at)),
+            };
+        };
+        let addr: Ipv6Addr = addr.parse().map_err(|_| Fail::Invalid(at))?;
+        let len_at = at + w.len() - len.len();
+        let len: u8 = len.parse().map_err(|_| Fail::Invalid(len_at))?;
+        ipnet::Ipv6Net::new(addr, len).map_err(|_| Fail::Invalid(len_at))
+    }
+
     fn starts_with_digit(&self) -> bool {
         self.peek()
             .is_some_and(|(_, w)| w.starts_with(|c: char| c.is_ascii_digit()))
@@ -411,11 +450,23 @@ pub enum Filter {
     Count(String),
 }
 
+/// Which groups `show object-group` prints.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Groups {
+    All,
+    /// `name X`: the group of either family with that name.
+    Named(String),
+    /// `network`: the IPv4 groups.
+    V4,
+    /// `v6-network` (IOS XE).
+    V6,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Show {
     Version,
-    /// `show object-group [name X]`.
-    ObjectGroups(Option<String>),
+    /// `show object-group [name X | network | v6-network]`.
+    ObjectGroups(Groups),
     RunningConfig,
     StartupConfig,
     AccessLists(Option<String>),
@@ -457,6 +508,10 @@ pub enum Cmd {
     GroupDelete(String),
     AclEnter(String),
     AclDelete(String),
+    V6GroupEnter(String),
+    V6GroupDelete(String),
+    V6AclEnter(String),
+    V6AclDelete(String),
     // (config-network-group)
     GroupEntry {
         no: bool,
@@ -465,18 +520,25 @@ pub enum Cmd {
         at: usize,
     },
     Description(Option<String>),
-    // (config-ext-nacl)
+    // (config-ipv6-object-group)
+    V6GroupEntry {
+        no: bool,
+        entry: V6Entry,
+        /// Offset of the entry in the line, for a caret if it is refused.
+        at: usize,
+    },
+    // (config-ext-nacl) and (config-ipv6-acl)
     AclLine {
         no: bool,
         /// Canonical text, e.g. `deny ip object-group X any`.
         line: String,
-        /// Network object-groups the line references.
+        /// Object-groups the line references (network, or v6-network in an IPv6 ACL).
         groups: Vec<String>,
     },
 }
 
-/// Exec mode grammar (also used by `do`).
-pub fn exec(w: &mut Words, privileged: bool) -> Parsed<Cmd> {
+/// Exec mode grammar (also used by `do`); `xe`: the device runs IOS XE.
+pub fn exec(w: &mut Words, privileged: bool, xe: bool) -> Parsed<Cmd> {
     let kws: Vec<&'static str> = if privileged {
         USER_EXEC.iter().chain(PRIV_EXEC).copied().collect()
     } else {
@@ -513,7 +575,7 @@ pub fn exec(w: &mut Words, privileged: bool) -> Parsed<Cmd> {
             }
             _ => Cmd::Unsupported,
         },
-        "show" => show(w, privileged)?,
+        "show" => show(w, privileged, xe)?,
         "configure" => match w.opt_keyword(&[
             "confirm",
             "memory",
@@ -552,7 +614,7 @@ pub fn exec(w: &mut Words, privileged: bool) -> Parsed<Cmd> {
     Ok(cmd)
 }
 
-fn show(w: &mut Words, privileged: bool) -> Parsed<Cmd> {
+fn show(w: &mut Words, privileged: bool, xe: bool) -> Parsed<Cmd> {
     if w.peek().is_none() {
         // Real IOS answers a bare `show` with this rather than `% Incomplete command.`
         return Err(Fail::Msg(
@@ -566,13 +628,22 @@ fn show(w: &mut Words, privileged: bool) -> Parsed<Cmd> {
         .collect();
     let what = match w.keyword(&kws)? {
         "version" => Show::Version,
-        "object-group" => match w.opt_keyword_before_pipe(&["name", "network", "service"])? {
-            None | Some("network") => Show::ObjectGroups(None),
-            Some("name") => Show::ObjectGroups(Some(w.word()?.1.to_string())),
-            // No service groups are modelled, so `service` shows nothing, as a
-            // name that matches no group does.
-            _ => Show::ObjectGroups(Some(String::new())),
-        },
+        "object-group" => {
+            let kws: &[&'static str] = if xe {
+                &["name", "network", "service", "v6-network", "v6-service"]
+            } else {
+                &["name", "network", "service"]
+            };
+            Show::ObjectGroups(match w.opt_keyword_before_pipe(kws)? {
+                None => Groups::All,
+                Some("network") => Groups::V4,
+                Some("v6-network") => Groups::V6,
+                Some("name") => Groups::Named(w.word()?.1.to_string()),
+                // No service groups are modelled, so `service` shows nothing, as a
+                // name that matches no group does.
+                _ => Groups::Named(String::new()),
+            })
+        }
         "running-config" => Show::RunningConfig,
         "startup-config" => Show::StartupConfig,
         "access-lists" => {
@@ -621,8 +692,38 @@ fn pipe(w: &mut Words) -> Parsed<Option<Filter>> {
     }))
 }
 
-/// Global configuration grammar.
-pub fn global(w: &mut Words) -> Parsed<Cmd> {
+/// `object-group` types: classic IOS (15.x) has no `v6-network`, so there it
+/// fails at the `v` with IOS's caret.
+fn group_types(xe: bool) -> &'static [&'static str] {
+    if xe {
+        &["network", "v6-network"]
+    } else {
+        &["network"]
+    }
+}
+
+/// `network|v6-network NAME` after `[no] object-group`: whether it is a v6
+/// group, and its name.
+fn group_header(w: &mut Words, xe: bool) -> Parsed<(bool, String)> {
+    let kind = w.keyword(group_types(xe))?;
+    let (_, name) = w.word()?;
+    w.done()?;
+    Ok((kind == "v6-network", name.to_string()))
+}
+
+/// `access-list NAME` after `[no] ipv6` (IOS XE); `None` for the other,
+/// unmodelled `ipv6` commands.
+fn ipv6_acl_name(w: &mut Words) -> Parsed<Option<String>> {
+    if w.keyword(&["access-list", "route", "unicast-routing"])? != "access-list" {
+        return Ok(None);
+    }
+    let (_, name) = w.word()?;
+    w.done()?;
+    Ok(Some(name.to_string()))
+}
+
+/// Global configuration grammar; `xe`: the device runs IOS XE.
+pub fn global(w: &mut Words, xe: bool) -> Parsed<Cmd> {
     let cmd = match w.keyword(GLOBAL)? {
         "end" => {
             w.done()?;
@@ -633,7 +734,7 @@ pub fn global(w: &mut Words) -> Parsed<Cmd> {
             Cmd::ExitMode
         }
         "do" => {
-            let inner = exec(w, true)?;
+            let inner = exec(w, true, xe)?;
             match inner {
                 // Mode changes are not allowed through `do`.
                 Cmd::Enable | Cmd::Disable | Cmd::Logout | Cmd::ConfigureTerminal => {
@@ -642,12 +743,11 @@ pub fn global(w: &mut Words) -> Parsed<Cmd> {
                 _ => Cmd::Do(Box::new(inner)),
             }
         }
-        "object-group" => {
-            w.keyword(&["network"])?;
-            let (_, name) = w.word()?;
-            w.done()?;
-            Cmd::GroupEnter(name.to_string())
-        }
+        "object-group" => match group_header(w, xe)? {
+            (true, name) => Cmd::V6GroupEnter(name),
+            (false, name) => Cmd::GroupEnter(name),
+        },
+        "ipv6" if xe => ipv6_acl_name(w)?.map_or(Cmd::Unsupported, Cmd::V6AclEnter),
         "ip" => match w.keyword(IP_GLOBAL)? {
             "access-list" => {
                 w.keyword(&["extended"])?;
@@ -658,12 +758,11 @@ pub fn global(w: &mut Words) -> Parsed<Cmd> {
             _ => Cmd::Unsupported,
         },
         "no" => match w.keyword(GLOBAL_NO)? {
-            "object-group" => {
-                w.keyword(&["network"])?;
-                let (_, name) = w.word()?;
-                w.done()?;
-                Cmd::GroupDelete(name.to_string())
-            }
+            "object-group" => match group_header(w, xe)? {
+                (true, name) => Cmd::V6GroupDelete(name),
+                (false, name) => Cmd::GroupDelete(name),
+            },
+            "ipv6" if xe => ipv6_acl_name(w)?.map_or(Cmd::Unsupported, Cmd::V6AclDelete),
             "ip" => match w.keyword(IP_GLOBAL)? {
                 "access-list" => {
                     w.keyword(&["extended"])?;
@@ -683,14 +782,17 @@ pub fn global(w: &mut Words) -> Parsed<Cmd> {
 /// A sub-mode line: its own grammar first; if that fails on an unknown
 /// word, IOS tries the parent (global) grammar, and a success there leaves
 /// the sub-mode. Of two failures, the one that got further is reported.
-pub fn sub_mode(w: &mut Words, own: fn(&mut Words) -> Parsed<Cmd>) -> Parsed<Cmd> {
+pub fn sub_mode(w: &mut Words, own: fn(&mut Words) -> Parsed<Cmd>, xe: bool) -> Parsed<Cmd> {
     let start = w.mark();
     let first = w.first_offset();
     match own(w) {
         Err(Fail::Invalid(mine)) => {
             w.reset(start);
-            match global(w) {
+            match global(w, xe) {
                 Ok(cmd @ (Cmd::Do(_) | Cmd::End)) => Ok(cmd),
+                // `host 2001:db8::zz` abbreviates no modelled global command
+                // (`hostname`): the own grammar's caret, which got further, stands.
+                Ok(Cmd::Unsupported) if mine > first => Err(Fail::Invalid(mine)),
                 Ok(cmd) => Ok(Cmd::InParent(Box::new(cmd))),
                 Err(Fail::Invalid(theirs)) => Err(Fail::Invalid(mine.max(theirs))),
                 // The parent knew the command but it was incomplete/ambiguous.
@@ -758,6 +860,137 @@ fn entry(w: &mut Words) -> Parsed<Entry> {
     )
 }
 
+/// `(config-ipv6-object-group)#` grammar: `[no] host X:X:X:X::X`,
+/// `[no] X:X:X:X::X/<0-128>`, `[no] description TEXT`, `exit`.
+pub fn v6_group_line(w: &mut Words) -> Parsed<Cmd> {
+    let mut no = false;
+    if !w.at_v6_address() {
+        let mark = w.mark();
+        match w.keyword(V6_GROUP_MODE)? {
+            "exit" => {
+                w.done()?;
+                return Ok(Cmd::ExitMode);
+            }
+            "no" => no = true,
+            _ => w.reset(mark),
+        }
+    }
+    let at = w.peek().map_or(w.line.len(), |p| p.0);
+    let entry = if w.at_v6_address() {
+        V6Entry::Prefix(w.ipv6_prefix()?)
+    } else {
+        if w.keyword(V6_GROUP_NO)? == "description" {
+            if no {
+                w.next = w.words.len();
+                return Ok(Cmd::Description(None));
+            }
+            return Ok(Cmd::Description(Some(w.rest()?.to_string())));
+        }
+        V6Entry::Host(w.ipv6()?)
+    };
+    w.done()?;
+    Ok(Cmd::V6GroupEntry { no, entry, at })
+}
+
+/// `(config-ipv6-acl)#` grammar: `[no] [sequence N] permit|deny PROTO SRC DST
+/// [log]`, `remark TEXT`, `exit`; addresses are `any`, `host X`, `X/LEN` or
+/// `object-group NAME`.
+pub fn v6_acl_line(w: &mut Words) -> Parsed<Cmd> {
+    let mut no = false;
+    match w.keyword(V6_ACL_MODE)? {
+        "exit" => {
+            w.done()?;
+            return Ok(Cmd::ExitMode);
+        }
+        "no" => no = true,
+        "permit" | "deny" | "remark" | "sequence" => w.next -= 1,
+        _ => return Ok(Cmd::Unsupported),
+    }
+    let mut action = w.keyword(V6_ACL_NO)?;
+    if action == "sequence" {
+        // Lines are kept in typed order regardless of their number.
+        w.number(1, u32::MAX)?;
+        action = w.keyword(&["deny", "permit", "remark"])?;
+    }
+    match action {
+        "remark" => acl_remark(w, no),
+        "permit" | "deny" => acl_rule(
+            w,
+            no,
+            action,
+            V6_ACL_PROTOCOLS,
+            v6_acl_address,
+            &["log", "log-input"],
+        ),
+        _ => Ok(Cmd::Unsupported),
+    }
+}
+
+/// An IPv6 ACL address: `X/LEN`, `any`, `host X`, `object-group NAME`.
+fn v6_acl_address(w: &mut Words, out: &mut Vec<String>, groups: &mut Vec<String>) -> Parsed<()> {
+    if w.at_v6_address() {
+        out.push(w.ipv6_prefix()?.to_string().to_uppercase());
+        return Ok(());
+    }
+    match w.keyword(&["any", "host", "object-group"])? {
+        "any" => out.push("any".to_string()),
+        "host" => out.push(format!("host {}", w.ipv6()?.to_string().to_uppercase())),
+        _ => {
+            let (_, name) = w.word()?;
+            out.push(format!("object-group {name}"));
+            groups.push(name.to_string());
+        }
+    }
+    Ok(())
+}
+
+/// `remark TEXT` in an ACL.
+fn acl_remark(w: &mut Words, no: bool) -> Parsed<Cmd> {
+    let text = w.rest()?;
+    Ok(Cmd::AclLine {
+        no,
+        line: format!("remark {text}"),
+        groups: Vec::new(),
+    })
+}
+
+/// An address of an ACL line: appends its canonical text, and the group it names.
+type AclAddress = fn(&mut Words, &mut Vec<String>, &mut Vec<String>) -> Parsed<()>;
+
+/// `PROTO SRC [PORTS] DST [PORTS] [OPTIONS]` after `permit` or `deny`.
+fn acl_rule(
+    w: &mut Words,
+    no: bool,
+    action: &str,
+    protocols: &[&'static str],
+    address: AclAddress,
+    options: &[&'static str],
+) -> Parsed<Cmd> {
+    let mut out = vec![action.to_string()];
+    let mut groups = Vec::new();
+    let proto = if w.starts_with_digit() {
+        w.number(0, 255)?.to_string()
+    } else {
+        w.keyword(protocols)?.to_string()
+    };
+    let ports = proto == "tcp" || proto == "udp";
+    out.push(proto);
+    for _ in 0..2 {
+        address(w, &mut out, &mut groups)?;
+        if ports {
+            acl_port(w, &mut out)?;
+        }
+    }
+    while let Some(kw) = w.opt_keyword(options)? {
+        out.push(kw.to_string());
+    }
+    Ok(Cmd::AclLine {
+        no,
+        line: out.join(" "),
+        groups,
+    })
+}
+
 /// `(config-ext-nacl)#` grammar: `[no] [SEQ] permit|deny PROTO SRC DST [log]`,
 /// `remark TEXT`, `exit`.
 pub fn acl_line(w: &mut Words) -> Parsed<Cmd> {
@@ -778,40 +1011,18 @@ pub fn acl_line(w: &mut Words) -> Parsed<Cmd> {
         w.number(1, 2_147_483_647)?;
     }
     let action = w.keyword(ACL_NO)?;
-    if action == "remark" {
-        let text = w.rest()?;
-        return Ok(Cmd::AclLine {
+    match action {
+        "remark" => acl_remark(w, no),
+        "permit" | "deny" => acl_rule(
+            w,
             no,
-            line: format!("remark {text}"),
-            groups: Vec::new(),
-        });
+            action,
+            ACL_PROTOCOLS,
+            acl_address,
+            &["established", "log", "log-input"],
+        ),
+        _ => Ok(Cmd::Unsupported),
     }
-    if action != "permit" && action != "deny" {
-        return Ok(Cmd::Unsupported);
-    }
-    let mut out = vec![action.to_string()];
-    let mut groups = Vec::new();
-    let proto = if w.starts_with_digit() {
-        w.number(0, 255)?.to_string()
-    } else {
-        w.keyword(ACL_PROTOCOLS)?.to_string()
-    };
-    let ports = proto == "tcp" || proto == "udp";
-    out.push(proto);
-    for _ in 0..2 {
-        acl_address(w, &mut out, &mut groups)?;
-        if ports {
-            acl_port(w, &mut out)?;
-        }
-    }
-    while let Some(kw) = w.opt_keyword(&["established", "log", "log-input"])? {
-        out.push(kw.to_string());
-    }
-    Ok(Cmd::AclLine {
-        no,
-        line: out.join(" "),
-        groups,
-    })
 }
 
 fn acl_address(w: &mut Words, out: &mut Vec<String>, groups: &mut Vec<String>) -> Parsed<()> {

@@ -2,8 +2,8 @@
 //! into `\r\n` on the wire). Layouts follow the captures in
 //! `tests/golden/`; where a capture is silent the choice is noted.
 
-use super::super::device::{Config, DeviceState, ObjectGroup};
-use super::parse::Filter;
+use super::super::device::{Config, DeviceState, ObjectGroup, V6Group, is_ios_xe};
+use super::parse::{Filter, Groups};
 use std::fmt::Write;
 
 /// The version the simulator reports when the device has none set.
@@ -15,11 +15,6 @@ fn version_of(dev: &DeviceState) -> &str {
     } else {
         &dev.version
     }
-}
-
-/// IOS-XE versions are 16.x and 17.x (`16.09.03`).
-fn is_xe(version: &str) -> bool {
-    version.starts_with("16.") || version.starts_with("17.")
 }
 
 /// `15.7(3)M5` → `15.7`; `16.09.03` → `16.9` (as `version` in running-config).
@@ -97,7 +92,7 @@ const UPTIME: &str = "1 week, 3 days, 16 hours, 11 minutes";
 pub fn version(dev: &DeviceState) -> String {
     let v = version_of(dev);
     let host = &dev.hostname;
-    if is_xe(v) {
+    if is_ios_xe(v) {
         let short = xe_short(v);
         let release = xe_release(&short);
         return format!(
@@ -230,15 +225,43 @@ pub fn object_group(out: &mut String, g: &ObjectGroup) {
     }
 }
 
+/// One v6 group as `show object-group` prints it (ntc v6 capture's layout,
+/// upper-case addresses as the issue's IOS XE sources show them).
+fn v6_object_group(out: &mut String, g: &V6Group) {
+    let _ = writeln!(out, "V6-Network object group {}", g.name);
+    if let Some(d) = &g.description {
+        let _ = writeln!(out, " Description {d}");
+    }
+    for e in &g.entries {
+        let _ = writeln!(out, " {e}");
+    }
+}
+
 /// `show object-group [name X]`; a name that matches nothing prints nothing.
 pub fn object_groups(cfg: &Config, name: Option<&str>) -> String {
+    match name {
+        Some(n) => groups(cfg, &Groups::Named(n.to_string())),
+        None => groups(cfg, &Groups::All),
+    }
+}
+
+/// `show object-group [name X | network | v6-network]`: IPv4 groups, then
+/// IPv6 ones (*chosen* order; the captures hold one family each).
+pub fn groups(cfg: &Config, which: &Groups) -> String {
+    let named = |name: &str| match which {
+        Groups::Named(n) => n == name,
+        _ => true,
+    };
     let mut out = String::new();
-    for g in cfg
-        .groups
-        .iter()
-        .filter(|g| name.is_none_or(|n| n == g.name))
-    {
-        object_group(&mut out, g);
+    if *which != Groups::V6 {
+        for g in cfg.groups.iter().filter(|g| named(&g.name)) {
+            object_group(&mut out, g);
+        }
+    }
+    if *which != Groups::V4 {
+        for g in cfg.v6_groups.iter().filter(|g| named(&g.name)) {
+            v6_object_group(&mut out, g);
+        }
     }
     out
 }
@@ -294,6 +317,16 @@ no ipv6 cef
         }
         out.push_str("!\n");
     }
+    for g in &cfg.v6_groups {
+        let _ = writeln!(out, "object-group v6-network {}", g.name);
+        if let Some(d) = &g.description {
+            let _ = writeln!(out, " description {d}");
+        }
+        for e in &g.entries {
+            let _ = writeln!(out, " {e}");
+        }
+        out.push_str("!\n");
+    }
     out.push_str(
         "!
 interface GigabitEthernet0/0
@@ -307,6 +340,13 @@ interface GigabitEthernet0/0
         let _ = writeln!(out, "ip access-list extended {}", acl.name);
         for l in &acl.lines {
             let _ = writeln!(out, " {}", acl_line_padded(l));
+        }
+        out.push_str("!\n");
+    }
+    for acl in &cfg.v6_acls {
+        let _ = writeln!(out, "ipv6 access-list {}", acl.name);
+        for l in &acl.lines {
+            let _ = writeln!(out, " {l}");
         }
         out.push_str("!\n");
     }
@@ -345,6 +385,17 @@ pub fn access_lists(cfg: &Config, name: Option<&str>) -> String {
         let _ = writeln!(out, "Extended IP access list {}", acl.name);
         for (i, l) in acl.lines.iter().enumerate() {
             let _ = writeln!(out, "    {} {l}", (i + 1) * 10);
+        }
+    }
+    // IOS prints an IPv6 ACL's sequence numbers after the line.
+    for acl in cfg
+        .v6_acls
+        .iter()
+        .filter(|a| name.is_none_or(|n| n == a.name))
+    {
+        let _ = writeln!(out, "IPv6 access list {}", acl.name);
+        for (i, l) in acl.lines.iter().enumerate() {
+            let _ = writeln!(out, "    {l} sequence {}", (i + 1) * 10);
         }
     }
     out

@@ -523,6 +523,13 @@ fn global_commands_switch_context_from_sub_modes() {
         "bogus\n                           ^\n% Invalid input detected at '^' marker.\n\n\
          R1(config-network-group)#"
     );
+    // A bad address after `host`: `host` also abbreviates the unmodelled
+    // `hostname`, but the sub-mode's own caret got further and stands.
+    assert_eq!(
+        send(&mut cli, "host 10.0.0.zz\n"),
+        "host 10.0.0.zz\n                              ^\n% Invalid input detected at '^' marker.\n\n\
+         R1(config-network-group)#"
+    );
 }
 
 #[test]
@@ -911,4 +918,305 @@ fn show_filter_regex() {
     assert!(matches("_any_", " permit ip any any"));
     assert!(!matches("_an_", " permit ip any any"));
     assert!(matches("object-group", "object-group network X"));
+}
+
+// IOS XE `object-group v6-network` (issue 17): the dialogue as the module docs lay it out.
+
+const NTC_OBJECT_GROUP_V6: &str =
+    include_str!("../../../tests/golden/show_object-group-v6.ntc.raw");
+
+/// A privileged IOS XE session with paging off.
+fn ready_xe() -> (Cli, SharedState) {
+    let state = device("R1", "17.9.4a");
+    let mut cli = Cli::new(Arc::clone(&state), Arc::new(options()));
+    cli.greeting();
+    send(&mut cli, "terminal length 0\n");
+    (cli, state)
+}
+
+fn v6_entries(state: &SharedState, name: &str) -> Option<Vec<String>> {
+    let dev = state.lock().unwrap();
+    dev.v6_group(name)
+        .map(|g| g.entries.iter().map(ToString::to_string).collect())
+}
+
+#[test]
+fn v6_group_dialogue_mixed_case_in_upper_case_out() {
+    let (mut cli, state) = ready_xe();
+    assert_eq!(
+        send(&mut cli, "conf t\nobject-group v6-network BLK6\n"),
+        "conf t\nEnter configuration commands, one per line.  End with CNTL/Z.\n\
+         R1(config)#object-group v6-network BLK6\nR1(config-ipv6-object-group)#"
+    );
+    // Any case, compressed or not: one address is one entry.
+    let out = send(
+        &mut cli,
+        "host 2001:db8::1\n2001:0DB8:0001:0000::/48\nhost 2001:DB8:0:0:0:0:0:1\n\
+         2001:db8:1::/48\nhost fe80::AbCd\n",
+    );
+    assert!(!out.contains('%'), "{out}");
+    assert_eq!(
+        v6_entries(&state, "BLK6").unwrap(),
+        ["host 2001:DB8::1", "2001:DB8:1::/48", "host FE80::ABCD"]
+    );
+    assert_eq!(
+        send(&mut cli, "do show object-group name BLK6\n"),
+        "do show object-group name BLK6\nV6-Network object group BLK6\n host 2001:DB8::1\n \
+         2001:DB8:1::/48\n host FE80::ABCD\nR1(config-ipv6-object-group)#"
+    );
+    let out = send(&mut cli, "no HOST 2001:db8::1\nno 2001:db8:1:0::/48\nend\n");
+    assert_eq!(
+        out,
+        "no HOST 2001:db8::1\nR1(config-ipv6-object-group)#no 2001:db8:1:0::/48\n\
+         R1(config-ipv6-object-group)#end\nR1#"
+    );
+    assert_eq!(
+        send(&mut cli, "show object-group\n"),
+        "show object-group\nV6-Network object group BLK6\n host FE80::ABCD\nR1#"
+    );
+}
+
+#[test]
+fn v6_groups_in_running_and_startup_config_with_v4_groups() {
+    let (mut cli, state) = ready_xe();
+    send(
+        &mut cli,
+        "conf t\nobject-group network BLK\nhost 192.0.2.1\nobject-group v6-network BLK6\n\
+         host 2001:db8::1\ndescription managed\nend\n",
+    );
+    assert_eq!(
+        send(&mut cli, "show running-config | include object-group\n"),
+        "show running-config | include object-group\nobject-group network BLK\n\
+         object-group v6-network BLK6\nR1#"
+    );
+    assert_eq!(
+        send(&mut cli, "show object-group v6-network\n"),
+        "show object-group v6-network\nV6-Network object group BLK6\n Description managed\n \
+         host 2001:DB8::1\nR1#"
+    );
+    assert_eq!(
+        send(&mut cli, "show object-group network\n"),
+        "show object-group network\nNetwork object group BLK\n host 192.0.2.1\nR1#"
+    );
+    assert!(!state.lock().unwrap().saved());
+    send(&mut cli, "write memory\n");
+    let dev = state.lock().unwrap();
+    assert!(dev.saved());
+    assert_eq!(dev.startup.v6_groups[0].name, "BLK6");
+    drop(dev);
+    let startup = send(&mut cli, "show startup-config\n");
+    assert!(
+        startup
+            .contains("object-group v6-network BLK6\n description managed\n host 2001:DB8::1\n!\n"),
+        "{startup}"
+    );
+    // A name is taken by one group type only.
+    let out = send(&mut cli, "conf t\nobject-group v6-network BLK\n");
+    assert!(
+        out.ends_with(
+            "object-group v6-network BLK\n% Object-group BLK already exists with a different type\nR1(config)#"
+        ),
+        "{out}"
+    );
+}
+
+#[test]
+fn empty_v6_groups_are_deleted_automatically() {
+    let (mut cli, state) = ready_xe();
+    // Entering a new group and leaving it creates nothing.
+    send(
+        &mut cli,
+        "conf t\nobject-group v6-network E\ndescription nothing yet\nexit\n",
+    );
+    assert_eq!(v6_entries(&state, "E"), None);
+    // The last entry removed takes the group with it.
+    send(
+        &mut cli,
+        "object-group v6-network E\nhost 2001:db8::5\n2001:db8::/32\n",
+    );
+    send(&mut cli, "no 2001:DB8::/32\n");
+    assert_eq!(v6_entries(&state, "E").unwrap(), ["host 2001:DB8::5"]);
+    let out = send(&mut cli, "no host 2001:db8::5\n");
+    assert_eq!(out, "no host 2001:db8::5\nR1(config-ipv6-object-group)#");
+    assert_eq!(v6_entries(&state, "E"), None);
+    assert_eq!(
+        send(&mut cli, "do show object-group name E\n"),
+        "do show object-group name E\nR1(config-ipv6-object-group)#"
+    );
+    // Removing an absent entry is accepted silently, as for IPv4 groups;
+    // the next entry creates the group again.
+    assert_eq!(
+        send(&mut cli, "no host 2001:db8::9\nhost 2001:db8::6\n"),
+        "no host 2001:db8::9\nR1(config-ipv6-object-group)#host 2001:db8::6\n\
+         R1(config-ipv6-object-group)#"
+    );
+    assert_eq!(v6_entries(&state, "E").unwrap(), ["host 2001:DB8::6"]);
+    send(&mut cli, "exit\nno object-group v6-network E\n");
+    assert!(state.lock().unwrap().running.v6_groups.is_empty());
+}
+
+#[test]
+fn v6_group_used_by_an_ipv6_acl_cannot_be_deleted_or_emptied() {
+    let (mut cli, state) = ready_xe();
+    // As a profile sets it up: the group and the ACL that uses it.
+    {
+        let mut dev = state.lock().unwrap();
+        dev.running.v6_groups = vec![crate::sim::device::V6Group {
+            name: "BLK6".into(),
+            description: None,
+            entries: [
+                "host 2001:db8::1".parse().unwrap(),
+                "2001:db8:1::/48".parse().unwrap(),
+            ]
+            .into_iter()
+            .collect(),
+        }];
+        dev.running.v6_acls = vec![Acl {
+            name: "EDGE6".into(),
+            lines: vec!["deny ipv6 object-group BLK6 any".into()],
+        }];
+    }
+    assert_eq!(
+        send(&mut cli, "conf t\nno object-group v6-network BLK6\n"),
+        "conf t\nEnter configuration commands, one per line.  End with CNTL/Z.\n\
+         R1(config)#no object-group v6-network BLK6\n% Object-group BLK6 is being used\nR1(config)#"
+    );
+    send(
+        &mut cli,
+        "object-group v6-network BLK6\nno host 2001:db8::1\n",
+    );
+    assert_eq!(
+        send(&mut cli, "no 2001:db8:1::/48\n"),
+        "no 2001:db8:1::/48\n% Object-group BLK6 is being used\nR1(config-ipv6-object-group)#"
+    );
+    assert_eq!(v6_entries(&state, "BLK6").unwrap(), ["2001:DB8:1::/48"]);
+    // The ACL is edited in its own mode; once the line is gone the group can go.
+    let out = send(
+        &mut cli,
+        "ipv6 access-list EDGE6\npermit ipv6 any any\nno deny ipv6 object-group BLK6 any\n\
+         deny ipv6 object-group NOPE any\n",
+    );
+    assert!(
+        out.contains("R1(config-ipv6-acl)#permit ipv6 any any\nR1(config-ipv6-acl)#"),
+        "{out}"
+    );
+    assert!(
+        out.ends_with("% Object-group NOPE does not exist\nR1(config-ipv6-acl)#"),
+        "{out}"
+    );
+    let out = send(
+        &mut cli,
+        "exit\nobject-group v6-network BLK6\nno 2001:db8:1::/48\n",
+    );
+    assert!(!out.contains('%'), "{out}");
+    assert!(state.lock().unwrap().running.v6_groups.is_empty());
+    assert_eq!(
+        send(&mut cli, "do show access-lists\n"),
+        "do show access-lists\nIPv6 access list EDGE6\n    permit ipv6 any any sequence 10\n\
+         R1(config-ipv6-object-group)#"
+    );
+}
+
+#[test]
+fn classic_ios_has_no_v6_network_groups() {
+    let (mut cli, state) = ready();
+    assert_eq!(
+        send(&mut cli, "conf t\nobject-group v6-network BLK6\n"),
+        "conf t\nEnter configuration commands, one per line.  End with CNTL/Z.\n\
+         R1(config)#object-group v6-network BLK6\n                        ^\n\
+         % Invalid input detected at '^' marker.\n\nR1(config)#"
+    );
+    assert_eq!(
+        send(&mut cli, "do show object-group v6-network\n"),
+        "do show object-group v6-network\n                                ^\n\
+         % Invalid input detected at '^' marker.\n\nR1(config)#"
+    );
+    assert!(state.lock().unwrap().running.v6_groups.is_empty());
+}
+
+#[test]
+fn v6_entry_errors_carets_and_faults() {
+    let state = device("R1", "16.09.03");
+    let opts = CliOptions {
+        error_entries: ["host 2001:DB8::66".to_string()].into(),
+        max_group_entries: Some(2),
+        ..options()
+    };
+    let mut cli = Cli::new(Arc::clone(&state), Arc::new(opts));
+    cli.greeting();
+    send(
+        &mut cli,
+        "terminal length 0\nconf t\nobject-group v6-network G\n",
+    );
+    assert_eq!(
+        send(&mut cli, "host 2001:db8::zz\n"),
+        "host 2001:db8::zz\n                                  ^\n\
+         % Invalid input detected at '^' marker.\n\nR1(config-ipv6-object-group)#"
+    );
+    assert_eq!(
+        send(&mut cli, "2001:db8::/129\n"),
+        "2001:db8::/129\n                                        ^\n\
+         % Invalid input detected at '^' marker.\n\nR1(config-ipv6-object-group)#"
+    );
+    assert_eq!(
+        send(&mut cli, "2001:db8::1\n"),
+        "2001:db8::1\n% Incomplete command.\n\nR1(config-ipv6-object-group)#"
+    );
+    // The error_entries fault matches the address in any case; its caret goes
+    // under the entry, as for IPv4 entries.
+    assert_eq!(
+        send(&mut cli, "host 2001:db8::66\n"),
+        "host 2001:db8::66\n                             ^\n\
+         % Invalid input detected at '^' marker.\n\nR1(config-ipv6-object-group)#"
+    );
+    assert_eq!(
+        v6_entries(&state, "G"),
+        None,
+        "a refused first entry creates no group"
+    );
+    let out = send(
+        &mut cli,
+        "host 2001:db8::1\nhost 2001:db8::2\nhost 2001:db8::3\n",
+    );
+    assert!(
+        out.ends_with(
+            "% Object-group G: maximum of 2 entries reached\nR1(config-ipv6-object-group)#"
+        ),
+        "{out}"
+    );
+    assert_eq!(
+        v6_entries(&state, "G").unwrap(),
+        ["host 2001:DB8::1", "host 2001:DB8::2"]
+    );
+}
+
+#[test]
+fn show_v6_object_group_matches_ntc_capture_case_insensitively() {
+    // The capture's v6-network group, typed in lower case as the capture shows it.
+    let capture: Vec<&str> = NTC_OBJECT_GROUP_V6
+        .lines()
+        .take_while(|l| !l.starts_with("V6-Service"))
+        .collect();
+    let name = capture[0].strip_prefix("V6-Network object group ").unwrap();
+    let (mut cli, _) = ready_xe();
+    let mut typed = format!("conf t\nobject-group v6-network {name}\n");
+    for entry in &capture[1..] {
+        typed.push_str(&entry.trim().to_lowercase());
+        typed.push('\n');
+    }
+    typed.push_str("end\n");
+    let out = send(&mut cli, &typed);
+    assert!(!out.contains('%'), "{out}");
+    let out = send(&mut cli, "show object-group\n");
+    let body = out
+        .strip_prefix("show object-group\n")
+        .and_then(|s| s.strip_suffix("R1#"))
+        .expect("echo, output, prompt");
+    let shown: Vec<&str> = body.lines().collect();
+    assert_eq!(shown.len(), capture.len(), "{body}");
+    for (s, c) in shown.iter().zip(&capture) {
+        assert!(s.eq_ignore_ascii_case(c), "{s:?} vs the capture's {c:?}");
+    }
+    // Upper case, as the issue's IOS XE sources show addresses.
+    assert_eq!(shown[1], " host 2001:DB8::1:1111");
 }
