@@ -103,10 +103,26 @@ pub enum ReadVersioned {
     Parse(#[source] serde_json::Error),
 }
 
-/// The largest snapshot or saved plan read: the lists of a big policy set
-/// (hundreds of thousands of prefixes) are tens of MiB; anything far larger
-/// is a wrong path (`/dev/zero`), not a plan, and must not fill memory.
-const MAX_VERSIONED_BYTES: u64 = 256 << 20;
+/// The largest file tsfleet reads whole (an inventory, a snapshot, a saved
+/// plan, a report, a simulator profile, an inventory to import): the lists
+/// of a big policy set (hundreds of thousands of prefixes) or the report of
+/// a 100,000-device run are tens of MiB; anything far larger is a wrong
+/// path (`/dev/zero`), not an input, and must not fill memory.
+pub const MAX_READ_BYTES: u64 = 256 << 20;
+
+/// The text of the regular file `path`: [`read_regular`] up to
+/// [`MAX_READ_BYTES`], and UTF-8. The one way tsfleet reads an input file
+/// whole, so `-i /dev/zero` or a FIFO is refused at once, never read.
+pub fn read_text(path: &Path) -> std::io::Result<String> {
+    String::from_utf8(read_bytes(path)?)
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "is not UTF-8 text"))
+}
+
+/// The bytes of the regular file `path`: [`read_regular`] up to
+/// [`MAX_READ_BYTES`]; see [`read_text`].
+pub fn read_bytes(path: &Path) -> std::io::Result<Vec<u8>> {
+    read_regular(path, MAX_READ_BYTES)
+}
 
 /// The bytes of the regular file `path` (links followed), refused before it
 /// is opened when it is a FIFO, a device or a folder (a FIFO would block the
@@ -137,7 +153,7 @@ pub fn read_versioned<T: serde::de::DeserializeOwned>(
     path: &Path,
     expected: u64,
 ) -> Result<T, ReadVersioned> {
-    let text = read_regular(path, MAX_VERSIONED_BYTES).map_err(ReadVersioned::Read)?;
+    let text = read_regular(path, MAX_READ_BYTES).map_err(ReadVersioned::Read)?;
     #[derive(serde::Deserialize)]
     struct VersionOnly {
         #[serde(alias = "format_version")]

@@ -80,7 +80,7 @@ pub(super) fn read_texts(paths: &[std::path::PathBuf]) -> Result<Vec<(String, St
     paths
         .iter()
         .map(|path| {
-            let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            let text = crate::files::read_text(path).map_err(|source| Error::Io {
                 path: path.clone(),
                 source,
             })?;

@@ -306,7 +306,7 @@ fn read_plan(path: &Path, inventory: &Path, max_age: Duration) -> Result<SavedPl
 
 /// The inventory file's path and the digest of its bytes.
 fn inventory_pin(inventory: &Path) -> Result<InventoryPin, Error> {
-    let bytes = std::fs::read(inventory).map_err(|source| Error::Io {
+    let bytes = crate::files::read_bytes(inventory).map_err(|source| Error::Io {
         path: inventory.to_path_buf(),
         source,
     })?;

@@ -12,7 +12,7 @@ use std::time::Duration;
 pub async fn run(args: SimArgs) -> Result<Outcome, Error> {
     let profile = match &args.profile {
         Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            let text = crate::files::read_text(path).map_err(|source| Error::Io {
                 path: path.clone(),
                 source,
             })?;

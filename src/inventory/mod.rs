@@ -144,7 +144,7 @@ fn load_with(
     path: &Path,
     extra: impl FnOnce(&Inventory, &[ResolvedDevice], &Located) -> Vec<Diagnostic>,
 ) -> Result<LoadedInventory, InventoryError> {
-    let text = std::fs::read_to_string(path).map_err(|source| InventoryError::Read {
+    let text = crate::files::read_text(path).map_err(|source| InventoryError::Read {
         path: path.to_path_buf(),
         source,
     })?;

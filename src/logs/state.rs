@@ -61,7 +61,7 @@ pub enum StateError {
 impl State {
     /// The saved state, or an empty one when the file does not exist yet.
     pub fn load(path: &Path) -> Result<State, StateError> {
-        match std::fs::read(path) {
+        match crate::files::read_bytes(path) {
             Ok(bytes) => serde_json::from_slice(&bytes).map_err(|source| StateError::Parse {
                 path: path.to_path_buf(),
                 source,

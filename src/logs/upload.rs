@@ -127,7 +127,7 @@ fn build_client(
         .timeout(REQUEST_TIMEOUT)
         .user_agent(concat!("tsfleet/", env!("CARGO_PKG_VERSION")));
     if let Some(path) = ca_file {
-        let pem = std::fs::read(path).map_err(|source| UploadError::CaRead {
+        let pem = crate::files::read_bytes(path).map_err(|source| UploadError::CaRead {
             path: path.to_path_buf(),
             source,
         })?;

@@ -119,7 +119,7 @@ pub fn write(output: &Output, report: &RunReport) -> Result<(), ReportError> {
 
 /// Read a report written by [`write`] (for `tsfleet report merge`).
 pub fn read(path: &Path) -> Result<RunReport, ReportError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ReportError::Read {
+    let text = crate::files::read_text(path).map_err(|source| ReportError::Read {
         path: path.to_path_buf(),
         source,
     })?;

@@ -393,7 +393,7 @@ fn build_runtime(
 }
 
 fn load_saved_state(path: &Path) -> Result<Option<DeviceState>, SimError> {
-    match std::fs::read_to_string(path) {
+    match crate::files::read_text(path) {
         Ok(text) => serde_json::from_str(&text)
             .map(Some)
             .map_err(|e| SimError::Other(format!("{}: not a device state: {e}", path.display()))),

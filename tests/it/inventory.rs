@@ -507,3 +507,59 @@ async fn the_inventory_written_by_the_simulator_loads_and_resolves() {
         "lab/inventory.yaml: ok, 3 devices, 0 groups, 0 policies\n"
     );
 }
+
+/// Every file tsfleet reads whole (an inventory, a report to merge, an
+/// inventory to import, a simulator profile) is refused at once when it is
+/// `/dev/zero` or a FIFO nobody writes to (exit 3, naming it), where
+/// reading it would fill memory or wait forever.
+#[test]
+fn endless_and_blocking_input_files_are_refused_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(dir.path().join("in.fifo"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    for file in ["/dev/zero", "in.fifo"] {
+        for args in [
+            &["inventory", "check", "-i", file][..],
+            &["plan", "-i", file],
+            &["report", "merge", file],
+            &["import-inventory", "--from", "ansible", file],
+            &[
+                "sim",
+                "--profile",
+                file,
+                "--base-port",
+                "0",
+                "--dns-port",
+                "0",
+            ],
+        ] {
+            let mut child = std::process::Command::new(crate::harness::tsfleet_bin())
+                .args(args)
+                .current_dir(dir.path())
+                .env("TSFLEET_STATE_DIR", crate::harness::state_dir(dir.path()))
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            let mut status = None;
+            wait_until(
+                &format!("tsfleet {args:?} to end"),
+                Duration::from_secs(60),
+                || {
+                    status = child.try_wait().unwrap();
+                    status.is_some()
+                },
+            );
+            let mut err = String::new();
+            std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+            assert_eq!(status.unwrap().code(), Some(3), "{args:?}: {err}");
+            assert!(
+                err.contains(file) && err.contains("not a regular file"),
+                "{args:?}: {err}"
+            );
+        }
+    }
+}

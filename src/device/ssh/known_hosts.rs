@@ -166,7 +166,7 @@ fn read_known_hosts(path: &Path) -> std::io::Result<Arc<KnownHosts>> {
     }
     let text = match stamp {
         // A stray non-UTF-8 comment elsewhere must not make every host unknown.
-        Some(_) => String::from_utf8_lossy(&std::fs::read(path)?).into_owned(),
+        Some(_) => String::from_utf8_lossy(&crate::files::read_bytes(path)?).into_owned(),
         None => String::new(),
     };
     let hosts = Arc::new(KnownHosts::parse(&text));
