@@ -165,6 +165,32 @@ fn check_reports_everything_a_run_would_refuse_in_one_go() {
     );
 }
 
+/// Run tsfleet in `dir` and wait (polling, at most a minute, so a run
+/// that blocks fails the test rather than hanging it) for its exit code
+/// and stderr.
+fn run_to_end(args: &[&str], dir: &std::path::Path) -> (Option<i32>, String) {
+    let mut child = std::process::Command::new(crate::harness::tsfleet_bin())
+        .args(args)
+        .current_dir(dir)
+        .env("TSFLEET_STATE_DIR", crate::harness::state_dir(dir))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut status = None;
+    wait_until(
+        &format!("tsfleet {args:?} to end"),
+        Duration::from_secs(60),
+        || {
+            status = child.try_wait().unwrap();
+            status.is_some()
+        },
+    );
+    let mut err = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+    (status.unwrap().code(), err)
+}
+
 /// A secret that names `/dev/zero` or a FIFO nobody writes to: both the
 /// check and a run refuse it at once (exit 3), naming the path, where
 /// reading it would fill memory or wait forever.
@@ -192,26 +218,8 @@ fn endless_and_blocking_secret_files_are_refused_at_once() {
             &["inventory", "check", "-i", "inv.yaml"][..],
             &["check", "-i", "inv.yaml"],
         ] {
-            let mut child = std::process::Command::new(crate::harness::tsfleet_bin())
-                .args(args)
-                .current_dir(dir.path())
-                .env("TSFLEET_STATE_DIR", crate::harness::state_dir(dir.path()))
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap();
-            let mut status = None;
-            wait_until(
-                &format!("tsfleet {args:?} to end"),
-                Duration::from_secs(60),
-                || {
-                    status = child.try_wait().unwrap();
-                    status.is_some()
-                },
-            );
-            let mut err = String::new();
-            std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
-            assert_eq!(status.unwrap().code(), Some(3), "{args:?}: {err}");
+            let (code, err) = run_to_end(args, dir.path());
+            assert_eq!(code, Some(3), "{args:?}: {err}");
             assert!(err.contains(&expected), "{args:?}: {err}");
         }
     }
@@ -536,26 +544,8 @@ fn endless_and_blocking_input_files_are_refused_at_once() {
                 "0",
             ],
         ] {
-            let mut child = std::process::Command::new(crate::harness::tsfleet_bin())
-                .args(args)
-                .current_dir(dir.path())
-                .env("TSFLEET_STATE_DIR", crate::harness::state_dir(dir.path()))
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap();
-            let mut status = None;
-            wait_until(
-                &format!("tsfleet {args:?} to end"),
-                Duration::from_secs(60),
-                || {
-                    status = child.try_wait().unwrap();
-                    status.is_some()
-                },
-            );
-            let mut err = String::new();
-            std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
-            assert_eq!(status.unwrap().code(), Some(3), "{args:?}: {err}");
+            let (code, err) = run_to_end(args, dir.path());
+            assert_eq!(code, Some(3), "{args:?}: {err}");
             assert!(
                 err.contains(file) && err.contains("not a regular file"),
                 "{args:?}: {err}"
