@@ -137,7 +137,7 @@ impl ChangeSet {
         let header = format!("object-group network {}\n", self.group);
         let adds = self.add.iter().map(|l| format!("{l}\n"));
         let removes = self.remove.iter().map(|l| format!("no {l}\n"));
-        sha256_digest(std::iter::once(header).chain(adds).chain(removes))
+        crate::domain::sha256_digest(std::iter::once(header).chain(adds).chain(removes))
     }
 
     pub fn digest(&self) -> &str {
@@ -155,25 +155,6 @@ impl ChangeSet {
     pub fn remove(&self) -> &[String] {
         &self.remove
     }
-}
-
-/// `sha256:` and the hex sha256 of `parts` one after the other: the form
-/// of every digest tsfleet publishes (change sets, observed groups, saved
-/// plans).
-pub fn sha256_digest<P: AsRef<[u8]>>(parts: impl IntoIterator<Item = P>) -> String {
-    use sha2::{Digest, Sha256};
-    use std::fmt::Write;
-    let mut hasher = Sha256::new();
-    for part in parts {
-        hasher.update(part);
-    }
-    hasher
-        .finalize()
-        .iter()
-        .fold(String::from("sha256:"), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
 }
 
 /// A run's change sets, one `Arc` per digest: devices that plan the same

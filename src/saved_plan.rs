@@ -11,9 +11,10 @@
 //! `crate::commands::run`, read back there and turned into the device
 //! requests by `crate::runner`.
 
+use crate::domain::sha256_digest;
 use crate::files::Output;
 use crate::lists::Snapshot;
-use crate::plan::{ChangeSet, sha256_digest};
+use crate::plan::ChangeSet;
 use crate::report::{DeviceReport, Status};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -124,11 +125,6 @@ pub enum SavedPlanError {
         #[source]
         source: crate::domain::AgeError,
     },
-}
-
-/// `sha256:` over a file's bytes: the inventory's pin.
-pub fn file_digest(bytes: &[u8]) -> String {
-    sha256_digest([bytes])
 }
 
 impl SavedPlan {
@@ -294,7 +290,7 @@ mod tests {
         let (a, b) = (device("a", Some(&set)), device("b", Some(&set)));
         let pin = InventoryPin {
             path: "fleet.yaml".into(),
-            sha256: file_digest(b"devices: []\n"),
+            sha256: sha256_digest([b"devices: []\n"]),
         };
         let snapshot = Snapshot::new(vec![], vec![]);
         let devices = [
@@ -337,7 +333,7 @@ mod tests {
         assert!(plan.check_usable(path, &same, day, now).is_ok());
         let other = InventoryPin {
             path: "fleet.yaml".into(),
-            sha256: file_digest(b"devices: [x]\n"),
+            sha256: sha256_digest([b"devices: [x]\n"]),
         };
         let e = plan.check_usable(path, &other, day, now).unwrap_err();
         let text = e.to_string();

@@ -121,18 +121,14 @@ async fn run_checked(args: &Request, command: Command, quiet: bool) -> Result<Ou
         check_outputs(&[&report_outputs(reports)[..], &[("--out", &args.out)]].concat())?;
     let loaded = inventory::load(&selection.inventory.path)?;
     let saved_plan = match &args.saved_plan {
-        Some((path, max_age)) => Some(Arc::new(read_plan(
-            path,
-            &selection.inventory.path,
-            *max_age,
-        )?)),
+        Some((path, max_age)) => Some(Arc::new(read_plan(path, &loaded, *max_age)?)),
         None => None,
     };
     // An interactive apply asks about a plan and then applies that plan.
     let asks = command == Command::Apply && !args.yes;
     // Pinned now: the plan is of the inventory this run read.
     let pin = if args.out.is_some() || (asks && saved_plan.is_none()) {
-        Some(inventory_pin(&selection.inventory.path)?)
+        Some(inventory_pin(&loaded))
     } else {
         None
     };
@@ -297,23 +293,22 @@ async fn run_checked(args: &Request, command: Command, quiet: bool) -> Result<Ou
 /// `apply --plan`: the plan, refused (exit 3, nothing contacted) when it
 /// was changed, is of another format, was made for other content of
 /// `inventory`, or is older than `max_age`.
-fn read_plan(path: &Path, inventory: &Path, max_age: Duration) -> Result<SavedPlan, Error> {
+fn read_plan(
+    path: &Path,
+    inventory: &inventory::LoadedInventory,
+    max_age: Duration,
+) -> Result<SavedPlan, Error> {
     let plan = SavedPlan::read(path)?;
-    let pin = inventory_pin(inventory)?;
-    plan.check_usable(path, &pin, max_age, SystemTime::now())?;
+    plan.check_usable(path, &inventory_pin(inventory), max_age, SystemTime::now())?;
     Ok(plan)
 }
 
-/// The inventory file's path and the digest of its bytes.
-fn inventory_pin(inventory: &Path) -> Result<InventoryPin, Error> {
-    let bytes = crate::files::read_bytes(inventory).map_err(|source| Error::Io {
-        path: inventory.to_path_buf(),
-        source,
-    })?;
-    Ok(InventoryPin {
-        path: inventory.display().to_string(),
-        sha256: crate::saved_plan::file_digest(&bytes),
-    })
+/// The inventory file's path and the digest of its bytes, as loaded.
+fn inventory_pin(inventory: &inventory::LoadedInventory) -> InventoryPin {
+    InventoryPin {
+        path: inventory.path.display().to_string(),
+        sha256: inventory.sha256.clone(),
+    }
 }
 
 /// `plan --out`: save what this plan found, for `apply --plan`.

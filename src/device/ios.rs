@@ -132,7 +132,7 @@ pub fn managed_entry(line: &str) -> Option<Ipv4Net> {
 /// line in sorted order, each ending in a newline): what a saved plan
 /// records a group held, and `apply --plan` compares before sending anything.
 pub fn entries_digest(managed: &BTreeSet<Ipv4Net>) -> String {
-    crate::plan::sha256_digest(managed.iter().map(|n| format!("{}\n", entry_line(n))))
+    crate::domain::sha256_digest(managed.iter().map(|n| format!("{}\n", entry_line(n))))
 }
 
 /// The entry line for a prefix: `host A` for a /32, `A MASK` otherwise.

@@ -2,12 +2,14 @@
 //! upload URLs, the run kind, shards and device error classes. Each is built
 //! by a constructor that validates (`FromStr`) and shows itself with
 //! `Display`, so the layers above pass checked values instead of re-checking
-//! strings. Also [`escape_controls`], which makes device text safe to print.
+//! strings. Also [`escape_controls`], which makes device text safe to print,
+//! and [`sha256_digest`], the form of every digest tsfleet publishes.
 //!
 //! This module is the bottom of the crate: it imports nothing from it
 //! (`tests/it/modules.rs` enforces that no module depends on one above it).
 
 mod age;
+mod digest;
 mod dns_server;
 mod error_class;
 mod host;
@@ -18,6 +20,7 @@ mod terminal_text;
 mod upload_url;
 
 pub use age::{AgeError, age_past};
+pub use digest::sha256_digest;
 pub use dns_server::DnsServer;
 pub use error_class::ErrorClass;
 pub use host::host_problem;

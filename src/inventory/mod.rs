@@ -100,6 +100,10 @@ pub struct LoadedInventory {
     pub inventory: Inventory,
     /// In the order of `devices:`.
     pub devices: Vec<ResolvedDevice>,
+    /// The digest of the file's bytes as this load read them
+    /// ([`crate::domain::sha256_digest`]): what a saved plan pins, so the
+    /// pin is of the inventory the run used, not of a second read.
+    pub sha256: String,
 }
 
 impl LoadedInventory {
@@ -184,6 +188,7 @@ fn load_with(
         base_dir,
         inventory: checked.inventory,
         devices: checked.devices,
+        sha256: crate::domain::sha256_digest([text.as_bytes()]),
     })
 }
 
