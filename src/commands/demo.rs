@@ -168,13 +168,7 @@ pub async fn run(args: DemoArgs, quiet: bool) -> Result<Outcome, Error> {
             html: output("html"),
             ..ReportFiles::default()
         };
-        unwritten.extend(write_reports(
-            &report,
-            &files,
-            &source,
-            false,
-            &Default::default(),
-        ));
+        unwritten.extend(write_reports(&report, &files, &source, false));
         if command == Command::Apply {
             failed = report
                 .devices

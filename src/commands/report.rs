@@ -23,9 +23,14 @@ fn merge_reports(args: MergeArgs) -> Result<Outcome, Error> {
     let for_metrics = super::run::ForMetrics {
         inventory: None,
         last_success: crate::report::metrics::successes_of(&merged),
-        state_unwritten: false,
     };
-    let unwritten =
-        super::run::write_reports(&merged, &args.reports, &source, detailed, &for_metrics);
+    let mut unwritten = super::run::write_reports(&merged, &args.reports, &source, detailed);
+    super::run::write_metrics(
+        &merged,
+        &args.reports,
+        detailed,
+        &for_metrics,
+        &mut unwritten,
+    );
     Ok(Outcome::of_report(&merged, detailed).unless_unwritten(unwritten))
 }

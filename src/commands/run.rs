@@ -269,7 +269,7 @@ async fn run_checked(args: &Request, command: Command, quiet: bool) -> Result<Ou
         Some(_) => last_successes(&report, &loaded, &args.fleet, state_dir.as_deref()),
         None => (ForMetrics::default(), None),
     };
-    let mut unwritten = write_reports(&report, reports, &inventory, args.detailed, &for_metrics);
+    let mut unwritten = write_reports(&report, reports, &inventory, args.detailed);
     unwritten.extend(state_unwritten);
     if let Some(out) = &args.out
         && let Some(pin) = pin
@@ -284,6 +284,13 @@ async fn run_checked(args: &Request, command: Command, quiet: bool) -> Result<Ou
             Err(e) => unwritten.push(e.into()),
         }
     }
+    write_metrics(
+        &report,
+        reports,
+        args.detailed,
+        &for_metrics,
+        &mut unwritten,
+    );
     if let Some(dir) = &options.run_dir {
         tracing::info!("transcripts in {}", dir.display());
     }
@@ -400,7 +407,7 @@ pub(crate) fn check_outputs(
     Ok(!on_stdout.is_empty())
 }
 
-/// Write the JSON, JUnit, Markdown and HTML reports and the metrics a run was asked for: each is
+/// Write the JSON, JUnit, Markdown and HTML reports a run was asked for: each is
 /// tried, and the ones that failed are returned (the run has happened; one
 /// unwritable report must not cost the others). `source` is what the run was
 /// on (the inventory, or the shards merged) and `detailed` its
@@ -410,7 +417,6 @@ pub(crate) fn write_reports(
     reports: &ReportFiles,
     source: &str,
     detailed: bool,
-    for_metrics: &ForMetrics,
 ) -> Vec<Error> {
     let mut failed = Vec::new();
     if let Some(output) = &reports.json
@@ -438,21 +444,35 @@ pub(crate) fn write_reports(
     {
         failed.push(e.into());
     }
-    // Last: a report that could not be written makes the run a failure.
-    if let Some(output) = &reports.metrics {
-        let success =
-            failed.is_empty() && !for_metrics.state_unwritten && matches!(heading.exit_code, 0 | 2);
-        let labels = metrics::Labels {
-            command: report.command,
-            inventory: for_metrics.inventory.clone(),
-            shard: report.shard,
-        };
-        let m = metrics::Metrics::of_report(report, labels, success, &for_metrics.last_success);
-        if let Err(e) = metrics::write(output, &m) {
-            failed.push(e.into());
-        }
-    }
     failed
+}
+
+/// Write `--metrics` (when asked for) after everything else the run
+/// writes, `unwritten` holding what could not be (reports, the saved plan,
+/// the record of the lists applied, the metrics' state): success is the
+/// exit code the run will have, 0 or 2, so a run that exits 1 because a
+/// file was not written never shows success 1.
+pub(crate) fn write_metrics(
+    report: &RunReport,
+    reports: &ReportFiles,
+    detailed: bool,
+    for_metrics: &ForMetrics,
+    unwritten: &mut Vec<Error>,
+) {
+    let Some(output) = &reports.metrics else {
+        return;
+    };
+    let code = crate::error::exit_code(&Ok(Outcome::of_report(report, detailed)));
+    let success = unwritten.is_empty() && matches!(code, 0 | 2);
+    let labels = metrics::Labels {
+        command: report.command,
+        inventory: for_metrics.inventory.clone(),
+        shard: report.shard,
+    };
+    let m = metrics::Metrics::of_report(report, labels, success, &for_metrics.last_success);
+    if let Err(e) = metrics::write(output, &m) {
+        unwritten.push(e.into());
+    }
 }
 
 /// What `--metrics` shows besides the report: the inventory label (none for
@@ -461,8 +481,6 @@ pub(crate) fn write_reports(
 pub(crate) struct ForMetrics {
     pub inventory: Option<String>,
     pub last_success: std::collections::BTreeMap<String, u64>,
-    /// The last successes could not be kept: the run exits 1.
-    pub state_unwritten: bool,
 }
 
 /// The last successes after this run, kept in the state directory (the
@@ -478,7 +496,6 @@ fn last_successes(
     let mut for_metrics = ForMetrics {
         inventory: Some(inventory.display().to_string()),
         last_success: metrics::successes_of(report),
-        state_unwritten: false,
     };
     let Some(file) = state_dir.and_then(|dir| metrics::SuccessFile::of(dir, inventory).ok()) else {
         return (for_metrics, None);
@@ -488,9 +505,7 @@ fn last_successes(
     let successes = file.read().after_run(report, end, names);
     let shard = fleet.devices.shard;
     for_metrics.last_success = successes.of(report.command, in_shard(shard));
-    let unwritten = file.write(&successes).err().map(Error::from);
-    for_metrics.state_unwritten = unwritten.is_some();
-    (for_metrics, unwritten)
+    (for_metrics, file.write(&successes).err().map(Error::from))
 }
 
 /// Whether a device belongs to `shard` (every device when there is none).
