@@ -333,3 +333,18 @@ fn the_metrics_file_is_readable_by_node_exporter_whatever_the_umask() {
         Some(0.0)
     );
 }
+
+/// A run that exits 1 because a file it writes after the devices (here the
+/// saved plan, onto a full device) could not be written says success 0:
+/// the metrics are written last, from the run's real exit code.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_plan_whose_saved_plan_cannot_be_written_says_success_0() {
+    let bed = Bed::start(2, "", hosts(20)).await;
+    let prom = bed.dir.path().join("tsfleet-plan.prom");
+    let args = ["--out", "/dev/full", "--metrics", "tsfleet-plan.prom"];
+    let out = bed.run("plan", &args).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let written = series(&prom);
+    assert_eq!(value(&written, "tsfleet_last_run_success", &[]), Some(0.0));
+    assert_eq!(devices(&written), [0.0, 2.0, 0.0, 0.0].map(Some));
+}
