@@ -118,6 +118,33 @@ pub fn read_text(path: &Path) -> std::io::Result<String> {
         .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "is not UTF-8 text"))
 }
 
+/// Open the regular file `path` for reading: opened non-blocking (a FIFO
+/// swapped in after a check cannot block the open) and its type checked on
+/// the open file, so a FIFO, a device or a folder is refused, never read.
+/// `follow`: a symbolic link at `path` is followed; otherwise refused.
+pub fn open_regular(path: &Path, follow: bool) -> std::io::Result<std::fs::File> {
+    use rustix::fs::{Mode, OFlags};
+    let mut flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC | OFlags::NOCTTY;
+    if !follow {
+        flags |= OFlags::NOFOLLOW;
+    }
+    let file = rustix::fs::open(path, flags, Mode::empty())
+        .map(std::fs::File::from)
+        .map_err(|e| {
+            if e == rustix::io::Errno::LOOP && !follow {
+                std::io::Error::other("it is a symbolic link (not followed)")
+            } else {
+                e.into()
+            }
+        })?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::other(
+            "is not a regular file (a FIFO, a device or a folder)",
+        ));
+    }
+    Ok(file)
+}
+
 /// The bytes of the regular file `path`: [`read_regular`] up to
 /// [`MAX_READ_BYTES`]; see [`read_text`].
 pub fn read_bytes(path: &Path) -> std::io::Result<Vec<u8>> {
@@ -129,13 +156,8 @@ pub fn read_bytes(path: &Path) -> std::io::Result<Vec<u8>> {
 /// open), and refused past `limit` bytes.
 fn read_regular(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
-    if !std::fs::metadata(path)?.is_file() {
-        return Err(std::io::Error::other(
-            "is not a regular file (a FIFO, a device or a folder)",
-        ));
-    }
     let mut bytes = Vec::new();
-    std::fs::File::open(path)?
+    open_regular(path, true)?
         .take(limit + 1)
         .read_to_end(&mut bytes)?;
     if bytes.len() as u64 > limit {

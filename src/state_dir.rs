@@ -70,11 +70,13 @@ pub fn subfolder(dir: &Path, sub: &str) -> std::io::Result<PathBuf> {
 }
 
 /// The bytes of the state file `path`, `None` when there is none. A
-/// symbolic link there is refused, not followed, and a file over `limit`
-/// bytes is refused (a bigger one is not a file tsfleet wrote).
+/// symbolic link there is refused, not followed, as is anything but a
+/// regular file ([`crate::files::open_regular`]: a FIFO planted there would
+/// block the run), and a file over `limit` bytes (a bigger one is not a file
+/// tsfleet wrote).
 pub fn read(path: &Path, limit: u64) -> std::io::Result<Option<Vec<u8>>> {
     use std::io::Read;
-    let file = match open_nofollow(path) {
+    let file = match crate::files::open_regular(path, false) {
         Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e),
@@ -94,24 +96,6 @@ pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> std::io::Resul
     text.push(b'\n');
     crate::files::create_private_dir(path.parent().unwrap_or(Path::new(".")))?;
     crate::files::write_atomic_mode(path, &text, 0o600)
-}
-
-/// Open `path` for reading; a symbolic link there is refused, not followed.
-fn open_nofollow(path: &Path) -> std::io::Result<std::fs::File> {
-    use rustix::fs::{Mode, OFlags};
-    rustix::fs::open(
-        path,
-        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-        Mode::empty(),
-    )
-    .map(std::fs::File::from)
-    .map_err(|e| {
-        if e == rustix::io::Errno::LOOP {
-            std::io::Error::other("it is a symbolic link (not followed)")
-        } else {
-            e.into()
-        }
-    })
 }
 
 #[cfg(test)]
@@ -135,6 +119,30 @@ mod tests {
             "a relative XDG_STATE_HOME is ignored"
         );
         assert_eq!(choose(Some("".into()), None, None), None);
+    }
+
+    #[test]
+    fn a_planted_fifo_link_or_folder_is_refused_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo.json");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        // Nobody writes to it: a blocking open would never return.
+        let err = read(&fifo, 1024).unwrap_err().to_string();
+        assert!(err.contains("not a regular file"), "{err}");
+        let real = dir.path().join("real.json");
+        std::fs::write(&real, "{}").unwrap();
+        let link = dir.path().join("link.json");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let err = read(&link, 1024).unwrap_err().to_string();
+        assert!(err.contains("symbolic link"), "{err}");
+        let err = read(dir.path(), 1024).unwrap_err().to_string();
+        assert!(err.contains("not a regular file"), "{err}");
+        assert_eq!(read(&real, 1024).unwrap().as_deref(), Some(&b"{}"[..]));
+        assert_eq!(read(&dir.path().join("none"), 1024).unwrap(), None);
     }
 
     #[test]
