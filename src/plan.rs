@@ -172,6 +172,15 @@ impl ChangeSets {
             .clone()
     }
 
+    /// [`ChangeSets::intern`] of a borrowed set (a saved plan's): copied only
+    /// the first time its digest is seen, not once per device.
+    pub fn intern_ref(&self, set: &ChangeSet) -> Arc<ChangeSet> {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        map.entry(set.digest.clone())
+            .or_insert_with(|| Arc::new(set.clone()))
+            .clone()
+    }
+
     /// The run's copy of a set already shared elsewhere (reports read back
     /// and merged): `set` itself the first time its digest is seen.
     pub fn share(&self, set: &Arc<ChangeSet>) -> Arc<ChangeSet> {
@@ -284,6 +293,8 @@ mod tests {
         assert!(Arc::ptr_eq(&first, &second));
         let other = run.intern(ChangeSet::new("g", vec![], lines(&["host 192.0.2.1"])));
         assert!(!Arc::ptr_eq(&first, &other));
+        // A borrowed set (a saved plan's) joins the same copy.
+        assert!(Arc::ptr_eq(&run.intern_ref(&set), &first));
     }
 
     fn nets() -> impl Strategy<Value = BTreeSet<Ipv4Net>> {

@@ -255,7 +255,7 @@ fn planned_groups(
                 observed: g.observed.clone(),
                 change_set: plan
                     .change_set(g.change_set.as_deref())
-                    .map(|set| change_sets.intern(set.clone())),
+                    .map(|set| change_sets.intern_ref(set)),
             }),
         })
         .collect()

@@ -267,7 +267,7 @@ async fn sync_inner<L: Link>(
         }
     }
     if session.cancel.is_cancelled() && refused.is_none() {
-        // Stopped before the first group: configuration mode never entered.
+        // Leaves configuration mode if it was entered (a stop between groups).
         session.leave_config().await?;
         return Err(DeviceError::Interrupted {
             device: session.device().to_string(),
