@@ -48,6 +48,9 @@ pub struct RunOptions {
     /// `apply --plan`: its snapshot replaces `lists`, and each device gets
     /// the plan's change sets instead of a policy built now.
     pub saved_plan: Option<Arc<SavedPlan>>,
+    /// The report becomes a saved plan (`plan --out`, an interactive
+    /// apply's preview): each group's digest as read is recorded.
+    pub record_observed: bool,
 }
 
 /// Invalid input found before any device was contacted (exit 3).
@@ -512,6 +515,7 @@ fn job(
             },
         ],
         apply: options.command.pushes_lists(),
+        record_observed: options.record_observed,
         save_config: d.save_config,
         change_sets: Default::default(),
     };

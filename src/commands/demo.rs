@@ -135,6 +135,7 @@ pub async fn run(args: DemoArgs, quiet: bool) -> Result<Outcome, Error> {
         device_deadline: Duration::from_secs(120),
         shard: None,
         saved_plan: None,
+        record_observed: false,
     };
     let reports_dir = dir.join("reports");
     crate::files::create_private_dir(&reports_dir).map_err(|source| Error::Io {

@@ -181,6 +181,7 @@ async fn run_checked(args: &Request, command: Command, quiet: bool) -> Result<Ou
         device_deadline: Duration::from_secs(fanout.device_timeout),
         shard: selection.shard,
         saved_plan: saved_plan.clone(),
+        record_observed: pin.is_some(),
     };
     let prepared = runner::prepare(&loaded, &devices, &options).await?;
     let say = |text: &str| {

@@ -95,6 +95,10 @@ pub struct SyncRequest {
     pub save_config: bool,
     /// The run's change sets, shared by its devices' outcomes.
     pub change_sets: plan::ChangeSets,
+    /// Report each group's digest as read (`observed`): only a plan that is
+    /// saved needs it (`plan --out`, an interactive apply's preview), so
+    /// other runs do not hash every entry of every device.
+    pub record_observed: bool,
 }
 
 /// Push rounds of a step (adds, or removals) after its first one, for what
@@ -193,16 +197,18 @@ async fn sync_inner<L: Link>(
     let mut targets = Vec::with_capacity(request.groups.len());
     for ((group, output), command) in request.groups.iter().zip(&outputs[2..]).zip(&shows) {
         let contents = parse_group_output(session, command, output, &group.name)?;
-        let observed = ios::entries_digest(&contents.managed);
-        let group = match &group.planned {
-            None => Cow::Borrowed(group),
-            Some(planned) => Cow::Owned(planned_target(
+        // A saved plan's group is compared with what was read: always then.
+        let observed = (request.record_observed || group.planned.is_some())
+            .then(|| ios::entries_digest(&contents.managed));
+        let group = match (&group.planned, &observed) {
+            (Some(planned), Some(observed)) => Cow::Owned(planned_target(
                 session.device(),
                 group,
                 planned,
                 &contents.managed,
-                &observed,
+                observed,
             )?),
+            _ => Cow::Borrowed(group),
         };
         let diff = plan::diff(&contents.managed, &group.desired);
         let entries = |nets: &[Ipv4Net]| nets.iter().map(ios::entry_line).collect();
@@ -215,7 +221,7 @@ async fn sync_inner<L: Link>(
         });
         outcome.groups.push(GroupOutcome {
             name: group.name.clone(),
-            observed: Some(observed),
+            observed,
             change_set,
             added: diff.add.len(),
             removed: diff.remove.len(),
@@ -610,6 +616,7 @@ mod tests {
                 },
             ],
             apply: true,
+            record_observed: true,
             save_config: true,
             change_sets: Default::default(),
         }

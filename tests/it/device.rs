@@ -59,6 +59,7 @@ fn request(block: BTreeSet<Ipv4Net>) -> SyncRequest {
             },
         ],
         apply: true,
+        record_observed: false,
         save_config: true,
         change_sets: Default::default(),
     }
