@@ -112,6 +112,16 @@ fn the_readme_lab_commands_work_as_typed() {
     assert!(matches!(steps.first(), Some(Step::Background(_))));
     assert_eq!(steps.last(), Some(&Step::Kill));
 
+    // The README's ports must be free: a lab the reader left running (the
+    // README tells them how) would make the sim fail later, less clearly.
+    for port in 20000..=20003u16 {
+        if let Err(e) = std::net::TcpListener::bind(("127.0.0.1", port)) {
+            panic!(
+                "127.0.0.1:{port}, a port of the README's lab, is taken ({e}): \
+                 stop the `tsfleet sim` (or whatever holds it) and run again"
+            );
+        }
+    }
     // The repository's folder as the README says, with only what it reads.
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("inventory")).unwrap();
