@@ -260,7 +260,7 @@ fn failed_devices(out: &mut String, sorted: &[&DeviceReport], s: &Summary) {
         out,
         "<p>By class: {}.</p>\n<table><tr><th>device</th><th>host</th><th>class</th>\
          <th>message</th></tr>\n",
-        markdown::classes_by_count(s)
+        table::classes_by_count(s)
     );
     for d in failed {
         let (class, message) = d

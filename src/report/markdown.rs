@@ -141,15 +141,6 @@ pub(super) fn count_words(report: &RunReport) -> (&'static str, &'static str, &'
     }
 }
 
-/// The failures per error class, the commonest cause first, as the table's
-/// summary line has it: `auth 3, timeout 1`.
-pub(super) fn classes_by_count(s: &Summary) -> String {
-    let mut by_count: Vec<_> = s.failures_by_class.iter().collect();
-    by_count.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-    let classes: Vec<String> = by_count.iter().map(|(c, n)| format!("{c} {n}")).collect();
-    classes.join(", ")
-}
-
 /// The skipped devices' names by reason (in display order): a stopped run
 /// skips a long tail of devices for one reason, shown as one row.
 pub(super) fn skipped_by_reason(report: &RunReport) -> BTreeMap<&str, Vec<&str>> {
@@ -175,7 +166,7 @@ fn failed_devices(out: &mut String, report: &RunReport, s: &Summary) {
         return;
     }
     let _ = writeln!(out, "### Failed devices ({})\n", failed.len());
-    let classes = classes_by_count(s);
+    let classes = table::classes_by_count(s);
     if !classes.is_empty() {
         let _ = writeln!(out, "By class: {classes}.\n");
     }

@@ -181,13 +181,7 @@ pub fn summary_line(report: &RunReport) -> String {
     );
     if !s.failures_by_class.is_empty() {
         // The commonest cause first: "failed (auth 12, timeout 1)".
-        let mut by_count: Vec<_> = s.failures_by_class.iter().collect();
-        by_count.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-        let classes: Vec<String> = by_count
-            .iter()
-            .map(|(class, n)| format!("{class} {n}"))
-            .collect();
-        let _ = write!(out, " ({})", classes.join(", "));
+        let _ = write!(out, " ({})", classes_by_count(&s));
     }
     let _ = write!(
         out,
@@ -343,6 +337,15 @@ pub(super) fn seconds(ms: u64) -> String {
         let s = ms / 1000;
         format!("{}m{:02}s", s / 60, s % 60)
     }
+}
+
+/// The failures per error class, the commonest cause first, as the table's
+/// summary line, the Markdown summary and the page have it: `auth 3, timeout 1`.
+pub(super) fn classes_by_count(s: &Summary) -> String {
+    let mut by_count: Vec<_> = s.failures_by_class.iter().collect();
+    by_count.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let classes: Vec<String> = by_count.iter().map(|(c, n)| format!("{c} {n}")).collect();
+    classes.join(", ")
 }
 
 #[cfg(test)]
