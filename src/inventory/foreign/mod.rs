@@ -27,7 +27,7 @@ use super::import::{ConfError, EnvVar, Imported, env_block, env_name};
 use super::located::Node;
 use super::validate::name_problem;
 use super::{Device, DeviceSettings, DnsSettings, DnsTransport, Inventory, Policy, Secret};
-use crate::domain::host_problem;
+use crate::domain::{escape_controls, host_problem};
 use serde_saphyr::Spanned;
 use std::collections::BTreeMap;
 
@@ -546,6 +546,16 @@ fn build(src: Source, opts: &Options) -> Result<Imported, Vec<ConfError>> {
         )
     };
     notes.sort_by_key(order);
+    // Notes quote keys, names and file names as written: a control
+    // character (`\r`, `\n`) in one would end the header's comment line
+    // and write YAML, or rewrite the operator's terminal.
+    let notes: Vec<String> = notes
+        .iter()
+        .map(|n| escape_controls(n).into_owned())
+        .collect();
+    for e in &mut found.env {
+        e.holds = escape_controls(&e.holds).into_owned();
+    }
     let header = header(&src, &inventory, &found.env, &notes);
     let mut yaml = format!("{header}{}", super::to_yaml(&inventory));
     if !yaml.ends_with('\n') {
@@ -564,7 +574,7 @@ fn header(src: &Source, inv: &Inventory, env: &[EnvVar], notes: &[String]) -> St
         "# tsfleet inventory imported from the {} inventory {} (tsfleet import-inventory).\n\
          # {} devices, {} groups. Host keys are checked against ~/.ssh/known_hosts.\n",
         src.kind,
-        src.files.join(", "),
+        escape_controls(&src.files.join(", ")),
         inv.devices.len(),
         inv.groups.len()
     );

@@ -284,3 +284,25 @@ fn mistakes_name_file_and_line_and_never_quote_a_value() {
         assert!(errs[0].to_string().contains(what), "{errs:?}");
     }
 }
+
+#[test]
+fn control_characters_in_notes_are_escaped_not_written_as_yaml() {
+    let ini = "[g]\nrtr-1 ansible_host=192.0.2.1 ansible_password=x\n\
+               [g:vars]\nfoo\rdns: {servers: [6.6.6.6]}\r#=1\n";
+    let out = import_ansible("inv\r.ini", ini, &Options::default()).unwrap();
+    let doc: serde_json::Value = serde_saphyr::from_str(&out.yaml).unwrap();
+    assert!(doc.get("dns").is_none(), "a note wrote YAML:\n{}", out.yaml);
+    assert!(out.inventory.dns.is_none());
+    assert!(
+        out.notes
+            .iter()
+            .any(|n| n.contains("`foo\\x0ddns: {servers: [6.6.6.6]}\\x0d#`")),
+        "{:?}",
+        out.notes
+    );
+    for n in &out.notes {
+        assert!(!n.contains('\r'), "{n:?}");
+    }
+    assert!(out.yaml.contains("inv\\x0d.ini"));
+    assert!(!out.yaml.contains('\r'));
+}
