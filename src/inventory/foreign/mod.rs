@@ -249,6 +249,32 @@ struct Found {
     notes: Vec<String>,
     env: Vec<EnvVar>,
     errors: Vec<ConfError>,
+    /// Variable names given so far, by prefix and scope (`TSFLEET_PASSWORD
+    /// host rtr-1`), and the names taken.
+    env_names: BTreeMap<String, String>,
+    env_taken: std::collections::BTreeSet<String>,
+}
+
+impl Found {
+    /// The variable of a scope: [`Who::env`], or with `_2`, `_3` … when
+    /// another scope has that name already (hosts `rtr-1` and `rtr_1`, host
+    /// `group-hq` and group `hq`): one device must never get another's secret.
+    fn env_name(&mut self, who: Who, prefix: &str) -> String {
+        let owner = format!("{prefix} {who}");
+        if let Some(name) = self.env_names.get(&owner) {
+            return name.clone();
+        }
+        let base = who.env(prefix);
+        let mut name = base.clone();
+        let mut n = 2;
+        while self.env_taken.contains(&name) {
+            name = format!("{base}_{n}");
+            n += 1;
+        }
+        self.env_taken.insert(name.clone());
+        self.env_names.insert(owner, name.clone());
+        name
+    }
 }
 
 /// The settings a scope maps to. Host, platform and connection are
@@ -273,7 +299,7 @@ fn settings(scope: &Scope, who: Who, found: &mut Found) -> DeviceSettings {
             } else {
                 ("TSFLEET_ENABLE", "enable secret")
             };
-            let name = who.env(prefix);
+            let name = found.env_name(who, prefix);
             let how = match &v.val {
                 Val::Vault => "vault-encrypted",
                 v if v.is_template() => "a template",

@@ -306,3 +306,42 @@ fn control_characters_in_notes_are_escaped_not_written_as_yaml() {
     assert!(out.yaml.contains("inv\\x0d.ini"));
     assert!(!out.yaml.contains('\r'));
 }
+
+#[test]
+fn scopes_whose_names_map_to_one_variable_get_their_own() {
+    let ini = "[hq]\nrtr-1 ansible_password=a\nrtr_1 ansible_password=b\n\
+               group-hq ansible_host=192.0.2.9 ansible_password=c\n\
+               [hq:vars]\nansible_password=d\n";
+    let out = import_ansible("inv.ini", ini, &Options::default()).unwrap();
+    let by_name = |n: &str| {
+        out.inventory
+            .devices
+            .iter()
+            .find(|d| d.name == n)
+            .unwrap()
+            .settings
+            .password
+            .clone()
+    };
+    assert_eq!(by_name("rtr-1"), env("TSFLEET_PASSWORD_RTR_1"));
+    assert_eq!(by_name("rtr_1"), env("TSFLEET_PASSWORD_RTR_1_2"));
+    // The group's settings are mapped first (with the first host in it).
+    assert_eq!(
+        out.inventory.groups["hq"].password,
+        env("TSFLEET_PASSWORD_GROUP_HQ")
+    );
+    assert_eq!(by_name("group-hq"), env("TSFLEET_PASSWORD_GROUP_HQ_2"));
+    let names: Vec<&str> = out.env.iter().map(|e| e.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "TSFLEET_PASSWORD_GROUP_HQ",
+            "TSFLEET_PASSWORD_RTR_1",
+            "TSFLEET_PASSWORD_RTR_1_2",
+            "TSFLEET_PASSWORD_GROUP_HQ_2"
+        ]
+    );
+    for e in ["TSFLEET_PASSWORD_RTR_1_2", "TSFLEET_PASSWORD_GROUP_HQ_2"] {
+        assert!(out.yaml.contains(&format!("#   {e} ")), "{}", out.yaml);
+    }
+}
