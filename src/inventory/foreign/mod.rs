@@ -66,6 +66,8 @@ enum Setting {
     CommandTimeout,
     /// Understood, and needs nothing in tsfleet.
     Needless,
+    /// The options of a Nornir connection plugin that is not SSH to the CLI.
+    OtherPlugin,
 }
 
 /// A value as read.
@@ -290,6 +292,14 @@ fn settings(scope: &Scope, who: Who, found: &mut Found) -> DeviceSettings {
             ));
             continue;
         };
+        if setting == Setting::OtherPlugin {
+            found.notes.push(format!(
+                "{at}: `{}` of {who} not imported: tsfleet connects over SSH to the CLI \
+                 (the options of netmiko, scrapli, paramiko and napalm are mapped)",
+                v.key
+            ));
+            continue;
+        }
         if matches!(setting, Setting::Password | Setting::Enable) {
             if v.val.is_empty() {
                 continue;
@@ -383,7 +393,8 @@ fn settings(scope: &Scope, who: Who, found: &mut Found) -> DeviceSettings {
             | Setting::Host
             | Setting::Platform
             | Setting::Connection
-            | Setting::Needless => {}
+            | Setting::Needless
+            | Setting::OtherPlugin => {}
         }
     }
     s

@@ -345,3 +345,22 @@ fn scopes_whose_names_map_to_one_variable_get_their_own() {
         assert!(out.yaml.contains(&format!("#   {e} ")), "{}", out.yaml);
     }
 }
+
+#[test]
+fn nornir_options_of_a_plugin_that_is_not_ssh_are_a_note() {
+    let hosts = "rtr-1:\n  hostname: 192.0.2.1\n  port: 22\n  username: admin\n  platform: ios\n  \
+                 connection_options:\n    netconf:\n      port: 830\n      username: nc\n      \
+                 hostname: 192.0.2.99\n      platform: iosxr\n    scrapli:\n      port: 2222\n";
+    let files = [("hosts.yaml".to_string(), hosts.to_string())];
+    let out = import_nornir(&files, &Options::default()).unwrap();
+    let d = &out.inventory.devices[0];
+    assert_eq!(d.host, "192.0.2.1");
+    assert_eq!(d.settings.port, Some(2222), "scrapli's port is mapped");
+    assert_eq!(d.settings.username.as_deref(), Some("admin"));
+    assert!(
+        out.notes.iter().any(|n| n
+            .starts_with("hosts.yaml:7: `connection_options.netconf` of host rtr-1 not imported")),
+        "{:?}",
+        out.notes
+    );
+}
