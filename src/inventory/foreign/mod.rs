@@ -104,6 +104,11 @@ impl Val {
     fn is_empty(&self) -> bool {
         matches!(self, Val::Text(s) if s.is_empty())
     }
+
+    /// Empty, blank or null (`key:`, `key: ~`, `key=`): unset, as in the source.
+    fn is_unset(&self) -> bool {
+        matches!(self, Val::Text(s) if s.trim().is_empty())
+    }
 }
 
 /// One variable of a scope: the key as written in the source (dotted for
@@ -125,8 +130,13 @@ struct Scope {
 }
 
 impl Scope {
+    /// The value that holds for `s`: the last one set (an empty or null
+    /// value sets nothing, as [`settings`] skips it).
     fn last(&self, s: Setting) -> Option<&Var> {
-        self.vars.iter().rev().find(|v| v.setting == Some(s))
+        self.vars
+            .iter()
+            .rev()
+            .find(|v| v.setting == Some(s) && !v.val.is_unset())
     }
 }
 
@@ -430,13 +440,15 @@ fn build(src: Source, opts: &Options) -> Result<Imported, Vec<ConfError>> {
             match &v.val {
                 Val::Text(p) if !v.val.is_template() => {
                     if !IOS.contains(&p.trim().to_ascii_lowercase().as_str()) {
-                        left_out.push(format!(
-                            "{}:{}: host {} left out: platform `{}` is not Cisco IOS or IOS-XE",
-                            sc.file,
-                            v.line,
-                            h.name,
-                            p.trim()
-                        ));
+                        left_out.push(ConfError {
+                            file: sc.file.clone(),
+                            line: v.line,
+                            message: format!(
+                                "host {} left out: platform `{}` is not Cisco IOS or IOS-XE",
+                                h.name,
+                                escape_controls(p.trim())
+                            ),
+                        });
                         continue;
                     }
                 }
@@ -533,11 +545,19 @@ fn build(src: Source, opts: &Options) -> Result<Imported, Vec<ConfError>> {
         return Err(found.errors);
     }
     if devices.is_empty() {
-        return Err(vec![ConfError {
+        // Say why: each host left out, with its reason.
+        let message = if left_out.is_empty() {
+            "no host to import (none defined)"
+        } else {
+            "no host to import: every host is left out (why follows)"
+        };
+        let mut errors = vec![ConfError {
             file: src.files.join(", "),
             line: 0,
-            message: "no host to import (left out or none defined)".into(),
-        }]);
+            message: message.into(),
+        }];
+        errors.extend(left_out);
+        return Err(errors);
     }
     let mut policies = BTreeMap::new();
     let mut defaults = defaults;
@@ -568,7 +588,7 @@ fn build(src: Source, opts: &Options) -> Result<Imported, Vec<ConfError>> {
         devices,
     };
     let mut notes = found.notes;
-    notes.extend(left_out);
+    notes.extend(left_out.iter().map(ToString::to_string));
     // In the order of the source files and lines (stable: same-line notes keep theirs).
     let order = |n: &String| {
         let mut parts = n.splitn(3, ':');

@@ -364,3 +364,51 @@ fn nornir_options_of_a_plugin_that_is_not_ssh_are_a_note() {
         out.notes
     );
 }
+
+#[test]
+fn empty_or_null_platform_and_hostname_are_unset() {
+    let hosts = "rtr-1:\n  hostname:\n  platform:\n  password: x\n\
+                 rtr-2:\n  hostname: ~\n  platform: ~\n  password: x\n\
+                 rtr-3:\n  hostname: null\n  platform: ''\n  password: x\n\
+                 rtr-4:\n  hostname: ' '\n  platform: null\n  groups: [g]\n  password: x\n";
+    let groups = "g:\n  hostname: 192.0.2.4\n  platform: ios\n";
+    let files = [
+        ("hosts.yaml".to_string(), hosts.to_string()),
+        ("groups.yaml".to_string(), groups.to_string()),
+    ];
+    let out = import_nornir(&files, &Options::default()).unwrap();
+    let hosts: Vec<(&str, &str)> = out
+        .inventory
+        .devices
+        .iter()
+        .map(|d| (d.name.as_str(), d.host.as_str()))
+        .collect();
+    assert_eq!(
+        hosts,
+        [
+            ("rtr-1", "rtr-1"),
+            ("rtr-2", "rtr-2"),
+            ("rtr-3", "rtr-3"),
+            ("rtr-4", "192.0.2.4")
+        ]
+    );
+    let ini = "rtr-5 ansible_host= ansible_network_os= ansible_password=x\n";
+    let out = import_ansible("inv.ini", ini, &Options::default()).unwrap();
+    assert_eq!(out.inventory.devices[0].host, "rtr-5");
+}
+
+#[test]
+fn no_host_to_import_says_why_each_was_left_out() {
+    let hosts = "sw-1:\n  platform: nxos\nsw-2:\n  platform: junos\n";
+    let files = [("hosts.yaml".to_string(), hosts.to_string())];
+    let errors = import_nornir(&files, &Options::default()).unwrap_err();
+    let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        text,
+        [
+            "hosts.yaml: no host to import: every host is left out (why follows)",
+            "hosts.yaml:2: host sw-1 left out: platform `nxos` is not Cisco IOS or IOS-XE",
+            "hosts.yaml:4: host sw-2 left out: platform `junos` is not Cisco IOS or IOS-XE",
+        ]
+    );
+}
