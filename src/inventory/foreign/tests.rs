@@ -412,3 +412,24 @@ fn no_host_to_import_says_why_each_was_left_out() {
         ]
     );
 }
+
+#[test]
+fn a_deep_tree_of_groups_each_child_of_all_above_imports_at_once() {
+    // 40 layers of 3 groups, each a child of all 3 above: 3^40 paths.
+    let mut ini = String::from("[l39_0]\nrtr-1 ansible_password=x\n");
+    for layer in 0..39 {
+        for j in 0..3 {
+            ini.push_str(&format!("[l{layer}_{j}:children]\n"));
+            for k in 0..3 {
+                ini.push_str(&format!("l{}_{k}\n", layer + 1));
+            }
+        }
+    }
+    let started = std::time::Instant::now();
+    let out = import_ansible("inv.ini", &ini, &Options::default()).unwrap();
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    let groups = &out.inventory.devices[0].groups;
+    assert_eq!(groups.len(), 3 * 39 + 1);
+    assert_eq!(groups[..3], ["l0_0", "l0_1", "l0_2"]);
+    assert_eq!(groups.last().map(String::as_str), Some("l39_0"));
+}
