@@ -11,7 +11,8 @@
 //!   and `{ env: TSFLEET_ENABLE_<DEVICE> }`; no secret value is ever copied
 //!   into the inventory or into a message (messages never quote a line).
 //! - `url` (where the script uploaded the logs) becomes the policy's
-//!   `log_upload.url` when it is HTTPS without a `user:password@`; `logfile`
+//!   `log_upload.url` when `inventory check` takes it (an HTTPS URL with a
+//!   host) and it has no `user:password@`; `logfile`
 //!   is what `tsfleet logs upload --syslog` reads (a note says so).
 //!   `platform`, `personality` and `external_ip` have no tsfleet
 //!   equivalent (it drives Cisco IOS only): noted as not used.
@@ -23,7 +24,7 @@ use super::validate::name_problem;
 use super::{
     Device, DeviceSettings, DnsSettings, DnsTransport, Inventory, LogUpload, Policy, Secret,
 };
-use crate::domain::{DnsServer, ListName, host_problem};
+use crate::domain::{DnsServer, ListName, UploadUrl, host_problem};
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -289,23 +290,22 @@ pub(super) fn env_name(prefix: &str, device: &str) -> String {
 }
 
 /// Why a conf file's `url` cannot be the policy's `log_upload.url` as it is,
-/// never quoting it: a `user:password@` in it is a secret.
-fn log_upload_problem(url: &str) -> Option<&'static str> {
-    let Some(rest) = url
+/// never quoting it: a `user:password@` in it is a secret. The check is
+/// `inventory check`'s own ([`UploadUrl`]), and a URL with a user or a
+/// password is refused besides.
+fn log_upload_problem(url: &str) -> Option<String> {
+    let https = url
         .get(..8)
-        .filter(|s| s.eq_ignore_ascii_case("https://"))
-        .map(|_| &url[8..])
-    else {
-        return Some("log_upload needs an https:// URL");
-    };
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    if authority.contains('@') {
-        return Some("it holds a user:password, a secret that is never copied");
+        .is_some_and(|s| s.eq_ignore_ascii_case("https://"));
+    match url.parse::<UploadUrl>() {
+        Err(_) if !https => Some("log_upload needs an https:// URL".into()),
+        // UploadUrl's reasons name the problem, never the URL.
+        Err(problem) => Some(format!("log_upload refuses it: {problem}")),
+        Ok(u) if !u.as_url().username().is_empty() || u.as_url().password().is_some() => {
+            Some("it holds a user:password, a secret that is never copied".into())
+        }
+        Ok(_) => None,
     }
-    if authority.is_empty() {
-        return Some("it names no host");
-    }
-    None
 }
 
 /// The device name for a conf file (see the module documentation).
@@ -437,7 +437,7 @@ pub fn import(files: &[(String, String)]) -> Result<Imported, Vec<ConfError>> {
         }
         let log_upload = c.url.as_ref().and_then(|(url, line)| {
             let problem = log_upload_problem(url);
-            if let Some(problem) = problem {
+            if let Some(problem) = &problem {
                 notes.push(format!(
                     "{}:{line}: url not imported ({problem}): add `log_upload: {{ url: https://... }}` to the policy yourself",
                     c.file
@@ -671,6 +671,12 @@ mod tests {
             (
                 "https://ts:S3cret@logs.example.net/up",
                 "holds a user:password",
+            ),
+            ("https://ts@logs.example.net/up", "holds a user:password"),
+            // `inventory check` refuses it: so does the import.
+            (
+                "https://logs host.example/up",
+                "log_upload refuses it: not a URL",
             ),
         ] {
             let out = import(&one("rtr-001.conf", &format!("{CONF}url={url}\n"))).unwrap();

@@ -27,7 +27,7 @@ use super::import::{ConfError, EnvVar, Imported, env_block, env_name};
 use super::located::Node;
 use super::validate::name_problem;
 use super::{Device, DeviceSettings, DnsSettings, DnsTransport, Inventory, Policy, Secret};
-use crate::domain::host_problem;
+use crate::domain::{escape_controls, host_problem};
 use serde_saphyr::Spanned;
 use std::collections::BTreeMap;
 
@@ -66,6 +66,8 @@ enum Setting {
     CommandTimeout,
     /// Understood, and needs nothing in tsfleet.
     Needless,
+    /// The options of a Nornir connection plugin that is not SSH to the CLI.
+    OtherPlugin,
 }
 
 /// A value as read.
@@ -102,6 +104,11 @@ impl Val {
     fn is_empty(&self) -> bool {
         matches!(self, Val::Text(s) if s.is_empty())
     }
+
+    /// Empty, blank or null (`key:`, `key: ~`, `key=`): unset, as in the source.
+    fn is_unset(&self) -> bool {
+        matches!(self, Val::Text(s) if s.trim().is_empty())
+    }
 }
 
 /// One variable of a scope: the key as written in the source (dotted for
@@ -123,8 +130,13 @@ struct Scope {
 }
 
 impl Scope {
+    /// The value that holds for `s`: the last one set (an empty or null
+    /// value sets nothing, as [`settings`] skips it).
     fn last(&self, s: Setting) -> Option<&Var> {
-        self.vars.iter().rev().find(|v| v.setting == Some(s))
+        self.vars
+            .iter()
+            .rev()
+            .find(|v| v.setting == Some(s) && !v.val.is_unset())
     }
 }
 
@@ -249,6 +261,32 @@ struct Found {
     notes: Vec<String>,
     env: Vec<EnvVar>,
     errors: Vec<ConfError>,
+    /// Variable names given so far, by prefix and scope (`TSFLEET_PASSWORD
+    /// host rtr-1`), and the names taken.
+    env_names: BTreeMap<String, String>,
+    env_taken: std::collections::BTreeSet<String>,
+}
+
+impl Found {
+    /// The variable of a scope: [`Who::env`], or with `_2`, `_3` … when
+    /// another scope has that name already (hosts `rtr-1` and `rtr_1`, host
+    /// `group-hq` and group `hq`): one device must never get another's secret.
+    fn env_name(&mut self, who: Who, prefix: &str) -> String {
+        let owner = format!("{prefix} {who}");
+        if let Some(name) = self.env_names.get(&owner) {
+            return name.clone();
+        }
+        let base = who.env(prefix);
+        let mut name = base.clone();
+        let mut n = 2;
+        while self.env_taken.contains(&name) {
+            name = format!("{base}_{n}");
+            n += 1;
+        }
+        self.env_taken.insert(name.clone());
+        self.env_names.insert(owner, name.clone());
+        name
+    }
 }
 
 /// The settings a scope maps to. Host, platform and connection are
@@ -264,6 +302,14 @@ fn settings(scope: &Scope, who: Who, found: &mut Found) -> DeviceSettings {
             ));
             continue;
         };
+        if setting == Setting::OtherPlugin {
+            found.notes.push(format!(
+                "{at}: `{}` of {who} not imported: tsfleet connects over SSH to the CLI \
+                 (the options of netmiko, scrapli, paramiko and napalm are mapped)",
+                v.key
+            ));
+            continue;
+        }
         if matches!(setting, Setting::Password | Setting::Enable) {
             if v.val.is_empty() {
                 continue;
@@ -273,7 +319,7 @@ fn settings(scope: &Scope, who: Who, found: &mut Found) -> DeviceSettings {
             } else {
                 ("TSFLEET_ENABLE", "enable secret")
             };
-            let name = who.env(prefix);
+            let name = found.env_name(who, prefix);
             let how = match &v.val {
                 Val::Vault => "vault-encrypted",
                 v if v.is_template() => "a template",
@@ -357,7 +403,8 @@ fn settings(scope: &Scope, who: Who, found: &mut Found) -> DeviceSettings {
             | Setting::Host
             | Setting::Platform
             | Setting::Connection
-            | Setting::Needless => {}
+            | Setting::Needless
+            | Setting::OtherPlugin => {}
         }
     }
     s
@@ -393,13 +440,15 @@ fn build(src: Source, opts: &Options) -> Result<Imported, Vec<ConfError>> {
             match &v.val {
                 Val::Text(p) if !v.val.is_template() => {
                     if !IOS.contains(&p.trim().to_ascii_lowercase().as_str()) {
-                        left_out.push(format!(
-                            "{}:{}: host {} left out: platform `{}` is not Cisco IOS or IOS-XE",
-                            sc.file,
-                            v.line,
-                            h.name,
-                            p.trim()
-                        ));
+                        left_out.push(ConfError {
+                            file: sc.file.clone(),
+                            line: v.line,
+                            message: format!(
+                                "host {} left out: platform `{}` is not Cisco IOS or IOS-XE",
+                                h.name,
+                                escape_controls(p.trim())
+                            ),
+                        });
                         continue;
                     }
                 }
@@ -496,11 +545,19 @@ fn build(src: Source, opts: &Options) -> Result<Imported, Vec<ConfError>> {
         return Err(found.errors);
     }
     if devices.is_empty() {
-        return Err(vec![ConfError {
+        // Say why: each host left out, with its reason.
+        let message = if left_out.is_empty() {
+            "no host to import (none defined)"
+        } else {
+            "no host to import: every host is left out (why follows)"
+        };
+        let mut errors = vec![ConfError {
             file: src.files.join(", "),
             line: 0,
-            message: "no host to import (left out or none defined)".into(),
-        }]);
+            message: message.into(),
+        }];
+        errors.extend(left_out);
+        return Err(errors);
     }
     let mut policies = BTreeMap::new();
     let mut defaults = defaults;
@@ -531,7 +588,7 @@ fn build(src: Source, opts: &Options) -> Result<Imported, Vec<ConfError>> {
         devices,
     };
     let mut notes = found.notes;
-    notes.extend(left_out);
+    notes.extend(left_out.iter().map(ToString::to_string));
     // In the order of the source files and lines (stable: same-line notes keep theirs).
     let order = |n: &String| {
         let mut parts = n.splitn(3, ':');
@@ -546,6 +603,16 @@ fn build(src: Source, opts: &Options) -> Result<Imported, Vec<ConfError>> {
         )
     };
     notes.sort_by_key(order);
+    // Notes quote keys, names and file names as written: a control
+    // character (`\r`, `\n`) in one would end the header's comment line
+    // and write YAML, or rewrite the operator's terminal.
+    let notes: Vec<String> = notes
+        .iter()
+        .map(|n| escape_controls(n).into_owned())
+        .collect();
+    for e in &mut found.env {
+        e.holds = escape_controls(&e.holds).into_owned();
+    }
     let header = header(&src, &inventory, &found.env, &notes);
     let mut yaml = format!("{header}{}", super::to_yaml(&inventory));
     if !yaml.ends_with('\n') {
@@ -564,7 +631,7 @@ fn header(src: &Source, inv: &Inventory, env: &[EnvVar], notes: &[String]) -> St
         "# tsfleet inventory imported from the {} inventory {} (tsfleet import-inventory).\n\
          # {} devices, {} groups. Host keys are checked against ~/.ssh/known_hosts.\n",
         src.kind,
-        src.files.join(", "),
+        escape_controls(&src.files.join(", ")),
         inv.devices.len(),
         inv.groups.len()
     );

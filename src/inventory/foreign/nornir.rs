@@ -2,7 +2,7 @@
 //!
 //! A host or group has `hostname`, `port`, `username`, `password`,
 //! `platform`, `groups`, `data` and `connection_options` (per plugin: the
-//! same five keys and `extras`). Nornir looks a value up in the host, then
+//! same five keys and `extras`; mapped for the SSH CLI plugins only). Nornir looks a value up in the host, then
 //! in each of its groups in order (a group before its own parents), then in
 //! the defaults; tsfleet applies groups in order with the last winning, so
 //! each device's groups are that lookup order reversed.
@@ -100,7 +100,7 @@ fn scope(
             }
             ("connection_options", Node::Map(plugins)) => {
                 for (plugin, opts) in plugins {
-                    connection_options(&mut s, &plugin.value, opts);
+                    connection_options(&mut s, plugin, opts);
                 }
             }
             _ => s.vars.push(Var {
@@ -114,7 +114,23 @@ fn scope(
     (s, groups)
 }
 
-fn connection_options(s: &mut Scope, plugin: &str, opts: &Spanned<Node>) {
+/// Nornir's connection plugins that are SSH to the device CLI, as tsfleet
+/// connects: their options are mapped. Another plugin's (`netconf` on port
+/// 830, `ncclient`, ...) would set the SSH settings wrongly: a note.
+const SSH_PLUGINS: &[&str] = &["netmiko", "scrapli", "paramiko", "napalm"];
+
+fn connection_options(s: &mut Scope, plugin: &Spanned<String>, opts: &Spanned<Node>) {
+    let plugin_line = line_of(plugin);
+    let plugin = plugin.value.as_str();
+    if !SSH_PLUGINS.contains(&plugin) {
+        s.vars.push(Var {
+            key: format!("connection_options.{plugin}"),
+            setting: Some(Setting::OtherPlugin),
+            val: Val::Nested,
+            line: plugin_line,
+        });
+        return;
+    }
     let Node::Map(entries) = &opts.value else {
         return;
     };

@@ -284,3 +284,152 @@ fn mistakes_name_file_and_line_and_never_quote_a_value() {
         assert!(errs[0].to_string().contains(what), "{errs:?}");
     }
 }
+
+#[test]
+fn control_characters_in_notes_are_escaped_not_written_as_yaml() {
+    let ini = "[g]\nrtr-1 ansible_host=192.0.2.1 ansible_password=x\n\
+               [g:vars]\nfoo\rdns: {servers: [6.6.6.6]}\r#=1\n";
+    let out = import_ansible("inv\r.ini", ini, &Options::default()).unwrap();
+    let doc: serde_json::Value = serde_saphyr::from_str(&out.yaml).unwrap();
+    assert!(doc.get("dns").is_none(), "a note wrote YAML:\n{}", out.yaml);
+    assert!(out.inventory.dns.is_none());
+    assert!(
+        out.notes
+            .iter()
+            .any(|n| n.contains("`foo\\x0ddns: {servers: [6.6.6.6]}\\x0d#`")),
+        "{:?}",
+        out.notes
+    );
+    for n in &out.notes {
+        assert!(!n.contains('\r'), "{n:?}");
+    }
+    assert!(out.yaml.contains("inv\\x0d.ini"));
+    assert!(!out.yaml.contains('\r'));
+}
+
+#[test]
+fn scopes_whose_names_map_to_one_variable_get_their_own() {
+    let ini = "[hq]\nrtr-1 ansible_password=a\nrtr_1 ansible_password=b\n\
+               group-hq ansible_host=192.0.2.9 ansible_password=c\n\
+               [hq:vars]\nansible_password=d\n";
+    let out = import_ansible("inv.ini", ini, &Options::default()).unwrap();
+    let by_name = |n: &str| {
+        out.inventory
+            .devices
+            .iter()
+            .find(|d| d.name == n)
+            .unwrap()
+            .settings
+            .password
+            .clone()
+    };
+    assert_eq!(by_name("rtr-1"), env("TSFLEET_PASSWORD_RTR_1"));
+    assert_eq!(by_name("rtr_1"), env("TSFLEET_PASSWORD_RTR_1_2"));
+    // The group's settings are mapped first (with the first host in it).
+    assert_eq!(
+        out.inventory.groups["hq"].password,
+        env("TSFLEET_PASSWORD_GROUP_HQ")
+    );
+    assert_eq!(by_name("group-hq"), env("TSFLEET_PASSWORD_GROUP_HQ_2"));
+    let names: Vec<&str> = out.env.iter().map(|e| e.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "TSFLEET_PASSWORD_GROUP_HQ",
+            "TSFLEET_PASSWORD_RTR_1",
+            "TSFLEET_PASSWORD_RTR_1_2",
+            "TSFLEET_PASSWORD_GROUP_HQ_2"
+        ]
+    );
+    for e in ["TSFLEET_PASSWORD_RTR_1_2", "TSFLEET_PASSWORD_GROUP_HQ_2"] {
+        assert!(out.yaml.contains(&format!("#   {e} ")), "{}", out.yaml);
+    }
+}
+
+#[test]
+fn nornir_options_of_a_plugin_that_is_not_ssh_are_a_note() {
+    let hosts = "rtr-1:\n  hostname: 192.0.2.1\n  port: 22\n  username: admin\n  platform: ios\n  \
+                 connection_options:\n    netconf:\n      port: 830\n      username: nc\n      \
+                 hostname: 192.0.2.99\n      platform: iosxr\n    scrapli:\n      port: 2222\n";
+    let files = [("hosts.yaml".to_string(), hosts.to_string())];
+    let out = import_nornir(&files, &Options::default()).unwrap();
+    let d = &out.inventory.devices[0];
+    assert_eq!(d.host, "192.0.2.1");
+    assert_eq!(d.settings.port, Some(2222), "scrapli's port is mapped");
+    assert_eq!(d.settings.username.as_deref(), Some("admin"));
+    assert!(
+        out.notes.iter().any(|n| n
+            .starts_with("hosts.yaml:7: `connection_options.netconf` of host rtr-1 not imported")),
+        "{:?}",
+        out.notes
+    );
+}
+
+#[test]
+fn empty_or_null_platform_and_hostname_are_unset() {
+    let hosts = "rtr-1:\n  hostname:\n  platform:\n  password: x\n\
+                 rtr-2:\n  hostname: ~\n  platform: ~\n  password: x\n\
+                 rtr-3:\n  hostname: null\n  platform: ''\n  password: x\n\
+                 rtr-4:\n  hostname: ' '\n  platform: null\n  groups: [g]\n  password: x\n";
+    let groups = "g:\n  hostname: 192.0.2.4\n  platform: ios\n";
+    let files = [
+        ("hosts.yaml".to_string(), hosts.to_string()),
+        ("groups.yaml".to_string(), groups.to_string()),
+    ];
+    let out = import_nornir(&files, &Options::default()).unwrap();
+    let hosts: Vec<(&str, &str)> = out
+        .inventory
+        .devices
+        .iter()
+        .map(|d| (d.name.as_str(), d.host.as_str()))
+        .collect();
+    assert_eq!(
+        hosts,
+        [
+            ("rtr-1", "rtr-1"),
+            ("rtr-2", "rtr-2"),
+            ("rtr-3", "rtr-3"),
+            ("rtr-4", "192.0.2.4")
+        ]
+    );
+    let ini = "rtr-5 ansible_host= ansible_network_os= ansible_password=x\n";
+    let out = import_ansible("inv.ini", ini, &Options::default()).unwrap();
+    assert_eq!(out.inventory.devices[0].host, "rtr-5");
+}
+
+#[test]
+fn no_host_to_import_says_why_each_was_left_out() {
+    let hosts = "sw-1:\n  platform: nxos\nsw-2:\n  platform: junos\n";
+    let files = [("hosts.yaml".to_string(), hosts.to_string())];
+    let errors = import_nornir(&files, &Options::default()).unwrap_err();
+    let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        text,
+        [
+            "hosts.yaml: no host to import: every host is left out (why follows)",
+            "hosts.yaml:2: host sw-1 left out: platform `nxos` is not Cisco IOS or IOS-XE",
+            "hosts.yaml:4: host sw-2 left out: platform `junos` is not Cisco IOS or IOS-XE",
+        ]
+    );
+}
+
+#[test]
+fn a_deep_tree_of_groups_each_child_of_all_above_imports_at_once() {
+    // 40 layers of 3 groups, each a child of all 3 above: 3^40 paths.
+    let mut ini = String::from("[l39_0]\nrtr-1 ansible_password=x\n");
+    for layer in 0..39 {
+        for j in 0..3 {
+            ini.push_str(&format!("[l{layer}_{j}:children]\n"));
+            for k in 0..3 {
+                ini.push_str(&format!("l{}_{k}\n", layer + 1));
+            }
+        }
+    }
+    let started = std::time::Instant::now();
+    let out = import_ansible("inv.ini", &ini, &Options::default()).unwrap();
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    let groups = &out.inventory.devices[0].groups;
+    assert_eq!(groups.len(), 3 * 39 + 1);
+    assert_eq!(groups[..3], ["l0_0", "l0_1", "l0_2"]);
+    assert_eq!(groups.last().map(String::as_str), Some("l39_0"));
+}
