@@ -223,7 +223,7 @@ fn groups(block: std::ops::Range<u32>) -> Vec<ObjectGroup> {
         description: None,
         entries: nets
             .iter()
-            .map(|n| entry_line(n).parse::<Entry>().unwrap())
+            .map(|n| entry_line(&(*n).into()).parse::<Entry>().unwrap())
             .collect(),
     };
     vec![
@@ -562,7 +562,11 @@ fn peer_job(tool: &str, scenario: &Scenario, bench: &Bench, concurrency: u64) ->
     let fleet = bench.bed.fleet();
     // Through the delaying proxy when there is one.
     let port = |i: usize, own: u16| bench.proxy_ports.get(i).copied().unwrap_or(own);
-    let entries = |nets: Vec<Ipv4Net>| nets.iter().map(entry_line).collect::<Vec<_>>();
+    let entries = |nets: Vec<Ipv4Net>| {
+        nets.iter()
+            .map(|n| entry_line(&(*n).into()))
+            .collect::<Vec<_>>()
+    };
     serde_json::json!({
         "tool": tool,
         "mode": if scenario.plans() { "plan" } else { "apply" },

@@ -18,12 +18,13 @@
 //! second. Inputs are built deterministically, outside the timed loops.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use ipnet::Ipv4Net;
+use ipnet::{IpNet, Ipv4Net};
 use std::collections::BTreeSet;
 use std::hint::black_box;
 use std::net::Ipv4Addr;
 use std::time::Duration;
 use tsfleet::device::ios;
+use tsfleet::domain::Family;
 use tsfleet::lists::apl::{self, AplItem, AplPrefix};
 use tsfleet::lists::policy;
 use tsfleet::plan;
@@ -144,7 +145,7 @@ fn parse_group(c: &mut Criterion) {
             ..Config::default()
         };
         let output = object_groups(&config, Some(GROUP));
-        let parsed = ios::parse_group(&output, GROUP).expect("parses");
+        let parsed = ios::parse_group(&output, GROUP, Family::Ipv4).expect("parses");
         assert_eq!(parsed.managed.len(), GROUP_ENTRIES as usize);
         assert!(parsed.unmanaged.is_empty());
         output
@@ -156,7 +157,11 @@ fn parse_group(c: &mut Criterion) {
         let output = show(entries);
         group.bench_function(
             format!("{GROUP_ENTRIES}_entries_{order}_{}_bytes", output.len()),
-            |b| b.iter(|| ios::parse_group(black_box(&output), GROUP).expect("parses")),
+            |b| {
+                b.iter(|| {
+                    ios::parse_group(black_box(&output), GROUP, Family::Ipv4).expect("parses")
+                })
+            },
         );
     }
     group.finish();
@@ -166,9 +171,9 @@ fn parse_group(c: &mut Criterion) {
 /// `CHURN..N + CHURN`: 1% to remove, 1% to add, scattered over the range.
 /// Both sets are built once; the benchmark times only the diff.
 fn diff(c: &mut Criterion) {
-    let current: BTreeSet<Ipv4Net> = (0..DIFF_ENTRIES).map(list_prefix).collect();
-    let desired: BTreeSet<Ipv4Net> = (DIFF_CHURN..DIFF_ENTRIES + DIFF_CHURN)
-        .map(list_prefix)
+    let current: BTreeSet<IpNet> = (0..DIFF_ENTRIES).map(|i| list_prefix(i).into()).collect();
+    let desired: BTreeSet<IpNet> = (DIFF_CHURN..DIFF_ENTRIES + DIFF_CHURN)
+        .map(|i| list_prefix(i).into())
         .collect();
     assert_eq!(current.len(), DIFF_ENTRIES as usize);
     assert_eq!(desired.len(), DIFF_ENTRIES as usize);

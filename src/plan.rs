@@ -10,7 +10,7 @@
 //! emptied. Nothing makes room first: a device that cannot hold the old and
 //! new lists together refuses adds, and then keeps the old list.
 
-use ipnet::Ipv4Net;
+use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
@@ -18,15 +18,15 @@ use std::sync::{Arc, Mutex};
 /// One change to a group.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Change {
-    Add(Ipv4Net),
-    Remove(Ipv4Net),
+    Add(IpNet),
+    Remove(IpNet),
 }
 
 /// The difference between a group's managed entries and the desired set.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct GroupDiff {
-    pub add: Vec<Ipv4Net>,
-    pub remove: Vec<Ipv4Net>,
+    pub add: Vec<IpNet>,
+    pub remove: Vec<IpNet>,
     /// Entries present and desired.
     pub kept: usize,
 }
@@ -46,7 +46,7 @@ pub enum PlanError {
 }
 
 /// Adds and removes that turn `current` into `desired`.
-pub fn diff(current: &BTreeSet<Ipv4Net>, desired: &BTreeSet<Ipv4Net>) -> GroupDiff {
+pub fn diff(current: &BTreeSet<IpNet>, desired: &BTreeSet<IpNet>) -> GroupDiff {
     GroupDiff {
         add: desired.difference(current).copied().collect(),
         remove: current.difference(desired).copied().collect(),
@@ -196,7 +196,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn set(v: &[&str]) -> BTreeSet<Ipv4Net> {
+    fn set(v: &[&str]) -> BTreeSet<IpNet> {
         v.iter().map(|s| s.parse().unwrap()).collect()
     }
 
@@ -297,9 +297,11 @@ mod tests {
         assert!(Arc::ptr_eq(&run.intern_ref(&set), &first));
     }
 
-    fn nets() -> impl Strategy<Value = BTreeSet<Ipv4Net>> {
+    fn nets() -> impl Strategy<Value = BTreeSet<IpNet>> {
         proptest::collection::btree_set(
-            (0u32..64).prop_map(|i| Ipv4Net::new((0xC000_0200 + i).into(), 32).unwrap()),
+            (0u32..64).prop_map(|i| {
+                IpNet::new(std::net::Ipv4Addr::from(0xC000_0200 + i).into(), 32).unwrap()
+            }),
             0..40,
         )
     }

@@ -8,6 +8,7 @@ use crate::device::ssh::{Credentials, SshTarget};
 use crate::device::sync::{GroupTarget, SyncRequest};
 use crate::device::transcript::Transcript;
 use crate::device::{DeviceError, Task, TaskOutcome};
+use crate::domain::Family;
 use crate::fleet::{self, Event, FanOutSettings, Outcome};
 use crate::inventory::{LoadedInventory, Login, ResolvedDevice, SecretFiles};
 use crate::lists::applied::{self, Applied, RecordFile};
@@ -15,7 +16,7 @@ use crate::lists::policy::OwnAddress;
 use crate::lists::{self, DevicePolicy, ListsError, Snapshot, policy};
 use crate::report::{Command, DeviceReport, RunReport};
 use crate::saved_plan::{PlannedDevice, PlannedStatus, SavedPlan};
-use ipnet::Ipv4Net;
+use ipnet::IpNet;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -173,11 +174,23 @@ pub async fn prepare(
                 message: format!("policy {name:?} is not under `policies:`"),
             })?;
         let snapshot = snapshot.as_ref().expect("plan and apply have a snapshot");
-        let built = policy::build(snapshot, p, previous.as_ref(), options.allow_shrink, &own)
-            .map_err(|source| ListsError::Policy {
-                policy: name.clone(),
-                source,
-            })?;
+        // The IPv6 sides (and their guards) only for a policy that a
+        // selected `ipv6: true` device carries.
+        let ipv6 = devices
+            .iter()
+            .any(|d| d.ipv6 && d.policy.as_ref() == Some(name));
+        let built = policy::build(
+            snapshot,
+            p,
+            previous.as_ref(),
+            options.allow_shrink,
+            &own,
+            ipv6,
+        )
+        .map_err(|source| ListsError::Policy {
+            policy: name.clone(),
+            source,
+        })?;
         for hit in &built.report.own_protected {
             tracing::warn!("policy {name}: {hit}");
         }
@@ -253,6 +266,7 @@ fn planned_groups(
     (device.groups.iter())
         .map(|g| GroupTarget {
             name: g.name.clone(),
+            family: g.family,
             desired: Default::default(),
             planned: Some(PlannedGroup {
                 observed: g.observed.clone(),
@@ -454,21 +468,49 @@ fn login(d: &ResolvedDevice, files: &mut SecretFiles) -> Result<Login, PrepareEr
     })
 }
 
-/// A policy's two lists as the device sync takes them, built once per
-/// policy and shared by its devices' jobs: one copy per device made memory
-/// grow by about 50 KB a device for a 2,000-entry list.
+/// A policy's lists as the device sync takes them (allow then block, per
+/// family), built once per policy and shared by its devices' jobs: one copy
+/// per device made memory grow by about 50 KB a device for a 2,000-entry
+/// list.
 #[derive(Default)]
 struct DesiredSets {
-    allow: Arc<BTreeSet<Ipv4Net>>,
-    block: Arc<BTreeSet<Ipv4Net>>,
+    allow: Arc<BTreeSet<IpNet>>,
+    block: Arc<BTreeSet<IpNet>>,
+    allow_v6: Arc<BTreeSet<IpNet>>,
+    block_v6: Arc<BTreeSet<IpNet>>,
 }
 
 impl DesiredSets {
     fn of(built: &DevicePolicy) -> Self {
-        DesiredSets {
-            allow: Arc::new(built.allow.iter().copied().collect()),
-            block: Arc::new(built.block.iter().copied().collect()),
+        fn set<N: Copy + Into<IpNet>>(nets: &[N]) -> Arc<BTreeSet<IpNet>> {
+            Arc::new(nets.iter().map(|&n| n.into()).collect())
         }
+        DesiredSets {
+            allow: set(&built.allow),
+            block: set(&built.block),
+            allow_v6: set(&built.allow_v6),
+            block_v6: set(&built.block_v6),
+        }
+    }
+
+    /// The groups of device `d`, in the order they are handled: allow
+    /// before block, IPv4 before IPv6.
+    fn targets(&self, d: &ResolvedDevice) -> Vec<GroupTarget> {
+        let target = |name: &String, family, desired: &Arc<BTreeSet<IpNet>>| GroupTarget {
+            name: name.clone(),
+            family,
+            desired: desired.clone(),
+            planned: None,
+        };
+        let mut groups = vec![
+            target(&d.allow_group, Family::Ipv4, &self.allow),
+            target(&d.block_group, Family::Ipv4, &self.block),
+        ];
+        if d.ipv6 {
+            groups.push(target(&d.allow_group_v6, Family::Ipv6, &self.allow_v6));
+            groups.push(target(&d.block_group_v6, Family::Ipv6, &self.block_v6));
+        }
+        groups
     }
 }
 
@@ -502,18 +544,7 @@ fn job(
         .unwrap_or(policy::DEFAULT_MAX_POLICY_SIZE);
     let request = SyncRequest {
         enable_secret,
-        groups: vec![
-            GroupTarget {
-                name: d.allow_group.clone(),
-                desired: desired.allow.clone(),
-                planned: None,
-            },
-            GroupTarget {
-                name: d.block_group.clone(),
-                desired: desired.block.clone(),
-                planned: None,
-            },
-        ],
+        groups: desired.targets(d),
         apply: options.command.pushes_lists(),
         record_observed: options.record_observed,
         save_config: d.save_config,

@@ -76,6 +76,9 @@ pub enum PlannedStatus {
 #[serde(deny_unknown_fields)]
 pub struct PlannedGroupEntry {
     pub name: String,
+    /// Which `object-group` it is (plans made before IPv6 groups: `ipv4`).
+    #[serde(default)]
+    pub family: crate::domain::Family,
     /// The digest of the managed entries the plan read.
     pub observed: String,
     /// The key of its change in `change_sets`; `null` when nothing changes.
@@ -153,6 +156,7 @@ impl SavedPlan {
                         }
                         PlannedGroupEntry {
                             name: g.name.clone(),
+                            family: g.family,
                             observed: g.observed.clone().unwrap_or_default(),
                             change_set: g.change_set.clone(),
                         }

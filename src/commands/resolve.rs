@@ -37,12 +37,14 @@ pub async fn run(args: ResolveArgs) -> Result<Outcome, Error> {
     let mut policies = Vec::new();
     let mut refused = None;
     for (name, p) in &loaded.inventory.policies {
+        let ipv6 = (loaded.devices().iter()).any(|d| d.ipv6 && d.policy.as_ref() == Some(name));
         match policy::build(
             snapshot,
             p,
             previous.as_ref(),
             args.shrink.allow_shrink,
             &[],
+            ipv6,
         ) {
             Ok(d) => policies.push((name.as_str(), d)),
             Err(source) => {

@@ -2,16 +2,21 @@
 //! prints back (`show object-group`, `show version`). Pure functions, tested
 //! on real device captures.
 
-use ipnet::Ipv4Net;
+use crate::domain::Family;
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use std::collections::BTreeSet;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// One network object-group as `show object-group` prints it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct GroupContents {
     pub name: String,
-    /// `host A` and `A MASK` entries: the ones tsfleet manages.
-    pub managed: BTreeSet<Ipv4Net>,
+    /// `Network object group` (IPv4) or `V6-Network object group` (IPv6).
+    pub family: Family,
+    /// `host A` and `A MASK` (IPv4) or `host A` and `A/LEN` (IPv6) entries:
+    /// the ones tsfleet manages, as addresses (IOS XE prints IPv6 in upper
+    /// case; the text is never compared).
+    pub managed: BTreeSet<IpNet>,
     /// Entries tsfleet never removes (`range`, `group-object`, `any`,
     /// `Description`), as printed.
     pub unmanaged: Vec<String>,
@@ -25,9 +30,9 @@ pub struct ParseError {
     pub message: &'static str,
 }
 
-/// Parse the network object-groups in `show object-group` output. Service
-/// and IPv6 groups are skipped; unknown entry forms are errors, so a reply
-/// tsfleet does not understand never looks like an empty group.
+/// Parse the network object-groups (IPv4 and IPv6) in `show object-group`
+/// output. Service groups are skipped; unknown entry forms are errors, so a
+/// reply tsfleet does not understand never looks like an empty group.
 pub fn parse_object_groups(output: &str) -> Result<Vec<GroupContents>, ParseError> {
     let mut groups = Vec::new();
     let mut current: Option<GroupContents> = None;
@@ -47,9 +52,16 @@ pub fn parse_object_groups(output: &str) -> Result<Vec<GroupContents>, ParseErro
             if let Some(g) = current.take() {
                 groups.push(g);
             }
-            if let Some(name) = line.strip_prefix("Network object group ") {
+            let header = [
+                ("Network object group ", Family::Ipv4),
+                ("V6-Network object group ", Family::Ipv6),
+            ]
+            .into_iter()
+            .find_map(|(prefix, family)| Some((line.strip_prefix(prefix)?, family)));
+            if let Some((name, family)) = header {
                 current = Some(GroupContents {
                     name: name.trim().to_string(),
+                    family,
                     ..Default::default()
                 });
                 skipping = false;
@@ -67,7 +79,7 @@ pub fn parse_object_groups(output: &str) -> Result<Vec<GroupContents>, ParseErro
             return Err(err("an entry before any group header"));
         };
         let entry = line.trim();
-        match parse_entry(entry) {
+        match parse_entry(group.family, entry) {
             Some(EntryKind::Managed(net)) => {
                 group.managed.insert(net);
             }
@@ -82,26 +94,53 @@ pub fn parse_object_groups(output: &str) -> Result<Vec<GroupContents>, ParseErro
 }
 
 /// The contents of group `name` in `show object-group name NAME` output;
-/// IOS prints nothing for a group that does not exist, which is an empty group.
-pub fn parse_group(output: &str, name: &str) -> Result<GroupContents, ParseError> {
+/// IOS prints nothing for a group that does not exist (and IOS XE deletes
+/// an IPv6 group that became empty), which is an empty group of `family`.
+/// A group of that name in the other family is returned as found: the
+/// caller refuses it.
+pub fn parse_group(output: &str, name: &str, family: Family) -> Result<GroupContents, ParseError> {
     Ok(parse_object_groups(output)?
         .into_iter()
         .find(|g| g.name == name)
         .unwrap_or_else(|| GroupContents {
             name: name.to_string(),
+            family,
             ..Default::default()
         }))
 }
 
 enum EntryKind {
-    Managed(Ipv4Net),
+    Managed(IpNet),
     Unmanaged,
 }
 
-fn parse_entry(entry: &str) -> Option<EntryKind> {
+fn parse_entry(family: Family, entry: &str) -> Option<EntryKind> {
+    match family {
+        Family::Ipv4 => parse_v4_entry(entry),
+        Family::Ipv6 => parse_v6_entry(entry),
+    }
+}
+
+/// `host A`, `A/LEN`, `group-object G`, `any`, `Description …`; any case.
+fn parse_v6_entry(entry: &str) -> Option<EntryKind> {
     let words: Vec<&str> = entry.split_whitespace().collect();
     match words.as_slice() {
-        ["host", a] => Some(EntryKind::Managed(Ipv4Net::new(a.parse().ok()?, 32).ok()?)),
+        [host, a] if host.eq_ignore_ascii_case("host") => Some(EntryKind::Managed(
+            Ipv6Net::new(a.parse::<Ipv6Addr>().ok()?, 128).ok()?.into(),
+        )),
+        ["group-object", _] | ["any"] => Some(EntryKind::Unmanaged),
+        ["Description", ..] | ["description", ..] => Some(EntryKind::Unmanaged),
+        [p] => Some(EntryKind::Managed(p.parse::<Ipv6Net>().ok()?.into())),
+        _ => None,
+    }
+}
+
+fn parse_v4_entry(entry: &str) -> Option<EntryKind> {
+    let words: Vec<&str> = entry.split_whitespace().collect();
+    match words.as_slice() {
+        ["host", a] => Some(EntryKind::Managed(
+            Ipv4Net::new(a.parse().ok()?, 32).ok()?.into(),
+        )),
         ["range", a, b] => {
             a.parse::<Ipv4Addr>().ok()?;
             b.parse::<Ipv4Addr>().ok()?;
@@ -113,16 +152,16 @@ fn parse_entry(entry: &str) -> Option<EntryKind> {
             let addr: Ipv4Addr = a.parse().ok()?;
             let mask: Ipv4Addr = m.parse().ok()?;
             let len = ipnet::ipv4_mask_to_prefix(mask).ok()?;
-            Some(EntryKind::Managed(Ipv4Net::new(addr, len).ok()?))
+            Some(EntryKind::Managed(Ipv4Net::new(addr, len).ok()?.into()))
         }
         _ => None,
     }
 }
 
-/// A managed entry line (`host A`, `A MASK`) back to its prefix, as
+/// A managed entry line of a `family` group back to its prefix, as
 /// [`entry_line`] writes it; `None` for anything else.
-pub fn managed_entry(line: &str) -> Option<Ipv4Net> {
-    match parse_entry(line)? {
+pub fn managed_entry(family: Family, line: &str) -> Option<IpNet> {
+    match parse_entry(family, line)? {
         EntryKind::Managed(net) => Some(net),
         EntryKind::Unmanaged => None,
     }
@@ -131,16 +170,29 @@ pub fn managed_entry(line: &str) -> Option<Ipv4Net> {
 /// The digest of a group's managed entries (`sha256:` hex over each entry
 /// line in sorted order, each ending in a newline): what a saved plan
 /// records a group held, and `apply --plan` compares before sending anything.
-pub fn entries_digest(managed: &BTreeSet<Ipv4Net>) -> String {
+pub fn entries_digest(managed: &BTreeSet<IpNet>) -> String {
     crate::domain::sha256_digest(managed.iter().map(|n| format!("{}\n", entry_line(n))))
 }
 
-/// The entry line for a prefix: `host A` for a /32, `A MASK` otherwise.
-pub fn entry_line(net: &Ipv4Net) -> String {
-    if net.prefix_len() == 32 {
-        format!("host {}", net.addr())
-    } else {
-        format!("{} {}", net.network(), net.netmask())
+/// The entry line for a prefix: IPv4 `host A` for a /32, `A MASK`
+/// otherwise; IPv6 `host A` for a /128, `A/LEN` otherwise, in upper case
+/// and compressed, as IOS XE prints them back.
+pub fn entry_line(net: &IpNet) -> String {
+    match net {
+        IpNet::V4(n) if n.prefix_len() == 32 => format!("host {}", n.addr()),
+        IpNet::V4(n) => format!("{} {}", n.network(), n.netmask()),
+        IpNet::V6(n) if n.prefix_len() == 128 => {
+            format!("host {}", n.addr().to_string().to_ascii_uppercase())
+        }
+        IpNet::V6(n) => format!("{}/{}", n.network(), n.prefix_len()).to_ascii_uppercase(),
+    }
+}
+
+/// The configuration command that enters (and creates) a group.
+pub fn group_command(family: Family, name: &str) -> String {
+    match family {
+        Family::Ipv4 => format!("object-group network {name}"),
+        Family::Ipv6 => format!("object-group v6-network {name}"),
     }
 }
 
@@ -194,7 +246,7 @@ mod tests {
         std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
     }
 
-    fn net(s: &str) -> Ipv4Net {
+    fn net(s: &str) -> IpNet {
         s.parse().unwrap()
     }
 
@@ -228,32 +280,78 @@ mod tests {
     }
 
     #[test]
-    fn ipv6_groups_are_skipped() {
-        assert_eq!(
-            parse_object_groups(&fixture("show_object-group-v6.ntc.raw")).unwrap(),
-            []
+    fn ipv6_groups_of_the_real_capture_are_read_as_addresses() {
+        let groups = parse_object_groups(&fixture("show_object-group-v6.ntc.raw")).unwrap();
+        assert_eq!(groups.len(), 1, "the V6-Service group is skipped");
+        let g = &groups[0];
+        assert_eq!((g.name.as_str(), g.family), ("TEST-v6-obj", Family::Ipv6));
+        let expected: BTreeSet<IpNet> = [
+            "2001:db8::1:1111/128",
+            "2001:db8::2:2222/128",
+            "2001:db8:111:1::/48",
+            "2001:db8:222:2::/48",
+        ]
+        .iter()
+        .map(|s| net(s))
+        .collect();
+        assert_eq!(g.managed, expected);
+        // IOS XE's upper case reads as the same addresses.
+        let upper = fixture("show_object-group-v6.ntc.raw").to_ascii_uppercase();
+        let upper = upper.replace(
+            "V6-NETWORK OBJECT GROUP TEST-V6-OBJ",
+            "V6-Network object group TEST-v6-obj",
         );
+        let upper = upper
+            .replace(" HOST ", " host ")
+            .replace("V6-SERVICE OBJECT GROUP", "V6-Service object group");
+        let g = parse_group(&upper, "TEST-v6-obj", Family::Ipv6).unwrap();
+        assert_eq!(g.managed, expected);
+    }
+
+    #[test]
+    fn ipv6_entry_lines_are_upper_case_and_round_trip() {
+        assert_eq!(entry_line(&net("2001:db8::1/128")), "host 2001:DB8::1");
+        assert_eq!(entry_line(&net("2001:db8:1::/48")), "2001:DB8:1::/48");
+        for s in ["2001:db8::1/128", "2001:db8:1::/48", "::/0"] {
+            let line = entry_line(&net(s));
+            assert_eq!(managed_entry(Family::Ipv6, &line), Some(net(s)), "{line}");
+            assert_eq!(managed_entry(Family::Ipv4, &line), None, "{line}");
+        }
     }
 
     #[test]
     fn an_absent_group_is_empty_and_crlf_is_accepted() {
         assert_eq!(
-            parse_group("", "threatstop-block").unwrap().managed.len(),
+            parse_group("", "threatstop-block", Family::Ipv4)
+                .unwrap()
+                .managed
+                .len(),
             0
         );
         let out =
             "Network object group threatstop-block\r\n host 192.0.2.1\r\n 10.0.0.0 255.0.0.0\r\n";
-        let g = parse_group(out, "threatstop-block").unwrap();
+        let g = parse_group(out, "threatstop-block", Family::Ipv4).unwrap();
         assert_eq!(g.managed.len(), 2);
     }
 
     #[test]
     fn unknown_output_is_an_error_not_an_empty_group() {
-        let e = parse_group("% Invalid input detected at '^' marker.", "G").unwrap_err();
+        let e =
+            parse_group("% Invalid input detected at '^' marker.", "G", Family::Ipv4).unwrap_err();
         assert_eq!(e.line, 1);
-        let e = parse_group("Network object group G\n host 300.1.1.1\n", "G").unwrap_err();
+        let e = parse_group(
+            "Network object group G\n host 300.1.1.1\n",
+            "G",
+            Family::Ipv4,
+        )
+        .unwrap_err();
         assert_eq!(e.message, "not a network object-group entry");
-        let e = parse_group("Network object group G\n 10.0.0.0 255.0.255.0\n", "G").unwrap_err();
+        let e = parse_group(
+            "Network object group G\n 10.0.0.0 255.0.255.0\n",
+            "G",
+            Family::Ipv4,
+        )
+        .unwrap_err();
         assert_eq!(e.line, 2, "a non-contiguous mask is not a prefix");
     }
 
@@ -261,7 +359,12 @@ mod tests {
     fn entry_lines_round_trip() {
         for s in ["192.0.2.1/32", "10.0.0.0/8", "198.51.100.0/24", "0.0.0.0/0"] {
             let line = entry_line(&net(s));
-            let g = parse_group(&format!("Network object group G\n {line}\n"), "G").unwrap();
+            let g = parse_group(
+                &format!("Network object group G\n {line}\n"),
+                "G",
+                Family::Ipv4,
+            )
+            .unwrap();
             assert_eq!(g.managed.into_iter().next().unwrap(), net(s), "{line}");
         }
         assert_eq!(entry_line(&net("192.0.2.1/32")), "host 192.0.2.1");

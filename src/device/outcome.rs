@@ -6,6 +6,7 @@
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct GroupOutcome {
     pub name: String,
+    pub family: crate::domain::Family,
     /// The digest of the managed entries read before any change
     /// ([`super::ios::entries_digest`]): what a saved plan pins.
     pub observed: Option<String>,

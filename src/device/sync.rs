@@ -23,8 +23,9 @@ use super::DeviceError;
 use super::ios::{self, GroupContents};
 pub use super::outcome::{GroupOutcome, SyncOutcome};
 use super::shell::{CliSession, Link, PushResult};
+use crate::domain::Family;
 use crate::plan::{self, Change};
-use ipnet::Ipv4Net;
+use ipnet::IpNet;
 use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -33,9 +34,11 @@ use std::sync::Arc;
 #[derive(Clone, Debug)]
 pub struct GroupTarget {
     pub name: String,
+    /// `object-group network` (IPv4) or `object-group v6-network` (IPv6).
+    pub family: Family,
     /// Shared by every device of the policy: a run keeps one copy per
     /// policy, not one per device (`runner::prepare`).
-    pub desired: Arc<BTreeSet<Ipv4Net>>,
+    pub desired: Arc<BTreeSet<IpNet>>,
     /// `apply --plan`: what the saved plan read and will change; `desired`
     /// is then ignored and becomes what was read with the plan's change
     /// made ([`desired_of_plan`]), once the group is found as the plan saw it.
@@ -57,15 +60,17 @@ pub struct PlannedGroup {
 /// held or an add of one already held is refused (the plan was not made
 /// from `observed`), naming the line.
 pub fn desired_of_plan(
-    observed: &BTreeSet<Ipv4Net>,
+    family: Family,
+    observed: &BTreeSet<IpNet>,
     set: Option<&plan::ChangeSet>,
-) -> Result<BTreeSet<Ipv4Net>, String> {
+) -> Result<BTreeSet<IpNet>, String> {
     let mut desired = observed.clone();
     let Some(set) = set else {
         return Ok(desired);
     };
     let entry = |line: &String| {
-        ios::managed_entry(line).ok_or_else(|| format!("{line:?} in the plan is not an entry"))
+        ios::managed_entry(family, line)
+            .ok_or_else(|| format!("{line:?} in the plan is not an {family} entry"))
     };
     for line in set.remove() {
         if !desired.remove(&entry(line)?) {
@@ -137,7 +142,7 @@ fn planned_target(
     device: &str,
     group: &GroupTarget,
     planned: &PlannedGroup,
-    managed: &BTreeSet<Ipv4Net>,
+    managed: &BTreeSet<IpNet>,
     observed: &str,
 ) -> Result<GroupTarget, DeviceError> {
     if planned.observed != observed {
@@ -148,15 +153,16 @@ fn planned_target(
             found: observed.to_string(),
         });
     }
-    let desired = desired_of_plan(managed, planned.change_set.as_deref()).map_err(|reason| {
-        DeviceError::Refused {
+    let desired = desired_of_plan(group.family, managed, planned.change_set.as_deref()).map_err(
+        |reason| DeviceError::Refused {
             device: device.to_string(),
             group: group.name.clone(),
             reason,
-        }
-    })?;
+        },
+    )?;
     Ok(GroupTarget {
         name: group.name.clone(),
+        family: group.family,
         desired: Arc::new(desired),
         planned: None,
     })
@@ -196,7 +202,7 @@ async fn sync_inner<L: Link>(
     let mut current = Vec::with_capacity(request.groups.len());
     let mut targets = Vec::with_capacity(request.groups.len());
     for ((group, output), command) in request.groups.iter().zip(&outputs[2..]).zip(&shows) {
-        let contents = parse_group_output(session, command, output, &group.name)?;
+        let contents = parse_group_output(session, command, output, group)?;
         // A saved plan's group is compared with what was read: always then.
         let observed = (request.record_observed || group.planned.is_some())
             .then(|| ios::entries_digest(&contents.managed));
@@ -211,7 +217,7 @@ async fn sync_inner<L: Link>(
             _ => Cow::Borrowed(group),
         };
         let diff = plan::diff(&contents.managed, &group.desired);
-        let entries = |nets: &[Ipv4Net]| nets.iter().map(ios::entry_line).collect();
+        let entries = |nets: &[IpNet]| nets.iter().map(ios::entry_line).collect();
         let change_set = (!diff.is_empty()).then(|| {
             request.change_sets.intern(plan::ChangeSet::new(
                 &group.name,
@@ -221,6 +227,7 @@ async fn sync_inner<L: Link>(
         });
         outcome.groups.push(GroupOutcome {
             name: group.name.clone(),
+            family: group.family,
             observed,
             change_set,
             added: diff.add.len(),
@@ -323,7 +330,7 @@ async fn push_group<L: Link>(
         reason: e.to_string(),
     };
     plan::order(&plan::diff(&original.managed, &group.desired)).map_err(refuse)?;
-    let object_group = format!("object-group network {}", group.name);
+    let object_group = ios::group_command(group.family, &group.name);
     if enter {
         // Typed ahead in one round trip: a `%` answer to either line still
         // names its own command ([`CliSession::commands`]), and a refused
@@ -341,7 +348,7 @@ async fn push_group<L: Link>(
     let mut holds = old.clone();
     let mut fresh = true;
     // A stop during the adds aims back at the old list.
-    let mut target: &BTreeSet<Ipv4Net> = &group.desired;
+    let mut target: &BTreeSet<IpNet> = &group.desired;
     let mut stopped = false;
     // Push rounds of the adds, and of the removals.
     let mut rounds = [0u32; 2];
@@ -356,7 +363,7 @@ async fn push_group<L: Link>(
             });
         }
         if step.is_empty() {
-            holds = read_back(session, &group.name).await?.managed;
+            holds = read_back(session, group).await?.managed;
             fresh = true;
             tally(result, old, &holds);
             continue;
@@ -412,7 +419,7 @@ async fn push_group<L: Link>(
             }));
             fresh = false;
         } else {
-            holds = read_back(session, &group.name).await?.managed;
+            holds = read_back(session, group).await?.managed;
             fresh = true;
         }
         tally(result, old, &holds);
@@ -440,7 +447,7 @@ async fn push_group<L: Link>(
 }
 
 /// The counts of what the group holds of this run's changes.
-fn tally(result: &mut GroupOutcome, old: &BTreeSet<Ipv4Net>, holds: &BTreeSet<Ipv4Net>) {
+fn tally(result: &mut GroupOutcome, old: &BTreeSet<IpNet>, holds: &BTreeSet<IpNet>) {
     result.added = holds.difference(old).count();
     result.removed = old.difference(holds).count();
 }
@@ -449,8 +456,8 @@ fn tally(result: &mut GroupOutcome, old: &BTreeSet<Ipv4Net>, holds: &BTreeSet<Ip
 fn refusal<L: Link>(
     session: &CliSession<L>,
     group: &GroupTarget,
-    old: &BTreeSet<Ipv4Net>,
-    holds: &BTreeSet<Ipv4Net>,
+    old: &BTreeSet<IpNet>,
+    holds: &BTreeSet<IpNet>,
     line: &str,
     message: &str,
     pushed: &PushResult,
@@ -482,24 +489,39 @@ fn refusal<L: Link>(
 /// Read a group back from configuration mode (`do show object-group name G`).
 async fn read_back<L: Link>(
     session: &mut CliSession<L>,
-    name: &str,
+    group: &GroupTarget,
 ) -> Result<GroupContents, DeviceError> {
-    super::phase(&format!("verifying {name}"));
-    let command = format!("do show object-group name {name}");
+    super::phase(&format!("verifying {}", group.name));
+    let command = format!("do show object-group name {}", group.name);
     let output = session.command(&command).await?;
-    parse_group_output(session, &command, &output, name)
+    parse_group_output(session, &command, &output, group)
 }
 
+/// The group as read; a group of that name in the other family is refused
+/// before anything is sent (IOS has one namespace for both).
 fn parse_group_output<L: Link>(
     session: &CliSession<L>,
     command: &str,
     output: &str,
-    name: &str,
+    group: &GroupTarget,
 ) -> Result<GroupContents, DeviceError> {
-    ios::parse_group(output, name).map_err(|e| DeviceError::Protocol {
-        device: session.device().to_string(),
-        reason: format!("cannot read the answer to `{command}`: {e}"),
-    })
+    let contents =
+        ios::parse_group(output, &group.name, group.family).map_err(|e| DeviceError::Protocol {
+            device: session.device().to_string(),
+            reason: format!("cannot read the answer to `{command}`: {e}"),
+        })?;
+    if contents.family != group.family {
+        return Err(DeviceError::Refused {
+            device: session.device().to_string(),
+            group: group.name.clone(),
+            reason: format!(
+                "the device has an {} object-group of this name, and tsfleet keeps its {} entries here: \
+                 give the {} groups other names in the inventory",
+                contents.family, group.family, group.family
+            ),
+        });
+    }
+    Ok(contents)
 }
 
 /// The IOS line for one change.
@@ -594,23 +616,25 @@ mod tests {
         .unwrap()
     }
 
-    fn nets(range: std::ops::Range<u32>) -> BTreeSet<Ipv4Net> {
+    fn nets(range: std::ops::Range<u32>) -> BTreeSet<IpNet> {
         range
-            .map(|i| Ipv4Net::new((0x0A00_0000 + i).into(), 32).unwrap())
+            .map(|i| IpNet::new(std::net::Ipv4Addr::from(0x0A00_0000 + i).into(), 32).unwrap())
             .collect()
     }
 
-    fn request(block: BTreeSet<Ipv4Net>, allow: BTreeSet<Ipv4Net>) -> SyncRequest {
+    fn request(block: BTreeSet<IpNet>, allow: BTreeSet<IpNet>) -> SyncRequest {
         SyncRequest {
             enable_secret: Some("en".into()),
             groups: vec![
                 GroupTarget {
                     name: "threatstop-allow".into(),
+                    family: Family::Ipv4,
                     desired: Arc::new(allow),
                     planned: None,
                 },
                 GroupTarget {
                     name: "threatstop-block".into(),
+                    family: Family::Ipv4,
                     desired: Arc::new(block),
                     planned: None,
                 },
@@ -622,7 +646,7 @@ mod tests {
         }
     }
 
-    fn managed(state: &SharedState, group: &str) -> BTreeSet<Ipv4Net> {
+    fn managed(state: &SharedState, group: &str) -> BTreeSet<IpNet> {
         let s = state.lock().unwrap();
         let g = s.group(group);
         let text: String = g
@@ -634,7 +658,9 @@ mod tests {
                 t
             })
             .unwrap_or_default();
-        ios::parse_group(&text, group).unwrap().managed
+        ios::parse_group(&text, group, Family::Ipv4)
+            .unwrap()
+            .managed
     }
 
     async fn run(
@@ -672,7 +698,7 @@ mod tests {
         assert_eq!(managed(&state, "threatstop-block"), block);
         assert_eq!(managed(&state, "threatstop-allow"), allow);
 
-        let churned: BTreeSet<Ipv4Net> = nets(50..5050);
+        let churned: BTreeSet<IpNet> = nets(50..5050);
         let out = run(
             &state,
             &request(churned.clone(), allow.clone()),
@@ -809,7 +835,7 @@ mod tests {
         session.enable(Some("en")).await.unwrap();
         // Terminal length is still 24: the output comes in pages.
         let out = session.command("show object-group name G").await.unwrap();
-        let g = ios::parse_group(&out, "G").unwrap();
+        let g = ios::parse_group(&out, "G", Family::Ipv4).unwrap();
         assert_eq!(g.managed.len(), 100, "{out}");
     }
 
@@ -861,8 +887,16 @@ mod tests {
     }
 
     /// A device whose block group holds `block` (saved).
-    fn holding(block: &BTreeSet<Ipv4Net>) -> SharedState {
-        let entries = block.iter().map(|n| Entry::Host(n.addr())).collect();
+    fn holding(block: &BTreeSet<IpNet>) -> SharedState {
+        let entries = block
+            .iter()
+            .map(|n| {
+                Entry::Host(match n.addr() {
+                    std::net::IpAddr::V4(a) => a,
+                    _ => unreachable!(),
+                })
+            })
+            .collect();
         device(Config {
             groups: vec![ObjectGroup {
                 name: "threatstop-block".into(),
@@ -1225,14 +1259,17 @@ mod tests {
         assert_eq!(err.class(), ErrorClass::Protocol, "{err}");
     }
 
-    fn any_nets() -> impl proptest::strategy::Strategy<Value = BTreeSet<Ipv4Net>> {
+    fn any_nets() -> impl proptest::strategy::Strategy<Value = BTreeSet<IpNet>> {
         use proptest::prelude::*;
         // Hosts and networks of several lengths, so both entry forms are read back.
         proptest::collection::btree_set(
             (0u32..48, prop::sample::select(vec![32u8, 30, 24, 16])).prop_map(|(i, len)| {
-                Ipv4Net::new((0x0A00_0000 + (i << 16)).into(), len)
-                    .unwrap()
-                    .trunc()
+                IpNet::new(
+                    std::net::Ipv4Addr::from(0x0A00_0000 + (i << 16)).into(),
+                    len,
+                )
+                .unwrap()
+                .trunc()
             }),
             0..30,
         )
@@ -1248,9 +1285,9 @@ mod tests {
             planned in any_nets(),
         ) {
             let diff = plan::diff(&observed, &planned);
-            let lines = |n: &[Ipv4Net]| n.iter().map(ios::entry_line).collect::<Vec<_>>();
+            let lines = |n: &[IpNet]| n.iter().map(ios::entry_line).collect::<Vec<_>>();
             let set = plan::ChangeSet::new("g", lines(&diff.add), lines(&diff.remove));
-            let desired = desired_of_plan(&observed, Some(&set)).unwrap();
+            let desired = desired_of_plan(Family::Ipv4, &observed, Some(&set)).unwrap();
             proptest::prop_assert_eq!(&desired, &planned);
             let again = plan::diff(&observed, &desired);
             let same = plan::ChangeSet::new("g", lines(&again.add), lines(&again.remove));
@@ -1266,11 +1303,11 @@ mod tests {
     }
 
     fn prop_assert_ne_or_err(
-        observed: &BTreeSet<Ipv4Net>,
+        observed: &BTreeSet<IpNet>,
         set: &plan::ChangeSet,
-        planned: &BTreeSet<Ipv4Net>,
+        planned: &BTreeSet<IpNet>,
     ) -> Result<(), proptest::test_runner::TestCaseError> {
-        if let Ok(got) = desired_of_plan(observed, Some(set)) {
+        if let Ok(got) = desired_of_plan(Family::Ipv4, observed, Some(set)) {
             proptest::prop_assert_ne!(&got, planned);
         }
         Ok(())
@@ -1278,22 +1315,22 @@ mod tests {
 
     #[test]
     fn a_change_set_that_does_not_fit_the_group_is_refused_naming_the_line() {
-        let held: BTreeSet<Ipv4Net> = ["10.0.0.1/32".parse().unwrap()].into();
+        let held: BTreeSet<IpNet> = ["10.0.0.1/32".parse().unwrap()].into();
         let twice = plan::ChangeSet::new("g", vec!["host 10.0.0.1".into()], vec![]);
-        let e = desired_of_plan(&held, Some(&twice)).unwrap_err();
+        let e = desired_of_plan(Family::Ipv4, &held, Some(&twice)).unwrap_err();
         assert!(
             e.contains("host 10.0.0.1") && e.contains("holds already"),
             "{e}"
         );
         let gone = plan::ChangeSet::new("g", vec![], vec!["host 10.0.0.2".into()]);
-        let e = desired_of_plan(&held, Some(&gone)).unwrap_err();
+        let e = desired_of_plan(Family::Ipv4, &held, Some(&gone)).unwrap_err();
         assert!(e.contains("does not hold"), "{e}");
         let junk = plan::ChangeSet::new("g", vec!["range 1.1.1.1 1.1.1.2".into()], vec![]);
         assert!(
-            desired_of_plan(&held, Some(&junk))
+            desired_of_plan(Family::Ipv4, &held, Some(&junk))
                 .unwrap_err()
-                .contains("not an entry")
+                .contains("is not an IPv4 entry")
         );
-        assert_eq!(desired_of_plan(&held, None).unwrap(), held);
+        assert_eq!(desired_of_plan(Family::Ipv4, &held, None).unwrap(), held);
     }
 }

@@ -1,5 +1,6 @@
 //! Parse-once value types shared by every layer: list names, DNS servers,
-//! upload URLs, the run kind, shards and device error classes. Each is built
+//! upload URLs, the run kind, shards, device error classes and address
+//! families. Each is built
 //! by a constructor that validates (`FromStr`) and shows itself with
 //! `Display`, so the layers above pass checked values instead of re-checking
 //! strings. Also [`escape_controls`], which makes device text safe to print,
@@ -12,6 +13,7 @@ mod age;
 mod digest;
 mod dns_server;
 mod error_class;
+mod family;
 mod host;
 mod list_name;
 mod run_kind;
@@ -23,6 +25,7 @@ pub use age::{AgeError, age_past};
 pub use digest::sha256_digest;
 pub use dns_server::DnsServer;
 pub use error_class::ErrorClass;
+pub use family::Family;
 pub use host::host_problem;
 pub use list_name::ListName;
 pub use run_kind::RunKind;

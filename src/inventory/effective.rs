@@ -17,6 +17,8 @@ use std::time::Duration;
 pub const DEFAULT_PORT: u16 = 22;
 pub const DEFAULT_BLOCK_GROUP: &str = "threatstop-block";
 pub const DEFAULT_ALLOW_GROUP: &str = "threatstop-allow";
+pub const DEFAULT_BLOCK_GROUP_V6: &str = "threatstop-block-v6";
+pub const DEFAULT_ALLOW_GROUP_V6: &str = "threatstop-allow-v6";
 pub const DEFAULT_KNOWN_HOSTS: &str = "~/.ssh/known_hosts";
 pub const DEFAULT_CONNECT_TIMEOUT_MS: u64 = 10_000;
 pub const DEFAULT_COMMAND_TIMEOUT_MS: u64 = 30_000;
@@ -39,6 +41,11 @@ pub struct ResolvedDevice {
     pub policy: Option<String>,
     pub block_group: String,
     pub allow_group: String,
+    /// Whether the lists' IPv6 items go into `block_group_v6` and
+    /// `allow_group_v6` (`object-group v6-network`, IOS XE only).
+    pub ipv6: bool,
+    pub block_group_v6: String,
+    pub allow_group_v6: String,
     pub host_key_policy: HostKeyPolicy,
     pub known_hosts: PathBuf,
     pub legacy_algorithms: bool,
@@ -230,19 +237,31 @@ fn resolve_one(
         setting!(block_group, Some(DEFAULT_BLOCK_GROUP.to_string())).unwrap_or_default();
     let allow_group =
         setting!(allow_group, Some(DEFAULT_ALLOW_GROUP.to_string())).unwrap_or_default();
-    if block_group == allow_group {
-        let origin = origins
-            .get("allow_group")
-            .cloned()
-            .unwrap_or(Origin::Device);
+    let ipv6 = setting!(ipv6, Some(false)).unwrap_or(false);
+    let block_group_v6 =
+        setting!(block_group_v6, Some(DEFAULT_BLOCK_GROUP_V6.to_string())).unwrap_or_default();
+    let allow_group_v6 =
+        setting!(allow_group_v6, Some(DEFAULT_ALLOW_GROUP_V6.to_string())).unwrap_or_default();
+    // IOS keeps one namespace for every object-group: the IPv6 names must
+    // differ from the IPv4 ones too, when they are used.
+    let mut names = vec![("block_group", &block_group), ("allow_group", &allow_group)];
+    if ipv6 {
+        names.push(("block_group_v6", &block_group_v6));
+        names.push(("allow_group_v6", &allow_group_v6));
+    }
+    for (at, (key, name)) in names.iter().enumerate() {
+        let Some((first, _)) = names[..at].iter().find(|(_, n)| n == name) else {
+            continue;
+        };
+        let origin = origins.get(key).cloned().unwrap_or(Origin::Device);
         let mut p = level_path(&origin, i);
-        p.push(Seg::Key("allow_group"));
+        p.push(Seg::Key(key));
         errors.push(
             Diagnostic::new(
                 tree.value(&p).or(entry),
-                format!("{here}: `block_group` and `allow_group` are both `{block_group}`"),
+                format!("{here}: `{first}` and `{key}` are both `{name}`"),
             )
-            .help("the block and allow lists need two different object-groups"),
+            .help("each list needs its own object-group: give them different names"),
         );
     }
     let host_key_policy =
@@ -273,6 +292,9 @@ fn resolve_one(
         policy,
         block_group,
         allow_group,
+        ipv6,
+        block_group_v6,
+        allow_group_v6,
         host_key_policy,
         known_hosts,
         legacy_algorithms,

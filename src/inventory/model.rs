@@ -140,6 +140,14 @@ pub struct DeviceSettings {
     pub block_group: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allow_group: Option<String>,
+    /// Carry the lists' IPv6 items into `object-group v6-network` groups
+    /// (IOS XE only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipv6: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub block_group_v6: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_group_v6: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host_key_policy: Option<HostKeyPolicy>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -199,6 +207,12 @@ struct DeviceEntry {
     #[serde(default)]
     allow_group: Option<String>,
     #[serde(default)]
+    ipv6: Option<bool>,
+    #[serde(default)]
+    block_group_v6: Option<String>,
+    #[serde(default)]
+    allow_group_v6: Option<String>,
+    #[serde(default)]
     host_key_policy: Option<HostKeyPolicy>,
     #[serde(default)]
     known_hosts: Option<PathBuf>,
@@ -227,6 +241,9 @@ impl From<DeviceEntry> for Device {
                 policy: e.policy,
                 block_group: e.block_group,
                 allow_group: e.allow_group,
+                ipv6: e.ipv6,
+                block_group_v6: e.block_group_v6,
+                allow_group_v6: e.allow_group_v6,
                 host_key_policy: e.host_key_policy,
                 known_hosts: e.known_hosts,
                 legacy_algorithms: e.legacy_algorithms,
@@ -255,6 +272,9 @@ mod tests {
             policy: Some("p".into()),
             block_group: Some("b".into()),
             allow_group: Some("a".into()),
+            ipv6: Some(true),
+            block_group_v6: Some("b6".into()),
+            allow_group_v6: Some("a6".into()),
             host_key_policy: Some(HostKeyPolicy::AcceptNew),
             known_hosts: Some("kh".into()),
             legacy_algorithms: Some(false),

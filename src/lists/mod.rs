@@ -26,6 +26,7 @@ pub mod snapshot;
 use crate::inventory::Inventory;
 use apl::AplPrefix;
 use dns::{FetchedList, ListFailure, ResolveConfig};
+use ipnet::IpNet;
 use snapshot::{Entry, ListSnapshot, Skipped, SubListSummary};
 use std::collections::BTreeSet;
 
@@ -110,9 +111,6 @@ pub async fn resolve(inventory: &Inventory) -> Result<Resolution, ListsError> {
     Ok(Resolution { snapshot, fetched })
 }
 
-/// Why an item is in `skipped` rather than `prefixes`.
-const IPV6_SKIPPED: &str = "IPv6 is not supported yet (IPv4 object-groups only)";
-
 /// Split a fetched list into positive, excluded and skipped items.
 pub fn to_snapshot(list: &FetchedList) -> ListSnapshot {
     let mut prefixes = Vec::new();
@@ -130,28 +128,9 @@ pub fn to_snapshot(list: &FetchedList) -> ListSnapshot {
             skipped: 0,
         };
         for item in &sub.items {
-            match item.prefix {
-                AplPrefix::V4(prefix) => {
-                    let entry = Entry {
-                        prefix,
-                        sublist: sub.name.clone(),
-                    };
-                    if item.negated {
-                        summary.excluded += 1;
-                        excluded.push(entry);
-                    } else {
-                        summary.prefixes += 1;
-                        prefixes.push(entry);
-                    }
-                }
-                AplPrefix::V6(_) => {
-                    summary.skipped += 1;
-                    skipped.push(Skipped {
-                        item: item.to_string(),
-                        sublist: sub.name.clone(),
-                        reason: IPV6_SKIPPED.into(),
-                    });
-                }
+            let prefix = match item.prefix {
+                AplPrefix::V4(p) => IpNet::V4(p),
+                AplPrefix::V6(p) => IpNet::V6(p),
                 AplPrefix::Other { family, .. } => {
                     summary.skipped += 1;
                     skipped.push(Skipped {
@@ -159,7 +138,19 @@ pub fn to_snapshot(list: &FetchedList) -> ListSnapshot {
                         sublist: sub.name.clone(),
                         reason: format!("unknown address family {family}"),
                     });
+                    continue;
                 }
+            };
+            let entry = Entry {
+                prefix,
+                sublist: sub.name.clone(),
+            };
+            if item.negated {
+                summary.excluded += 1;
+                excluded.push(entry);
+            } else {
+                summary.prefixes += 1;
+                prefixes.push(entry);
             }
         }
         sublists.push(summary);

@@ -23,7 +23,7 @@
 
 use super::snapshot::{ListSnapshot, Snapshot};
 use crate::inventory::Policy;
-use ipnet::{Ipv4Net, Ipv4Subnets};
+use ipnet::{IpNet, Ipv4Net, Ipv4Subnets, Ipv6Net};
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
@@ -39,6 +39,9 @@ pub struct DevicePolicy {
     pub block: Vec<Ipv4Net>,
     /// Sorted by address.
     pub allow: Vec<Ipv4Net>,
+    /// The IPv6 sides, built only for a policy some `ipv6: true` device uses.
+    pub block_v6: Vec<Ipv6Net>,
+    pub allow_v6: Vec<Ipv6Net>,
     pub report: PolicyReport,
 }
 
@@ -183,6 +186,7 @@ pub fn build(
     previous: Option<&Baseline>,
     allow_shrink: bool,
     own: &[OwnAddress],
+    _ipv6: bool,
 ) -> Result<DevicePolicy, PolicyError> {
     let floor = policy.min_prefix_len.unwrap_or(DEFAULT_MIN_PREFIX_LEN);
     if floor > 32 {
@@ -262,6 +266,8 @@ pub fn build(
     Ok(DevicePolicy {
         block: capped.block,
         allow: capped.allow,
+        block_v6: Vec::new(),
+        allow_v6: Vec::new(),
         report,
     })
 }
@@ -339,9 +345,13 @@ fn list_prefixes(list: &ListSnapshot, floor: u8, report: &mut PolicyReport) -> V
         }
         used
     };
+    let v4 = |e: &super::snapshot::Entry| match e.prefix {
+        IpNet::V4(p) => Some(p),
+        IpNet::V6(_) => None,
+    };
     let mut positives = Vec::with_capacity(list.prefixes.len());
-    for e in &list.prefixes {
-        let p = canon(e.prefix);
+    for p in list.prefixes.iter().filter_map(v4) {
+        let p = canon(p);
         if p.prefix_len() < floor {
             report.too_broad.push(ListPrefix {
                 list: list.name.clone(),
@@ -351,7 +361,7 @@ fn list_prefixes(list: &ListSnapshot, floor: u8, report: &mut PolicyReport) -> V
             positives.push(p);
         }
     }
-    let excluded: Vec<Ipv4Net> = list.excluded.iter().map(|e| canon(e.prefix)).collect();
+    let excluded: Vec<Ipv4Net> = list.excluded.iter().filter_map(v4).map(canon).collect();
     report.excluded += excluded.len();
     report.skipped += list.skipped.len();
     if excluded.is_empty() {
@@ -524,7 +534,7 @@ mod tests {
 
     fn list(name: &str, prefixes: &[&str], excluded: &[&str]) -> ListSnapshot {
         let e = |p: &&str| Entry {
-            prefix: net(p),
+            prefix: net(p).into(),
             sublist: name.into(),
         };
         ListSnapshot {
@@ -586,7 +596,7 @@ mod tests {
             min_prefix_len: Some(8),
             ..policy(&["b"], &[])
         };
-        let d = build(&snap, &p, None, false, &[]).unwrap();
+        let d = build(&snap, &p, None, false, &[], false).unwrap();
         assert_eq!(d.block, nets(&["10.1.0.0/16", "192.0.2.0/25"]));
         assert_eq!(d.report.canonicalised.len(), 1);
         assert_eq!(d.report.canonicalised[0].used, net("10.1.0.0/16"));
@@ -608,7 +618,7 @@ mod tests {
             max_policy_size: Some(4),
             ..policy(&["b"], &["a"])
         };
-        let d = build(&snap, &p, None, false, &[]).unwrap();
+        let d = build(&snap, &p, None, false, &[], false).unwrap();
         assert_eq!(d.allow, nets(&["40.0.0.1/32", "40.0.0.3/32"]));
         // 10.128.0.0/9 (what protect left), 30.0.0.0/16 and 20.0.0.0/24 compete
         // for 2 slots: the widest win.
@@ -646,7 +656,7 @@ mod tests {
             // In no list.
             own("198.51.100.1", "tsfleet's own address"),
         ];
-        let d = build(&snap, &p, None, false, &own).unwrap();
+        let d = build(&snap, &p, None, false, &own, false).unwrap();
         let hits: Vec<(&str, Ipv4Net, String)> = d
             .report
             .own_protected
@@ -689,7 +699,7 @@ mod tests {
         // The allow side is never cut.
         assert_eq!(d.allow, nets(&["127.0.0.1/32"]));
         // Without own addresses, the same policy blocks them.
-        let plain = build(&snap, &p, None, false, &[]).unwrap();
+        let plain = build(&snap, &p, None, false, &[], false).unwrap();
         assert!(plain.report.own_protected.is_empty());
         assert!(in_ranges(&ranges(&plain.block), u32::from(own[0].address)));
     }
@@ -699,10 +709,10 @@ mod tests {
         let empty = Snapshot::new(vec![], vec![list("b", &[], &[])]);
         let p = policy(&["b"], &[]);
         assert!(matches!(
-            build(&empty, &p, None, false, &[]),
+            build(&empty, &p, None, false, &[], false),
             Err(PolicyError::EmptyList { .. })
         ));
-        let d = build(&empty, &p, None, true, &[]).unwrap();
+        let d = build(&empty, &p, None, true, &[], false).unwrap();
         assert_eq!(d.report.shrink_overridden, vec!["b".to_string()]);
 
         let prev = Snapshot::new(
@@ -715,7 +725,7 @@ mod tests {
         );
         let prev = Baseline::of_snapshot(&prev, "the snapshot prev.json");
         let now = Snapshot::new(vec![], vec![list("b", &["1.0.0.0/8"], &[])]);
-        let err = build(&now, &p, Some(&prev), false, &[]).unwrap_err();
+        let err = build(&now, &p, Some(&prev), false, &[], false).unwrap_err();
         assert!(
             matches!(
                 err,
@@ -736,20 +746,20 @@ mod tests {
             max_shrink: Some(0.8),
             ..p.clone()
         };
-        assert!(build(&now, &lenient, Some(&prev), false, &[]).is_ok());
-        assert!(build(&now, &p, Some(&prev), true, &[]).is_ok());
+        assert!(build(&now, &lenient, Some(&prev), false, &[], false).is_ok());
+        assert!(build(&now, &p, Some(&prev), true, &[], false).is_ok());
         // An empty allow list is fine without history.
         let s = Snapshot::new(
             vec![],
             vec![list("b", &["1.0.0.0/8"], &[]), list("a", &[], &[])],
         );
-        assert!(build(&s, &policy(&["b"], &["a"]), None, false, &[]).is_ok());
+        assert!(build(&s, &policy(&["b"], &["a"]), None, false, &[], false).is_ok());
     }
 
     #[test]
     fn unknown_list_names_what_the_snapshot_has() {
         let snap = Snapshot::new(vec![], vec![list("b", &["1.0.0.0/8"], &[])]);
-        let err = build(&snap, &policy(&["nope"], &[]), None, false, &[]).unwrap_err();
+        let err = build(&snap, &policy(&["nope"], &[]), None, false, &[], false).unwrap_err();
         assert!(err.to_string().contains("nope"), "{err}");
         assert!(err.to_string().contains("it has: b"), "{err}");
     }
@@ -762,7 +772,7 @@ mod tests {
             ..policy(&["b"], &[])
         };
         assert!(matches!(
-            build(&snap, &p, None, false, &[]),
+            build(&snap, &p, None, false, &[], false),
             Err(PolicyError::Invalid(_))
         ));
     }
@@ -837,7 +847,7 @@ mod tests {
                 .iter()
                 .map(|&a| OwnAddress { address: Ipv4Addr::from(0x0a00_0000 | a), role: "own".into() })
                 .collect();
-            let d = build(&snap, &p, None, false, &own).unwrap();
+            let d = build(&snap, &p, None, false, &own, false).unwrap();
             prop_assert!(d.block.len() + d.allow.len() <= max);
             let blocked = ranges(&d.block);
             for o in &own {
@@ -849,7 +859,7 @@ mod tests {
                 }
             }
             if aggregate && d.report.capped_allow.is_empty() && d.report.capped_block.is_empty() {
-                let plain = build(&snap, &Policy { aggregate: Some(false), max_policy_size: Some(usize::MAX), ..p.clone() }, None, false, &own).unwrap();
+                let plain = build(&snap, &Policy { aggregate: Some(false), max_policy_size: Some(usize::MAX), ..p.clone() }, None, false, &own, false).unwrap();
                 prop_assert_eq!(ranges(&d.block), ranges(&plain.block));
                 prop_assert_eq!(ranges(&d.allow), ranges(&plain.allow));
             }

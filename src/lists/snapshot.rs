@@ -10,7 +10,7 @@
 //! exclusions, skipped items), not when or from which server it was fetched,
 //! so two shards that fetched the same data at different times agree.
 
-use ipnet::Ipv4Net;
+use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
@@ -18,7 +18,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 /// The schema version written to and required from `version`.
-pub const SNAPSHOT_VERSION: u32 = 1;
+/// Version 2: IPv6 items are prefixes like IPv4 ones (version 1 skipped them).
+pub const SNAPSHOT_VERSION: u32 = 2;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -44,11 +45,12 @@ pub struct ListSnapshot {
     /// Record types used, e.g. `["PTR", "APL"]`.
     pub record_types: Vec<String>,
     pub sublists: Vec<SubListSummary>,
-    /// Positive IPv4 prefixes, sorted, each with its sub-list.
+    /// Positive prefixes, IPv4 then IPv6, sorted, each with its sub-list.
     pub prefixes: Vec<Entry>,
-    /// Negated IPv4 prefixes (APL `!`): carved out of this list's prefixes.
+    /// Negated prefixes (APL `!`): carved out of this list's prefixes of
+    /// the same family.
     pub excluded: Vec<Entry>,
-    /// Items that cannot be used yet (IPv6, unknown families), reported.
+    /// Items that cannot be used (unknown address families), reported.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub skipped: Vec<Skipped>,
 }
@@ -67,8 +69,8 @@ pub struct SubListSummary {
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Entry {
-    /// `a.b.c.d/len`, host bits as published.
-    pub prefix: Ipv4Net,
+    /// `a.b.c.d/len` or `2001:db8::/32`, host bits as published.
+    pub prefix: IpNet,
     pub sublist: String,
 }
 
@@ -346,7 +348,7 @@ mod tests {
             Snapshot::read(&path),
             Err(SnapshotError::Checksum { .. })
         ));
-        std::fs::write(&path, text.replace("\"version\": 1", "\"version\": 7")).unwrap();
+        std::fs::write(&path, text.replace("\"version\": 2", "\"version\": 7")).unwrap();
         assert!(matches!(
             Snapshot::read(&path),
             Err(SnapshotError::Version { found: 7, .. })

@@ -33,6 +33,7 @@ pub mod table;
 
 use crate::device::DeviceError;
 use crate::device::sync::SyncOutcome;
+use crate::domain::Family;
 pub use crate::fleet::StopReason;
 use crate::plan::ChangeSet;
 use serde::{Deserialize, Serialize};
@@ -133,6 +134,10 @@ impl fmt::Display for Status {
 pub struct GroupReport {
     #[schemars(length(min = 1))]
     pub name: String,
+    /// `ipv4` (`object-group network`) or `ipv6` (`object-group
+    /// v6-network`); reports written before IPv6 groups read as `ipv4`.
+    #[serde(default)]
+    pub family: Family,
     pub added: u64,
     pub removed: u64,
     pub kept: u64,
@@ -160,6 +165,7 @@ impl GroupReport {
     pub fn counts(name: String, added: u64, removed: u64, kept: u64, unmanaged: u64) -> Self {
         GroupReport {
             name,
+            family: Family::Ipv4,
             added,
             removed,
             kept,
@@ -263,6 +269,7 @@ impl DeviceReport {
                 change_set: g.change_set.as_ref().map(|c| c.digest().to_string()),
                 lines: g.change_set.clone(),
                 observed: g.observed.clone(),
+                family: g.family,
                 ..GroupReport::counts(
                     g.name.clone(),
                     g.added as u64,

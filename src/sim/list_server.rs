@@ -563,12 +563,26 @@ mod tests {
 
     fn prefix_set(snapshot: &Snapshot, list: &str) -> BTreeSet<Ipv4Net> {
         let l = snapshot.list(list).expect("list in snapshot");
-        l.prefixes.iter().map(|e| e.prefix).collect()
+        l.prefixes
+            .iter()
+            .map(|e| e.prefix)
+            .filter_map(|p| match p {
+                ipnet::IpNet::V4(n) => Some(n),
+                _ => None,
+            })
+            .collect()
     }
 
     fn excluded_set(snapshot: &Snapshot, list: &str) -> BTreeSet<Ipv4Net> {
         let l = snapshot.list(list).expect("list in snapshot");
-        l.excluded.iter().map(|e| e.prefix).collect()
+        l.excluded
+            .iter()
+            .map(|e| e.prefix)
+            .filter_map(|p| match p {
+                ipnet::IpNet::V4(n) => Some(n),
+                _ => None,
+            })
+            .collect()
     }
 
     fn set(prefixes: &[Ipv4Net]) -> BTreeSet<Ipv4Net> {

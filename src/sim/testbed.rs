@@ -268,7 +268,7 @@ mod tests {
         let block = resolved.list("bed-block.acme.threatstop.local").unwrap();
         assert_eq!(
             block.prefixes.iter().map(|e| e.prefix).collect::<Vec<_>>(),
-            [net("192.0.2.7/32")]
+            [ipnet::IpNet::from(net("192.0.2.7/32"))]
         );
         assert!(
             resolved

@@ -17,6 +17,10 @@ use tsfleet::sim::SimFleet;
 const PASSWORD: &str = "admin";
 const ENABLE: &str = "enable";
 
+fn wide(nets: BTreeSet<Ipv4Net>) -> BTreeSet<ipnet::IpNet> {
+    nets.into_iter().map(Into::into).collect()
+}
+
 fn nets(range: std::ops::Range<u32>) -> BTreeSet<Ipv4Net> {
     range
         .map(|i| Ipv4Net::new((0x0A00_0000 + i).into(), 32).unwrap())
@@ -49,12 +53,14 @@ fn request(block: BTreeSet<Ipv4Net>) -> SyncRequest {
         groups: vec![
             GroupTarget {
                 name: "threatstop-allow".into(),
-                desired: std::sync::Arc::new(nets(900_000..900_002)),
+                family: tsfleet::domain::Family::Ipv4,
+                desired: std::sync::Arc::new(wide(nets(900_000..900_002))),
                 planned: None,
             },
             GroupTarget {
                 name: "threatstop-block".into(),
-                desired: std::sync::Arc::new(block),
+                family: tsfleet::domain::Family::Ipv4,
+                desired: std::sync::Arc::new(wide(block)),
                 planned: None,
             },
         ],

@@ -66,11 +66,14 @@ fn blocks(text: &str) -> Vec<Block> {
 /// A diff line's entry as a prefix (`+ host 10.0.0.1`, `- 10.0.0.0 255.0.0.0`).
 fn entry(line: &str) -> Ipv4Net {
     let text = format!("Network object group G\n {}\n", &line[2..]);
-    let managed = tsfleet::device::ios::parse_group(&text, "G")
+    let managed = tsfleet::device::ios::parse_group(&text, "G", tsfleet::domain::Family::Ipv4)
         .unwrap()
         .managed;
     assert_eq!(managed.len(), 1, "{line}");
-    *managed.iter().next().unwrap()
+    match managed.iter().next().unwrap() {
+        ipnet::IpNet::V4(n) => *n,
+        ipnet::IpNet::V6(n) => panic!("{n} in an IPv4 group"),
+    }
 }
 
 /// `+` lines, then `-` lines, of what turned `before` into `after`, in the

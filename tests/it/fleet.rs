@@ -7,6 +7,7 @@ use ipnet::Ipv4Net;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Output;
+use tsfleet::domain::Family;
 use tsfleet::sim::{Faults, SimFleet, TestBed};
 
 const BLOCK: usize = 2000;
@@ -150,9 +151,16 @@ pub(crate) fn group_of(fleet: &SimFleet, device: &str, group: &str) -> BTreeSet<
     let text: String = std::iter::once(format!("Network object group {group}\n"))
         .chain(g.entries.iter().map(|e| format!(" {e}\n")))
         .collect();
-    tsfleet::device::ios::parse_group(&text, group)
+    let managed = tsfleet::device::ios::parse_group(&text, group, Family::Ipv4)
         .unwrap()
-        .managed
+        .managed;
+    managed
+        .into_iter()
+        .filter_map(|n| match n {
+            ipnet::IpNet::V4(n) => Some(n),
+            ipnet::IpNet::V6(_) => None,
+        })
+        .collect()
 }
 
 /// Real report files validate against `schemas/report.schema.json` under

@@ -1,0 +1,65 @@
+//! The address family of an object-group and of the entries it holds:
+//! IPv4 (`object-group network`) or IPv6 (`object-group v6-network`, IOS XE).
+
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Family {
+    #[default]
+    Ipv4,
+    Ipv6,
+}
+
+impl Family {
+    pub const ALL: [Family; 2] = [Family::Ipv4, Family::Ipv6];
+
+    pub fn of(net: &IpNet) -> Family {
+        match net {
+            IpNet::V4(_) => Family::Ipv4,
+            IpNet::V6(_) => Family::Ipv6,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Family::Ipv4 => "ipv4",
+            Family::Ipv6 => "ipv6",
+        }
+    }
+
+    /// As people write it: "IPv4", "IPv6".
+    pub fn label(self) -> &'static str {
+        match self {
+            Family::Ipv4 => "IPv4",
+            Family::Ipv6 => "IPv6",
+        }
+    }
+
+    /// Whether a report read from JSON left the field out (reports written
+    /// before IPv6 groups were all IPv4).
+    pub fn is_ipv4(&self) -> bool {
+        *self == Family::Ipv4
+    }
+}
+
+impl fmt::Display for Family {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}
