@@ -52,12 +52,9 @@ pub fn parse_object_groups(output: &str) -> Result<Vec<GroupContents>, ParseErro
             if let Some(g) = current.take() {
                 groups.push(g);
             }
-            let header = [
-                ("Network object group ", Family::Ipv4),
-                ("V6-Network object group ", Family::Ipv6),
-            ]
-            .into_iter()
-            .find_map(|(prefix, family)| Some((line.strip_prefix(prefix)?, family)));
+            let header = [Family::Ipv4, Family::Ipv6]
+                .into_iter()
+                .find_map(|family| Some((line.strip_prefix(group_header(family))?, family)));
             if let Some((name, family)) = header {
                 current = Some(GroupContents {
                     name: name.trim().to_string(),
@@ -193,6 +190,33 @@ pub fn group_command(family: Family, name: &str) -> String {
     match family {
         Family::Ipv4 => format!("object-group network {name}"),
         Family::Ipv6 => format!("object-group v6-network {name}"),
+    }
+}
+
+/// How `show object-group` heads a group of `family`, up to its name.
+pub fn group_header(family: Family) -> &'static str {
+    match family {
+        Family::Ipv4 => "Network object group ",
+        Family::Ipv6 => "V6-Network object group ",
+    }
+}
+
+/// Why a device cannot carry IPv6 object groups, if it cannot: only IOS XE
+/// has `object-group v6-network` (issue 17), so classic IOS, or a release
+/// `show version` did not name, is refused before anything is pushed.
+pub fn v6_groups_problem(version: Option<&IosVersion>) -> Option<String> {
+    match version {
+        Some(v) if v.ios_xe => None,
+        Some(v) => Some(format!(
+            "runs IOS {}, which has no `object-group v6-network`: IPv6 object groups need \
+             IOS XE; set `ipv6: false` for it",
+            v.version
+        )),
+        None => Some(
+            "`show version` did not say which IOS release this is, and IPv6 object groups \
+             (`object-group v6-network`) need IOS XE; check the device, or set `ipv6: false` for it"
+                .into(),
+        ),
     }
 }
 

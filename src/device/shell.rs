@@ -720,9 +720,9 @@ fn match_prompt(text: &str, host: &str) -> Option<(usize, Mode)> {
     let (mode_len, mode) = if let Some(inner) = rest.strip_prefix('(') {
         let close = inner.find(')')?;
         let name = &inner[..close];
-        if !name.starts_with("config")
-            || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        {
+        // Any `config-…` sub-mode: the IPv6 object-group prompt is not
+        // documented (issue 17), and other releases name modes differently.
+        if !name.starts_with("config") || !name.chars().all(|c| c.is_ascii_graphic() && c != '(') {
             return None;
         }
         let mode = if name == "config" {
@@ -834,6 +834,22 @@ mod tests {
             match_prompt("R1(config-network-group)#host 1.2.3.4", "R1"),
             Some((25, Mode::ConfigSub))
         );
+        for sub in [
+            "config-ipv6-object-group",
+            "config-ipv6-acl",
+            "config-v6-network-group",
+            "config-if-range",
+            "config_nw.grp:1",
+        ] {
+            let prompt = format!("R1({sub})#");
+            assert_eq!(
+                match_prompt(&format!("{prompt}host 2001:DB8::1"), "R1"),
+                Some((prompt.len(), Mode::ConfigSub)),
+                "{prompt}"
+            );
+        }
+        assert_eq!(match_prompt("R1(config ipv6)#", "R1"), None);
+        assert_eq!(match_prompt("R1(configure)>", "R1"), None);
         assert_eq!(match_prompt("R1 uptime is 1 week", "R1"), None);
         assert_eq!(match_prompt("R10#", "R1"), None);
         assert_eq!(parse_any_prompt("rtr-001>"), Some(("rtr-001", Mode::User)));

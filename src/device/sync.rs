@@ -188,20 +188,34 @@ async fn sync_inner<L: Link>(
 ) -> Result<(), DeviceError> {
     super::phase("enable");
     session.enable(request.enable_secret.as_deref()).await?;
-    // Terminal settings and every group's contents in one round trip.
+    // Terminal settings and every group's contents in one round trip; with
+    // an IPv6 group, `show version` too, since only IOS XE has them.
     let shows: Vec<String> = request
         .groups
         .iter()
         .map(|g| format!("show object-group name {}", g.name))
         .collect();
+    let ipv6 = request.groups.iter().any(|g| g.family == Family::Ipv6);
     let mut batch = vec!["terminal length 0", "terminal width 511"];
+    if ipv6 {
+        batch.push("show version");
+    }
     batch.extend(shows.iter().map(String::as_str));
     super::phase("reading groups");
     let outputs = session.commands(&batch).await?;
     outcome.hostname = session.hostname().to_string();
+    if ipv6
+        && let Some(reason) = ios::v6_groups_problem(ios::parse_show_version(&outputs[2]).as_ref())
+    {
+        return Err(DeviceError::Unsupported {
+            device: session.device().to_string(),
+            reason,
+        });
+    }
+    let group_outputs = &outputs[batch.len() - shows.len()..];
     let mut current = Vec::with_capacity(request.groups.len());
     let mut targets = Vec::with_capacity(request.groups.len());
-    for ((group, output), command) in request.groups.iter().zip(&outputs[2..]).zip(&shows) {
+    for ((group, output), command) in request.groups.iter().zip(group_outputs).zip(&shows) {
         let contents = parse_group_output(session, command, output, group)?;
         // A saved plan's group is compared with what was read: always then.
         let observed = (request.record_observed || group.planned.is_some())
@@ -542,7 +556,7 @@ mod tests {
     use crate::device::transcript::Transcript;
     use crate::domain::ErrorClass;
     use crate::sim::cli::{Cli, CliOptions, CostModel};
-    use crate::sim::device::{Acl, Config, DeviceState, Entry, ObjectGroup, SharedState};
+    use crate::sim::device::{Acl, Config, DeviceState, Entry, ObjectGroup, SharedState, V6Group};
     use crate::sim::session::{SessionBehaviour, drive};
     use std::sync::{Arc, Mutex};
     use std::time::Duration;
@@ -1332,5 +1346,451 @@ mod tests {
                 .contains("is not an IPv4 entry")
         );
         assert_eq!(desired_of_plan(Family::Ipv4, &held, None).unwrap(), held);
+    }
+
+    // IPv6 groups (issue 17) on the simulated IOS XE.
+
+    fn xe_device(running: Config) -> SharedState {
+        let state = device(running);
+        state.lock().unwrap().version = "17.9.4a".into();
+        state
+    }
+
+    /// IPv6 hosts `2001:db8::I`, and every fourth one a /48 instead, so
+    /// both entry forms are pushed and read back.
+    fn nets6(range: std::ops::Range<u32>) -> BTreeSet<IpNet> {
+        range
+            .map(|i| {
+                if i % 4 == 0 {
+                    format!("2001:db8:{:x}::/48", 0x8000 + i)
+                } else {
+                    format!("2001:db8::{i:x}/128")
+                }
+                .parse()
+                .unwrap()
+            })
+            .collect()
+    }
+
+    /// Allow, block, then the two IPv6 groups, as the runner orders them.
+    fn dual_request(
+        block: BTreeSet<IpNet>,
+        allow: BTreeSet<IpNet>,
+        block6: BTreeSet<IpNet>,
+        allow6: BTreeSet<IpNet>,
+    ) -> SyncRequest {
+        let mut req = request(block, allow);
+        for (name, desired) in [
+            ("threatstop-allow-v6", allow6),
+            ("threatstop-block-v6", block6),
+        ] {
+            req.groups.push(GroupTarget {
+                name: name.into(),
+                family: Family::Ipv6,
+                desired: Arc::new(desired),
+                planned: None,
+            });
+        }
+        req
+    }
+
+    /// A v6 group as the device holds it, read the way `show object-group`
+    /// prints it (upper case).
+    fn managed6(state: &SharedState, group: &str) -> BTreeSet<IpNet> {
+        let s = state.lock().unwrap();
+        let text: String = s
+            .v6_group(group)
+            .map(|g| {
+                let mut t = format!("V6-Network object group {group}\n");
+                for e in &g.entries {
+                    t.push_str(&format!(" {e}\n"));
+                }
+                t
+            })
+            .unwrap_or_default();
+        ios::parse_group(&text, group, Family::Ipv6)
+            .unwrap()
+            .managed
+    }
+
+    /// An IOS XE device whose IPv6 block group holds `block6` (saved).
+    fn holding6(block6: &BTreeSet<IpNet>) -> SharedState {
+        let entries = block6
+            .iter()
+            .map(|n| ios::entry_line(n).parse().unwrap())
+            .collect();
+        xe_device(Config {
+            v6_groups: vec![V6Group {
+                name: "threatstop-block-v6".into(),
+                description: None,
+                entries,
+            }],
+            ..Config::default()
+        })
+    }
+
+    fn block6_len(s: &DeviceState) -> usize {
+        s.v6_group("threatstop-block-v6")
+            .map_or(0, |g| g.entries.len())
+    }
+
+    #[tokio::test]
+    async fn dual_stack_first_sync_then_churn_then_no_op_on_ios_xe() {
+        let state = xe_device(Config::default());
+        let (block, allow) = (nets(0..300), nets(100_000..100_002));
+        let (block6, allow6) = (nets6(0..400), nets6(10_000..10_003));
+        let out = run(
+            &state,
+            &dual_request(block.clone(), allow.clone(), block6.clone(), allow6.clone()),
+            CliOptions::default(),
+            SessionBehaviour::default(),
+        )
+        .await
+        .unwrap();
+        let counts: Vec<(Family, usize, usize)> = out
+            .groups
+            .iter()
+            .map(|g| (g.family, g.added, g.removed))
+            .collect();
+        assert_eq!(
+            counts,
+            [
+                (Family::Ipv4, 2, 0),
+                (Family::Ipv4, 300, 0),
+                (Family::Ipv6, 3, 0),
+                (Family::Ipv6, 400, 0)
+            ]
+        );
+        assert!(out.saved && state.lock().unwrap().saved());
+        assert_eq!(managed(&state, "threatstop-block"), block);
+        assert_eq!(managed6(&state, "threatstop-block-v6"), block6);
+        assert_eq!(managed6(&state, "threatstop-allow-v6"), allow6);
+        // Upper case, as IOS XE prints it back; the change set has the same lines.
+        let lines = out.groups[3].change_set.as_ref().unwrap().add().to_vec();
+        assert!(lines.contains(&"host 2001:DB8::1".to_string()), "{lines:?}");
+        assert!(
+            lines.contains(&"2001:DB8:8000::/48".to_string()),
+            "{lines:?}"
+        );
+
+        let churned6 = nets6(40..440);
+        let out = run(
+            &state,
+            &dual_request(
+                block.clone(),
+                allow.clone(),
+                churned6.clone(),
+                allow6.clone(),
+            ),
+            CliOptions::default(),
+            SessionBehaviour::default(),
+        )
+        .await
+        .unwrap();
+        let g = &out.groups[3];
+        assert_eq!((g.added, g.removed, g.kept), (40, 40, 360));
+        assert_eq!(g.push_rounds, 2, "one round of adds, one of removals");
+        assert_eq!(
+            (out.groups[1].added, out.groups[1].removed),
+            (0, 0),
+            "IPv4 untouched"
+        );
+        assert_eq!(managed6(&state, "threatstop-block-v6"), churned6);
+
+        let lines_before = state.lock().unwrap().stats.config_lines;
+        let out = run(
+            &state,
+            &dual_request(block, allow, churned6, allow6),
+            CliOptions::default(),
+            SessionBehaviour::default(),
+        )
+        .await
+        .unwrap();
+        assert!(!out.changed() && !out.saved);
+        let s = state.lock().unwrap();
+        assert_eq!(
+            s.stats.config_lines, lines_before,
+            "a no-op configures nothing"
+        );
+        assert_eq!(s.stats.left_in_config_mode, 0);
+    }
+
+    #[tokio::test]
+    async fn ipv6_entries_typed_in_any_case_or_form_show_no_diff() {
+        // An operator typed the entries in lower case and uncompressed.
+        let state = xe_device(Config::default());
+        let mut session = connect(&state, CliOptions::default(), SessionBehaviour::default()).await;
+        session.enable(Some("en")).await.unwrap();
+        session
+            .commands(&[
+                "configure terminal",
+                "object-group v6-network threatstop-block-v6",
+                "host 2001:db8:0:0::1",
+                "2001:0db8:00ab::/48",
+                "end",
+            ])
+            .await
+            .unwrap();
+        session.logout().await;
+        let desired: BTreeSet<IpNet> = ["2001:db8::1/128", "2001:db8:ab::/48"]
+            .iter()
+            .map(|s| s.parse().unwrap())
+            .collect();
+        let lines_before = state.lock().unwrap().stats.config_lines;
+        let out = run(
+            &state,
+            &dual_request(
+                BTreeSet::new(),
+                BTreeSet::new(),
+                desired.clone(),
+                BTreeSet::new(),
+            ),
+            CliOptions::default(),
+            SessionBehaviour::default(),
+        )
+        .await
+        .unwrap();
+        let g = &out.groups[3];
+        assert_eq!((g.added, g.removed, g.kept), (0, 0, 2), "{g:?}");
+        assert_eq!(state.lock().unwrap().stats.config_lines, lines_before);
+        // A device printing them lower case and uncompressed reads the same.
+        let text =
+            "V6-Network object group G\n host 2001:db8:0:0:0:0:0:1\n 2001:0DB8:00AB:0000::/48\n";
+        let read = ios::parse_group(text, "G", Family::Ipv6).unwrap();
+        assert!(plan::diff(&read.managed, &desired).is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_v6_group_ios_xe_deleted_is_created_again() {
+        let block6 = nets6(0..20);
+        // Absent: never created, or deleted by IOS XE when it became empty.
+        let state = xe_device(Config::default());
+        let req = dual_request(
+            BTreeSet::new(),
+            BTreeSet::new(),
+            block6.clone(),
+            BTreeSet::new(),
+        );
+        run(
+            &state,
+            &req,
+            CliOptions::default(),
+            SessionBehaviour::default(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(managed6(&state, "threatstop-block-v6"), block6);
+        // Emptied by hand: IOS XE deletes it with its last entry.
+        let mut session = connect(&state, CliOptions::default(), SessionBehaviour::default()).await;
+        session.enable(Some("en")).await.unwrap();
+        let mut lines = vec![
+            "configure terminal".to_string(),
+            "object-group v6-network threatstop-block-v6".into(),
+        ];
+        lines.extend(block6.iter().map(|n| format!("no {}", ios::entry_line(n))));
+        lines.push("end".into());
+        let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+        session.commands(&lines).await.unwrap();
+        session.logout().await;
+        assert!(
+            state
+                .lock()
+                .unwrap()
+                .v6_group("threatstop-block-v6")
+                .is_none()
+        );
+        let out = run(
+            &state,
+            &req,
+            CliOptions::default(),
+            SessionBehaviour::default(),
+        )
+        .await
+        .unwrap();
+        assert_eq!((out.groups[3].added, out.groups[3].removed), (20, 0));
+        assert_eq!(managed6(&state, "threatstop-block-v6"), block6);
+        assert!(state.lock().unwrap().saved());
+    }
+
+    #[tokio::test]
+    async fn classic_ios_refuses_ipv6_groups_before_anything_is_sent() {
+        for apply in [true, false] {
+            let state = device(Config::default());
+            let mut req = dual_request(nets(0..10), BTreeSet::new(), nets6(0..10), BTreeSet::new());
+            req.apply = apply;
+            let err = run(
+                &state,
+                &req,
+                CliOptions::default(),
+                SessionBehaviour::default(),
+            )
+            .await
+            .unwrap_err();
+            assert_eq!(err.class(), ErrorClass::Unsupported, "{err}");
+            assert!(err.reached().is_none(), "{err}");
+            let message = err.to_string();
+            for part in [
+                "R1: ",
+                "IOS 15.7(3)M5",
+                "object-group v6-network",
+                "IOS XE",
+                "`ipv6: false`",
+            ] {
+                assert!(message.contains(part), "{part:?} in {message}");
+            }
+            let s = state.lock().unwrap();
+            assert_eq!(s.stats.config_lines, 0, "nothing sent (apply: {apply})");
+            assert!(s.running.groups.is_empty());
+        }
+        // IPv4 only, classic IOS is fine, and `show version` is not asked:
+        // an IPv6 request sends it and its two groups' shows, no more.
+        let lines_of = |state: SharedState, req: SyncRequest| async move {
+            let mut session =
+                connect(&state, CliOptions::default(), SessionBehaviour::default()).await;
+            let mut req = req;
+            req.apply = false;
+            sync(&mut session, &req).await.unwrap();
+            let sent = session.lines_sent;
+            session.logout().await;
+            sent
+        };
+        let v4 = lines_of(
+            device(Config::default()),
+            request(nets(0..10), nets(100..101)),
+        )
+        .await;
+        let dual = lines_of(
+            xe_device(Config::default()),
+            dual_request(nets(0..10), nets(100..101), nets6(0..10), BTreeSet::new()),
+        )
+        .await;
+        assert_eq!(dual, v4 + 3);
+    }
+
+    #[tokio::test]
+    async fn a_name_held_by_an_ipv4_group_is_refused_before_anything_is_sent() {
+        let state = xe_device(Config {
+            groups: vec![ObjectGroup {
+                name: "threatstop-block-v6".into(),
+                description: None,
+                entries: ["host 192.0.2.1".parse().unwrap()].into_iter().collect(),
+            }],
+            ..Config::default()
+        });
+        let req = dual_request(nets(0..10), BTreeSet::new(), nets6(0..10), BTreeSet::new());
+        let err = run(
+            &state,
+            &req,
+            CliOptions::default(),
+            SessionBehaviour::default(),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.class(), ErrorClass::Refused, "{err}");
+        let message = err.to_string();
+        assert!(
+            message.contains("threatstop-block-v6") && message.contains("IPv4"),
+            "{message}"
+        );
+        assert_eq!(state.lock().unwrap().stats.config_lines, 0);
+    }
+
+    #[tokio::test]
+    async fn a_stop_during_the_v6_adds_takes_them_back() {
+        let old = nets6(0..1000);
+        let state = holding6(&old);
+        let req = dual_request(
+            BTreeSet::new(),
+            BTreeSet::new(),
+            nets6(5000..7000),
+            BTreeSet::new(),
+        );
+        let err = stopped_run(&state, &req, |s| block6_len(s) >= 1100).await;
+        assert_eq!(
+            managed6(&state, "threatstop-block-v6"),
+            old,
+            "exactly the old list"
+        );
+        let g = &err.reached().unwrap().groups[3];
+        assert_eq!((g.added, g.removed), (0, 0), "{err}");
+        assert!(g.taken_back >= 100, "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_v6_group_refusing_adds_keeps_the_old_list_and_saves() {
+        let old = nets6(0..300);
+        let state = holding6(&old);
+        let options = CliOptions {
+            max_group_entries: Some(400),
+            ..Default::default()
+        };
+        let req = dual_request(
+            BTreeSet::new(),
+            BTreeSet::new(),
+            nets6(1000..1300),
+            BTreeSet::new(),
+        );
+        let err = run(&state, &req, options, SessionBehaviour::default())
+            .await
+            .unwrap_err();
+        assert_eq!(err.class(), ErrorClass::GroupFull, "{err}");
+        assert!(err.to_string().contains("threatstop-block-v6"), "{err}");
+        let group = managed6(&state, "threatstop-block-v6");
+        assert!(old.is_subset(&group), "no old entry was removed");
+        assert_eq!(group.len(), 400, "old + accepted");
+        let reached = err.reached().unwrap();
+        assert_eq!(
+            (reached.groups[3].added, reached.groups[3].removed),
+            (100, 0)
+        );
+        assert!(reached.saved && state.lock().unwrap().saved());
+
+        // One refused line: named as typed, nothing removed.
+        let state = holding6(&old);
+        let options = CliOptions {
+            error_entries: ["host 2001:DB8::3EF".to_string()].into(),
+            ..Default::default()
+        };
+        let req = dual_request(
+            BTreeSet::new(),
+            BTreeSet::new(),
+            nets6(1000..1010),
+            BTreeSet::new(),
+        );
+        let err = run(&state, &req, options, SessionBehaviour::default())
+            .await
+            .unwrap_err();
+        assert_eq!(err.class(), ErrorClass::DeviceError, "{err}");
+        assert!(err.to_string().contains("host 2001:DB8::3EF"), "{err}");
+        assert!(old.is_subset(&managed6(&state, "threatstop-block-v6")));
+        assert_eq!(state.lock().unwrap().stats.left_in_config_mode, 0);
+    }
+
+    #[tokio::test]
+    async fn a_v6_group_an_acl_uses_is_swapped_whole_never_emptied() {
+        // Old and new lists share nothing: the ACL's group must never be empty.
+        let old = nets6(0..50);
+        let state = holding6(&old);
+        state.lock().unwrap().running.v6_acls.push(Acl {
+            name: "OUTSIDE-IN-V6".into(),
+            lines: vec!["deny ipv6 object-group threatstop-block-v6 any".into()],
+        });
+        let new = nets6(500..550);
+        let req = dual_request(
+            BTreeSet::new(),
+            BTreeSet::new(),
+            new.clone(),
+            BTreeSet::new(),
+        );
+        let out = run(
+            &state,
+            &req,
+            CliOptions::default(),
+            SessionBehaviour::default(),
+        )
+        .await
+        .unwrap();
+        assert_eq!((out.groups[3].added, out.groups[3].removed), (50, 50));
+        assert_eq!(managed6(&state, "threatstop-block-v6"), new);
     }
 }
