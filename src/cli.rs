@@ -48,9 +48,10 @@ pub enum Command {
     /// Push the changes to every device: add, remove, verify, save.
     Apply(ApplyArgs),
     /// Preflight every device, changing nothing: reachability, SSH algorithms, host key, login,
-    /// enable, IOS release, whether the groups exist and whether an ACL uses them.
+    /// enable, IOS release, whether IPv6 object groups are available (IOS XE), whether the
+    /// groups exist and whether an ACL uses them.
     Check(CheckArgs),
-    /// Back to the state before tsfleet: delete its groups (a device whose ACLs still use them is left untouched).
+    /// Back to the state before tsfleet: delete its groups, IPv4 and IPv6 (a device whose ACLs still use them is left untouched).
     Remove(RemoveArgs),
     /// Work with run reports (merge the reports of sharded runs).
     Report {
@@ -174,8 +175,10 @@ pub struct LogsUploadArgs {
         effective: permit the allow group (as source and as destination), then deny the block \
         group as source and as destination, then permit everything else. tsfleet never creates \
         rules: paste the lines in configuration mode and apply the ACL (`ip access-group NAME \
-        in`) to the interfaces you choose. Devices with the same group names share one block, \
-        headed by a `!` comment naming each of them. Nothing is contacted.",
+        in`) to the interfaces you choose. A device with `ipv6: true` also gets the same rules \
+        over its IPv6 groups as `ipv6 access-list NAME-V6` (apply it with `ipv6 traffic-filter \
+        NAME-V6 in`). Devices with the same group names share one block, headed by a `!` comment \
+        naming each of them. Nothing is contacted.",
     after_help = "Examples:\n  \
     tsfleet acl -i fleet.yaml --all\n  \
     tsfleet acl -i fleet.yaml hq-core-1 'br-*'\n  \
@@ -194,7 +197,8 @@ pub struct AclArgs {
     /// Every device in the inventory.
     #[arg(long)]
     pub all: bool,
-    /// Name of the extended ACL (letters, digits, `-`, `_`, `.`; starting with a letter).
+    /// Name of the extended ACL (letters, digits, `-`, `_`, `.`; starting with a letter; at
+    /// most 61 characters, as the IPv6 ACL adds `-V6`).
     #[arg(long, default_value = crate::device::acl::DEFAULT_ACL_NAME, value_name = "NAME",
           value_parser = acl_name)]
     pub acl_name: String,

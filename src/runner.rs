@@ -6,6 +6,7 @@
 
 use crate::device::ssh::{Credentials, SshTarget};
 use crate::device::sync::{GroupTarget, SyncRequest};
+use crate::device::tasks::GroupName;
 use crate::device::transcript::Transcript;
 use crate::device::{DeviceError, Task, TaskOutcome};
 use crate::domain::Family;
@@ -763,7 +764,14 @@ async fn run_job(
             }),
         None => Transcript::none(job.secrets.clone()),
     };
-    let groups: Vec<String> = job.request.groups.iter().map(|g| g.name.clone()).collect();
+    // Each group with its family: `check` and `remove` read and delete
+    // `object-group network` and `v6-network` groups differently.
+    let groups: Vec<GroupName> = (job.request.groups.iter())
+        .map(|g| GroupName {
+            name: g.name.clone(),
+            family: g.family,
+        })
+        .collect();
     let enable_secret = job.request.enable_secret.clone();
     let task = match command {
         Command::Plan | Command::Apply => Task::Sync(job.request.clone()),

@@ -2,7 +2,7 @@
 //! effective, printed for the operator to paste. Nothing is contacted.
 
 use crate::cli::AclArgs;
-use crate::device::acl::{AclDevice, render};
+use crate::device::acl::{AclDevice, V6Groups, render};
 use crate::error::{Error, Outcome};
 use crate::inventory;
 
@@ -17,6 +17,10 @@ pub fn run(args: AclArgs) -> Result<Outcome, Error> {
             host: d.host.clone(),
             block_group: d.block_group.clone(),
             allow_group: d.allow_group.clone(),
+            v6: d.ipv6.then(|| V6Groups {
+                block_group: d.block_group_v6.clone(),
+                allow_group: d.allow_group_v6.clone(),
+            }),
         })
         .collect();
     print!("{}", render(&args.acl_name, &targets));

@@ -1,19 +1,27 @@
 //! The extended ACL that makes a device's object-groups effective, as text
 //! for the operator to paste (tsfleet itself never creates rules): permit
 //! the allow group first (both directions), then deny the block group as
-//! source and as destination, then permit everything else. Pure.
+//! source and as destination, then permit everything else. A device with
+//! `ipv6: true` also gets the same rules over its IPv6 groups, as an `ipv6
+//! access-list` named `NAME-V6`. Pure.
 
 use std::fmt::Write as _;
 
 /// The default ACL name of `tsfleet acl`.
 pub const DEFAULT_ACL_NAME: &str = "THREATSTOP";
 
-/// Why `name` cannot be an IOS extended named ACL, if it cannot: 1–64
-/// letters, digits, `-`, `_` or `.`, starting with a letter (a name starting
-/// with a digit would be read as a numbered ACL).
+/// What the IPv6 ACL's name adds to the IPv4 one's.
+pub const V6_SUFFIX: &str = "-V6";
+
+/// Why `name` cannot be an IOS extended named ACL, if it cannot: 1–61
+/// letters, digits, `-`, `_` or `.` (64 with [`V6_SUFFIX`]), starting with a
+/// letter (a name starting with a digit would be read as a numbered ACL).
 pub fn acl_name_problem(name: &str) -> Option<String> {
-    if name.is_empty() || name.len() > 64 {
-        return Some("must be 1-64 characters".into());
+    if name.is_empty() || name.len() + V6_SUFFIX.len() > 64 {
+        return Some(format!(
+            "must be 1-{} characters (the IPv6 ACL's name adds `{V6_SUFFIX}`)",
+            64 - V6_SUFFIX.len()
+        ));
     }
     if !name.starts_with(|c: char| c.is_ascii_alphabetic()) {
         return Some("must start with a letter (a leading digit makes a numbered ACL)".into());
@@ -44,6 +52,20 @@ pub fn acl_lines(acl_name: &str, block_group: &str, allow_group: &str) -> Vec<St
     ]
 }
 
+/// The `ipv6 access-list` lines of the same rules over the IPv6 groups,
+/// named `NAME-V6`; entry lines indented as [`acl_lines`]'.
+pub fn acl_v6_lines(acl_name: &str, block_group: &str, allow_group: &str) -> Vec<String> {
+    vec![
+        format!("ipv6 access-list {acl_name}{V6_SUFFIX}"),
+        " remark ThreatSTOP: IPv6 allow list first, then block list both ways (tsfleet acl)".into(),
+        format!(" permit ipv6 object-group {allow_group} any"),
+        format!(" permit ipv6 any object-group {allow_group}"),
+        format!(" deny ipv6 object-group {block_group} any"),
+        format!(" deny ipv6 any object-group {block_group}"),
+        " permit ipv6 any any".into(),
+    ]
+}
+
 /// One device as `tsfleet acl` names it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AclDevice {
@@ -51,24 +73,37 @@ pub struct AclDevice {
     pub host: String,
     pub block_group: String,
     pub allow_group: String,
+    /// With `ipv6: true`: its IPv6 groups, which get an `ipv6 access-list`.
+    pub v6: Option<V6Groups>,
 }
 
-/// The text `tsfleet acl` prints: one block per distinct pair of group
-/// names, in the order the first device of each pair appears, headed by an
-/// IOS comment naming every device it is for, followed by how to apply it.
+/// A device's `object-group v6-network` groups.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct V6Groups {
+    pub block_group: String,
+    pub allow_group: String,
+}
+
+/// The text `tsfleet acl` prints: one block per distinct set of group
+/// names (IPv4 pair, and IPv6 pair if any), in the order the first device of
+/// each appears, headed by an IOS comment naming every device it is for,
+/// followed by how to apply it.
 pub fn render(acl_name: &str, devices: &[AclDevice]) -> String {
-    let mut blocks: Vec<(&str, &str, Vec<&AclDevice>)> = Vec::new();
+    type Groups<'a> = (&'a str, &'a str, Option<&'a V6Groups>);
+    let mut blocks: Vec<(Groups, Vec<&AclDevice>)> = Vec::new();
     for d in devices {
-        match blocks
-            .iter_mut()
-            .find(|(b, a, _)| *b == d.block_group && *a == d.allow_group)
-        {
-            Some((_, _, ds)) => ds.push(d),
-            None => blocks.push((&d.block_group, &d.allow_group, vec![d])),
+        let groups = (
+            d.block_group.as_str(),
+            d.allow_group.as_str(),
+            d.v6.as_ref(),
+        );
+        match blocks.iter_mut().find(|(g, _)| *g == groups) {
+            Some((_, ds)) => ds.push(d),
+            None => blocks.push((groups, vec![d])),
         }
     }
     let mut out = String::new();
-    for (i, (block, allow, ds)) in blocks.iter().enumerate() {
+    for (i, ((block, allow, v6), ds)) in blocks.iter().enumerate() {
         if i > 0 {
             out.push('\n');
         }
@@ -84,8 +119,19 @@ pub fn render(acl_name: &str, devices: &[AclDevice]) -> String {
         for line in acl_lines(acl_name, block, allow) {
             let _ = writeln!(out, "{line}");
         }
+        if let Some(v6) = v6 {
+            for line in acl_v6_lines(acl_name, &v6.block_group, &v6.allow_group) {
+                let _ = writeln!(out, "{line}");
+            }
+        }
         let _ = writeln!(out, "!  e.g.: interface GigabitEthernet0/0");
         let _ = writeln!(out, "!          ip access-group {acl_name} in");
+        if v6.is_some() {
+            let _ = writeln!(
+                out,
+                "!          ipv6 traffic-filter {acl_name}{V6_SUFFIX} in"
+            );
+        }
     }
     out
 }
@@ -100,6 +146,17 @@ mod tests {
             host: format!("{name}.example.net"),
             block_group: block.into(),
             allow_group: allow.into(),
+            v6: None,
+        }
+    }
+
+    fn dev6(name: &str, block6: &str, allow6: &str) -> AclDevice {
+        AclDevice {
+            v6: Some(V6Groups {
+                block_group: block6.into(),
+                allow_group: allow6.into(),
+            }),
+            ..dev(name, "b", "a")
         }
     }
 
@@ -180,6 +237,7 @@ mod tests {
                 host: "192.0.2.1".into(),
                 block_group: "ts-block".into(),
                 allow_group: "ts-allow".into(),
+                v6: None,
             }],
         );
         for line in text.lines() {
@@ -228,6 +286,140 @@ mod tests {
         assert!(acl_name_problem("").is_some());
         assert!(acl_name_problem("101").is_some());
         assert!(acl_name_problem("a b").is_some());
-        assert!(acl_name_problem(&"a".repeat(65)).is_some());
+        assert!(acl_name_problem(&"a".repeat(61)).is_none());
+        assert!(
+            acl_name_problem(&"a".repeat(62)).is_some(),
+            "no room for -V6"
+        );
+    }
+
+    #[test]
+    fn ipv6_devices_also_get_an_ipv6_access_list_and_their_own_block() {
+        let lines = acl_v6_lines("TS", "b6", "a6");
+        assert_eq!(lines[0], "ipv6 access-list TS-V6");
+        let entries: Vec<&str> = lines[2..].iter().map(|l| l.trim()).collect();
+        assert_eq!(
+            entries,
+            [
+                "permit ipv6 object-group a6 any",
+                "permit ipv6 any object-group a6",
+                "deny ipv6 object-group b6 any",
+                "deny ipv6 any object-group b6",
+                "permit ipv6 any any",
+            ]
+        );
+        let text = render(
+            "TS",
+            &[
+                dev6("r1", "b6", "a6"),
+                dev("r2", "b", "a"),
+                dev6("r3", "b6", "a6"),
+                dev6("r4", "other6", "a6"),
+            ],
+        );
+        assert_eq!(
+            text.matches("ip access-list extended TS\n").count(),
+            3,
+            "{text}"
+        );
+        assert_eq!(
+            text.matches("ipv6 access-list TS-V6\n").count(),
+            2,
+            "{text}"
+        );
+        assert_eq!(
+            text.matches("ipv6 traffic-filter TS-V6 in").count(),
+            2,
+            "{text}"
+        );
+        assert!(
+            text.starts_with("! r1 (r1.example.net), r3 (r3.example.net): paste"),
+            "{text}"
+        );
+        let r2 = text.split("\n! r2 ").nth(1).unwrap();
+        let r2 = r2.split("\n! r4 ").next().unwrap();
+        assert!(
+            !r2.contains("ipv6"),
+            "an IPv4-only device gets no IPv6 lines: {r2}"
+        );
+    }
+
+    /// The IPv6 lines pasted into a simulated IOS XE router after tsfleet
+    /// created the v6 groups are accepted and use them in the printed order.
+    #[test]
+    fn the_simulated_ios_xe_router_accepts_the_printed_ipv6_lines() {
+        use crate::sim::cli::{Cli, CliOptions};
+        use crate::sim::device::DeviceState;
+        use std::sync::{Arc, Mutex};
+        let state = Arc::new(Mutex::new(DeviceState {
+            hostname: "R1".into(),
+            version: "17.9.4a".into(),
+            ..DeviceState::default()
+        }));
+        let mut cli = Cli::new(
+            Arc::clone(&state),
+            Arc::new(CliOptions {
+                privileged_login: true,
+                ..CliOptions::default()
+            }),
+        );
+        let mut send = |line: &str| {
+            String::from_utf8_lossy(&cli.input(format!("{line}\r").as_bytes()).output).into_owned()
+        };
+        for line in [
+            "configure terminal",
+            "object-group network ts-block",
+            "host 203.0.113.9",
+            "object-group network ts-allow",
+            "host 198.51.100.7",
+            "object-group v6-network ts-block-v6",
+            "host 2001:DB8::9",
+            "object-group v6-network ts-allow-v6",
+            "2001:DB8:7::/48",
+            "exit",
+        ] {
+            let out = send(line);
+            assert!(!out.contains('%'), "{line}: {out}");
+        }
+        let text = render(
+            "THREATSTOP",
+            &[AclDevice {
+                name: "r1".into(),
+                host: "192.0.2.1".into(),
+                block_group: "ts-block".into(),
+                allow_group: "ts-allow".into(),
+                v6: Some(V6Groups {
+                    block_group: "ts-block-v6".into(),
+                    allow_group: "ts-allow-v6".into(),
+                }),
+            }],
+        );
+        for line in text.lines().filter(|l| !l.starts_with('!')) {
+            let out = send(line);
+            assert!(!out.contains('%'), "{line}: {out}");
+        }
+        send("end");
+        let dev = state.lock().unwrap();
+        assert_eq!(dev.running.acls.len(), 1, "the IPv4 ACL too");
+        let acl = (dev.running.v6_acls.iter())
+            .find(|a| a.name == "THREATSTOP-V6")
+            .expect("the IPv6 ACL exists");
+        let entries: Vec<&str> = (acl.lines.iter().map(String::as_str))
+            .filter(|l| !l.starts_with("remark"))
+            .collect();
+        assert_eq!(
+            entries,
+            [
+                "permit ipv6 object-group ts-allow-v6 any",
+                "permit ipv6 any object-group ts-allow-v6",
+                "deny ipv6 object-group ts-block-v6 any",
+                "deny ipv6 any object-group ts-block-v6",
+                "permit ipv6 any any",
+            ]
+        );
+        drop(dev);
+        // The v6 groups are now in use: the router refuses to delete them.
+        send("configure terminal");
+        assert!(send("no object-group v6-network ts-block-v6").contains("is being used"));
     }
 }

@@ -52,7 +52,7 @@ pub fn parse_object_groups(output: &str) -> Result<Vec<GroupContents>, ParseErro
             if let Some(g) = current.take() {
                 groups.push(g);
             }
-            let header = [Family::Ipv4, Family::Ipv6]
+            let header = Family::ALL
                 .into_iter()
                 .find_map(|family| Some((line.strip_prefix(group_header(family))?, family)));
             if let Some((name, family)) = header {

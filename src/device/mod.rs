@@ -68,12 +68,12 @@ pub enum Task {
     /// Preflight, changes nothing.
     Check {
         enable_secret: Option<String>,
-        groups: Vec<String>,
+        groups: Vec<tasks::GroupName>,
     },
     /// Delete tsfleet's groups unless an ACL uses them.
     Remove {
         enable_secret: Option<String>,
-        groups: Vec<String>,
+        groups: Vec<tasks::GroupName>,
         save_config: bool,
     },
 }
