@@ -533,6 +533,40 @@ mod version_tests {
     }
 
     #[test]
+    fn acl_references_find_ipv6_acl_lines_too() {
+        // `show running-config | include object-group` on IOS XE.
+        let lines = "object-group network threatstop-block\nobject-group v6-network threatstop-block-v6\n deny   ip object-group threatstop-block any\n deny ipv6 object-group threatstop-block-v6 any\n permit ipv6 any object-group threatstop-block-v6\n";
+        assert_eq!(
+            acl_references(lines, "threatstop-block-v6"),
+            [
+                "deny ipv6 object-group threatstop-block-v6 any",
+                "permit ipv6 any object-group threatstop-block-v6"
+            ]
+        );
+        assert_eq!(acl_references(lines, "threatstop-block").len(), 1);
+    }
+
+    #[test]
+    fn ipv6_groups_need_ios_xe() {
+        let v = |version: &str, ios_xe| IosVersion {
+            version: version.into(),
+            ios_xe,
+        };
+        assert_eq!(v6_groups_problem(Some(&v("17.9.4a", true))), None);
+        let problem = v6_groups_problem(Some(&v("15.7(3)M5", false))).unwrap();
+        assert!(
+            problem.starts_with("runs IOS 15.7(3)M5, which has no `object-group v6-network`")
+                && problem.ends_with("set `ipv6: false` for it"),
+            "{problem}"
+        );
+        assert!(
+            v6_groups_problem(None)
+                .unwrap()
+                .contains("`show version` did not say")
+        );
+    }
+
+    #[test]
     fn acl_references_skip_definitions() {
         let lines = "object-group network threatstop-block\n deny   ip object-group threatstop-block any\n permit ip any object-group threatstop-blocks\n group-object threatstop-block\n";
         assert_eq!(

@@ -2,7 +2,7 @@
 //! `tsfleet sim --stdio` behind a real OpenSSH sshd (legacy and modern).
 
 use crate::harness::sshd::{LEGACY, MODERN, Sshd};
-use crate::harness::{fleet, free_port};
+use crate::harness::{fleet, free_port, peer_async};
 use ipnet::Ipv4Net;
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -480,4 +480,148 @@ async fn a_refused_configure_terminal_types_no_entry_and_fails_naming_the_line()
     assert_eq!(stats.left_in_config_mode, 0);
     assert_eq!(group_len(&fleet, "rtr-001", "threatstop-allow"), 0);
     assert_eq!(group_len(&fleet, "rtr-001", "threatstop-block"), 0);
+}
+
+// IPv6 groups (issue 17) on a simulated IOS XE device.
+
+/// `count` IPv6 entries from `start`: hosts `2001:db8::I`, and every third
+/// one a /64 instead, so both entry forms go over the wire.
+fn nets6(start: u32, count: u32) -> BTreeSet<ipnet::IpNet> {
+    (start..start + count)
+        .map(|i| {
+            if i % 3 == 0 {
+                format!("2001:db8:1:{i:x}::/64")
+            } else {
+                format!("2001:db8::{i:x}/128")
+            }
+            .parse()
+            .unwrap()
+        })
+        .collect()
+}
+
+/// [`request`] with the two IPv6 groups after the IPv4 ones, as the runner
+/// orders them for a device with `ipv6: true`.
+fn dual_request(block6: BTreeSet<ipnet::IpNet>) -> SyncRequest {
+    let mut req = request(nets(0..100));
+    for (name, desired) in [
+        ("threatstop-allow-v6", nets6(0xf000, 2)),
+        ("threatstop-block-v6", block6),
+    ] {
+        req.groups.push(GroupTarget {
+            name: name.into(),
+            family: tsfleet::domain::Family::Ipv6,
+            desired: std::sync::Arc::new(desired),
+            planned: None,
+        });
+    }
+    req
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ipv6_groups_sync_over_ssh_on_ios_xe_and_netmiko_reads_back_what_was_pushed() {
+    let fleet = fleet(
+        2,
+        "devices:\n  rtr-001: { version: '17.9.4a' }\n  rtr-002: { version: '15.7(3)M5' }\n",
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let kh = known_hosts(&fleet, dir.path());
+    let t = target(&fleet, "rtr-001", &kh);
+    let log = dir.path().join("rtr-001.log");
+    let block6 = nets6(0, 600);
+    let out = run(
+        &t,
+        &dual_request(block6.clone()),
+        Transcript::create(&log, vec![PASSWORD.into(), ENABLE.into()]).unwrap(),
+    )
+    .await
+    .unwrap();
+    let counts: Vec<(&str, usize)> = (out.groups.iter())
+        .map(|g| (g.name.as_str(), g.added))
+        .collect();
+    assert_eq!(
+        counts,
+        [
+            ("threatstop-allow", 2),
+            ("threatstop-block", 100),
+            ("threatstop-allow-v6", 2),
+            ("threatstop-block-v6", 600)
+        ]
+    );
+    assert!(out.saved);
+    let transcript = std::fs::read_to_string(&log).unwrap();
+    for part in [
+        ">>> show version",
+        ">>> object-group v6-network threatstop-block-v6",
+        "rtr-001(config-ipv6-object-group)#",
+        ">>> host 2001:DB8::1\n",
+        ">>> 2001:DB8:1:3::/64",
+    ] {
+        assert!(transcript.contains(part), "{part:?} in the transcript");
+    }
+
+    // An independent client reads the groups back as tsfleet pushed them.
+    let read = peer_async(serde_json::json!({
+        "action": "netmiko", "host": "127.0.0.1", "port": t.port,
+        "password": PASSWORD, "secret": ENABLE,
+        "shows": ["show object-group name threatstop-block-v6",
+                  "show object-group name threatstop-allow-v6"],
+    }))
+    .await;
+    let shown = read["shows"][0].as_str().unwrap();
+    assert!(
+        shown.starts_with("V6-Network object group threatstop-block-v6\n host 2001:DB8::1\n"),
+        "{shown}"
+    );
+    let parsed = |text: &str, name: &str| {
+        tsfleet::device::ios::parse_group(text, name, tsfleet::domain::Family::Ipv6)
+            .unwrap()
+            .managed
+    };
+    assert_eq!(parsed(shown, "threatstop-block-v6"), block6);
+    assert_eq!(
+        parsed(read["shows"][1].as_str().unwrap(), "threatstop-allow-v6"),
+        nets6(0xf000, 2)
+    );
+
+    // Churn: adds before removals, the IPv4 groups untouched.
+    let churned = nets6(30, 600);
+    let out = run(&t, &dual_request(churned.clone()), Transcript::none(vec![]))
+        .await
+        .unwrap();
+    let g = &out.groups[3];
+    assert_eq!((g.added, g.removed, g.kept), (30, 30, 570));
+    assert_eq!((out.groups[1].added, out.groups[1].removed), (0, 0));
+    let state = fleet.device("rtr-001").unwrap().snapshot();
+    let held: BTreeSet<ipnet::IpNet> = (state.v6_group("threatstop-block-v6").unwrap().entries)
+        .iter()
+        .map(|e| e.to_string())
+        .map(|line| {
+            tsfleet::device::ios::managed_entry(tsfleet::domain::Family::Ipv6, &line).unwrap()
+        })
+        .collect();
+    assert_eq!(held, churned);
+    assert!(state.saved());
+    assert_eq!(state.stats.left_in_config_mode, 0);
+
+    // Classic IOS: refused, naming the release and the fix, nothing sent.
+    let t2 = target(&fleet, "rtr-002", &kh);
+    let err = run(&t2, &dual_request(nets6(0, 10)), Transcript::none(vec![]))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.class(),
+        tsfleet::domain::ErrorClass::Unsupported,
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .starts_with("rtr-002: runs IOS 15.7(3)M5, which has no `object-group v6-network`"),
+        "{err}"
+    );
+    assert!(err.to_string().contains("set `ipv6: false`"), "{err}");
+    let classic = fleet.device("rtr-002").unwrap().snapshot();
+    assert_eq!(classic.stats.config_lines, 0, "nothing was sent");
+    assert!(classic.running.groups.is_empty());
 }

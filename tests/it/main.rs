@@ -2,6 +2,7 @@
 //! (the simulator over SSH, OpenSSH's sshd, netmiko, NSD) on loopback addresses.
 
 mod bench_peers;
+mod check;
 mod device;
 mod device_ssh;
 mod diff;
