@@ -120,6 +120,12 @@ pub fn render(acl_name: &str, devices: &[AclDevice]) -> String {
             let _ = writeln!(out, "{line}");
         }
         if let Some(v6) = v6 {
+            // IOS XE refuses an ACL line naming a group that does not exist,
+            // and an IPv6 group exists only while it has entries.
+            let _ = writeln!(
+                out,
+                "! IOS XE keeps no empty IPv6 group: leave out the lines of a v6 group whose list has no IPv6 items yet"
+            );
             for line in acl_v6_lines(acl_name, &v6.block_group, &v6.allow_group) {
                 let _ = writeln!(out, "{line}");
             }
