@@ -202,74 +202,87 @@ mod tests {
         assert!(text.contains("ip access-group TS in"), "{text}");
     }
 
+    /// Configuration mode and two IPv4 groups, as tsfleet leaves them.
+    const IPV4_GROUPS: [&str; 5] = [
+        "configure terminal",
+        "object-group network ts-block",
+        "host 203.0.113.9",
+        "object-group network ts-allow",
+        "host 198.51.100.7",
+    ];
+
+    /// A simulated router of `version`, logged in at `R1#`.
+    struct Router {
+        state: crate::sim::device::SharedState,
+        cli: crate::sim::cli::Cli,
+    }
+
+    impl Router {
+        fn new(version: &str) -> Router {
+            use crate::sim::cli::{Cli, CliOptions};
+            use crate::sim::device::DeviceState;
+            use std::sync::{Arc, Mutex};
+            let state = Arc::new(Mutex::new(DeviceState {
+                hostname: "R1".into(),
+                version: version.into(),
+                ..DeviceState::default()
+            }));
+            let options = CliOptions {
+                privileged_login: true,
+                ..CliOptions::default()
+            };
+            let cli = Cli::new(Arc::clone(&state), Arc::new(options));
+            Router { state, cli }
+        }
+
+        /// Type one line; what the router answered.
+        fn send(&mut self, line: &str) -> String {
+            let step = self.cli.input(format!("{line}\r").as_bytes());
+            String::from_utf8_lossy(&step.output).into_owned()
+        }
+
+        /// The lines of ACL `name` (IPv4 or IPv6) but its remarks.
+        fn acl(&self, name: &str) -> Vec<String> {
+            let dev = self.state.lock().unwrap();
+            let acls = dev.running.acls.iter().chain(&dev.running.v6_acls);
+            let acl = acls.clone().find(|a| a.name == name);
+            let acl = acl.unwrap_or_else(|| panic!("no ACL {name}"));
+            (acl.lines.iter())
+                .filter(|l| !l.starts_with("remark"))
+                .cloned()
+                .collect()
+        }
+
+        /// Whether the router refuses to delete a group because an ACL uses it.
+        fn refuses_deleting(&mut self, group_command: &str) -> bool {
+            self.accepts(["configure terminal"]);
+            self.send(&format!("no {group_command}"))
+                .contains("is being used")
+        }
+
+        /// Type each line but `!` comments (the simulator does not model
+        /// them), asserting none is refused.
+        fn accepts<'a>(&mut self, lines: impl IntoIterator<Item = &'a str>) {
+            for line in lines.into_iter().filter(|l| !l.starts_with('!')) {
+                let out = self.send(line);
+                assert!(!out.contains('%'), "{line}: {out}");
+            }
+        }
+    }
+
     /// The printed text, pasted into the simulator's configuration mode after
     /// tsfleet created the groups, is accepted line by line and leaves an ACL
     /// that references both groups in the documented order.
     #[test]
     fn the_simulated_router_accepts_the_printed_lines() {
-        use crate::sim::cli::{Cli, CliOptions};
-        use crate::sim::device::DeviceState;
-        use std::sync::{Arc, Mutex};
-        let state = Arc::new(Mutex::new(DeviceState {
-            hostname: "R1".into(),
-            version: "15.7(3)M5".into(),
-            ..DeviceState::default()
-        }));
-        let mut cli = Cli::new(
-            Arc::clone(&state),
-            Arc::new(CliOptions {
-                privileged_login: true,
-                ..CliOptions::default()
-            }),
-        );
-        let mut send = |line: &str| {
-            String::from_utf8_lossy(&cli.input(format!("{line}\r").as_bytes()).output).into_owned()
-        };
-        for line in [
-            "configure terminal",
-            "object-group network ts-block",
-            "host 203.0.113.9",
-            "object-group network ts-allow",
-            "host 198.51.100.7",
-            "exit",
-        ] {
-            let out = send(line);
-            assert!(!out.contains('%'), "{line}: {out}");
-        }
-        let text = render(
-            "THREATSTOP",
-            &[AclDevice {
-                name: "r1".into(),
-                host: "192.0.2.1".into(),
-                block_group: "ts-block".into(),
-                allow_group: "ts-allow".into(),
-                v6: None,
-            }],
-        );
-        for line in text.lines() {
-            // `!` lines are comments to IOS; the simulator does not model them.
-            if line.starts_with('!') {
-                continue;
-            }
-            let out = send(line);
-            assert!(!out.contains('%'), "{line}: {out}");
-        }
-        send("end");
-        let dev = state.lock().unwrap();
-        let acl = dev
-            .running
-            .acls
-            .iter()
-            .find(|a| a.name == "THREATSTOP")
-            .expect("the ACL exists");
-        let entries: Vec<&str> = acl
-            .lines
-            .iter()
-            .map(String::as_str)
-            .filter(|l| !l.starts_with("remark"))
-            .collect();
+        let mut router = Router::new("15.7(3)M5");
+        router.accepts(IPV4_GROUPS);
+        router.accepts(["exit"]);
+        let text = render("THREATSTOP", &[dev("r1", "ts-block", "ts-allow")]);
+        router.accepts(text.lines());
+        router.send("end");
         assert_eq!(
-            entries,
+            router.acl("THREATSTOP"),
             [
                 "permit ip object-group ts-allow any",
                 "permit ip any object-group ts-allow",
@@ -279,10 +292,7 @@ mod tests {
             ]
         );
         // The groups are now in use: the router refuses to delete them.
-        drop(dev);
-        let out = send("configure terminal");
-        assert!(!out.contains('%'), "{out}");
-        assert!(send("no object-group network ts-block").contains("is being used"));
+        assert!(router.refuses_deleting("object-group network ts-block"));
     }
 
     #[test]
@@ -354,67 +364,25 @@ mod tests {
     /// created the v6 groups are accepted and use them in the printed order.
     #[test]
     fn the_simulated_ios_xe_router_accepts_the_printed_ipv6_lines() {
-        use crate::sim::cli::{Cli, CliOptions};
-        use crate::sim::device::DeviceState;
-        use std::sync::{Arc, Mutex};
-        let state = Arc::new(Mutex::new(DeviceState {
-            hostname: "R1".into(),
-            version: "17.9.4a".into(),
-            ..DeviceState::default()
-        }));
-        let mut cli = Cli::new(
-            Arc::clone(&state),
-            Arc::new(CliOptions {
-                privileged_login: true,
-                ..CliOptions::default()
-            }),
-        );
-        let mut send = |line: &str| {
-            String::from_utf8_lossy(&cli.input(format!("{line}\r").as_bytes()).output).into_owned()
-        };
-        for line in [
-            "configure terminal",
-            "object-group network ts-block",
-            "host 203.0.113.9",
-            "object-group network ts-allow",
-            "host 198.51.100.7",
+        let mut router = Router::new("17.9.4a");
+        router.accepts(IPV4_GROUPS);
+        router.accepts([
             "object-group v6-network ts-block-v6",
             "host 2001:DB8::9",
             "object-group v6-network ts-allow-v6",
             "2001:DB8:7::/48",
             "exit",
-        ] {
-            let out = send(line);
-            assert!(!out.contains('%'), "{line}: {out}");
-        }
-        let text = render(
-            "THREATSTOP",
-            &[AclDevice {
-                name: "r1".into(),
-                host: "192.0.2.1".into(),
-                block_group: "ts-block".into(),
-                allow_group: "ts-allow".into(),
-                v6: Some(V6Groups {
-                    block_group: "ts-block-v6".into(),
-                    allow_group: "ts-allow-v6".into(),
-                }),
-            }],
-        );
-        for line in text.lines().filter(|l| !l.starts_with('!')) {
-            let out = send(line);
-            assert!(!out.contains('%'), "{line}: {out}");
-        }
-        send("end");
-        let dev = state.lock().unwrap();
-        assert_eq!(dev.running.acls.len(), 1, "the IPv4 ACL too");
-        let acl = (dev.running.v6_acls.iter())
-            .find(|a| a.name == "THREATSTOP-V6")
-            .expect("the IPv6 ACL exists");
-        let entries: Vec<&str> = (acl.lines.iter().map(String::as_str))
-            .filter(|l| !l.starts_with("remark"))
-            .collect();
+        ]);
+        let r1 = AclDevice {
+            v6: dev6("r1", "ts-block-v6", "ts-allow-v6").v6,
+            ..dev("r1", "ts-block", "ts-allow")
+        };
+        let text = render("THREATSTOP", &[r1]);
+        router.accepts(text.lines());
+        router.send("end");
+        assert_eq!(router.acl("THREATSTOP").len(), 5, "the IPv4 ACL too");
         assert_eq!(
-            entries,
+            router.acl("THREATSTOP-V6"),
             [
                 "permit ipv6 object-group ts-allow-v6 any",
                 "permit ipv6 any object-group ts-allow-v6",
@@ -423,9 +391,7 @@ mod tests {
                 "permit ipv6 any any",
             ]
         );
-        drop(dev);
         // The v6 groups are now in use: the router refuses to delete them.
-        send("configure terminal");
-        assert!(send("no object-group v6-network ts-block-v6").contains("is being used"));
+        assert!(router.refuses_deleting("object-group v6-network ts-block-v6"));
     }
 }

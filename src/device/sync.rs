@@ -661,20 +661,31 @@ mod tests {
     }
 
     fn managed(state: &SharedState, group: &str) -> BTreeSet<IpNet> {
+        held(state, group, Family::Ipv4)
+    }
+
+    /// A group of `family` as the device holds it, read the way `show
+    /// object-group` prints it (IPv6 in upper case).
+    fn held(state: &SharedState, group: &str, family: Family) -> BTreeSet<IpNet> {
         let s = state.lock().unwrap();
-        let g = s.group(group);
-        let text: String = g
-            .map(|g| {
-                let mut t = format!("Network object group {group}\n");
-                for e in &g.entries {
+        let entries: Option<Vec<String>> = match family {
+            Family::Ipv4 => s
+                .group(group)
+                .map(|g| g.entries.iter().map(ToString::to_string).collect()),
+            Family::Ipv6 => s
+                .v6_group(group)
+                .map(|g| g.entries.iter().map(ToString::to_string).collect()),
+        };
+        let text: String = entries
+            .map(|entries| {
+                let mut t = format!("{}{group}\n", ios::group_header(family));
+                for e in entries {
                     t.push_str(&format!(" {e}\n"));
                 }
                 t
             })
             .unwrap_or_default();
-        ios::parse_group(&text, group, Family::Ipv4)
-            .unwrap()
-            .managed
+        ios::parse_group(&text, group, family).unwrap().managed
     }
 
     async fn run(
@@ -1350,6 +1361,17 @@ mod tests {
 
     // IPv6 groups (issue 17) on the simulated IOS XE.
 
+    /// [`run`] on a healthy device.
+    async fn healthy(state: &SharedState, req: &SyncRequest) -> Result<SyncOutcome, DeviceError> {
+        run(
+            state,
+            req,
+            CliOptions::default(),
+            SessionBehaviour::default(),
+        )
+        .await
+    }
+
     fn xe_device(running: Config) -> SharedState {
         let state = device(running);
         state.lock().unwrap().version = "17.9.4a".into();
@@ -1394,23 +1416,13 @@ mod tests {
         req
     }
 
-    /// A v6 group as the device holds it, read the way `show object-group`
-    /// prints it (upper case).
     fn managed6(state: &SharedState, group: &str) -> BTreeSet<IpNet> {
-        let s = state.lock().unwrap();
-        let text: String = s
-            .v6_group(group)
-            .map(|g| {
-                let mut t = format!("V6-Network object group {group}\n");
-                for e in &g.entries {
-                    t.push_str(&format!(" {e}\n"));
-                }
-                t
-            })
-            .unwrap_or_default();
-        ios::parse_group(&text, group, Family::Ipv6)
-            .unwrap()
-            .managed
+        held(state, group, Family::Ipv6)
+    }
+
+    /// [`dual_request`] with only the IPv6 block group non-empty.
+    fn block6_request(block6: BTreeSet<IpNet>) -> SyncRequest {
+        dual_request(BTreeSet::new(), BTreeSet::new(), block6, BTreeSet::new())
     }
 
     /// An IOS XE device whose IPv6 block group holds `block6` (saved).
@@ -1537,19 +1549,9 @@ mod tests {
             .map(|s| s.parse().unwrap())
             .collect();
         let lines_before = state.lock().unwrap().stats.config_lines;
-        let out = run(
-            &state,
-            &dual_request(
-                BTreeSet::new(),
-                BTreeSet::new(),
-                desired.clone(),
-                BTreeSet::new(),
-            ),
-            CliOptions::default(),
-            SessionBehaviour::default(),
-        )
-        .await
-        .unwrap();
+        let out = healthy(&state, &block6_request(desired.clone()))
+            .await
+            .unwrap();
         let g = &out.groups[3];
         assert_eq!((g.added, g.removed, g.kept), (0, 0, 2), "{g:?}");
         assert_eq!(state.lock().unwrap().stats.config_lines, lines_before);
@@ -1565,20 +1567,8 @@ mod tests {
         let block6 = nets6(0..20);
         // Absent: never created, or deleted by IOS XE when it became empty.
         let state = xe_device(Config::default());
-        let req = dual_request(
-            BTreeSet::new(),
-            BTreeSet::new(),
-            block6.clone(),
-            BTreeSet::new(),
-        );
-        run(
-            &state,
-            &req,
-            CliOptions::default(),
-            SessionBehaviour::default(),
-        )
-        .await
-        .unwrap();
+        let req = block6_request(block6.clone());
+        healthy(&state, &req).await.unwrap();
         assert_eq!(managed6(&state, "threatstop-block-v6"), block6);
         // Emptied by hand: IOS XE deletes it with its last entry.
         let mut session = connect(&state, CliOptions::default(), SessionBehaviour::default()).await;
@@ -1599,14 +1589,7 @@ mod tests {
                 .v6_group("threatstop-block-v6")
                 .is_none()
         );
-        let out = run(
-            &state,
-            &req,
-            CliOptions::default(),
-            SessionBehaviour::default(),
-        )
-        .await
-        .unwrap();
+        let out = healthy(&state, &req).await.unwrap();
         assert_eq!((out.groups[3].added, out.groups[3].removed), (20, 0));
         assert_eq!(managed6(&state, "threatstop-block-v6"), block6);
         assert!(state.lock().unwrap().saved());
@@ -1618,14 +1601,7 @@ mod tests {
             let state = device(Config::default());
             let mut req = dual_request(nets(0..10), BTreeSet::new(), nets6(0..10), BTreeSet::new());
             req.apply = apply;
-            let err = run(
-                &state,
-                &req,
-                CliOptions::default(),
-                SessionBehaviour::default(),
-            )
-            .await
-            .unwrap_err();
+            let err = healthy(&state, &req).await.unwrap_err();
             assert_eq!(err.class(), ErrorClass::Unsupported, "{err}");
             assert!(err.reached().is_none(), "{err}");
             let message = err.to_string();
@@ -1678,14 +1654,7 @@ mod tests {
             ..Config::default()
         });
         let req = dual_request(nets(0..10), BTreeSet::new(), nets6(0..10), BTreeSet::new());
-        let err = run(
-            &state,
-            &req,
-            CliOptions::default(),
-            SessionBehaviour::default(),
-        )
-        .await
-        .unwrap_err();
+        let err = healthy(&state, &req).await.unwrap_err();
         assert_eq!(err.class(), ErrorClass::Refused, "{err}");
         let message = err.to_string();
         assert!(
@@ -1699,12 +1668,7 @@ mod tests {
     async fn a_stop_during_the_v6_adds_takes_them_back() {
         let old = nets6(0..1000);
         let state = holding6(&old);
-        let req = dual_request(
-            BTreeSet::new(),
-            BTreeSet::new(),
-            nets6(5000..7000),
-            BTreeSet::new(),
-        );
+        let req = block6_request(nets6(5000..7000));
         let err = stopped_run(&state, &req, |s| block6_len(s) >= 1100).await;
         assert_eq!(
             managed6(&state, "threatstop-block-v6"),
@@ -1724,12 +1688,7 @@ mod tests {
             max_group_entries: Some(400),
             ..Default::default()
         };
-        let req = dual_request(
-            BTreeSet::new(),
-            BTreeSet::new(),
-            nets6(1000..1300),
-            BTreeSet::new(),
-        );
+        let req = block6_request(nets6(1000..1300));
         let err = run(&state, &req, options, SessionBehaviour::default())
             .await
             .unwrap_err();
@@ -1751,12 +1710,7 @@ mod tests {
             error_entries: ["host 2001:DB8::3EF".to_string()].into(),
             ..Default::default()
         };
-        let req = dual_request(
-            BTreeSet::new(),
-            BTreeSet::new(),
-            nets6(1000..1010),
-            BTreeSet::new(),
-        );
+        let req = block6_request(nets6(1000..1010));
         let err = run(&state, &req, options, SessionBehaviour::default())
             .await
             .unwrap_err();
@@ -1776,20 +1730,8 @@ mod tests {
             lines: vec!["deny ipv6 object-group threatstop-block-v6 any".into()],
         });
         let new = nets6(500..550);
-        let req = dual_request(
-            BTreeSet::new(),
-            BTreeSet::new(),
-            new.clone(),
-            BTreeSet::new(),
-        );
-        let out = run(
-            &state,
-            &req,
-            CliOptions::default(),
-            SessionBehaviour::default(),
-        )
-        .await
-        .unwrap();
+        let req = block6_request(new.clone());
+        let out = healthy(&state, &req).await.unwrap();
         assert_eq!((out.groups[3].added, out.groups[3].removed), (50, 50));
         assert_eq!(managed6(&state, "threatstop-block-v6"), new);
     }
