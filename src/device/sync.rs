@@ -345,7 +345,7 @@ async fn push_group<L: Link>(
     };
     plan::order(&plan::diff(&original.managed, &group.desired)).map_err(refuse)?;
     let object_group = ios::group_command(group.family, &group.name);
-    if enter {
+    let entered = if enter {
         // Typed ahead in one round trip: a `%` answer to either line still
         // names its own command ([`CliSession::commands`]), and a refused
         // `configure terminal` leaves the `object-group` line to exec mode,
@@ -353,9 +353,29 @@ async fn push_group<L: Link>(
         super::phase("configure terminal");
         session
             .commands(&["configure terminal", &object_group])
-            .await?;
+            .await
+            .map(drop)
     } else {
-        session.command(&object_group).await?;
+        session.command(&object_group).await.map(drop)
+    };
+    match entered {
+        // An IOS XE release without IPv6 object groups: nothing of this
+        // group was sent, and the groups before it are kept (and saved).
+        Err(DeviceError::Command {
+            command, message, ..
+        }) if group.family == Family::Ipv6
+            && command == object_group
+            && session.mode().is_config() =>
+        {
+            return Ok(GroupEnd::Refused(DeviceError::Unsupported {
+                device: session.device().to_string(),
+                reason: format!(
+                    "refused `{command}` ({message}): this release has no IPv6 object groups; \
+                     set `ipv6: false` for it"
+                ),
+            }));
+        }
+        entered => entered?,
     }
     let old = &original.managed;
     // What the group holds, as read back (`fresh`) or as acknowledged.
@@ -1641,6 +1661,38 @@ mod tests {
         )
         .await;
         assert_eq!(dual, v4 + 3);
+    }
+
+    #[tokio::test]
+    async fn an_ios_xe_refusing_v6_groups_fails_unsupported_keeping_and_saving_the_ipv4_push() {
+        let state = xe_device(Config::default());
+        let options = CliOptions {
+            no_v6_groups: true,
+            ..Default::default()
+        };
+        let req = dual_request(nets(0..10), nets(100..101), nets6(0..10), BTreeSet::new());
+        let err = run(&state, &req, options, SessionBehaviour::default())
+            .await
+            .unwrap_err();
+        assert_eq!(err.class(), ErrorClass::Unsupported, "{err}");
+        let message = err.to_string();
+        for part in [
+            "refused `object-group v6-network threatstop-block-v6`",
+            "% Invalid input",
+            "`ipv6: false`",
+        ] {
+            assert!(message.contains(part), "{part:?} in {message}");
+        }
+        let reached = err.reached().expect("the IPv4 groups went in");
+        let counts: Vec<(usize, usize)> = (reached.groups.iter())
+            .map(|g| (g.added, g.removed))
+            .collect();
+        assert_eq!(counts, [(1, 0), (10, 0), (0, 0), (0, 0)], "{err}");
+        assert!(reached.saved);
+        assert_eq!(managed(&state, "threatstop-block"), nets(0..10));
+        let s = state.lock().unwrap();
+        assert!(s.saved() && s.running.v6_groups.is_empty());
+        assert_eq!(s.stats.left_in_config_mode, 0);
     }
 
     #[tokio::test]

@@ -101,6 +101,8 @@ pub struct CliOptions {
     pub echo_secret: bool,
     /// Refuse `configure terminal`: another session holds the lock.
     pub config_locked: bool,
+    /// IOS XE without IPv6 object groups: parse as classic IOS does.
+    pub no_v6_groups: bool,
 }
 
 /// What one call to [`Cli::input`] produced.
@@ -463,7 +465,7 @@ impl Cli {
         if words.is_empty() {
             return Ok(());
         }
-        let xe = dev.is_ios_xe();
+        let xe = dev.is_ios_xe() && !self.options.no_v6_groups;
         let cmd = match &self.mode {
             Mode::UserExec => parse::exec(&mut words, false, xe),
             Mode::PrivExec => parse::exec(&mut words, true, xe),

@@ -134,6 +134,11 @@ pub struct Faults {
     /// message, which has no `%`: the session stays in exec mode.
     #[serde(default)]
     pub config_locked: bool,
+    /// An IOS XE device (by its `show version`) without `object-group
+    /// v6-network` (and `ipv6 access-list`), refused as classic IOS refuses
+    /// them: a release or image without IPv6 object groups.
+    #[serde(default)]
+    pub no_v6_groups: bool,
 }
 
 impl Profile {

@@ -62,6 +62,7 @@ impl DeviceRuntime {
             error_text: faults.error_text.clone(),
             echo_secret: faults.echo_secret,
             config_locked: faults.config_locked,
+            no_v6_groups: faults.no_v6_groups,
         }
     }
 

@@ -521,8 +521,8 @@ fn dual_request(block6: BTreeSet<ipnet::IpNet>) -> SyncRequest {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ipv6_groups_sync_over_ssh_on_ios_xe_and_netmiko_reads_back_what_was_pushed() {
     let fleet = fleet(
-        2,
-        "devices:\n  rtr-001: { version: '17.9.4a' }\n  rtr-002: { version: '15.7(3)M5' }\n",
+        3,
+        "devices:\n  rtr-001: { version: '17.9.4a' }\n  rtr-002: { version: '15.7(3)M5' }\n  rtr-003: { version: '17.9.4a', faults: { no_v6_groups: true } }\n",
     )
     .await;
     let dir = tempfile::tempdir().unwrap();
@@ -624,4 +624,25 @@ async fn ipv6_groups_sync_over_ssh_on_ios_xe_and_netmiko_reads_back_what_was_pus
     let classic = fleet.device("rtr-002").unwrap().snapshot();
     assert_eq!(classic.stats.config_lines, 0, "nothing was sent");
     assert!(classic.running.groups.is_empty());
+
+    // IOS XE by its `show version`, yet no `object-group v6-network`: the
+    // IPv4 groups are pushed and saved, the device fails `unsupported`.
+    let t3 = target(&fleet, "rtr-003", &kh);
+    let err = run(&t3, &dual_request(nets6(0, 10)), Transcript::none(vec![]))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.class(),
+        tsfleet::domain::ErrorClass::Unsupported,
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("refused `object-group v6-network"),
+        "{err}"
+    );
+    assert_eq!(err.reached().unwrap().groups[1].added, 100, "{err}");
+    let state = fleet.device("rtr-003").unwrap().snapshot();
+    assert_eq!(group_len(&fleet, "rtr-003", "threatstop-block"), 100);
+    assert!(state.saved() && state.running.v6_groups.is_empty());
+    assert_eq!(state.stats.left_in_config_mode, 0);
 }
