@@ -103,11 +103,19 @@ async fn apply_metrics_pass_promtool_and_a_failing_device_keeps_its_last_success
     assert_eq!(value(&first, "tsfleet_last_run_success", &[]), Some(1.0));
     assert_eq!(devices(&first), [0.0, 3.0, 0.0, 0.0].map(Some));
     assert_eq!(
-        value(&first, "tsfleet_entries", &["change=\"added\"", "family=\"ipv4\""]),
+        value(
+            &first,
+            "tsfleet_entries",
+            &["change=\"added\"", "family=\"ipv4\""]
+        ),
         Some(60.0)
     );
     assert_eq!(
-        value(&first, "tsfleet_entries", &["change=\"added\"", "family=\"ipv6\""]),
+        value(
+            &first,
+            "tsfleet_entries",
+            &["change=\"added\"", "family=\"ipv6\""]
+        ),
         Some(0.0),
         "both families are always there"
     );
