@@ -409,10 +409,13 @@ macro_rules! inventory_format {
 Device settings (in defaults, a group or a device; the most specific wins):\n  \
     port (22), username (required), password, enable_secret, private_key, policy (the only \
     policy if there is one, else required), block_group (threatstop-block), allow_group \
-    (threatstop-allow), host_key_policy (strict | accept-new | off), known_hosts \
+    (threatstop-allow), ipv6 (false; true: the lists' IPv6 items go into IOS XE \
+    `object-group v6-network` groups), block_group_v6 (threatstop-block-v6), allow_group_v6 \
+    (threatstop-allow-v6), host_key_policy (strict | accept-new | off), known_hosts \
     (~/.ssh/known_hosts), legacy_algorithms (true), save_config (true), connect_timeout_ms \
     (10000), command_timeout_ms (30000, inactivity).\n\n\
-Object-group names: 1-64 letters, digits, `-`, `_` or `.`, starting with a letter or digit."
+Object-group names: 1-64 letters, digits, `-`, `_` or `.`, starting with a letter or digit; \
+    a device's group names must differ (the v6 ones too, when ipv6 is on)."
     };
 }
 
