@@ -688,7 +688,8 @@ pub struct ResolveArgs {
     ssh -p 20001 admin@127.0.0.1        # password: admin, then `enable` with secret: enable\n  \
     tsfleet sim --stdio                  # one device's CLI on this terminal\n  \
     tsfleet sim --profile xe.yaml        # IOS XE: object-group v6-network, when\n  \
-    \x20                                    # xe.yaml sets a version: \"17.9.4a\"\n\n\
+    \x20                                    # xe.yaml sets a version: \"17.9.4a\"; with\n  \
+    \x20                                    # --write-inventory, ipv6: true on those devices\n\n\
     Rehearse a list change (the routers keep what was applied with --state-dir):\n  \
     tsfleet sim --state-dir lab/state --write-inventory lab/lab.yaml &\n  \
     tsfleet apply -i lab/lab.yaml --yes; kill %1\n  \
@@ -754,6 +755,12 @@ pub struct SimArgs {
     /// Prefixes in the block list (hosts, and a /24 in every 50).
     #[arg(long, default_value_t = 1000, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub entries: u32,
+    /// IPv6 prefixes in the block list, after the IPv4 ones (in 2001:db8::/32: hosts, and a /48
+    /// in every 10; seed and churn apply to them too). They reach the IOS XE devices, which
+    /// the inventory --write-inventory writes gives `ipv6: true`.
+    #[arg(long, default_value_t = crate::sim::lab::DEFAULT_ENTRIES_V6, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(0..=i64::from(crate::sim::lab::MAX_ENTRIES_V6)))]
+    pub entries_v6: u32,
     /// Seed of the block list: the same seed gives the same list.
     #[arg(long, default_value_t = 1, value_name = "N")]
     pub seed: u64,
@@ -762,7 +769,7 @@ pub struct SimArgs {
     #[arg(long, default_value_t = 0, value_name = "PERCENT", value_parser = clap::value_parser!(u8).range(0..=100))]
     pub churn: u8,
     /// Run one device's CLI on stdin/stdout instead of SSH servers (for use behind OpenSSH's sshd).
-    #[arg(long, conflicts_with_all = ["devices", "base_port", "write_inventory", "dns_port", "entries", "seed", "churn"])]
+    #[arg(long, conflicts_with_all = ["devices", "base_port", "write_inventory", "dns_port", "entries", "entries_v6", "seed", "churn"])]
     pub stdio: bool,
     /// With --stdio: the device's name from the profile (default the first device).
     #[arg(long, requires = "stdio")]

@@ -38,6 +38,7 @@ fn fault_profile(devices: usize) -> String {
 fn demo_lists(entries: u32) -> Vec<PublishedList> {
     let spec = BlockSpec {
         entries: entries.saturating_sub(1),
+        entries_v6: lab::DEFAULT_ENTRIES_V6,
         seed: 1,
         churn: 0,
     };
