@@ -952,8 +952,9 @@ pub struct RemoveArgs {
 #[derive(Debug, Args)]
 #[command(
     after_help = "Runs tsfleet end to end on this machine, no routers needed: starts a simulated \
-    fleet of IOS routers (a few with faults, so the report shows failure rows) and a DNS server \
-    publishing a block and an allow list, both on 127.0.0.1; writes an inventory for them; then \
+    fleet of IOS routers (a few with faults, so the report shows failure rows; the first one IOS \
+    XE with `ipv6: true`, so its IPv6 object groups are filled too) and a DNS server publishing a \
+    block list (IPv4 and IPv6 prefixes) and an allow list, both on 127.0.0.1; writes an inventory for them; then \
     runs plan, apply, and plan again (no changes left on the healthy devices), printing each report. \
     The fleet stops with the demo: `tsfleet sim` keeps a lab running.\n\n\
     Examples:\n  \
@@ -966,7 +967,7 @@ pub struct DemoArgs {
     /// Simulated routers.
     #[arg(long, default_value_t = 25, value_parser = clap::value_parser!(u16).range(4..=2000))]
     pub devices: u16,
-    /// Prefixes in the block list.
+    /// IPv4 prefixes in the block list (it carries 100 IPv6 ones too).
     #[arg(long, default_value_t = 3000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub entries: u32,
     /// Latency the simulated routers add to every answer, in milliseconds.
