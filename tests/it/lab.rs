@@ -181,6 +181,18 @@ fn pending(dir: &Path, inventory: &str) -> Vec<(u64, u64)> {
         .collect()
 }
 
+/// `apply` of the lab's inventory succeeds and leaves nothing to change on
+/// its two routers.
+fn apply_converges(dir: &Path) {
+    let out = harness::tsfleet(&["apply", "-i", "lab/lab.yaml", "--yes"], dir);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(pending(dir, "lab/lab.yaml"), [(0, 0), (0, 0)]);
+}
+
 #[test]
 fn a_second_sim_with_churn_shows_that_share_of_the_list_replaced() {
     let dir = tempfile::tempdir().unwrap();
@@ -201,13 +213,7 @@ fn a_second_sim_with_churn_shows_that_share_of_the_list_replaced() {
         sim
     };
     let sim = start(&[]);
-    let out = harness::tsfleet(&["apply", "-i", "lab/lab.yaml", "--yes"], dir.path());
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(pending(dir.path(), "lab/lab.yaml"), [(0, 0), (0, 0)]);
+    apply_converges(dir.path());
     let (status, stderr) = sim.terminate();
     assert!(status.success(), "{stderr}");
 
@@ -304,13 +310,7 @@ fn an_ios_xe_lab_router_gets_ipv6_on_and_the_lab_lists_carry_ipv6_items() {
     assert_eq!(families("lab-allow.threatstop.local"), (2, 1));
 
     // Both routers converge, the classic IOS one with its IPv4 groups only.
-    let out = harness::tsfleet(&["apply", "-i", "lab/lab.yaml", "--yes"], dir.path());
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(pending(dir.path(), "lab/lab.yaml"), [(0, 0), (0, 0)]);
+    apply_converges(dir.path());
     let (status, stderr) = sim.terminate();
     assert!(status.success(), "{stderr}");
 }
