@@ -41,7 +41,7 @@ async fn bed(dir: &Path) -> TestBed {
             "v6-block.acme.threatstop.local",
             [Ipv4Net::new([192, 0, 2, 77].into(), 32).unwrap()],
         )
-        .list("v6-allow.acme.threatstop.local", [])
+        .list("v6-allow.acme.threatstop.local", Vec::<Ipv4Net>::new())
         .policy(
             "corp",
             Policy {

@@ -77,7 +77,7 @@ impl Bed {
     pub(crate) async fn publish(&self, prefixes: Vec<Ipv4Net>) {
         let list = PublishedList {
             name: LIST.into(),
-            prefixes,
+            prefixes: prefixes.into_iter().map(Into::into).collect(),
             excluded: Vec::new(),
         };
         self.bed
