@@ -265,6 +265,20 @@ async fn sync_inner<L: Link>(
             total,
         });
     }
+    // Every changed group's order is checked before the first line goes
+    // out: a group that would be emptied refuses the device with nothing
+    // sent, not after the groups before it were pushed.
+    for ((group, contents), g) in targets.iter().zip(&current).zip(&outcome.groups) {
+        if g.added + g.removed > 0 {
+            plan::order(&plan::diff(&contents.managed, &group.desired)).map_err(|e| {
+                DeviceError::Refused {
+                    device: session.device().to_string(),
+                    group: group.name.clone(),
+                    reason: e.to_string(),
+                }
+            })?;
+        }
+    }
     // From here the counts are what reached the device.
     let planned: Vec<usize> = outcome.groups.iter().map(|g| g.added + g.removed).collect();
     for g in &mut outcome.groups {
@@ -344,7 +358,6 @@ async fn push_group<L: Link>(
         group: group.name.clone(),
         reason: e.to_string(),
     };
-    plan::order(&plan::diff(&original.managed, &group.desired)).map_err(refuse)?;
     let object_group = ios::group_command(group.family, &group.name);
     let entered = if enter {
         // Typed ahead in one round trip: a `%` answer to either line still
@@ -1699,6 +1712,29 @@ mod tests {
         let s = state.lock().unwrap();
         assert!(s.saved() && s.running.v6_groups.is_empty());
         assert_eq!(s.stats.left_in_config_mode, 0);
+    }
+
+    #[tokio::test]
+    async fn a_group_that_would_be_emptied_refuses_the_device_before_anything_is_sent() {
+        // The IPv6 list lost all its items; the IPv4 groups come first and
+        // have changes, but nothing is pushed to any group.
+        let state = holding6(&nets6(0..2));
+        let req = dual_request(
+            nets(0..10),
+            nets(100..101),
+            BTreeSet::new(),
+            BTreeSet::new(),
+        );
+        let err = healthy(&state, &req).await.unwrap_err();
+        assert_eq!(err.class(), ErrorClass::Refused, "{err}");
+        assert!(err.reached().is_none(), "nothing reached the device: {err}");
+        assert!(
+            err.to_string().contains("threatstop-block-v6") && err.to_string().contains("empty"),
+            "{err}"
+        );
+        let s = state.lock().unwrap();
+        assert_eq!(s.stats.config_lines, 0);
+        assert!(s.running.groups.is_empty() && s.saved());
     }
 
     #[tokio::test]
