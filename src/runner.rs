@@ -194,6 +194,12 @@ pub async fn prepare(
         for hit in &built.report.own_protected {
             tracing::warn!("policy {name}: {hit}");
         }
+        if built.report.ipv6_not_carried > 0 {
+            tracing::info!(
+                "policy {name}: {} IPv6 items of its lists not carried: no selected device of this policy has `ipv6: true`",
+                built.report.ipv6_not_carried
+            );
+        }
         policies.insert(name.clone(), built);
     }
     let desired: BTreeMap<&str, DesiredSets> = (policies.iter())
@@ -348,7 +354,7 @@ fn lists_used(
 /// are looked up now with the system resolver, as the connection will look
 /// them up; a name that does not resolve is warned about and left out.
 async fn own_addresses(loaded: &LoadedInventory) -> Vec<OwnAddress> {
-    let mut roles: BTreeMap<Ipv4Addr, Roles> = BTreeMap::new();
+    let mut roles: BTreeMap<IpAddr, Roles> = BTreeMap::new();
     let lookups = loaded.devices().iter().map(|d| async move {
         let found = tokio::time::timeout(
             d.connect_timeout,
@@ -363,11 +369,12 @@ async fn own_addresses(loaded: &LoadedInventory) -> Vec<OwnAddress> {
     for (d, found) in futures::future::join_all(lookups).await {
         match found {
             Ok(addrs) => {
+                // Both families: a device reached over IPv6 must never
+                // block its own management address either.
                 for addr in addrs {
-                    if let IpAddr::V4(ip) = addr.ip() {
-                        roles.entry(ip).or_default().devices.push(d.name.clone());
-                        targets.entry(ip).or_insert(addr);
-                    }
+                    let ip = addr.ip();
+                    roles.entry(ip).or_default().devices.push(d.name.clone());
+                    targets.entry(ip).or_insert(addr);
                 }
             }
             Err(e) => tracing::warn!(
@@ -387,11 +394,7 @@ async fn own_addresses(loaded: &LoadedInventory) -> Vec<OwnAddress> {
     if let Some(dns) = &loaded.inventory.dns {
         for entry in &dns.servers {
             match lists::dns::parse_server(entry, dns.port).await {
-                Ok(server) => {
-                    if let IpAddr::V4(ip) = server.addr.ip() {
-                        roles.entry(ip).or_default().dns = true;
-                    }
-                }
+                Ok(server) => roles.entry(server.addr.ip()).or_default().dns = true,
                 Err(e) => tracing::warn!(
                     "dns.servers entry {entry:?}: {e}, so the lists are not kept from blocking \
                      it: add its address to the policy's `protect:`"
@@ -408,15 +411,16 @@ async fn own_addresses(loaded: &LoadedInventory) -> Vec<OwnAddress> {
         .collect()
 }
 
-/// The local address the OS would send from to reach `addr`: a UDP
-/// `connect` picks the route and sends nothing.
-fn local_address_towards(addr: SocketAddr) -> Option<Ipv4Addr> {
-    let socket = std::net::UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0)).ok()?;
+/// The local address the OS would send from to reach `addr` (of its
+/// family): a UDP `connect` picks the route and sends nothing.
+fn local_address_towards(addr: SocketAddr) -> Option<IpAddr> {
+    let any: IpAddr = match addr {
+        SocketAddr::V4(_) => Ipv4Addr::UNSPECIFIED.into(),
+        SocketAddr::V6(_) => std::net::Ipv6Addr::UNSPECIFIED.into(),
+    };
+    let socket = std::net::UdpSocket::bind((any, 0)).ok()?;
     socket.connect(addr).ok()?;
-    match socket.local_addr().ok()?.ip() {
-        IpAddr::V4(ip) => Some(ip),
-        IpAddr::V6(_) => None,
-    }
+    Some(socket.local_addr().ok()?.ip())
 }
 
 /// What one own address is to tsfleet, for the report.
@@ -566,7 +570,7 @@ fn job(
             connect_timeout: d.connect_timeout,
         },
         request,
-        capped: (built.report.capped_allow.len() + built.report.capped_block.len()) as u64,
+        capped: built.report.capped() as u64,
         lists: Vec::new(),
         notes: built
             .report
@@ -714,11 +718,11 @@ pub fn record_applied(
             )
         })
         .collect();
-    let devices = prepared.jobs.iter().map(|j| {
-        (
-            &j.lists[..],
-            ok.get(j.name.as_str()).copied().unwrap_or(false),
-        )
+    let devices = prepared.jobs.iter().map(|j| applied::AppliedDevice {
+        lists: &j.lists[..],
+        ok: ok.get(j.name.as_str()).copied().unwrap_or(false),
+        // The lists' IPv6 parts went to it (a built policy, or a saved plan's groups).
+        ipv6: (j.request.groups.iter()).any(|g| g.family == Family::Ipv6),
     });
     let stamp = applied::RunStamp {
         applied_at: humantime::format_rfc3339_seconds(report.started_at).to_string(),
@@ -848,6 +852,12 @@ mod tests {
     #[test]
     fn the_local_address_towards_loopback_is_loopback() {
         let to = SocketAddr::from((Ipv4Addr::LOCALHOST, 22));
-        assert_eq!(local_address_towards(to), Some(Ipv4Addr::LOCALHOST));
+        assert_eq!(local_address_towards(to), Some(Ipv4Addr::LOCALHOST.into()));
+        let to = SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, 22));
+        assert_eq!(
+            local_address_towards(to),
+            Some(std::net::Ipv6Addr::LOCALHOST.into()),
+            "IPv6 too"
+        );
     }
 }
