@@ -236,3 +236,97 @@ async fn a_failed_device_keeps_the_old_baseline_and_plan_never_moves_it() {
     assert_eq!(out.status.code(), Some(3), "{all}");
     assert!(all.contains("from 3000 to 1400"), "{all}");
 }
+
+/// A zone publishing `dual.threatstop.local` with `v4` IPv4 host prefixes
+/// and `v6` IPv6 /48s.
+fn dual_zone(v4: u32, v6: u32) -> harness::Zone {
+    let mut items: Vec<String> = hosts(v4).iter().map(|p| format!("1:{p}")).collect();
+    items.extend((0..v6).map(|i| format!("2:2001:db8:{i:x}::/48")));
+    harness::Zone::new().apl("dual", &items)
+}
+
+/// The IPv6 part of a list has its own baseline: an apply to an `ipv6:
+/// true` IOS XE device records it, and a list whose IPv6 part then shrank
+/// is refused before any login even though its IPv4 part grew; an
+/// inventory with no `ipv6: true` device never builds nor guards it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_list_whose_ipv6_part_shrank_is_refused_though_its_ipv4_part_grew() {
+    const DUAL: &str = "dual.threatstop.local";
+    let first = harness::nsd::Nsd::start(&dual_zone(10, 100));
+    let dns = tsfleet::inventory::DnsSettings {
+        servers: vec![first.server()],
+        ..tsfleet::sim::testbed::list_server_dns(([127, 0, 0, 1], first.port).into())
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let inventory = dir.path().join("fleet.yaml");
+    let bed = TestBed::builder()
+        .devices(2)
+        .profile(
+            "devices:\n  rtr-001: { version: \"17.9.4a\" }\n  rtr-002: { version: \"17.9.4a\" }\n",
+        )
+        .policy(
+            "corp",
+            Policy {
+                block: vec![DUAL.into()],
+                ..Policy::default()
+            },
+        )
+        .edit(move |inv| {
+            inv.dns = Some(dns);
+            inv.devices[0].settings.ipv6 = Some(true);
+        })
+        .start(&inventory)
+        .await
+        .unwrap();
+    let bed = Bed {
+        bed,
+        dir,
+        inventory,
+    };
+    let out = bed.run("apply", &["--yes"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let record = bed.record();
+    assert_eq!(record.lists[DUAL].prefixes, 10);
+    assert_eq!(record.lists_v6[DUAL].prefixes, 100, "{record:?}");
+    let v6 = |name: &str| {
+        let d = bed.bed.fleet().device(name).unwrap();
+        let running = d.snapshot().running;
+        let group = running
+            .v6_groups
+            .iter()
+            .find(|g| g.name == "threatstop-block-v6");
+        group.map_or(0, |g| g.entries.len())
+    };
+    assert_eq!((v6("rtr-001"), v6("rtr-002")), (100, 0));
+
+    // IPv4 grew from 10 to 20, IPv6 went from 100 to 5.
+    let second = harness::nsd::Nsd::start(&dual_zone(20, 5));
+    let yaml = std::fs::read_to_string(&bed.inventory).unwrap();
+    let yaml = yaml.replace(&first.server(), &second.server());
+    std::fs::write(&bed.inventory, &yaml).unwrap();
+    drop(first);
+    let logins = bed.logins();
+    for command in ["plan", "apply"] {
+        let args: &[&str] = if command == "apply" { &["--yes"] } else { &[] };
+        let out = bed.run(command, args).await;
+        let all = text(&out);
+        assert_eq!(out.status.code(), Some(3), "{command}: {all}");
+        assert!(
+            all.contains(&format!(
+                "list {DUAL}'s IPv6 prefixes shrank from 100 to 5 since the last apply"
+            )),
+            "{command}: {all}"
+        );
+        assert_eq!(bed.logins(), logins, "{command}: a device was contacted");
+    }
+
+    // Without an `ipv6: true` device, the IPv6 part is neither built nor guarded.
+    std::fs::write(&bed.inventory, yaml.replace("ipv6: true", "ipv6: false")).unwrap();
+    let out = bed.run("plan", &["-v"]).await;
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert!(
+        all.contains("5 IPv6 items of its lists not carried: no selected device of this policy has `ipv6: true`"),
+        "{all}"
+    );
+}
