@@ -263,65 +263,42 @@ mod sealed {
     impl Sealed for ipnet::Ipv6Net {}
 }
 
-impl Prefix for Ipv4Net {
-    fn of(net: IpNet) -> Option<Self> {
-        match net {
-            IpNet::V4(n) => Some(n),
-            IpNet::V6(_) => None,
+/// [`Prefix`] for ipnet's type `$net` of family `$variant`, whose
+/// addresses are `$addr`, numbered in `$int`.
+macro_rules! prefix {
+    ($net:ident, $variant:ident, $addr:ident, $int:ty, $subnets:ident) => {
+        impl Prefix for $net {
+            fn of(net: IpNet) -> Option<Self> {
+                match net {
+                    IpNet::$variant(n) => Some(n),
+                    _ => None,
+                }
+            }
+            fn first(&self) -> u128 {
+                <$int>::from(self.network()).into()
+            }
+            fn last(&self) -> u128 {
+                <$int>::from(self.broadcast()).into()
+            }
+            fn prefix_len(&self) -> u8 {
+                $net::prefix_len(self)
+            }
+            fn trunc(&self) -> Self {
+                $net::trunc(self)
+            }
+            fn push_range(out: &mut Vec<Self>, start: u128, end: u128) {
+                // A range of this family's prefixes never leaves its space.
+                let addr = |x: u128| $addr::from(x as $int);
+                out.extend($subnets::new(addr(start), addr(end), 0));
+            }
+            fn aggregate(set: &[Self]) -> Vec<Self> {
+                $net::aggregate(&set.to_vec())
+            }
         }
-    }
-    fn first(&self) -> u128 {
-        u128::from(u32::from(self.network()))
-    }
-    fn last(&self) -> u128 {
-        u128::from(u32::from(self.broadcast()))
-    }
-    fn prefix_len(&self) -> u8 {
-        Ipv4Net::prefix_len(self)
-    }
-    fn trunc(&self) -> Self {
-        Ipv4Net::trunc(self)
-    }
-    fn push_range(out: &mut Vec<Self>, start: u128, end: u128) {
-        // Ranges of IPv4 prefixes never leave the u32 space.
-        let addr = |x: u128| Ipv4Addr::from(x as u32);
-        out.extend(Ipv4Subnets::new(addr(start), addr(end), 0));
-    }
-    fn aggregate(set: &[Self]) -> Vec<Self> {
-        Ipv4Net::aggregate(&set.to_vec())
-    }
+    };
 }
-
-impl Prefix for Ipv6Net {
-    fn of(net: IpNet) -> Option<Self> {
-        match net {
-            IpNet::V6(n) => Some(n),
-            IpNet::V4(_) => None,
-        }
-    }
-    fn first(&self) -> u128 {
-        u128::from(self.network())
-    }
-    fn last(&self) -> u128 {
-        u128::from(self.broadcast())
-    }
-    fn prefix_len(&self) -> u8 {
-        Ipv6Net::prefix_len(self)
-    }
-    fn trunc(&self) -> Self {
-        Ipv6Net::trunc(self)
-    }
-    fn push_range(out: &mut Vec<Self>, start: u128, end: u128) {
-        out.extend(Ipv6Subnets::new(
-            Ipv6Addr::from(start),
-            Ipv6Addr::from(end),
-            0,
-        ));
-    }
-    fn aggregate(set: &[Self]) -> Vec<Self> {
-        Ipv6Net::aggregate(&set.to_vec())
-    }
-}
+prefix!(Ipv4Net, V4, Ipv4Addr, u32, Ipv4Subnets);
+prefix!(Ipv6Net, V6, Ipv6Addr, u128, Ipv6Subnets);
 
 /// The settings [`build`] reads, checked.
 struct Settings {
@@ -1343,134 +1320,134 @@ mod tests {
         })
     }
 
-    fn minus(a: &[(u128, u128)], b: &[(u128, u128)]) -> Vec<(u128, u128)> {
-        // Reference implementation over the small space, address by address.
-        let inside = |r: &[(u128, u128)], x: u128| r.iter().any(|&(s, e)| s <= x && x <= e);
-        let mut out: Vec<Ipv4Net> = Vec::new();
-        for x in 0x0a00_0000u32..=0x0a00_ffff {
-            if inside(a, x.into()) && !inside(b, x.into()) {
-                out.push(Ipv4Net::from(Ipv4Addr::from(x)));
-            }
-        }
-        ranges(&out)
-    }
-
-    /// IPv6 prefixes in one of two small spaces (/112s, 65,536 addresses):
-    /// 2001:db8::/112, or the very top of the space, where `last + 1`
+    /// The small IPv4 space, numbered as [`ranges`] numbers it.
+    const SPACE: [u128; 1] = [0x0a00_0000];
+    /// IPv6: 2001:db8::/112, and the very top of the space, where `last + 1`
     /// overflows.
+    const SPACE_V6: [u128; 2] = [0x2001_0db8 << 96, u128::MAX - 0xffff];
+
+    /// IPv6 prefixes in one of the [`SPACE_V6`] /112s.
     fn small_net6() -> impl Strategy<Value = Ipv6Net> {
         (any::<bool>(), 0u128..65536, 112u8..=128).prop_map(|(top, a, len)| {
-            let base = if top {
-                u128::MAX - 0xffff
-            } else {
-                0x2001_0db8 << 96
-            };
+            let base = SPACE_V6[usize::from(top)];
             Ipv6Net::new(Ipv6Addr::from(base | a), len).unwrap().trunc()
         })
     }
 
-    /// [`minus`] over both small IPv6 spaces.
-    fn minus6(a: &[(u128, u128)], b: &[(u128, u128)]) -> Vec<(u128, u128)> {
+    /// Reference implementation of `a` minus `b` over the 65,536 addresses
+    /// from each of `spaces`, address by address.
+    fn minus(a: &[(u128, u128)], b: &[(u128, u128)], spaces: &[u128]) -> Vec<(u128, u128)> {
         let inside = |r: &[(u128, u128)], x: u128| r.iter().any(|&(s, e)| s <= x && x <= e);
-        let mut out: Vec<Ipv6Net> = Vec::new();
-        for base in [0x2001_0db8u128 << 96, u128::MAX - 0xffff] {
-            for x in (0..=0xffffu128).map(|a| base | a) {
-                if inside(a, x) && !inside(b, x) {
-                    out.push(Ipv6Net::from(Ipv6Addr::from(x)));
+        let mut out: Vec<(u128, u128)> = Vec::new();
+        for x in spaces
+            .iter()
+            .flat_map(|&base| (0..=0xffffu128).map(move |a| base | a))
+        {
+            if inside(a, x) && !inside(b, x) {
+                match out.last_mut() {
+                    Some((_, e)) if *e + 1 == x => *e = x,
+                    _ => out.push((x, x)),
                 }
             }
         }
-        ranges(&out)
+        out
     }
 
-    proptest! {
-        #[test]
-        fn ipv6_aggregation_keeps_the_covered_addresses(set in proptest::collection::vec(small_net6(), 0..60)) {
-            let agg = aggregate(&set);
-            prop_assert_eq!(ranges(&agg), ranges(&set));
-            prop_assert!(agg.len() <= dedupe(set.clone()).len());
-        }
+    /// Aggregation and dedupe keep the covered addresses; subtract is exact.
+    fn set_operations_hold<N: Prefix>(
+        set: &[N],
+        remove: &[N],
+        spaces: &[u128],
+    ) -> Result<(), TestCaseError> {
+        let agg = aggregate(set);
+        prop_assert_eq!(ranges(&agg), ranges(set));
+        prop_assert!(agg.len() <= dedupe(set.to_vec()).len());
+        prop_assert_eq!(ranges(&dedupe(set.to_vec())), ranges(set));
+        let out = subtract(set, remove);
+        prop_assert_eq!(ranges(&out), minus(&ranges(set), &ranges(remove), spaces));
+        Ok(())
+    }
 
-        #[test]
-        fn ipv6_dedupe_keeps_the_covered_addresses(set in proptest::collection::vec(small_net6(), 0..60)) {
-            prop_assert_eq!(ranges(&dedupe(set.clone())), ranges(&set));
-        }
+    /// One family's side of [`build`]: (allow, block, entries cut).
+    type Sides<N> = fn(&DevicePolicy) -> (Vec<N>, Vec<N>, usize);
 
-        #[test]
-        fn ipv6_subtract_is_exact(
-            set in proptest::collection::vec(small_net6(), 0..20),
-            remove in proptest::collection::vec(small_net6(), 0..10),
-        ) {
-            let out = subtract(&set, &remove);
-            prop_assert_eq!(ranges(&out), minus6(&ranges(&set), &ranges(&remove)));
+    /// [`build`] keeps family `N`'s pair of groups within the cap, never
+    /// blocks an own address nor overlaps a `protect:` prefix, and
+    /// aggregation changes no address.
+    #[allow(clippy::too_many_arguments)]
+    fn build_holds<N: Prefix>(
+        block: &[N],
+        allow: &[N],
+        protect: &[N],
+        own: &[IpAddr],
+        max: usize,
+        aggregate: bool,
+        ipv6: bool,
+        sides: Sides<N>,
+    ) -> Result<(), TestCaseError> {
+        let strs = |v: &[N]| v.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+        let (mut b, a) = (strs(block), strs(allow));
+        // One always-present IPv4 prefix so the empty-block guard stays out of the way.
+        b.push("192.0.2.0/24".into());
+        let b: Vec<&str> = b.iter().map(String::as_str).collect();
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        let snap = Snapshot::new(vec![], vec![list("b", &b, &[]), list("a", &a, &[])]);
+        let p = Policy {
+            protect: protect.iter().map(|&p| p.into()).collect(),
+            max_policy_size: Some(max),
+            aggregate: Some(aggregate),
+            ..policy(&["b"], &["a"])
+        };
+        let own: Vec<OwnAddress> = (own.iter())
+            .map(|&address| OwnAddress {
+                address,
+                role: "own".into(),
+            })
+            .collect();
+        let d = build(&snap, &p, None, false, &own, ipv6).unwrap();
+        let (allow, block, cut) = sides(&d);
+        prop_assert!(block.len() + allow.len() <= max);
+        let blocked = ranges(&block);
+        for o in &own {
+            prop_assert!(
+                !in_ranges(&blocked, at(o.address)),
+                "own {} blocked",
+                o.address
+            );
         }
-
-        #[test]
-        fn build_caps_each_family_and_never_blocks_protected_ipv6_addresses(
-            block in proptest::collection::vec(small_net6(), 0..60),
-            allow in proptest::collection::vec(small_net6(), 0..20),
-            protect in proptest::collection::vec(small_net6(), 0..5),
-            own in proptest::collection::vec(small_net6().prop_map(|n| n.network()), 0..5),
-            max in 1usize..40,
-            aggregate in any::<bool>(),
-        ) {
-            let strs = |v: &[Ipv6Net]| v.iter().map(|n| n.to_string()).collect::<Vec<_>>();
-            let (mut b, a) = (strs(&block), strs(&allow));
-            // IPv4 entries compete for nothing with the IPv6 ones.
-            b.push("192.0.2.0/24".into());
-            let b: Vec<&str> = b.iter().map(String::as_str).collect();
-            let a: Vec<&str> = a.iter().map(String::as_str).collect();
-            let snap = Snapshot::new(vec![], vec![list("b", &b, &[]), list("a", &a, &[])]);
-            let p = Policy {
-                protect: protect.iter().map(|&p| p.into()).collect(),
-                max_policy_size: Some(max),
-                aggregate: Some(aggregate),
-                ..policy(&["b"], &["a"])
+        for entry in &block {
+            for p in protect {
+                prop_assert!(!overlaps(entry, p), "{} overlaps protected {}", entry, p);
+            }
+        }
+        if aggregate && cut == 0 {
+            let unlimited = Policy {
+                aggregate: Some(false),
+                max_policy_size: Some(usize::MAX),
+                ..p.clone()
             };
-            let own: Vec<OwnAddress> = own
-                .iter()
-                .map(|&a| OwnAddress { address: a.into(), role: "own".into() })
-                .collect();
-            let d = build(&snap, &p, None, false, &own, true).unwrap();
-            prop_assert!(d.block_v6.len() + d.allow_v6.len() <= max);
-            prop_assert_eq!(d.block, nets(&["192.0.2.0/24"]));
-            let blocked = ranges(&d.block_v6);
-            for o in &own {
-                prop_assert!(!in_ranges(&blocked, at(o.address)), "own {} blocked", o.address);
-            }
-            for entry in &d.block_v6 {
-                for p in &protect {
-                    prop_assert!(!overlaps(entry, p), "{} overlaps protected {}", entry, p);
-                }
-            }
-            if d.report.capped_allow_v6.is_empty() && d.report.capped_block_v6.is_empty() {
-                let plain = build(&snap, &Policy { aggregate: Some(false), max_policy_size: Some(usize::MAX), ..p.clone() }, None, false, &own, true).unwrap();
-                prop_assert_eq!(ranges(&d.block_v6), ranges(&plain.block_v6));
-                prop_assert_eq!(ranges(&d.allow_v6), ranges(&plain.allow_v6));
-            }
+            let plain = sides(&build(&snap, &unlimited, None, false, &own, ipv6).unwrap());
+            prop_assert_eq!(ranges(&block), ranges(&plain.1));
+            prop_assert_eq!(ranges(&allow), ranges(&plain.0));
         }
+        Ok(())
     }
 
     proptest! {
         #[test]
-        fn aggregation_keeps_the_covered_addresses(set in proptest::collection::vec(small_net(), 0..60)) {
-            let agg = aggregate(&set);
-            prop_assert_eq!(ranges(&agg), ranges(&set));
-            prop_assert!(agg.len() <= dedupe(set.clone()).len());
-        }
-
-        #[test]
-        fn dedupe_keeps_the_covered_addresses(set in proptest::collection::vec(small_net(), 0..60)) {
-            prop_assert_eq!(ranges(&dedupe(set.clone())), ranges(&set));
-        }
-
-        #[test]
-        fn subtract_is_exact(
-            set in proptest::collection::vec(small_net(), 0..20),
+        fn set_operations_keep_the_covered_addresses(
+            set in proptest::collection::vec(small_net(), 0..60),
             remove in proptest::collection::vec(small_net(), 0..10),
         ) {
-            let out = subtract(&set, &remove);
-            prop_assert_eq!(ranges(&out), minus(&ranges(&set), &ranges(&remove)));
+            set_operations_hold(&set, &remove, &SPACE)?;
+        }
+
+        #[test]
+        fn ipv6_set_operations_keep_the_covered_addresses(
+            set in proptest::collection::vec(small_net6(), 0..60),
+            remove in proptest::collection::vec(small_net6(), 0..10),
+        ) {
+            set_operations_hold(&set, &remove, &SPACE_V6)?;
         }
 
         #[test]
@@ -1478,44 +1455,28 @@ mod tests {
             block in proptest::collection::vec(small_net(), 0..80),
             allow in proptest::collection::vec(small_net(), 0..30),
             protect in proptest::collection::vec(small_net(), 0..5),
-            own in proptest::collection::vec(0u32..65536, 0..5),
+            own in proptest::collection::vec(small_net().prop_map(|n| IpAddr::from(n.network())), 0..5),
             max in 0usize..60,
             aggregate in any::<bool>(),
         ) {
-            let strs = |v: &[Ipv4Net]| v.iter().map(|n| n.to_string()).collect::<Vec<_>>();
-            let (b, a) = (strs(&block), strs(&allow));
-            let b: Vec<&str> = b.iter().map(String::as_str).collect();
-            let a: Vec<&str> = a.iter().map(String::as_str).collect();
-            // One always-present prefix so the empty-block guard stays out of the way.
-            let mut b = b;
-            b.push("192.0.2.0/24");
-            let snap = Snapshot::new(vec![], vec![list("b", &b, &[]), list("a", &a, &[])]);
-            let p = Policy {
-                protect: protect.iter().map(|&p| p.into()).collect(),
-                max_policy_size: Some(max),
-                aggregate: Some(aggregate),
-                ..policy(&["b"], &["a"])
+            let sides: Sides<Ipv4Net> = |d| (d.allow.clone(), d.block.clone(), d.report.capped());
+            build_holds(&block, &allow, &protect, &own, max, aggregate, false, sides)?;
+        }
+
+        #[test]
+        fn build_caps_each_family_and_never_blocks_protected_ipv6_addresses(
+            block in proptest::collection::vec(small_net6(), 0..60),
+            allow in proptest::collection::vec(small_net6(), 0..20),
+            protect in proptest::collection::vec(small_net6(), 0..5),
+            own in proptest::collection::vec(small_net6().prop_map(|n| IpAddr::from(n.network())), 0..5),
+            max in 1usize..40,
+            aggregate in any::<bool>(),
+        ) {
+            let sides: Sides<Ipv6Net> = |d| {
+                let cut = d.report.capped_allow_v6.len() + d.report.capped_block_v6.len();
+                (d.allow_v6.clone(), d.block_v6.clone(), cut)
             };
-            let own: Vec<OwnAddress> = own
-                .iter()
-                .map(|&a| OwnAddress { address: Ipv4Addr::from(0x0a00_0000 | a).into(), role: "own".into() })
-                .collect();
-            let d = build(&snap, &p, None, false, &own, false).unwrap();
-            prop_assert!(d.block.len() + d.allow.len() <= max);
-            let blocked = ranges(&d.block);
-            for o in &own {
-                prop_assert!(!in_ranges(&blocked, at(o.address)), "own {} blocked", o.address);
-            }
-            for entry in &d.block {
-                for p in &protect {
-                    prop_assert!(!overlaps(entry, p), "{} overlaps protected {}", entry, p);
-                }
-            }
-            if aggregate && d.report.capped_allow.is_empty() && d.report.capped_block.is_empty() {
-                let plain = build(&snap, &Policy { aggregate: Some(false), max_policy_size: Some(usize::MAX), ..p.clone() }, None, false, &own, false).unwrap();
-                prop_assert_eq!(ranges(&d.block), ranges(&plain.block));
-                prop_assert_eq!(ranges(&d.allow), ranges(&plain.allow));
-            }
+            build_holds(&block, &allow, &protect, &own, max, aggregate, true, sides)?;
         }
     }
 }
