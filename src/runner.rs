@@ -372,7 +372,9 @@ async fn own_addresses(loaded: &LoadedInventory) -> Vec<OwnAddress> {
                 // Both families: a device reached over IPv6 must never
                 // block its own management address either.
                 for addr in addrs {
-                    let ip = addr.ip();
+                    // An IPv4-mapped address is the IPv4 address the IPv4
+                    // groups must not block.
+                    let ip = addr.ip().to_canonical();
                     roles.entry(ip).or_default().devices.push(d.name.clone());
                     targets.entry(ip).or_insert(addr);
                 }
@@ -394,7 +396,12 @@ async fn own_addresses(loaded: &LoadedInventory) -> Vec<OwnAddress> {
     if let Some(dns) = &loaded.inventory.dns {
         for entry in &dns.servers {
             match lists::dns::parse_server(entry, dns.port).await {
-                Ok(server) => roles.entry(server.addr.ip()).or_default().dns = true,
+                Ok(server) => {
+                    roles
+                        .entry(server.addr.ip().to_canonical())
+                        .or_default()
+                        .dns = true
+                }
                 Err(e) => tracing::warn!(
                     "dns.servers entry {entry:?}: {e}, so the lists are not kept from blocking \
                      it: add its address to the policy's `protect:`"
@@ -420,7 +427,7 @@ fn local_address_towards(addr: SocketAddr) -> Option<IpAddr> {
     };
     let socket = std::net::UdpSocket::bind((any, 0)).ok()?;
     socket.connect(addr).ok()?;
-    Some(socket.local_addr().ok()?.ip())
+    Some(socket.local_addr().ok()?.ip().to_canonical())
 }
 
 /// What one own address is to tsfleet, for the report.
@@ -858,6 +865,12 @@ mod tests {
             local_address_towards(to),
             Some(std::net::Ipv6Addr::LOCALHOST.into()),
             "IPv6 too"
+        );
+        let mapped = SocketAddr::from((Ipv4Addr::LOCALHOST.to_ipv6_mapped(), 22));
+        assert_eq!(
+            local_address_towards(mapped),
+            Some(Ipv4Addr::LOCALHOST.into()),
+            "an IPv4-mapped address is its IPv4 address"
         );
     }
 }

@@ -388,8 +388,11 @@ pub fn build(
         report.aggregated_v6 = v6.aggregated;
         (v6.allow, v6.block)
     } else {
-        report.ipv6_not_carried = (lists.iter())
-            .map(|(_, l)| count(&l.prefixes, Family::Ipv6) + count(&l.excluded, Family::Ipv6))
+        // Each list once, though both sides may name it.
+        let distinct: BTreeMap<&str, &ListSnapshot> =
+            (lists.iter()).map(|(_, l)| (l.name.as_str(), *l)).collect();
+        report.ipv6_not_carried = (distinct.values())
+            .map(|l| count(&l.prefixes, Family::Ipv6) + count(&l.excluded, Family::Ipv6))
             .sum();
         (Vec::new(), Vec::new())
     };
@@ -1173,6 +1176,11 @@ mod tests {
         assert!(d.block_v6.is_empty() && d.allow_v6.is_empty());
         assert_eq!(d.block, nets(&["10.0.0.0/8"]));
         assert_eq!(d.report.ipv6_not_carried, 4);
+        let both = build(&snap, &policy(&["b"], &["b"]), None, false, &[], false).unwrap();
+        assert_eq!(
+            both.report.ipv6_not_carried, 4,
+            "a list named twice counts once"
+        );
         // Nothing about them in the report: no floor, no exclusion counted.
         assert!(d.report.too_broad.is_empty());
         assert_eq!((d.report.excluded, d.report.skipped), (0, 0));
