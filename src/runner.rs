@@ -856,6 +856,33 @@ mod tests {
         assert_eq!(roles(vec![], true, false).to_string(), "DNS server");
     }
 
+    #[tokio::test]
+    async fn own_addresses_keep_both_families() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fleet.yaml");
+        let yaml = "defaults: { username: u, password: p }\n\
+                    dns: { servers: ['::1', '::ffff:192.0.2.53'] }\n\
+                    devices:\n\
+                    \x20 - { name: v6, host: '::1' }\n\
+                    \x20 - { name: v4, host: 127.0.0.1 }\n";
+        std::fs::write(&path, yaml).unwrap();
+        let loaded = crate::inventory::load(&path).unwrap();
+        let own: Vec<(String, String)> = (own_addresses(&loaded).await.into_iter())
+            .map(|o| (o.address.to_string(), o.role))
+            .collect();
+        let find = |a: &str| own.iter().find(|(x, _)| x == a).map(|(_, r)| r.as_str());
+        assert_eq!(
+            find("::1"),
+            Some("management address of v6; DNS server; the address tsfleet connects from"),
+            "{own:?}"
+        );
+        assert_eq!(
+            find("127.0.0.1"),
+            Some("management address of v4; the address tsfleet connects from")
+        );
+        assert_eq!(find("192.0.2.53"), Some("DNS server"), "mapped: {own:?}");
+    }
+
     #[test]
     fn the_local_address_towards_loopback_is_loopback() {
         let to = SocketAddr::from((Ipv4Addr::LOCALHOST, 22));
