@@ -205,9 +205,9 @@ fn hosts(range: impl IntoIterator<Item = u32>) -> Vec<Ipv4Net> {
 }
 
 fn published_lists(block: std::ops::Range<u32>) -> Vec<PublishedList> {
-    let list = |name: &str, prefixes| PublishedList {
+    let list = |name: &str, prefixes: Vec<Ipv4Net>| PublishedList {
         name: name.into(),
-        prefixes,
+        prefixes: prefixes.into_iter().map(Into::into).collect(),
         excluded: vec![],
     };
     vec![

@@ -409,10 +409,13 @@ macro_rules! inventory_format {
 Device settings (in defaults, a group or a device; the most specific wins):\n  \
     port (22), username (required), password, enable_secret, private_key, policy (the only \
     policy if there is one, else required), block_group (threatstop-block), allow_group \
-    (threatstop-allow), host_key_policy (strict | accept-new | off), known_hosts \
+    (threatstop-allow), ipv6 (false; true: the lists' IPv6 items go into IOS XE \
+    `object-group v6-network` groups), block_group_v6 (threatstop-block-v6), allow_group_v6 \
+    (threatstop-allow-v6), host_key_policy (strict | accept-new | off), known_hosts \
     (~/.ssh/known_hosts), legacy_algorithms (true), save_config (true), connect_timeout_ms \
     (10000), command_timeout_ms (30000, inactivity).\n\n\
-Object-group names: 1-64 letters, digits, `-`, `_` or `.`, starting with a letter or digit."
+Object-group names: 1-64 letters, digits, `-`, `_` or `.`, starting with a letter or digit; \
+    a device's group names must differ (the v6 ones too, when ipv6 is on)."
     };
 }
 
@@ -686,7 +689,8 @@ pub struct ResolveArgs {
     ssh -p 20001 admin@127.0.0.1        # password: admin, then `enable` with secret: enable\n  \
     tsfleet sim --stdio                  # one device's CLI on this terminal\n  \
     tsfleet sim --profile xe.yaml        # IOS XE: object-group v6-network, when\n  \
-    \x20                                    # xe.yaml sets a version: \"17.9.4a\"\n\n\
+    \x20                                    # xe.yaml sets a version: \"17.9.4a\"; with\n  \
+    \x20                                    # --write-inventory, ipv6: true on those devices\n\n\
     Rehearse a list change (the routers keep what was applied with --state-dir):\n  \
     tsfleet sim --state-dir lab/state --write-inventory lab/lab.yaml &\n  \
     tsfleet apply -i lab/lab.yaml --yes; kill %1\n  \
@@ -752,6 +756,12 @@ pub struct SimArgs {
     /// Prefixes in the block list (hosts, and a /24 in every 50).
     #[arg(long, default_value_t = 1000, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub entries: u32,
+    /// IPv6 prefixes in the block list, after the IPv4 ones (in 2001:db8::/32: hosts, and a /48
+    /// in every 10; seed and churn apply to them too). They reach the IOS XE devices, which
+    /// the inventory --write-inventory writes gives `ipv6: true`.
+    #[arg(long, default_value_t = crate::sim::lab::DEFAULT_ENTRIES_V6, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(0..=i64::from(crate::sim::lab::MAX_ENTRIES_V6)))]
+    pub entries_v6: u32,
     /// Seed of the block list: the same seed gives the same list.
     #[arg(long, default_value_t = 1, value_name = "N")]
     pub seed: u64,
@@ -760,7 +770,7 @@ pub struct SimArgs {
     #[arg(long, default_value_t = 0, value_name = "PERCENT", value_parser = clap::value_parser!(u8).range(0..=100))]
     pub churn: u8,
     /// Run one device's CLI on stdin/stdout instead of SSH servers (for use behind OpenSSH's sshd).
-    #[arg(long, conflicts_with_all = ["devices", "base_port", "write_inventory", "dns_port", "entries", "seed", "churn"])]
+    #[arg(long, conflicts_with_all = ["devices", "base_port", "write_inventory", "dns_port", "entries", "entries_v6", "seed", "churn"])]
     pub stdio: bool,
     /// With --stdio: the device's name from the profile (default the first device).
     #[arg(long, requires = "stdio")]
@@ -943,8 +953,9 @@ pub struct RemoveArgs {
 #[derive(Debug, Args)]
 #[command(
     after_help = "Runs tsfleet end to end on this machine, no routers needed: starts a simulated \
-    fleet of IOS routers (a few with faults, so the report shows failure rows) and a DNS server \
-    publishing a block and an allow list, both on 127.0.0.1; writes an inventory for them; then \
+    fleet of IOS routers (a few with faults, so the report shows failure rows; the first one IOS \
+    XE with `ipv6: true`, so its IPv6 object groups are filled too) and a DNS server publishing a \
+    block list (IPv4 and IPv6 prefixes) and an allow list, both on 127.0.0.1; writes an inventory for them; then \
     runs plan, apply, and plan again (no changes left on the healthy devices), printing each report. \
     The fleet stops with the demo: `tsfleet sim` keeps a lab running.\n\n\
     Examples:\n  \
@@ -957,7 +968,7 @@ pub struct DemoArgs {
     /// Simulated routers.
     #[arg(long, default_value_t = 25, value_parser = clap::value_parser!(u16).range(4..=2000))]
     pub devices: u16,
-    /// Prefixes in the block list.
+    /// IPv4 prefixes in the block list (it carries 100 IPv6 ones too).
     #[arg(long, default_value_t = 3000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub entries: u32,
     /// Latency the simulated routers add to every answer, in milliseconds.

@@ -10,6 +10,7 @@
 //! emptied. Nothing makes room first: a device that cannot hold the old and
 //! new lists together refuses adds, and then keeps the old list.
 
+use crate::domain::Family;
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap};
@@ -91,6 +92,10 @@ pub struct ChangeSet {
     /// The object-group the lines go to.
     #[schemars(length(min = 1))]
     group: String,
+    /// `ipv4` (`object-group network`) or `ipv6` (`object-group
+    /// v6-network`); reports written before IPv6 groups read as `ipv4`.
+    #[serde(default)]
+    family: Family,
     /// Entries added (`host 198.51.100.7`, `10.0.0.0 255.0.0.0`), in the
     /// order pushed; all go in before any removal.
     add: Vec<String>,
@@ -105,6 +110,8 @@ pub struct ChangeSet {
 #[serde(deny_unknown_fields)]
 struct ChangeSetFields {
     group: String,
+    #[serde(default)]
+    family: Family,
     add: Vec<String>,
     remove: Vec<String>,
 }
@@ -112,15 +119,21 @@ struct ChangeSetFields {
 impl<'de> Deserialize<'de> for ChangeSet {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<ChangeSet, D::Error> {
         let f = ChangeSetFields::deserialize(d)?;
-        Ok(ChangeSet::new(f.group, f.add, f.remove))
+        Ok(ChangeSet::new(f.group, f.family, f.add, f.remove))
     }
 }
 
 impl ChangeSet {
     /// A group's change: `add` and `remove` are IOS entries in push order.
-    pub fn new(group: impl Into<String>, add: Vec<String>, remove: Vec<String>) -> ChangeSet {
+    pub fn new(
+        group: impl Into<String>,
+        family: Family,
+        add: Vec<String>,
+        remove: Vec<String>,
+    ) -> ChangeSet {
         let mut set = ChangeSet {
             group: group.into(),
+            family,
             add,
             remove,
             digest: String::new(),
@@ -131,10 +144,11 @@ impl ChangeSet {
 
     /// `sha256:` and the hex sha256 of the canonical text: the
     /// configuration-mode lines this change is, one per line, each ending
-    /// in a newline (`object-group network G`, the adds, `no ` + each
-    /// removal), so the same lines in another order are another set.
+    /// in a newline (`object-group network G` or `object-group v6-network
+    /// G`, the adds, `no ` + each removal), so the same lines in another
+    /// order are another set.
     fn compute_digest(&self) -> String {
-        let header = format!("object-group network {}\n", self.group);
+        let header = format!("{} {}\n", self.family.object_group(), self.group);
         let adds = self.add.iter().map(|l| format!("{l}\n"));
         let removes = self.remove.iter().map(|l| format!("no {l}\n"));
         crate::domain::sha256_digest(std::iter::once(header).chain(adds).chain(removes))
@@ -146,6 +160,10 @@ impl ChangeSet {
 
     pub fn group(&self) -> &str {
         &self.group
+    }
+
+    pub fn family(&self) -> Family {
+        self.family
     }
 
     pub fn add(&self) -> &[String] {
@@ -243,6 +261,7 @@ mod tests {
     fn a_change_set_digest_is_stable_and_follows_the_push_order() {
         let set = ChangeSet::new(
             "threatstop-block",
+            Family::Ipv4,
             lines(&["host 198.51.100.7"]),
             lines(&["10.0.0.0 255.0.0.0"]),
         );
@@ -254,6 +273,7 @@ mod tests {
         );
         let again = ChangeSet::new(
             "threatstop-block",
+            Family::Ipv4,
             lines(&["host 198.51.100.7"]),
             lines(&["10.0.0.0 255.0.0.0"]),
         );
@@ -261,37 +281,52 @@ mod tests {
         let two = lines(&["host 192.0.2.1", "host 192.0.2.2"]);
         let swapped = lines(&["host 192.0.2.2", "host 192.0.2.1"]);
         assert_ne!(
-            ChangeSet::new("g", two.clone(), vec![]).digest(),
-            ChangeSet::new("g", swapped, vec![]).digest(),
+            ChangeSet::new("g", Family::Ipv4, two.clone(), vec![]).digest(),
+            ChangeSet::new("g", Family::Ipv4, swapped, vec![]).digest(),
             "another push order is another change"
         );
         assert_ne!(
-            ChangeSet::new("g", two.clone(), vec![]).digest(),
-            ChangeSet::new("g", vec![], two.clone()).digest(),
+            ChangeSet::new("g", Family::Ipv4, two.clone(), vec![]).digest(),
+            ChangeSet::new("g", Family::Ipv4, vec![], two.clone()).digest(),
             "an add is not a removal"
         );
         assert_ne!(
-            ChangeSet::new("g", two.clone(), vec![]).digest(),
-            ChangeSet::new("h", two, vec![]).digest(),
+            ChangeSet::new("g", Family::Ipv4, two.clone(), vec![]).digest(),
+            ChangeSet::new("h", Family::Ipv4, two.clone(), vec![]).digest(),
             "the group is part of the change"
+        );
+        assert_ne!(
+            ChangeSet::new("g", Family::Ipv4, two.clone(), vec![]).digest(),
+            ChangeSet::new("g", Family::Ipv6, two, vec![]).digest(),
+            "the family is part of the change (`object-group v6-network g`)"
         );
     }
 
     #[test]
     fn a_change_set_read_back_has_its_digest_and_devices_share_one_copy() {
-        let set = ChangeSet::new("g", lines(&["host 192.0.2.1"]), vec![]);
+        let set = ChangeSet::new("g", Family::Ipv4, lines(&["host 192.0.2.1"]), vec![]);
         let json = serde_json::to_value(&set).unwrap();
         assert_eq!(
             json,
-            serde_json::json!({"group": "g", "add": ["host 192.0.2.1"], "remove": []})
+            serde_json::json!({"group": "g", "family": "ipv4", "add": ["host 192.0.2.1"], "remove": []})
         );
+        let old: ChangeSet = serde_json::from_value(
+            serde_json::json!({"group": "g", "add": ["host 192.0.2.1"], "remove": []}),
+        )
+        .unwrap();
+        assert_eq!(old, set, "a set written before IPv6 groups is IPv4");
         let back: ChangeSet = serde_json::from_value(json).unwrap();
         assert_eq!(back, set);
         let run = ChangeSets::default();
         let first = run.intern(set.clone());
         let second = run.clone().intern(back);
         assert!(Arc::ptr_eq(&first, &second));
-        let other = run.intern(ChangeSet::new("g", vec![], lines(&["host 192.0.2.1"])));
+        let other = run.intern(ChangeSet::new(
+            "g",
+            Family::Ipv4,
+            vec![],
+            lines(&["host 192.0.2.1"]),
+        ));
         assert!(!Arc::ptr_eq(&first, &other));
         // A borrowed set (a saved plan's) joins the same copy.
         assert!(Arc::ptr_eq(&run.intern_ref(&set), &first));

@@ -290,7 +290,12 @@ mod tests {
     }
 
     fn plan() -> SavedPlan {
-        let set = ChangeSet::new("g", vec!["host 10.0.0.2".into()], vec![]);
+        let set = ChangeSet::new(
+            "g",
+            crate::domain::Family::Ipv4,
+            vec!["host 10.0.0.2".into()],
+            vec![],
+        );
         let (a, b) = (device("a", Some(&set)), device("b", Some(&set)));
         let pin = InventoryPin {
             path: "fleet.yaml".into(),

@@ -17,6 +17,16 @@ use std::time::Duration;
 const BLOCK_LIST: &str = "demo-block.acme.threatstop.local";
 const ALLOW_LIST: &str = "demo-allow.acme.threatstop.local";
 
+/// Devices [`fault_profile`] gives a fault or an old version (the last ones).
+const SPECIAL: usize = 4;
+
+/// The device that runs IOS XE, with `ipv6: true`: its IPv6 groups are
+/// filled from the lists' IPv6 items beside its IPv4 ones. The first,
+/// unless every device is one of the [`SPECIAL`] ones (`--devices 4`).
+fn ios_xe_device(devices: usize) -> Option<String> {
+    (devices > SPECIAL).then(|| crate::sim::fleet::device_name(0, devices))
+}
+
 /// Devices that show what failure rows look like (the last few of the fleet).
 fn fault_profile(devices: usize) -> String {
     let name = |from_end: usize| crate::sim::fleet::device_name(devices - from_end, devices);
@@ -33,11 +43,13 @@ fn fault_profile(devices: usize) -> String {
     )
 }
 
-/// The lists: `entries` block prefixes (the lab's, [`crate::sim::lab`]),
-/// one of them the entry a faulty router refuses, and the lab's allow list.
+/// The lists: `entries` IPv4 block prefixes and the lab's default number
+/// of IPv6 ones ([`crate::sim::lab`]), one of them the entry a faulty
+/// router refuses, and the lab's allow list (IPv4 and IPv6).
 fn demo_lists(entries: u32) -> Vec<PublishedList> {
     let spec = BlockSpec {
         entries: entries.saturating_sub(1),
+        entries_v6: lab::DEFAULT_ENTRIES_V6,
         seed: 1,
         churn: 0,
     };
@@ -75,7 +87,8 @@ pub async fn run(args: DemoArgs, quiet: bool) -> Result<Outcome, Error> {
     })?;
 
     let inventory_path = dir.join("demo-fleet.yaml");
-    let bed = TestBed::builder()
+    let xe = ios_xe_device(devices);
+    let mut builder = TestBed::builder()
         .devices(devices)
         .costs(
             Duration::from_millis(args.rtt_ms),
@@ -101,18 +114,23 @@ pub async fn run(args: DemoArgs, quiet: bool) -> Result<Outcome, Error> {
             if let Some(dns) = &mut inventory.dns {
                 dns.timeout_ms = 2000;
             }
-        })
-        .start(&inventory_path)
-        .await?;
+        });
+    if let Some(xe) = &xe {
+        builder = builder.ios_xe(xe);
+    }
+    let bed = builder.start(&inventory_path).await?;
     let (fleet, lists) = (
         bed.fleet(),
         bed.list_server().expect("the demo publishes lists"),
     );
 
     println!(
-        "tsfleet demo: {devices} simulated IOS routers ({} … {}), lists served by DNS on {}",
+        "tsfleet demo: {devices} simulated IOS routers ({} … {}{}), lists served by DNS on {}",
         fleet.devices()[0].addr,
         fleet.devices()[devices - 1].addr,
+        xe.as_ref()
+            .map(|d| format!("; {d} runs IOS XE, with `ipv6: true`"))
+            .unwrap_or_default(),
         lists.addr()
     );
     println!("inventory: {}\n", inventory_path.display());
@@ -181,8 +199,13 @@ pub async fn run(args: DemoArgs, quiet: bool) -> Result<Outcome, Error> {
     println!(
         "The last {} devices fail on purpose (a wrong password, a hung session, an entry the router refuses);\n\
          the one before them only speaks legacy SSH algorithms and still converges.",
-        3
+        SPECIAL - 1
     );
+    if let Some(xe) = &xe {
+        println!(
+            "{xe} runs IOS XE: the lists' IPv6 items go into its object-group v6-network groups too."
+        );
+    }
     // Without --dir the folder goes away below: do not point at it.
     if temp.is_some() {
         println!("Transcripts and reports are kept with --dir DIR (secrets masked).");

@@ -76,6 +76,9 @@ pub fn render(d: &ResolvedDevice, file: &str) -> String {
         ("policy", d.policy.clone().unwrap_or_else(|| "-".into())),
         ("block_group", d.block_group.clone()),
         ("allow_group", d.allow_group.clone()),
+        ("ipv6", d.ipv6.to_string()),
+        ("block_group_v6", d.block_group_v6.clone()),
+        ("allow_group_v6", d.allow_group_v6.clone()),
         (
             "host_key_policy",
             serde_json::to_value(d.host_key_policy)

@@ -564,6 +564,7 @@ fn metrics_not_run(
         success: false,
         duration: now.duration_since(started).unwrap_or_default(),
         summary: Default::default(),
+        entries: Default::default(),
         last_success: &kept,
     };
     if let Err(e) = metrics::write(output, &m) {

@@ -43,6 +43,7 @@ pub async fn run(args: SimArgs) -> Result<Outcome, Error> {
     }
     let spec = BlockSpec {
         entries: args.entries,
+        entries_v6: args.entries_v6,
         seed: args.seed,
         churn: args.churn,
     };
@@ -78,10 +79,11 @@ pub async fn run(args: SimArgs) -> Result<Outcome, Error> {
         );
     }
     eprintln!(
-        "tsfleet sim: lists served by DNS on {} ({}: {} entries, seed {}, churn {} %; {})",
+        "tsfleet sim: lists served by DNS on {} ({}: {} entries and {} IPv6, seed {}, churn {} %; {})",
         lists.addr(),
         lab::BLOCK_LIST,
         spec.entries,
+        spec.entries_v6,
         spec.seed,
         spec.churn,
         lab::ALLOW_LIST

@@ -190,10 +190,7 @@ pub fn entry_line(net: &IpNet) -> String {
 
 /// The configuration command that enters (and creates) a group.
 pub fn group_command(family: Family, name: &str) -> String {
-    match family {
-        Family::Ipv4 => format!("object-group network {name}"),
-        Family::Ipv6 => format!("object-group v6-network {name}"),
-    }
+    format!("{} {name}", family.object_group())
 }
 
 /// The group size limit a `%` refusal of an entry states, if it is a full

@@ -221,6 +221,7 @@ async fn sync_inner<L: Link>(
         let change_set = (!diff.is_empty()).then(|| {
             request.change_sets.intern(plan::ChangeSet::new(
                 &group.name,
+                group.family,
                 entries(&diff.add),
                 entries(&diff.remove),
             ))
@@ -1286,11 +1287,11 @@ mod tests {
         ) {
             let diff = plan::diff(&observed, &planned);
             let lines = |n: &[IpNet]| n.iter().map(ios::entry_line).collect::<Vec<_>>();
-            let set = plan::ChangeSet::new("g", lines(&diff.add), lines(&diff.remove));
+            let set = plan::ChangeSet::new("g", Family::Ipv4, lines(&diff.add), lines(&diff.remove));
             let desired = desired_of_plan(Family::Ipv4, &observed, Some(&set)).unwrap();
             proptest::prop_assert_eq!(&desired, &planned);
             let again = plan::diff(&observed, &desired);
-            let same = plan::ChangeSet::new("g", lines(&again.add), lines(&again.remove));
+            let same = plan::ChangeSet::new("g", Family::Ipv4, lines(&again.add), lines(&again.remove));
             proptest::prop_assert_eq!(same.digest(), set.digest());
             // Applied to anything else, it is refused or yields another set.
             if !diff.is_empty() {
@@ -1316,16 +1317,21 @@ mod tests {
     #[test]
     fn a_change_set_that_does_not_fit_the_group_is_refused_naming_the_line() {
         let held: BTreeSet<IpNet> = ["10.0.0.1/32".parse().unwrap()].into();
-        let twice = plan::ChangeSet::new("g", vec!["host 10.0.0.1".into()], vec![]);
+        let twice = plan::ChangeSet::new("g", Family::Ipv4, vec!["host 10.0.0.1".into()], vec![]);
         let e = desired_of_plan(Family::Ipv4, &held, Some(&twice)).unwrap_err();
         assert!(
             e.contains("host 10.0.0.1") && e.contains("holds already"),
             "{e}"
         );
-        let gone = plan::ChangeSet::new("g", vec![], vec!["host 10.0.0.2".into()]);
+        let gone = plan::ChangeSet::new("g", Family::Ipv4, vec![], vec!["host 10.0.0.2".into()]);
         let e = desired_of_plan(Family::Ipv4, &held, Some(&gone)).unwrap_err();
         assert!(e.contains("does not hold"), "{e}");
-        let junk = plan::ChangeSet::new("g", vec!["range 1.1.1.1 1.1.1.2".into()], vec![]);
+        let junk = plan::ChangeSet::new(
+            "g",
+            Family::Ipv4,
+            vec!["range 1.1.1.1 1.1.1.2".into()],
+            vec![],
+        );
         assert!(
             desired_of_plan(Family::Ipv4, &held, Some(&junk))
                 .unwrap_err()

@@ -43,6 +43,15 @@ impl Family {
         }
     }
 
+    /// The IOS configuration command of a group of this family, before its
+    /// name: `object-group network`, `object-group v6-network` (IOS XE).
+    pub fn object_group(self) -> &'static str {
+        match self {
+            Family::Ipv4 => "object-group network",
+            Family::Ipv6 => "object-group v6-network",
+        }
+    }
+
     /// As people write it: "IPv4", "IPv6".
     pub fn label(self) -> &'static str {
         match self {

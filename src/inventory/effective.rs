@@ -249,17 +249,30 @@ fn resolve_one(
         names.push(("block_group_v6", &block_group_v6));
         names.push(("allow_group_v6", &allow_group_v6));
     }
-    for (at, (key, name)) in names.iter().enumerate() {
-        let Some((first, _)) = names[..at].iter().find(|(_, n)| n == name) else {
+    // How specific the level that set a key is: the built-in default least,
+    // then `defaults`, the device's groups in order, the device most.
+    let rank = |key: &str| match origins.get(key) {
+        None | Some(Origin::BuiltIn) => 0,
+        Some(origin) => 1 + levels.iter().position(|(o, _)| o == origin).unwrap_or(0),
+    };
+    for (at, &(key, name)) in names.iter().enumerate() {
+        let Some(&(first, _)) = names[..at].iter().find(|(_, n)| *n == name) else {
             continue;
         };
-        let origin = origins.get(key).cloned().unwrap_or(Origin::Device);
+        // Point at the setting the user wrote last, where the clash was made.
+        let blamed = if rank(first) > rank(key) { first } else { key };
+        let origin = origins.get(blamed).cloned().unwrap_or(Origin::Device);
         let mut p = level_path(&origin, i);
-        p.push(Seg::Key(key));
+        p.push(Seg::Key(blamed));
+        let from = |k: &str| origins.get(k).map_or(Origin::BuiltIn, Clone::clone);
         errors.push(
             Diagnostic::new(
                 tree.value(&p).or(entry),
-                format!("{here}: `{first}` and `{key}` are both `{name}`"),
+                format!(
+                    "{here}: `{first}` ({}) and `{key}` ({}) are both `{name}`",
+                    from(first),
+                    from(key)
+                ),
             )
             .help("each list needs its own object-group: give them different names"),
         );
@@ -304,4 +317,144 @@ fn resolve_one(
         line: entry.map_or(0, |l| l.line),
         origins,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The line, column and message of each mistake in `text`.
+    fn mistakes(text: &str) -> Vec<(usize, usize, String)> {
+        let paths = PathContext {
+            base_dir: Path::new("/"),
+            home: None,
+        };
+        match super::super::check_text(text, &paths) {
+            Ok(_) => Vec::new(),
+            Err(e) => e
+                .into_iter()
+                .map(|d| {
+                    let loc = d.loc.expect("located");
+                    (loc.line, loc.column, d.message)
+                })
+                .collect(),
+        }
+    }
+
+    const HEAD: &str = "policies: { p: { block: [b.threatstop.local] } }\n";
+
+    #[test]
+    fn clashing_group_names_point_at_the_setting_that_made_the_clash() {
+        // An IPv4 name set in `defaults` clashes with the other's built-in
+        // default: the caret is under the value in `defaults`, not the device.
+        let text = format!(
+            "{HEAD}defaults:\n  username: u\n  password: p\n  block_group: threatstop-allow\n\
+             devices:\n  - {{ name: r1, host: 192.0.2.1 }}\n"
+        );
+        assert_eq!(
+            mistakes(&text),
+            [(
+                5,
+                16,
+                "device `r1`: `block_group` (defaults) and `allow_group` (built-in default) \
+                 are both `threatstop-allow`"
+                    .into()
+            )]
+        );
+
+        // IPv6 names at different levels: the device's own setting is blamed,
+        // whichever of the two keys comes first.
+        let text = format!(
+            "{HEAD}defaults: {{ username: u, password: p }}\n\
+             groups:\n  xe:\n    ipv6: true\n    allow_group_v6: TS6\n\
+             devices:\n  - name: r1\n    host: 192.0.2.1\n    groups: [xe]\n    block_group_v6: TS6\n"
+        );
+        assert_eq!(
+            mistakes(&text),
+            [(
+                11,
+                21,
+                "device `r1`: `block_group_v6` (device) and `allow_group_v6` (group xe) \
+                 are both `TS6`"
+                    .into()
+            )]
+        );
+
+        // An IPv6 name that is an IPv4 group's: one namespace on IOS.
+        let text = format!(
+            "{HEAD}defaults: {{ username: u, password: p }}\n\
+             groups:\n  xe: {{ ipv6: true, allow_group_v6: threatstop-block }}\n\
+             devices:\n  - {{ name: r1, host: 192.0.2.1, groups: [xe] }}\n"
+        );
+        assert_eq!(
+            mistakes(&text),
+            [(
+                4,
+                37,
+                "device `r1`: `block_group` (built-in default) and `allow_group_v6` (group xe) \
+                 are both `threatstop-block`"
+                    .into()
+            )]
+        );
+    }
+
+    #[test]
+    fn the_ipv6_names_count_only_when_ipv6_is_on() {
+        let clash = "  block_group_v6: same\n  allow_group_v6: same\n";
+        let text = |ipv6: &str| {
+            format!(
+                "{HEAD}defaults:\n  username: u\n  password: p\n{clash}{ipv6}\
+                 devices:\n  - {{ name: r1, host: 192.0.2.1 }}\n"
+            )
+        };
+        assert_eq!(mistakes(&text("")), []);
+        assert_eq!(mistakes(&text("  ipv6: false\n")), []);
+        assert_eq!(
+            mistakes(&text("  ipv6: true\n")),
+            [(
+                6,
+                19,
+                "device `r1`: `block_group_v6` (defaults) and `allow_group_v6` (defaults) \
+                 are both `same`"
+                    .into()
+            )]
+        );
+        // A device that turns IPv6 off is not held to names it does not use.
+        let text = format!(
+            "{HEAD}defaults:\n  username: u\n  password: p\n{clash}  ipv6: true\n\
+             devices:\n  - {{ name: r1, host: 192.0.2.1, ipv6: false }}\n  - {{ name: r2, host: 192.0.2.2 }}\n"
+        );
+        let found = mistakes(&text);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].2.starts_with("device `r2`: "), "{found:?}");
+    }
+
+    #[test]
+    fn ipv6_and_its_names_resolve_through_the_levels_with_their_origins() {
+        let text = format!(
+            "{HEAD}defaults: {{ username: u, password: p, block_group_v6: D-BLOCK6 }}\n\
+             groups: {{ xe: {{ ipv6: true }} }}\n\
+             devices:\n  - {{ name: r1, host: 192.0.2.1, groups: [xe], allow_group_v6: R1-ALLOW6 }}\n\
+             \x20 - {{ name: r2, host: 192.0.2.2 }}\n"
+        );
+        let paths = PathContext {
+            base_dir: Path::new("/"),
+            home: None,
+        };
+        let checked = super::super::check_text(&text, &paths).unwrap();
+        let [r1, r2] = &checked.devices[..] else {
+            panic!("two devices")
+        };
+        assert!(r1.ipv6 && !r2.ipv6);
+        assert_eq!(
+            (r1.block_group_v6.as_str(), r1.allow_group_v6.as_str()),
+            ("D-BLOCK6", "R1-ALLOW6")
+        );
+        assert_eq!(r2.allow_group_v6, DEFAULT_ALLOW_GROUP_V6);
+        assert_eq!(r1.origins["ipv6"], Origin::Group("xe".into()));
+        assert_eq!(r1.origins["block_group_v6"], Origin::Defaults);
+        assert_eq!(r1.origins["allow_group_v6"], Origin::Device);
+        assert_eq!(r2.origins["ipv6"], Origin::BuiltIn);
+        assert_eq!(r2.origins["allow_group_v6"], Origin::BuiltIn);
+    }
 }

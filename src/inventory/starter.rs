@@ -155,6 +155,8 @@ pub fn starter(a: &Answers) -> String {
            enable_secret: {{ env: TSFLEET_ENABLE }}   # remove if the user logs in at privilege 15\n  \
            # block_group: threatstop-block   # the object-group names (the script's\n  \
            # allow_group: threatstop-allow   # object_group_block / object_group_allow)\n  \
+           # ipv6: true                      # IOS XE: IPv6 items into object-group v6-network\n  \
+           # block_group_v6: threatstop-block-v6   # (with allow_group_v6: threatstop-allow-v6)\n  \
            # host_key_policy: strict         # known keys only (~/.ssh/known_hosts); or accept-new\n\
          \n\
          # The routers, by the address tsfleet connects to over SSH.\n\

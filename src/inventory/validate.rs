@@ -249,6 +249,8 @@ fn check_settings(
     for (key, v) in [
         ("block_group", &s.block_group),
         ("allow_group", &s.allow_group),
+        ("block_group_v6", &s.block_group_v6),
+        ("allow_group_v6", &s.allow_group_v6),
     ] {
         if let Some((name, p)) = v
             .as_ref()

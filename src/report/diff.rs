@@ -53,7 +53,8 @@ pub fn header(set: &ChangeSet, devices: &[&DeviceReport]) -> String {
         who = format!("{} and {last}", names.join(", "));
     }
     format!(
-        "{who}: object-group network {} (+{} -{})",
+        "{who}: {} {} (+{} -{})",
+        set.family().object_group(),
         escape_controls(set.group()),
         set.add().len(),
         set.remove().len()
@@ -111,7 +112,12 @@ mod tests {
 
     fn set(run: &ChangeSets, group: &str, add: &[&str], remove: &[&str]) -> GroupOutcome {
         let owned = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
-        let set = run.intern(ChangeSet::new(group, owned(add), owned(remove)));
+        let set = run.intern(ChangeSet::new(
+            group,
+            crate::domain::Family::Ipv4,
+            owned(add),
+            owned(remove),
+        ));
         GroupOutcome {
             name: group.into(),
             added: add.len(),
@@ -145,6 +151,7 @@ mod tests {
     fn lines_are_the_adds_then_the_removals_as_pushed() {
         let set = ChangeSet::new(
             "threatstop-block",
+            crate::domain::Family::Ipv4,
             vec!["host 198.51.100.7".into(), "192.0.2.0 255.255.255.0".into()],
             vec!["10.0.0.0 255.0.0.0".into()],
         );

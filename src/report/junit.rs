@@ -2,11 +2,13 @@
 //! device. One suite per run (`tsfleet apply`), one case per device (class
 //! `tsfleet.apply`, named after the device): a failed device is a `failure`
 //! whose type is its error class, a skipped device is `skipped` with the
-//! reason, and the counts go to `system-out`.
+//! reason, and the counts go to `system-out` (the device's, then a line per
+//! object-group, IPv4 and IPv6).
 
 use super::{DeviceReport, ReportError, RunReport, Status, table, write_output};
 use crate::files::Output;
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
+use std::fmt::Write as _;
 use std::time::Duration;
 
 /// Build the JUnit document (pure).
@@ -59,7 +61,7 @@ fn case(device: &DeviceReport, classname: &str) -> TestCase {
     let mut case = TestCase::new(device.name.as_str(), status);
     case.set_classname(classname);
     case.set_time(Duration::from_millis(device.duration_ms));
-    case.set_system_out(format!(
+    let mut out = format!(
         "host {}: {}; +{} -{} kept {} capped {}; {} lines sent{}\n",
         device.host,
         device.status,
@@ -69,7 +71,19 @@ fn case(device: &DeviceReport, classname: &str) -> TestCase {
         device.capped,
         device.lines_sent,
         if device.saved { "; saved" } else { "" },
-    ));
+    );
+    for g in &device.groups {
+        let _ = writeln!(
+            out,
+            "{} {}: +{} -{} kept {}",
+            g.family.object_group(),
+            g.name,
+            g.added,
+            g.removed,
+            g.kept
+        );
+    }
+    case.set_system_out(out);
     case
 }
 

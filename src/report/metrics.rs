@@ -18,6 +18,7 @@
 //! damaged file never stops a sync: it is replaced, with a warning naming it.
 
 use super::{ReportError, RunKind, RunReport, Shard, Status, Summary};
+use crate::domain::Family;
 use crate::files::Output;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -45,6 +46,9 @@ pub struct Metrics<'a> {
     pub duration: Duration,
     /// The devices' counts; all zero when the run stopped before contact.
     pub summary: Summary,
+    /// Entries added and removed per address family (none when the run
+    /// stopped before contact: every family then shows 0).
+    pub entries: BTreeMap<Family, (u64, u64)>,
     /// Per device, its last success (Unix milliseconds).
     pub last_success: &'a BTreeMap<String, u64>,
 }
@@ -100,11 +104,18 @@ pub fn render(m: &Metrics) -> String {
     );
     family(
         "tsfleet_entries",
-        "Object-group entries the last run added and removed (pending for plan and check).",
-        &[
-            (with(&base, "change", "added"), s.added.to_string()),
-            (with(&base, "change", "removed"), s.removed.to_string()),
-        ],
+        "Object-group entries the last run added and removed (pending for plan and check), \
+         by address family (ipv4: object-group network, ipv6: object-group v6-network).",
+        &Family::ALL
+            .map(|f| {
+                let (added, removed) = m.entries.get(&f).copied().unwrap_or_default();
+                let base = with(&base, "family", f.as_str());
+                [
+                    (with(&base, "change", "added"), added.to_string()),
+                    (with(&base, "change", "removed"), removed.to_string()),
+                ]
+            })
+            .concat(),
     );
     let devices: Vec<_> = (m.last_success.iter())
         .map(|(device, ms)| (with(&base, "device", device), seconds(*ms)))
@@ -143,9 +154,21 @@ impl Metrics<'_> {
             success,
             duration,
             summary: report.summary(),
+            entries: entries_by_family(report),
             last_success,
         }
     }
+}
+
+/// Entries added and removed per address family, over every device.
+pub fn entries_by_family(report: &RunReport) -> BTreeMap<Family, (u64, u64)> {
+    let mut counts: BTreeMap<Family, (u64, u64)> = BTreeMap::new();
+    for g in report.devices.iter().flat_map(|d| &d.groups) {
+        let c = counts.entry(g.family).or_default();
+        c.0 += g.added;
+        c.1 += g.removed;
+    }
+    counts
 }
 
 /// The devices of `report` that ended ok or changed, each at the run's end:
@@ -323,7 +346,7 @@ impl SuccessFile {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::DeviceReport;
+    use crate::report::{DeviceReport, GroupReport};
 
     fn labels(shard: Option<Shard>) -> Labels {
         Labels {
@@ -337,8 +360,15 @@ mod tests {
         let start = UNIX_EPOCH + Duration::from_millis(1_764_556_800_000);
         let mut changed = DeviceReport::skipped("b", "h", "x");
         changed.status = Status::Changed;
-        changed.added = 3;
+        changed.added = 5;
         changed.removed = 1;
+        changed.groups = vec![
+            GroupReport::counts("b4".into(), 3, 1, 0, 0),
+            GroupReport {
+                family: Family::Ipv6,
+                ..GroupReport::counts("b6".into(), 2, 0, 0, 0)
+            },
+        ];
         let mut failed = DeviceReport::skipped("c", "h", "x");
         failed.status = Status::Failed;
         failed.reason = None;
@@ -371,8 +401,10 @@ tsfleet_devices{command=\"apply\",inventory=\"fleet.yaml\",status=\"ok\"} 1
 tsfleet_devices{command=\"apply\",inventory=\"fleet.yaml\",status=\"changed\"} 1
 tsfleet_devices{command=\"apply\",inventory=\"fleet.yaml\",status=\"failed\"} 1
 tsfleet_devices{command=\"apply\",inventory=\"fleet.yaml\",status=\"skipped\"} 0
-tsfleet_entries{command=\"apply\",inventory=\"fleet.yaml\",change=\"added\"} 3
-tsfleet_entries{command=\"apply\",inventory=\"fleet.yaml\",change=\"removed\"} 1
+tsfleet_entries{command=\"apply\",inventory=\"fleet.yaml\",family=\"ipv4\",change=\"added\"} 3
+tsfleet_entries{command=\"apply\",inventory=\"fleet.yaml\",family=\"ipv4\",change=\"removed\"} 1
+tsfleet_entries{command=\"apply\",inventory=\"fleet.yaml\",family=\"ipv6\",change=\"added\"} 2
+tsfleet_entries{command=\"apply\",inventory=\"fleet.yaml\",family=\"ipv6\",change=\"removed\"} 0
 tsfleet_device_last_success_timestamp_seconds{command=\"apply\",inventory=\"fleet.yaml\",device=\"a\"} 1.000
 ";
         let series: String = text
@@ -415,7 +447,7 @@ tsfleet_device_last_success_timestamp_seconds{command=\"apply\",inventory=\"flee
             text.contains(",device=\"r\\\"1\\\\\\nx\"} 0.001\n"),
             "{text}"
         );
-        assert_eq!(text.lines().count(), 6 * 2 + 10, "no line split: {text}");
+        assert_eq!(text.lines().count(), 6 * 2 + 12, "no line split: {text}");
     }
 
     #[test]

@@ -587,6 +587,7 @@ pub(crate) mod tests {
         (add + remove > 0).then(|| {
             Arc::new(ChangeSet::new(
                 "threatstop-block",
+                crate::domain::Family::Ipv4,
                 hosts(add, 0xC633_6400),
                 hosts(remove, 0x0A00_0000),
             ))

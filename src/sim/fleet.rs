@@ -230,7 +230,8 @@ impl SimFleet {
 
     /// Write an inventory for this fleet that plan and apply can use as it
     /// is: host keys trusted through a known_hosts file and credentials in
-    /// secret files (mode 0600), all beside the inventory.
+    /// secret files (mode 0600), all beside the inventory; `ipv6: true` on
+    /// the IOS XE devices.
     pub fn write_inventory(&self, path: &Path) -> Result<(), SimError> {
         self.write_inventory_with(path, |_| {}).map(drop)
     }
@@ -287,6 +288,8 @@ impl SimFleet {
                     host: d.addr.ip().to_string(),
                     settings: DeviceSettings {
                         port: Some(d.addr.port()),
+                        // IOS XE has v6-network groups: carry the IPv6 items there.
+                        ipv6: d.state.lock().unwrap().is_ios_xe().then_some(true),
                         ..DeviceSettings::default()
                     },
                     ..Device::default()

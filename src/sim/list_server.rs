@@ -10,11 +10,14 @@
 //! exactly.
 //!
 //! Layout of one list `L`:
+//! - IPv4 items are APL address family 1, IPv6 ones family 2, in the same
+//!   records and sub-lists, in the order given (the layout does not depend
+//!   on the family);
 //! - up to [`SUBLIST_ITEMS`] items: `L` holds the APL records itself (no PTR),
 //!   so it is its own only sub-list;
 //! - more: `L` holds PTR records naming `s000.L`, `s001.L`, …, each holding
-//!   at most [`SUBLIST_ITEMS`] items, so every answer stays far below the
-//!   65,535-byte limit of a DNS message;
+//!   at most [`SUBLIST_ITEMS`] items, so every answer stays below the
+//!   65,535-byte limit of a DNS message (even of /128s, 20 bytes an item);
 //! - items are spread over APL records of at most [`RECORD_ITEMS`] items
 //!   (NSD refuses about 60 and more; we stay as strict as a real server);
 //! - positive prefixes come first, then the excluded (negated) ones;
@@ -39,7 +42,7 @@ use hickory_server::proto::rr::rdata::{NULL, PTR, SOA, TXT};
 use hickory_server::proto::rr::{DNSClass, LowerName, Name, RData, Record, RecordType};
 use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
 use hickory_server::zone_handler::MessageResponseBuilder;
-use ipnet::Ipv4Net;
+use ipnet::IpNet;
 use std::collections::{HashMap, HashSet};
 use std::io;
 use std::net::SocketAddr;
@@ -47,8 +50,11 @@ use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 use tokio::net::{TcpListener, UdpSocket};
 
-/// Most items one sub-list holds: about 25 KB of answer for /32s, far below
-/// the 65,535-byte limit of a DNS message even with long names.
+/// Most items one sub-list holds: about 25 KB of answer for IPv4 /32s,
+/// about 61 KB for IPv6 /128s (20 bytes an item, plus 12 per record), below
+/// the 65,535-byte limit of a DNS message whatever the names (the owner is
+/// a compression pointer); `layout_keeps_records_and_sub_lists_small`
+/// checks the worst case.
 pub const SUBLIST_ITEMS: usize = 3_000;
 
 /// Most items in one APL record (NSD refuses about 60 and more per record).
@@ -78,10 +84,12 @@ pub struct PublishedList {
     /// The list name as an inventory names it, e.g.
     /// `corp-block.acme.threatstop.local` (case and trailing dot ignored).
     pub name: String,
-    /// Published as positive APL items, in this order.
-    pub prefixes: Vec<Ipv4Net>,
-    /// Published as negated APL items (the N bit): carved out of the list.
-    pub excluded: Vec<Ipv4Net>,
+    /// Published as positive APL items, in this order: IPv4 (address
+    /// family 1) and IPv6 (family 2) alike.
+    pub prefixes: Vec<IpNet>,
+    /// Published as negated APL items (the N bit): carved out of the list's
+    /// prefixes of the same family.
+    pub excluded: Vec<IpNet>,
 }
 
 /// Why lists could not be published or the server could not start.
@@ -273,7 +281,10 @@ impl Zone {
                 .chain(list.excluded.iter().map(|p| (p, true)))
                 .map(|(p, negated)| AplItem {
                     negated,
-                    prefix: AplPrefix::V4(*p),
+                    prefix: match *p {
+                        IpNet::V4(n) => AplPrefix::V4(n),
+                        IpNet::V6(n) => AplPrefix::V6(n),
+                    },
                 })
                 .collect();
             if items.len() <= SUBLIST_ITEMS {
@@ -495,8 +506,9 @@ mod tests {
     use crate::inventory::{DnsSettings, DnsTransport, Inventory, Policy};
     use crate::lists::{self, ListsError, Snapshot};
     use hickory_server::proto::op::{Message, MessageType, Query};
+    use ipnet::{Ipv4Net, Ipv6Net};
     use std::collections::BTreeSet;
-    use std::net::Ipv4Addr;
+    use std::net::{Ipv4Addr, Ipv6Addr};
 
     const BLOCK: &str = "corp-block.acme.threatstop.local";
     const ALLOW: &str = "corp-allow.acme.threatstop.local";
@@ -525,11 +537,28 @@ mod tests {
             .collect()
     }
 
+    /// `n` distinct IPv6 prefixes in 2001:db8::/32: /128s whose last byte
+    /// is never zero (so every item is the longest APL encodes, 20 bytes),
+    /// every fifth a /48.
+    fn prefixes_v6(n: u32) -> Vec<Ipv6Net> {
+        (0..n)
+            .map(|i| {
+                let base = 0x2001_0db8_u128 << 96;
+                if i % 5 == 0 {
+                    Ipv6Net::new(Ipv6Addr::from(base | u128::from(i) << 80), 48).unwrap()
+                } else {
+                    let host = base | 0xffff_u128 << 80 | u128::from(i) << 8 | 0x01;
+                    Ipv6Net::new(Ipv6Addr::from(host), 128).unwrap()
+                }
+            })
+            .collect()
+    }
+
     fn list(name: &str, prefixes: Vec<Ipv4Net>, excluded: Vec<Ipv4Net>) -> PublishedList {
         PublishedList {
             name: name.into(),
-            prefixes,
-            excluded,
+            prefixes: prefixes.into_iter().map(IpNet::from).collect(),
+            excluded: excluded.into_iter().map(IpNet::from).collect(),
         }
     }
 
@@ -927,5 +956,83 @@ mod tests {
         )
         .unwrap_err();
         assert!(matches!(err, PublishError::Collision { .. }), "{err}");
+    }
+
+    #[tokio::test]
+    async fn ipv6_items_are_published_beside_ipv4_ones_and_resolved_into_the_snapshot() {
+        let v6 = |s: &str| -> IpNet { s.parse().unwrap() };
+        let mixed = PublishedList {
+            name: PARTNER.into(),
+            prefixes: vec![
+                v6("192.0.2.0/24"),
+                v6("2001:db8:1::/48"),
+                v6("2001:DB8::1/128"),
+                v6("198.51.100.7/32"),
+            ],
+            excluded: vec![v6("2001:db8:1:2::/64"), v6("192.0.2.128/25")],
+        };
+        // Big enough for PTR sub-lists, of the longest items there are.
+        let big: Vec<IpNet> = prefixes_v6(7_000).into_iter().map(IpNet::from).collect();
+        let server = ListServer::start(
+            loopback(),
+            &[
+                mixed.clone(),
+                PublishedList {
+                    name: BLOCK.into(),
+                    prefixes: big.clone(),
+                    excluded: vec![v6("2001:db8:ffff::1/128")],
+                },
+            ],
+        )
+        .await
+        .unwrap();
+        // Over UDP too: the sub-lists' answers are truncated, then read over TCP.
+        for transport in [DnsTransport::Tcp, DnsTransport::Udp] {
+            let snap = resolve(&server, transport, &[PARTNER, BLOCK])
+                .await
+                .unwrap();
+            assert_eq!(snap.version, 2);
+            let all = |entries: &[lists::snapshot::Entry]| -> BTreeSet<IpNet> {
+                entries.iter().map(|e| e.prefix).collect()
+            };
+            let partner = snap.list(PARTNER).unwrap();
+            assert_eq!(partner.record_types, ["APL"]);
+            assert_eq!(
+                all(&partner.prefixes),
+                mixed.prefixes.iter().copied().collect()
+            );
+            assert_eq!(
+                all(&partner.excluded),
+                mixed.excluded.iter().copied().collect()
+            );
+            assert!(partner.skipped.is_empty(), "IPv6 is no longer skipped");
+            assert_eq!(
+                (partner.sublists[0].prefixes, partner.sublists[0].excluded),
+                (4, 2)
+            );
+
+            let block = snap.list(BLOCK).unwrap();
+            assert_eq!(block.record_types, ["PTR", "APL"]);
+            assert_eq!(all(&block.prefixes), big.iter().copied().collect());
+            assert_eq!(all(&block.excluded), [v6("2001:db8:ffff::1/128")].into());
+            let subs: Vec<(usize, usize)> = block
+                .sublists
+                .iter()
+                .map(|s| (s.prefixes, s.excluded))
+                .collect();
+            assert_eq!(subs, [(3_000, 0), (3_000, 0), (1_000, 1)]);
+        }
+        // A full sub-list of 20-byte items still fits one TCP answer, in
+        // records of at most RECORD_ITEMS items.
+        let sub = raw_query(
+            server.addr(),
+            &format!("s000.{BLOCK}."),
+            RecordType::Unknown(apl::APL_TYPE),
+            true,
+        )
+        .await;
+        assert_eq!(sub.metadata.response_code, ResponseCode::NoError);
+        assert_eq!(sub.answers.len(), SUBLIST_ITEMS / RECORD_ITEMS);
+        server.shutdown().await;
     }
 }

@@ -8,16 +8,40 @@
 //! caller's typed edits of the [`Inventory`] value, in order, before it is
 //! written with [`crate::inventory::to_yaml`].
 //!
+//! Lists hold IPv4 and IPv6 prefixes alike (`.list(name, prefixes)` takes
+//! any `IpNet`, mixed as ThreatSTOP publishes them). A device is IOS XE,
+//! with `object-group v6-network` groups, when its profile's `version` is
+//! 16.x or 17.x; [`TestBedBuilder::ios_xe`] makes it so. The inventory
+//! written sets `ipv6: true` on every IOS XE device (as `tsfleet sim
+//! --write-inventory` does), so its IPv6 items go to its v6 groups; an edit
+//! can turn it off, or on for a classic IOS device to see it refused:
+//!
+//! ```no_run
+//! # async fn bed(dir: &std::path::Path) -> Result<(), tsfleet::sim::SimError> {
+//! use tsfleet::inventory::Policy;
+//! use tsfleet::sim::TestBed;
+//! let net = |s: &str| s.parse::<ipnet::IpNet>().unwrap();
+//! let bed = TestBed::builder()
+//!     .devices(2)
+//!     .ios_xe("rtr-002") // 17.9.4a, `ipv6: true` in the inventory
+//!     .list("b.acme.threatstop.local", [net("192.0.2.7/32"), net("2001:db8:1::/48")])
+//!     .policy("p", Policy { block: vec!["b.acme.threatstop.local".into()], ..Policy::default() })
+//!     .start(&dir.join("bed.yaml"))
+//!     .await?;
+//! # Ok(()) }
+//! ```
+//!
 //! `tsfleet sim` starts the same parts itself (`src/commands/sim.rs`): it
 //! listens on fixed ports by default and writes an inventory only when
 //! asked, with the `dns:` of [`list_server_dns`] and the lab's policy
 //! ([`super::lab`]).
 
+use super::device::is_ios_xe;
 use super::fleet::{FleetConfig, SimFleet};
 use super::list_server::{ListServer, PublishedList};
 use super::{Profile, SimError};
 use crate::inventory::{DnsSettings, DnsTransport, Inventory, Policy};
-use ipnet::Ipv4Net;
+use ipnet::IpNet;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -28,6 +52,10 @@ const DNS_TIMEOUT_MS: u64 = 3_000;
 
 /// Attempts per list server; the inventory default (`dns.attempts`).
 const DNS_ATTEMPTS: u32 = 2;
+
+/// The version [`TestBedBuilder::ios_xe`] gives a device: an IOS XE 17
+/// release as Catalyst 8000 and ISR 1000/4000 routers run.
+pub const IOS_XE_VERSION: &str = "17.9.4a";
 
 /// One typed change to the inventory before it is written.
 type Edit = Box<dyn FnOnce(&mut Inventory) + Send>;
@@ -90,6 +118,7 @@ pub struct TestBedBuilder {
     lists: Vec<PublishedList>,
     policies: Vec<(String, Policy)>,
     edits: Vec<Edit>,
+    ios_xe: Vec<String>,
 }
 
 impl TestBedBuilder {
@@ -126,14 +155,24 @@ impl TestBedBuilder {
         self
     }
 
-    /// Publish a list of these prefixes (none excluded). With any list, a
-    /// list server starts and the inventory's `dns:` names it.
-    pub fn list(self, name: &str, prefixes: impl IntoIterator<Item = Ipv4Net>) -> Self {
+    /// Publish a list of these prefixes, IPv4 and IPv6 alike (none
+    /// excluded). With any list, a list server starts and the inventory's
+    /// `dns:` names it.
+    pub fn list(self, name: &str, prefixes: impl IntoIterator<Item = impl Into<IpNet>>) -> Self {
         self.lists([PublishedList {
             name: name.into(),
-            prefixes: prefixes.into_iter().collect(),
+            prefixes: prefixes.into_iter().map(Into::into).collect(),
             excluded: Vec::new(),
         }])
+    }
+
+    /// Make device `name` (`rtr-002`) IOS XE ([`IOS_XE_VERSION`], unless
+    /// the profile gives it an IOS XE version already): it has
+    /// `object-group v6-network` groups, and `ipv6: true` in the inventory.
+    /// A profile that gives it a classic IOS version is refused at start.
+    pub fn ios_xe(mut self, name: &str) -> Self {
+        self.ios_xe.push(name.into());
+        self
     }
 
     /// Publish these lists (see [`TestBedBuilder::list`]).
@@ -163,6 +202,18 @@ impl TestBedBuilder {
         if let Some(yaml) = self.profile.filter(|y| !y.trim().is_empty()) {
             config.profile =
                 Profile::parse(&yaml).map_err(|e| SimError::Other(format!("profile: {e}")))?;
+        }
+        for name in &self.ios_xe {
+            let device = config.profile.devices.entry(name.clone()).or_default();
+            match &device.version {
+                None => device.version = Some(IOS_XE_VERSION.into()),
+                Some(v) if is_ios_xe(v) => {}
+                Some(v) => {
+                    return Err(SimError::Other(format!(
+                        "{name} is asked to be IOS XE, but the profile gives it the classic IOS version {v}"
+                    )));
+                }
+            }
         }
         let lists = if self.lists.is_empty() {
             None
@@ -205,6 +256,7 @@ pub fn list_server_dns(addr: SocketAddr) -> DnsSettings {
 mod tests {
     use super::*;
     use crate::inventory;
+    use ipnet::Ipv4Net;
 
     fn net(s: &str) -> Ipv4Net {
         s.parse().unwrap()
@@ -219,7 +271,7 @@ mod tests {
             .profile("devices: { rtr-002: { faults: { legacy_only: true } } }")
             .credentials("bed-Pw-1", "bed-En-1")
             .list("bed-block.acme.threatstop.local", [net("192.0.2.7/32")])
-            .list("bed-allow.acme.threatstop.local", [])
+            .list("bed-allow.acme.threatstop.local", Vec::<IpNet>::new())
             .policy(
                 "bed",
                 Policy {
@@ -306,5 +358,75 @@ mod tests {
             .expect("refused");
         assert!(err.to_string().starts_with("profile: "), "{err}");
         assert!(!dir.path().join("bed.yaml").exists());
+    }
+
+    #[tokio::test]
+    async fn an_ios_xe_device_has_ipv6_on_and_its_list_carries_ipv6_items() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bed.yaml");
+        let any = |s: &str| s.parse::<IpNet>().unwrap();
+        let block = [
+            any("192.0.2.7/32"),
+            any("2001:db8:1::/48"),
+            any("2001:DB8::7/128"),
+        ];
+        let bed = TestBed::builder()
+            .devices(3)
+            .profile("devices: { rtr-003: { version: '16.09.03' } }")
+            .ios_xe("rtr-002")
+            .ios_xe("rtr-003")
+            .list("bed-block.acme.threatstop.local", block)
+            .policy(
+                "bed",
+                Policy {
+                    block: vec!["bed-block.acme.threatstop.local".into()],
+                    ..Policy::default()
+                },
+            )
+            .start(&path)
+            .await
+            .unwrap();
+        let version = |name: &str| bed.fleet().device(name).unwrap().snapshot().version;
+        assert_eq!(version("rtr-002"), IOS_XE_VERSION);
+        assert_eq!(
+            version("rtr-003"),
+            "16.09.03",
+            "the profile's IOS XE version is kept"
+        );
+        let loaded = inventory::load(&path).unwrap();
+        let ipv6: Vec<(&str, bool)> = (loaded.devices().iter())
+            .map(|d| (d.name.as_str(), d.ipv6))
+            .collect();
+        assert_eq!(
+            ipv6,
+            [("rtr-001", false), ("rtr-002", true), ("rtr-003", true)]
+        );
+        let resolved = crate::lists::resolve(&loaded.inventory)
+            .await
+            .unwrap()
+            .snapshot;
+        let got: std::collections::BTreeSet<IpNet> = (resolved
+            .list("bed-block.acme.threatstop.local"))
+        .unwrap()
+        .prefixes
+        .iter()
+        .map(|e| e.prefix)
+        .collect();
+        assert_eq!(got, block.into());
+        bed.shutdown().await;
+
+        // A device cannot be both: the profile's classic version is not overridden.
+        let err = TestBed::builder()
+            .devices(1)
+            .profile("devices: { rtr-001: { version: '15.7(3)M5' } }")
+            .ios_xe("rtr-001")
+            .start(&dir.path().join("other.yaml"))
+            .await
+            .err()
+            .expect("refused");
+        assert!(
+            err.to_string().contains("rtr-001") && err.to_string().contains("15.7(3)M5"),
+            "{err}"
+        );
     }
 }

@@ -1162,6 +1162,60 @@ fn the_demo_runs_plan_apply_plan_with_failure_rows() {
             .count(),
         3
     );
+    // rtr-001 runs IOS XE with `ipv6: true`: its two v6-network groups are
+    // groups of their own after the IPv4 ones (the others have those only),
+    // and no IPv6 item reaches an IPv4 group.
+    let groups = |report: &serde_json::Value, device: &str| -> Vec<(String, String, u64, u64)> {
+        let d = (report["devices"].as_array().unwrap().iter())
+            .find(|d| d["name"] == device)
+            .unwrap();
+        (d["groups"].as_array().unwrap().iter())
+            .map(|g| {
+                (
+                    g["name"].as_str().unwrap().to_string(),
+                    g["family"].as_str().unwrap().to_string(),
+                    g["added"].as_u64().unwrap(),
+                    g["removed"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let named = |groups: Vec<(String, String, u64, u64)>| -> Vec<(String, String)> {
+        groups.into_iter().map(|(n, f, ..)| (n, f)).collect()
+    };
+    let pair = |n: &str, f: &str| (n.to_string(), f.to_string());
+    assert_eq!(
+        named(groups(&apply, "rtr-001")),
+        [
+            pair("threatstop-allow", "ipv4"),
+            pair("threatstop-block", "ipv4"),
+            pair("threatstop-allow-v6", "ipv6"),
+            pair("threatstop-block-v6", "ipv6"),
+        ]
+    );
+    assert_eq!(
+        named(groups(&apply, "rtr-002")),
+        [
+            pair("threatstop-allow", "ipv4"),
+            pair("threatstop-block", "ipv4")
+        ]
+    );
+    assert_eq!(
+        groups(&apply, "rtr-001")[..2],
+        groups(&apply, "rtr-002")[..],
+        "the IPv4 groups of the IOS XE router get what the others get"
+    );
+    let last: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("reports/3-plan.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(
+        groups(&last, "rtr-001")
+            .iter()
+            .all(|(_, _, added, removed)| (added, removed) == (&0, &0)),
+        "every group of rtr-001 converged: {:?}",
+        groups(&last, "rtr-001")
+    );
     let refused = dir.path().join("transcripts/2-apply/rtr-004.log");
     let transcript = std::fs::read_to_string(&refused).unwrap();
     assert!(

@@ -479,11 +479,67 @@ fn show_masks_secrets_and_names_where_values_came_from() {
     );
 }
 
+#[test]
+fn show_names_the_ipv6_settings_and_where_they_came_from_and_check_refuses_clashes() {
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = "defaults:\n  username: u\n  password: { env: PW }\n  block_group_v6: TS-BLOCK6\n\
+                groups:\n  xe: { ipv6: true }\n\
+                devices:\n  - { name: r1, host: 192.0.2.1, groups: [xe], allow_group_v6: R1-ALLOW6 }\n  - { name: r2, host: 192.0.2.2 }\n";
+    write(dir.path(), "inv.yaml", yaml);
+    let out = tsfleet(&["inventory", "show", "-i", "inv.yaml"], dir.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let rows = |device: &str| -> Vec<String> {
+        let block = text.split("\n\n").find(|b| b.starts_with(device)).unwrap();
+        ["ipv6", "block_group_v6", "allow_group_v6"]
+            .iter()
+            .map(|key| {
+                let line = block
+                    .lines()
+                    .find(|l| l.trim_start().starts_with(&format!("{key} ")))
+                    .unwrap_or_else(|| panic!("{key} in {block}"));
+                line.split_whitespace().collect::<Vec<_>>().join(" ")
+            })
+            .collect()
+    };
+    assert_eq!(
+        rows("r1"),
+        [
+            "ipv6 true (group xe)",
+            "block_group_v6 TS-BLOCK6 (defaults)",
+            "allow_group_v6 R1-ALLOW6 (device)"
+        ]
+    );
+    assert_eq!(
+        rows("r2"),
+        [
+            "ipv6 false (built-in default)",
+            "block_group_v6 TS-BLOCK6 (defaults)",
+            "allow_group_v6 threatstop-allow-v6 (built-in default)"
+        ]
+    );
+
+    // The IPv6 names share IOS's one object-group namespace with the IPv4
+    // ones: a clash is refused where it was written, once IPv6 is on.
+    let yaml = yaml.replace("R1-ALLOW6", "threatstop-allow");
+    write(dir.path(), "clash.yaml", &yaml);
+    let out = tsfleet(&["inventory", "check", "-i", "clash.yaml"], dir.path());
+    assert_eq!(out.status.code(), Some(3), "{}", stdout(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("clash.yaml:8:64: device `r1`: `allow_group` (built-in default) and `allow_group_v6` (device) are both `threatstop-allow`"),
+        "{err}"
+    );
+    assert!(!err.contains("`r2`"), "r2 does not use IPv6: {err}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_inventory_written_by_the_simulator_loads_and_resolves() {
     let fleet = tsfleet::sim::SimFleet::start(tsfleet::sim::FleetConfig {
         devices: 3,
         password: "pw-sim".into(),
+        profile: tsfleet::sim::Profile::parse("devices: { rtr-002: { version: '17.9.4a' } }")
+            .unwrap(),
         ..Default::default()
     })
     .await
@@ -504,6 +560,8 @@ async fn the_inventory_written_by_the_simulator_loads_and_resolves() {
         );
         let pw = d.password.as_ref().unwrap().reveal(Path::new("/")).unwrap();
         assert_eq!(pw, "pw-sim");
+        // Only the IOS XE device has v6-network groups to carry IPv6 items.
+        assert_eq!(d.ipv6, d.name == "rtr-002", "{}", d.name);
     }
     let out = tsfleet(
         &["inventory", "check", "-i", "lab/inventory.yaml"],

@@ -181,6 +181,18 @@ fn pending(dir: &Path, inventory: &str) -> Vec<(u64, u64)> {
         .collect()
 }
 
+/// `apply` of the lab's inventory succeeds and leaves nothing to change on
+/// its two routers.
+fn apply_converges(dir: &Path) {
+    let out = harness::tsfleet(&["apply", "-i", "lab/lab.yaml", "--yes"], dir);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(pending(dir, "lab/lab.yaml"), [(0, 0), (0, 0)]);
+}
+
 #[test]
 fn a_second_sim_with_churn_shows_that_share_of_the_list_replaced() {
     let dir = tempfile::tempdir().unwrap();
@@ -201,13 +213,7 @@ fn a_second_sim_with_churn_shows_that_share_of_the_list_replaced() {
         sim
     };
     let sim = start(&[]);
-    let out = harness::tsfleet(&["apply", "-i", "lab/lab.yaml", "--yes"], dir.path());
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(pending(dir.path(), "lab/lab.yaml"), [(0, 0), (0, 0)]);
+    apply_converges(dir.path());
     let (status, stderr) = sim.terminate();
     assert!(status.success(), "{stderr}");
 
@@ -247,4 +253,64 @@ fn a_taken_dns_port_is_refused_naming_the_address_and_the_flag() {
         stderr.contains(&format!("127.0.0.1:{port}")) && stderr.contains("--dns-port"),
         "{stderr}"
     );
+}
+
+#[test]
+fn an_ios_xe_lab_router_gets_ipv6_on_and_the_lab_lists_carry_ipv6_items() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("xe.yaml"),
+        "devices: { rtr-002: { version: \"17.9.4a\" } }\n",
+    )
+    .unwrap();
+    let mut sim = SimProcess::spawn_on_free_ports(
+        &[
+            "--devices",
+            "2",
+            "--entries",
+            "200",
+            "--entries-v6",
+            "30",
+            "--profile",
+            "xe.yaml",
+            "--write-inventory",
+            "lab/lab.yaml",
+        ],
+        dir.path(),
+    );
+    let served = sim.wait_for_line("tsfleet sim: lists served by DNS on ");
+    assert!(served.contains("200 entries and 30 IPv6"), "{served}");
+    sim.wait_for_line("tsfleet sim: inventory written to");
+    let loaded = tsfleet::inventory::load(&dir.path().join("lab/lab.yaml")).unwrap();
+    let ipv6: Vec<(&str, bool)> = (loaded.devices().iter())
+        .map(|d| (d.name.as_str(), d.ipv6))
+        .collect();
+    assert_eq!(ipv6, [("rtr-001", false), ("rtr-002", true)]);
+
+    let out = harness::tsfleet(
+        &["resolve", "-i", "lab/lab.yaml", "-o", "lists.json"],
+        dir.path(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let snapshot = tsfleet::lists::Snapshot::read(&dir.path().join("lists.json")).unwrap();
+    let families = |list: &str| {
+        let l = snapshot.list(list).unwrap();
+        let v6 = l
+            .prefixes
+            .iter()
+            .filter(|e| e.prefix.addr().is_ipv6())
+            .count();
+        (l.prefixes.len() - v6, v6)
+    };
+    assert_eq!(families("lab-block.threatstop.local"), (200, 30));
+    assert_eq!(families("lab-allow.threatstop.local"), (2, 1));
+
+    // Both routers converge, the classic IOS one with its IPv4 groups only.
+    apply_converges(dir.path());
+    let (status, stderr) = sim.terminate();
+    assert!(status.success(), "{stderr}");
 }

@@ -13,6 +13,7 @@ mod html;
 mod import_inventory;
 mod install;
 mod inventory;
+mod ipv6;
 mod lab;
 mod logs;
 mod metrics;

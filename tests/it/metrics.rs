@@ -103,8 +103,21 @@ async fn apply_metrics_pass_promtool_and_a_failing_device_keeps_its_last_success
     assert_eq!(value(&first, "tsfleet_last_run_success", &[]), Some(1.0));
     assert_eq!(devices(&first), [0.0, 3.0, 0.0, 0.0].map(Some));
     assert_eq!(
-        value(&first, "tsfleet_entries", &["change=\"added\""]),
+        value(
+            &first,
+            "tsfleet_entries",
+            &["change=\"added\"", "family=\"ipv4\""]
+        ),
         Some(60.0)
+    );
+    assert_eq!(
+        value(
+            &first,
+            "tsfleet_entries",
+            &["change=\"added\"", "family=\"ipv6\""]
+        ),
+        Some(0.0),
+        "both families are always there"
     );
     let t1 = last_success(&first, "rtr-002").expect("rtr-002 succeeded");
     assert!(last_success(&first, "rtr\\\"3").is_some(), "{first:?}");
@@ -125,7 +138,7 @@ async fn apply_metrics_pass_promtool_and_a_failing_device_keeps_its_last_success
     for change in ["added", "removed"] {
         let label = format!("change=\"{change}\"");
         assert_eq!(
-            value(&second, "tsfleet_entries", &[&label]),
+            value(&second, "tsfleet_entries", &[&label, "family=\"ipv4\""]),
             report["summary"][change].as_f64(),
             "{change}"
         );

@@ -24,7 +24,7 @@ fn net(s: &str) -> Ipv4Net {
 fn published(name: &str, prefixes: &[&str]) -> PublishedList {
     PublishedList {
         name: name.into(),
-        prefixes: prefixes.iter().map(|p| net(p)).collect(),
+        prefixes: prefixes.iter().map(|p| net(p).into()).collect(),
         excluded: Vec::new(),
     }
 }

@@ -33,6 +33,7 @@ fn outcome(added: usize, removed: usize, kept: usize, saved: bool) -> SyncOutcom
                     };
                     std::sync::Arc::new(tsfleet::plan::ChangeSet::new(
                         "threatstop-block",
+                        tsfleet::domain::Family::Ipv4,
                         hosts(added, 0x0A00_0000),
                         hosts(removed, 0x0B00_0000),
                     ))

@@ -4,7 +4,7 @@
 //! (simulated fleet over SSH, lists served by the list server).
 
 use crate::harness;
-use ipnet::Ipv4Net;
+use ipnet::{IpNet, Ipv4Net};
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::process::Output;
@@ -40,7 +40,11 @@ pub(crate) struct Bed {
 }
 
 impl Bed {
-    pub(crate) async fn start(devices: usize, profile: &str, prefixes: Vec<Ipv4Net>) -> Bed {
+    pub(crate) async fn start(
+        devices: usize,
+        profile: &str,
+        prefixes: impl IntoIterator<Item = impl Into<IpNet>>,
+    ) -> Bed {
         Bed::start_with(devices, profile, prefixes, |b| b).await
     }
 
@@ -48,7 +52,7 @@ impl Bed {
     pub(crate) async fn start_with(
         devices: usize,
         profile: &str,
-        prefixes: Vec<Ipv4Net>,
+        prefixes: impl IntoIterator<Item = impl Into<IpNet>>,
         more: impl FnOnce(TestBedBuilder) -> TestBedBuilder,
     ) -> Bed {
         let dir = tempfile::tempdir().unwrap();
@@ -74,10 +78,10 @@ impl Bed {
         }
     }
 
-    pub(crate) async fn publish(&self, prefixes: Vec<Ipv4Net>) {
+    pub(crate) async fn publish(&self, prefixes: impl IntoIterator<Item = impl Into<IpNet>>) {
         let list = PublishedList {
             name: LIST.into(),
-            prefixes,
+            prefixes: prefixes.into_iter().map(Into::into).collect(),
             excluded: Vec::new(),
         };
         self.bed
@@ -237,12 +241,10 @@ async fn a_failed_device_keeps_the_old_baseline_and_plan_never_moves_it() {
     assert!(all.contains("from 3000 to 1400"), "{all}");
 }
 
-/// A zone publishing `dual.threatstop.local` with `v4` IPv4 host prefixes
-/// and `v6` IPv6 /48s.
-fn dual_zone(v4: u32, v6: u32) -> harness::Zone {
-    let mut items: Vec<String> = hosts(v4).iter().map(|p| format!("1:{p}")).collect();
-    items.extend((0..v6).map(|i| format!("2:2001:db8:{i:x}::/48")));
-    harness::Zone::new().apl("dual", &items)
+/// `v4` IPv4 host prefixes and `v6` IPv6 /48s.
+fn dual(v4: u32, v6: u32) -> Vec<IpNet> {
+    let v6 = (0..v6).map(|i| format!("2001:db8:{i:x}::/48").parse::<IpNet>().unwrap());
+    hosts(v4).into_iter().map(IpNet::from).chain(v6).collect()
 }
 
 /// The IPv6 part of a list has its own baseline: an apply to an `ipv6:
@@ -251,46 +253,15 @@ fn dual_zone(v4: u32, v6: u32) -> harness::Zone {
 /// inventory with no `ipv6: true` device never builds nor guards it.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_list_whose_ipv6_part_shrank_is_refused_though_its_ipv4_part_grew() {
-    const DUAL: &str = "dual.threatstop.local";
-    let first = harness::nsd::Nsd::start(&dual_zone(10, 100));
-    let dns = tsfleet::inventory::DnsSettings {
-        servers: vec![first.server()],
-        ..tsfleet::sim::testbed::list_server_dns(([127, 0, 0, 1], first.port).into())
-    };
-    let dir = tempfile::tempdir().unwrap();
-    let inventory = dir.path().join("fleet.yaml");
-    let bed = TestBed::builder()
-        .devices(2)
-        .profile(
-            "devices:\n  rtr-001: { version: \"17.9.4a\" }\n  rtr-002: { version: \"17.9.4a\" }\n",
-        )
-        .policy(
-            "corp",
-            Policy {
-                block: vec![DUAL.into()],
-                ..Policy::default()
-            },
-        )
-        .edit(move |inv| {
-            inv.dns = Some(dns);
-            inv.devices[0].settings.ipv6 = Some(true);
-        })
-        .start(&inventory)
-        .await
-        .unwrap();
-    let bed = Bed {
-        bed,
-        dir,
-        inventory,
-    };
+    // rtr-001 is IOS XE with `ipv6: true`, rtr-002 classic IOS.
+    let bed = Bed::start_with(2, "", dual(10, 100), |b| b.ios_xe("rtr-001")).await;
     let out = bed.run("apply", &["--yes"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let record = bed.record();
-    assert_eq!(record.lists[DUAL].prefixes, 10);
-    assert_eq!(record.lists_v6[DUAL].prefixes, 100, "{record:?}");
+    assert_eq!(record.lists[LIST].prefixes, 10);
+    assert_eq!(record.lists_v6[LIST].prefixes, 100, "{record:?}");
     let v6 = |name: &str| {
-        let d = bed.bed.fleet().device(name).unwrap();
-        let running = d.snapshot().running;
+        let running = bed.bed.fleet().device(name).unwrap().snapshot().running;
         let group = running
             .v6_groups
             .iter()
@@ -300,27 +271,22 @@ async fn a_list_whose_ipv6_part_shrank_is_refused_though_its_ipv4_part_grew() {
     assert_eq!((v6("rtr-001"), v6("rtr-002")), (100, 0));
 
     // IPv4 grew from 10 to 20, IPv6 went from 100 to 5.
-    let second = harness::nsd::Nsd::start(&dual_zone(20, 5));
-    let yaml = std::fs::read_to_string(&bed.inventory).unwrap();
-    let yaml = yaml.replace(&first.server(), &second.server());
-    std::fs::write(&bed.inventory, &yaml).unwrap();
-    drop(first);
+    bed.publish(dual(20, 5)).await;
     let logins = bed.logins();
     for command in ["plan", "apply"] {
         let args: &[&str] = if command == "apply" { &["--yes"] } else { &[] };
         let out = bed.run(command, args).await;
         let all = text(&out);
         assert_eq!(out.status.code(), Some(3), "{command}: {all}");
-        assert!(
-            all.contains(&format!(
-                "list {DUAL}'s IPv6 prefixes shrank from 100 to 5 since the last apply"
-            )),
-            "{command}: {all}"
-        );
+        let refusal =
+            format!("list {LIST}'s IPv6 prefixes shrank from 100 to 5 since the last apply");
+        assert!(all.contains(&refusal), "{command}: {all}");
         assert_eq!(bed.logins(), logins, "{command}: a device was contacted");
     }
 
     // Without an `ipv6: true` device, the IPv6 part is neither built nor guarded.
+    let yaml = std::fs::read_to_string(&bed.inventory).unwrap();
+    assert!(yaml.contains("ipv6: true"), "{yaml}");
     std::fs::write(&bed.inventory, yaml.replace("ipv6: true", "ipv6: false")).unwrap();
     let out = bed.run("plan", &["-v"]).await;
     let all = text(&out);

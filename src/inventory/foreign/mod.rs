@@ -206,6 +206,18 @@ const IOS: &[&str] = &[
     "cisco_iosxe_ssh",
 ];
 
+/// The platforms of [`IOS`] that name IOS XE itself (`cisco_ios` and
+/// `cisco.ios.ios` cover both): IOS XE has IPv6 object groups.
+const IOS_XE: &[&str] = &[
+    "iosxe",
+    "ios-xe",
+    "ios_xe",
+    "cisco_xe",
+    "cisco_iosxe",
+    "cisco_xe_ssh",
+    "cisco_iosxe_ssh",
+];
+
 /// Ansible connections that are SSH to the device CLI (or the old `local`
 /// with a provider), as tsfleet connects.
 const SSH_CONNECTIONS: &[&str] = &[
@@ -420,6 +432,8 @@ fn build(src: Source, opts: &Options) -> Result<Imported, Vec<ConfError>> {
     let mut group_settings: BTreeMap<String, DeviceSettings> = BTreeMap::new();
     let mut devices = Vec::new();
     let mut left_out = Vec::new();
+    // Where an IOS XE platform was noted already (file, line): once per line.
+    let mut xe_noted = std::collections::BTreeSet::new();
     for h in &src.hosts {
         let at = format!("{}:{}", h.scope.file, h.scope.line);
         if let Some(p) = name_problem(&h.name) {
@@ -450,6 +464,20 @@ fn build(src: Source, opts: &Options) -> Result<Imported, Vec<ConfError>> {
                             ),
                         });
                         continue;
+                    }
+                    let platform = p.trim().to_ascii_lowercase();
+                    if IOS_XE.contains(&platform.as_str())
+                        && xe_noted.insert((sc.file.clone(), v.line))
+                    {
+                        // IPv6 needs ACLs that use the v6 groups: the
+                        // operator turns it on, the import never does.
+                        found.notes.push(format!(
+                            "{}:{}: platform `{}` is IOS XE: `ipv6: true` on {} would carry the lists' IPv6 items too (object-group v6-network); not set",
+                            sc.file,
+                            v.line,
+                            p.trim(),
+                            who_of(&src, h, sc)
+                        ));
                     }
                 }
                 _ => found.notes.push(format!(
@@ -624,6 +652,17 @@ fn build(src: Source, opts: &Options) -> Result<Imported, Vec<ConfError>> {
         env: found.env,
         notes,
     })
+}
+
+/// Who `scope`, one of the scopes host `h` inherits from, is.
+fn who_of<'a>(src: &'a Source, h: &'a Host, scope: &Scope) -> Who<'a> {
+    if std::ptr::eq(scope, &h.scope) {
+        return Who::Host(&h.name);
+    }
+    h.groups
+        .iter()
+        .find(|g| src.groups.get(*g).is_some_and(|s| std::ptr::eq(s, scope)))
+        .map_or(Who::Defaults, |g| Who::Group(g))
 }
 
 fn header(src: &Source, inv: &Inventory, env: &[EnvVar], notes: &[String]) -> String {

@@ -433,3 +433,49 @@ fn a_deep_tree_of_groups_each_child_of_all_above_imports_at_once() {
     assert_eq!(groups[..3], ["l0_0", "l0_1", "l0_2"]);
     assert_eq!(groups.last().map(String::as_str), Some("l39_0"));
 }
+
+#[test]
+fn an_ios_xe_platform_is_a_note_that_ipv6_would_carry_the_ipv6_items_never_set() {
+    let hosts = "edge-1:\n  groups: [xe]\n  password: x\n\
+                 edge-2:\n  groups: [xe]\n  password: x\n\
+                 edge-3:\n  platform: IOSXE\n  password: x\n\
+                 br-1:\n  groups: [xe]\n  platform: cisco_ios\n  password: x\n";
+    let groups = "xe:\n  platform: cisco_xe\n";
+    let files = [
+        ("hosts.yaml".to_string(), hosts.to_string()),
+        ("groups.yaml".to_string(), groups.to_string()),
+    ];
+    let out = import_nornir(&files, &Options::default()).unwrap();
+    let xe: Vec<&str> = out
+        .notes
+        .iter()
+        .filter(|n| n.contains("is IOS XE"))
+        .map(String::as_str)
+        .collect();
+    // Once per line that says so (two hosts share the group's), naming
+    // where to turn it on; `cisco_ios` may be classic IOS: no note.
+    assert_eq!(
+        xe,
+        [
+            "hosts.yaml:8: platform `IOSXE` is IOS XE: `ipv6: true` on host edge-3 would carry the lists' IPv6 items too (object-group v6-network); not set",
+            "groups.yaml:2: platform `cisco_xe` is IOS XE: `ipv6: true` on group xe would carry the lists' IPv6 items too (object-group v6-network); not set",
+        ]
+    );
+    let inv = &out.inventory;
+    assert!(
+        inv.defaults.ipv6.is_none()
+            && inv.groups.values().all(|g| g.ipv6.is_none())
+            && inv.devices.iter().all(|d| d.settings.ipv6.is_none()),
+        "never turned on by the import"
+    );
+
+    // Ansible's `cisco.ios.ios` covers classic IOS and IOS XE alike.
+    let ini = "[xe]\nrtr-1 ansible_network_os=cisco.ios.ios ansible_password=x\n\
+               [xe:vars]\nansible_network_os=cisco_xe\n";
+    let out = import_ansible("inv.ini", ini, &Options::default()).unwrap();
+    assert!(
+        !out.notes.iter().any(|n| n.contains("is IOS XE")),
+        "{:?}",
+        out.notes
+    );
+}
