@@ -245,6 +245,7 @@ enum Side {
 pub trait Prefix:
     Copy + Ord + std::fmt::Debug + std::fmt::Display + Into<IpNet> + sealed::Sealed
 {
+    const FAMILY: Family;
     /// The prefix of this family in `net`, if it is one.
     fn of(net: IpNet) -> Option<Self>;
     fn first(&self) -> u128;
@@ -263,11 +264,12 @@ mod sealed {
     impl Sealed for ipnet::Ipv6Net {}
 }
 
-/// [`Prefix`] for ipnet's type `$net` of family `$variant`, whose
-/// addresses are `$addr`, numbered in `$int`.
+/// [`Prefix`] for ipnet's type `$net` of family `$family` (`IpNet::$variant`),
+/// whose addresses are `$addr`, numbered in `$int`.
 macro_rules! prefix {
-    ($net:ident, $variant:ident, $addr:ident, $int:ty, $subnets:ident) => {
+    ($net:ident, $family:ident, $variant:ident, $addr:ident, $int:ty, $subnets:ident) => {
         impl Prefix for $net {
+            const FAMILY: Family = Family::$family;
             fn of(net: IpNet) -> Option<Self> {
                 match net {
                     IpNet::$variant(n) => Some(n),
@@ -297,8 +299,8 @@ macro_rules! prefix {
         }
     };
 }
-prefix!(Ipv4Net, V4, Ipv4Addr, u32, Ipv4Subnets);
-prefix!(Ipv6Net, V6, Ipv6Addr, u128, Ipv6Subnets);
+prefix!(Ipv4Net, Ipv4, V4, Ipv4Addr, u32, Ipv4Subnets);
+prefix!(Ipv6Net, Ipv6, V6, Ipv6Addr, u128, Ipv6Subnets);
 
 /// The settings [`build`] reads, checked.
 struct Settings {
@@ -354,35 +356,28 @@ pub fn build(
 ) -> Result<DevicePolicy, PolicyError> {
     let settings = Settings::of(policy)?;
     let mut report = PolicyReport::default();
+    let guard = Guard {
+        previous,
+        max_shrink: settings.max_shrink,
+        allow_shrink,
+        ipv6,
+    };
     let mut lists = Vec::with_capacity(policy.allow.len() + policy.block.len());
     for (side, names) in [(Side::Allow, &policy.allow), (Side::Block, &policy.block)] {
         for name in names {
             let list = find(snapshot, name)?;
-            let guard = Guard {
-                previous,
-                max_shrink: settings.max_shrink,
-                allow_shrink,
-                ipv6,
-            };
             guard.check(list, side, &mut report)?;
             report.skipped += list.skipped.len();
             lists.push((side, list));
         }
     }
 
-    let v4 = family::<Ipv4Net>(&lists, settings.floor, &settings, policy, own, &mut report);
+    let v4 = family::<Ipv4Net>(&lists, &settings, &policy.protect, own, &mut report);
     report.capped_allow = v4.allow_cut;
     report.capped_block = v4.block_cut;
     report.aggregated = v4.aggregated;
     let (allow_v6, block_v6) = if ipv6 {
-        let v6 = family::<Ipv6Net>(
-            &lists,
-            settings.floor_v6,
-            &settings,
-            policy,
-            own,
-            &mut report,
-        );
+        let v6 = family::<Ipv6Net>(&lists, &settings, &policy.protect, own, &mut report);
         report.capped_allow_v6 = v6.allow_cut;
         report.capped_block_v6 = v6.block_cut;
         report.aggregated_v6 = v6.aggregated;
@@ -408,13 +403,16 @@ pub fn build(
 /// One family's entries (steps 2 to 7 of the module doc).
 fn family<N: Prefix>(
     lists: &[(Side, &ListSnapshot)],
-    floor: u8,
     settings: &Settings,
-    policy: &Policy,
+    protect: &[IpNet],
     own: &[OwnAddress],
     report: &mut PolicyReport,
 ) -> Capped<N> {
-    let protect: Vec<N> = (policy.protect.iter())
+    let floor = match N::FAMILY {
+        Family::Ipv4 => settings.floor,
+        Family::Ipv6 => settings.floor_v6,
+    };
+    let protect: Vec<N> = (protect.iter())
         .filter_map(|&p| N::of(p))
         .map(|p| p.trunc())
         .collect();
