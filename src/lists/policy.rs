@@ -1318,7 +1318,7 @@ mod tests {
     }
 
     /// Prefixes in a small space (10.0.0.0/16) so that they overlap often.
-    fn small_net() -> impl Strategy<Value = Ipv4Net> {
+    fn small_net() -> impl Strategy<Value = Ipv4Net> + Clone {
         (0u32..65536, 16u8..=32).prop_map(|(a, len)| {
             Ipv4Net::new(Ipv4Addr::from(0x0a00_0000 | a), len)
                 .unwrap()
@@ -1333,7 +1333,7 @@ mod tests {
     const SPACE_V6: [u128; 2] = [0x2001_0db8 << 96, u128::MAX - 0xffff];
 
     /// IPv6 prefixes in one of the [`SPACE_V6`] /112s.
-    fn small_net6() -> impl Strategy<Value = Ipv6Net> {
+    fn small_net6() -> impl Strategy<Value = Ipv6Net> + Clone {
         (any::<bool>(), 0u128..65536, 112u8..=128).prop_map(|(top, a, len)| {
             let base = SPACE_V6[usize::from(top)];
             Ipv6Net::new(Ipv6Addr::from(base | a), len).unwrap().trunc()
@@ -1377,22 +1377,56 @@ mod tests {
     /// One family's side of [`build`]: (allow, block, entries cut).
     type Sides<N> = fn(&DevicePolicy) -> (Vec<N>, Vec<N>, usize);
 
+    /// One policy for [`build_holds`]: its lists, protected prefixes and
+    /// own addresses drawn from `net`.
+    #[derive(Debug)]
+    struct Case<N> {
+        block: Vec<N>,
+        allow: Vec<N>,
+        protect: Vec<N>,
+        own: Vec<IpAddr>,
+        max: usize,
+        aggregate: bool,
+    }
+
+    fn case<N: Prefix>(net: impl Strategy<Value = N> + Clone) -> impl Strategy<Value = Case<N>> {
+        use proptest::collection::vec;
+        let own = vec(net.clone().prop_map(|n| n.into().addr()), 0..5);
+        let sets = (
+            vec(net.clone(), 0..80),
+            vec(net.clone(), 0..30),
+            vec(net, 0..5),
+        );
+        (sets, own, 0usize..60, any::<bool>()).prop_map(
+            |((block, allow, protect), own, max, aggregate)| Case {
+                block,
+                allow,
+                protect,
+                own,
+                max,
+                aggregate,
+            },
+        )
+    }
+
     /// [`build`] keeps family `N`'s pair of groups within the cap, never
     /// blocks an own address nor overlaps a `protect:` prefix, and
     /// aggregation changes no address.
-    #[allow(clippy::too_many_arguments)]
     fn build_holds<N: Prefix>(
-        block: &[N],
-        allow: &[N],
-        protect: &[N],
-        own: &[IpAddr],
-        max: usize,
-        aggregate: bool,
+        c: Case<N>,
         ipv6: bool,
         sides: Sides<N>,
     ) -> Result<(), TestCaseError> {
+        let Case {
+            block,
+            allow,
+            protect,
+            own,
+            max,
+            aggregate,
+        } = c;
         let strs = |v: &[N]| v.iter().map(|n| n.to_string()).collect::<Vec<_>>();
-        let (mut b, a) = (strs(block), strs(allow));
+        let (mut b, a) = (strs(&block), strs(&allow));
         // One always-present IPv4 prefix so the empty-block guard stays out of the way.
         b.push("192.0.2.0/24".into());
         let b: Vec<&str> = b.iter().map(String::as_str).collect();
@@ -1404,8 +1438,8 @@ mod tests {
             aggregate: Some(aggregate),
             ..policy(&["b"], &["a"])
         };
-        let own: Vec<OwnAddress> = (own.iter())
-            .map(|&address| OwnAddress {
+        let own: Vec<OwnAddress> = (own.into_iter())
+            .map(|address| OwnAddress {
                 address,
                 role: "own".into(),
             })
@@ -1422,7 +1456,7 @@ mod tests {
             );
         }
         for entry in &block {
-            for p in protect {
+            for p in &protect {
                 prop_assert!(!overlaps(entry, p), "{} overlaps protected {}", entry, p);
             }
         }
@@ -1457,32 +1491,18 @@ mod tests {
         }
 
         #[test]
-        fn build_never_exceeds_the_cap_nor_blocks_protected_addresses(
-            block in proptest::collection::vec(small_net(), 0..80),
-            allow in proptest::collection::vec(small_net(), 0..30),
-            protect in proptest::collection::vec(small_net(), 0..5),
-            own in proptest::collection::vec(small_net().prop_map(|n| IpAddr::from(n.network())), 0..5),
-            max in 0usize..60,
-            aggregate in any::<bool>(),
-        ) {
+        fn build_never_exceeds_the_cap_nor_blocks_protected_addresses(c in case(small_net())) {
             let sides: Sides<Ipv4Net> = |d| (d.allow.clone(), d.block.clone(), d.report.capped());
-            build_holds(&block, &allow, &protect, &own, max, aggregate, false, sides)?;
+            build_holds(c, false, sides)?;
         }
 
         #[test]
-        fn build_caps_each_family_and_never_blocks_protected_ipv6_addresses(
-            block in proptest::collection::vec(small_net6(), 0..60),
-            allow in proptest::collection::vec(small_net6(), 0..20),
-            protect in proptest::collection::vec(small_net6(), 0..5),
-            own in proptest::collection::vec(small_net6().prop_map(|n| IpAddr::from(n.network())), 0..5),
-            max in 1usize..40,
-            aggregate in any::<bool>(),
-        ) {
+        fn build_caps_each_family_and_never_blocks_protected_ipv6_addresses(c in case(small_net6())) {
             let sides: Sides<Ipv6Net> = |d| {
                 let cut = d.report.capped_allow_v6.len() + d.report.capped_block_v6.len();
                 (d.allow_v6.clone(), d.block_v6.clone(), cut)
             };
-            build_holds(&block, &allow, &protect, &own, max, aggregate, true, sides)?;
+            build_holds(c, true, sides)?;
         }
     }
 }
