@@ -653,11 +653,12 @@ pub struct ShrinkGuard {
       corp:\n      \
         block: [corp-block.acme.threatstop.local]\n      \
         allow: [corp-allow.acme.threatstop.local]\n      \
-        protect: [192.0.2.0/24]               # never blocked\n      \
-        max_policy_size: 30000                # allow entries first, then the widest block ones\n      \
-        min_prefix_len: 8                     # shorter prefixes from a list are dropped\n      \
+        protect: [192.0.2.0/24, 2001:db8::/48] # never blocked (IPv4 or IPv6)\n      \
+        max_policy_size: 30000                # per family: allow first, then the widest block ones\n      \
+        min_prefix_len: 8                     # shorter IPv4 prefixes from a list are dropped\n      \
+        min_prefix_len_v6: 16                 # the same for IPv6 (built for `ipv6: true` devices)\n      \
         aggregate: false                      # merge adjacent prefixes (same addresses)\n      \
-        max_shrink: 0.5                       # refuse a list that lost more than half\n\n\
+        max_shrink: 0.5                       # refuse a list that lost more than half (per family)\n\n\
 Examples:\n  \
     tsfleet resolve -i fleet.yaml                    # what each list holds\n  \
     tsfleet resolve -i fleet.yaml -o lists.json      # a snapshot for --lists\n  \

@@ -195,6 +195,12 @@ pub async fn prepare(
         for hit in &built.report.own_protected {
             tracing::warn!("policy {name}: {hit}");
         }
+        if built.report.ipv6_not_carried > 0 {
+            tracing::info!(
+                "policy {name}: {} IPv6 items of its lists not carried: no selected device of this policy has `ipv6: true`",
+                built.report.ipv6_not_carried
+            );
+        }
         policies.insert(name.clone(), built);
     }
     let desired: BTreeMap<&str, DesiredSets> = (policies.iter())
@@ -349,7 +355,7 @@ fn lists_used(
 /// are looked up now with the system resolver, as the connection will look
 /// them up; a name that does not resolve is warned about and left out.
 async fn own_addresses(loaded: &LoadedInventory) -> Vec<OwnAddress> {
-    let mut roles: BTreeMap<Ipv4Addr, Roles> = BTreeMap::new();
+    let mut roles: BTreeMap<IpAddr, Roles> = BTreeMap::new();
     let lookups = loaded.devices().iter().map(|d| async move {
         let found = tokio::time::timeout(
             d.connect_timeout,
@@ -364,11 +370,14 @@ async fn own_addresses(loaded: &LoadedInventory) -> Vec<OwnAddress> {
     for (d, found) in futures::future::join_all(lookups).await {
         match found {
             Ok(addrs) => {
+                // Both families: a device reached over IPv6 must never
+                // block its own management address either.
                 for addr in addrs {
-                    if let IpAddr::V4(ip) = addr.ip() {
-                        roles.entry(ip).or_default().devices.push(d.name.clone());
-                        targets.entry(ip).or_insert(addr);
-                    }
+                    // An IPv4-mapped address is the IPv4 address the IPv4
+                    // groups must not block.
+                    let ip = addr.ip().to_canonical();
+                    roles.entry(ip).or_default().devices.push(d.name.clone());
+                    targets.entry(ip).or_insert(addr);
                 }
             }
             Err(e) => tracing::warn!(
@@ -389,9 +398,10 @@ async fn own_addresses(loaded: &LoadedInventory) -> Vec<OwnAddress> {
         for entry in &dns.servers {
             match lists::dns::parse_server(entry, dns.port).await {
                 Ok(server) => {
-                    if let IpAddr::V4(ip) = server.addr.ip() {
-                        roles.entry(ip).or_default().dns = true;
-                    }
+                    roles
+                        .entry(server.addr.ip().to_canonical())
+                        .or_default()
+                        .dns = true
                 }
                 Err(e) => tracing::warn!(
                     "dns.servers entry {entry:?}: {e}, so the lists are not kept from blocking \
@@ -409,15 +419,16 @@ async fn own_addresses(loaded: &LoadedInventory) -> Vec<OwnAddress> {
         .collect()
 }
 
-/// The local address the OS would send from to reach `addr`: a UDP
-/// `connect` picks the route and sends nothing.
-fn local_address_towards(addr: SocketAddr) -> Option<Ipv4Addr> {
-    let socket = std::net::UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0)).ok()?;
+/// The local address the OS would send from to reach `addr` (of its
+/// family): a UDP `connect` picks the route and sends nothing.
+fn local_address_towards(addr: SocketAddr) -> Option<IpAddr> {
+    let any: IpAddr = match addr {
+        SocketAddr::V4(_) => Ipv4Addr::UNSPECIFIED.into(),
+        SocketAddr::V6(_) => std::net::Ipv6Addr::UNSPECIFIED.into(),
+    };
+    let socket = std::net::UdpSocket::bind((any, 0)).ok()?;
     socket.connect(addr).ok()?;
-    match socket.local_addr().ok()?.ip() {
-        IpAddr::V4(ip) => Some(ip),
-        IpAddr::V6(_) => None,
-    }
+    Some(socket.local_addr().ok()?.ip().to_canonical())
 }
 
 /// What one own address is to tsfleet, for the report.
@@ -567,7 +578,7 @@ fn job(
             connect_timeout: d.connect_timeout,
         },
         request,
-        capped: (built.report.capped_allow.len() + built.report.capped_block.len()) as u64,
+        capped: built.report.capped() as u64,
         lists: Vec::new(),
         notes: built
             .report
@@ -715,11 +726,11 @@ pub fn record_applied(
             )
         })
         .collect();
-    let devices = prepared.jobs.iter().map(|j| {
-        (
-            &j.lists[..],
-            ok.get(j.name.as_str()).copied().unwrap_or(false),
-        )
+    let devices = prepared.jobs.iter().map(|j| applied::AppliedDevice {
+        lists: &j.lists[..],
+        ok: ok.get(j.name.as_str()).copied().unwrap_or(false),
+        // The lists' IPv6 parts went to it (a built policy, or a saved plan's groups).
+        ipv6: (j.request.groups.iter()).any(|g| g.family == Family::Ipv6),
     });
     let stamp = applied::RunStamp {
         applied_at: humantime::format_rfc3339_seconds(report.started_at).to_string(),
@@ -853,9 +864,48 @@ mod tests {
         assert_eq!(roles(vec![], true, false).to_string(), "DNS server");
     }
 
+    #[tokio::test]
+    async fn own_addresses_keep_both_families() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fleet.yaml");
+        let yaml = "defaults: { username: u, password: p }\n\
+                    dns: { servers: ['::1', '::ffff:192.0.2.53'] }\n\
+                    devices:\n\
+                    \x20 - { name: v6, host: '::1' }\n\
+                    \x20 - { name: v4, host: 127.0.0.1 }\n";
+        std::fs::write(&path, yaml).unwrap();
+        let loaded = crate::inventory::load(&path).unwrap();
+        let own: Vec<(String, String)> = (own_addresses(&loaded).await.into_iter())
+            .map(|o| (o.address.to_string(), o.role))
+            .collect();
+        let find = |a: &str| own.iter().find(|(x, _)| x == a).map(|(_, r)| r.as_str());
+        assert_eq!(
+            find("::1"),
+            Some("management address of v6; DNS server; the address tsfleet connects from"),
+            "{own:?}"
+        );
+        assert_eq!(
+            find("127.0.0.1"),
+            Some("management address of v4; the address tsfleet connects from")
+        );
+        assert_eq!(find("192.0.2.53"), Some("DNS server"), "mapped: {own:?}");
+    }
+
     #[test]
     fn the_local_address_towards_loopback_is_loopback() {
         let to = SocketAddr::from((Ipv4Addr::LOCALHOST, 22));
-        assert_eq!(local_address_towards(to), Some(Ipv4Addr::LOCALHOST));
+        assert_eq!(local_address_towards(to), Some(Ipv4Addr::LOCALHOST.into()));
+        let to = SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, 22));
+        assert_eq!(
+            local_address_towards(to),
+            Some(std::net::Ipv6Addr::LOCALHOST.into()),
+            "IPv6 too"
+        );
+        let mapped = SocketAddr::from((Ipv4Addr::LOCALHOST.to_ipv6_mapped(), 22));
+        assert_eq!(
+            local_address_towards(mapped),
+            Some(Ipv4Addr::LOCALHOST.into()),
+            "an IPv4-mapped address is its IPv4 address"
+        );
     }
 }

@@ -4,10 +4,13 @@
 //! goes to stderr.
 
 use crate::cli::ResolveArgs;
+use crate::domain::Family;
 use crate::error::{Error, Outcome};
 use crate::inventory;
+use crate::lists::snapshot::ListSnapshot;
 use crate::lists::{self, DevicePolicy, ListsError, Snapshot, policy};
 use serde_json::json;
+use std::collections::BTreeMap;
 
 pub async fn run(args: ResolveArgs) -> Result<Outcome, Error> {
     let on_stderr = super::run::check_outputs(&[("-o", &args.output), ("--json", &args.json)])?;
@@ -37,6 +40,8 @@ pub async fn run(args: ResolveArgs) -> Result<Outcome, Error> {
     let mut policies = Vec::new();
     let mut refused = None;
     for (name, p) in &loaded.inventory.policies {
+        // Built (and guarded) with IPv6 as `plan` and `apply` build it for
+        // the whole fleet.
         let ipv6 = (loaded.devices().iter()).any(|d| d.ipv6 && d.policy.as_ref() == Some(name));
         match policy::build(
             snapshot,
@@ -46,7 +51,7 @@ pub async fn run(args: ResolveArgs) -> Result<Outcome, Error> {
             &[],
             ipv6,
         ) {
-            Ok(d) => policies.push((name.as_str(), d)),
+            Ok(d) => policies.push((name.as_str(), ipv6, d)),
             Err(source) => {
                 refused.get_or_insert(ListsError::Policy {
                     policy: name.clone(),
@@ -116,8 +121,31 @@ fn previous_snapshot(args: &ResolveArgs) -> Result<Option<policy::Baseline>, Err
     }
 }
 
-/// The table: a row per list and sub-list, then a line per policy.
-fn table(resolution: &lists::Resolution, policies: &[(&str, DevicePolicy)]) -> String {
+/// A policy as checked: its name, whether it was built with IPv6, the result.
+type Checked<'a> = (&'a str, bool, DevicePolicy);
+
+/// A list's positive prefixes per family: (IPv4, IPv6).
+fn per_family(l: &ListSnapshot) -> (usize, usize) {
+    let v4 = policy::count(&l.prefixes, Family::Ipv4);
+    (v4, l.prefixes.len() - v4)
+}
+
+/// The same per sub-list, by name.
+fn per_sublist(l: &ListSnapshot) -> BTreeMap<&str, (usize, usize)> {
+    let mut counts: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    for e in &l.prefixes {
+        let c = counts.entry(e.sublist.as_str()).or_default();
+        match Family::of(&e.prefix) {
+            Family::Ipv4 => c.0 += 1,
+            Family::Ipv6 => c.1 += 1,
+        }
+    }
+    counts
+}
+
+/// The table: a row per list and sub-list (positive prefixes per family),
+/// then a line per policy.
+fn table(resolution: &lists::Resolution, policies: &[Checked]) -> String {
     use std::fmt::Write;
     let mut out = String::new();
     let snapshot = &resolution.snapshot;
@@ -132,15 +160,17 @@ fn table(resolution: &lists::Resolution, policies: &[(&str, DevicePolicy)]) -> S
         .max(4);
     let _ = writeln!(
         out,
-        "{:<width$}  {:>8}  {:>8}  {:>7}  {:>9}  {:<9}  {:<21}  {:>8}",
-        "LIST", "PREFIXES", "EXCLUDED", "SKIPPED", "SUB-LISTS", "TYPES", "SERVER", "TIME"
+        "{:<width$}  {:>8}  {:>8}  {:>8}  {:>7}  {:>9}  {:<9}  {:<21}  {:>8}",
+        "LIST", "IPV4", "IPV6", "EXCLUDED", "SKIPPED", "SUB-LISTS", "TYPES", "SERVER", "TIME"
     );
     for l in &snapshot.lists {
+        let (v4, v6) = per_family(l);
         let _ = writeln!(
             out,
-            "{:<width$}  {:>8}  {:>8}  {:>7}  {:>9}  {:<9}  {:<21}  {:>5} ms",
+            "{:<width$}  {:>8}  {:>8}  {:>8}  {:>7}  {:>9}  {:<9}  {:<21}  {:>5} ms",
             l.name,
-            l.prefixes.len(),
+            v4,
+            v6,
             l.excluded.len(),
             l.skipped.len(),
             l.sublists.len(),
@@ -148,12 +178,15 @@ fn table(resolution: &lists::Resolution, policies: &[(&str, DevicePolicy)]) -> S
             l.server,
             l.elapsed_ms
         );
+        let counts = per_sublist(l);
         for s in &l.sublists {
+            let (v4, v6) = counts.get(s.name.as_str()).copied().unwrap_or_default();
             let _ = writeln!(
                 out,
-                "{:<width$}  {:>8}  {:>8}  {:>7}  {:>9}  {:<9}",
+                "{:<width$}  {:>8}  {:>8}  {:>8}  {:>7}  {:>9}  {:<9}",
                 format!("  {}", s.name),
-                s.prefixes,
+                v4,
+                v6,
                 s.excluded,
                 s.skipped,
                 "",
@@ -161,7 +194,7 @@ fn table(resolution: &lists::Resolution, policies: &[(&str, DevicePolicy)]) -> S
             );
         }
     }
-    for (name, d) in policies {
+    for (name, ipv6, d) in policies {
         let r = &d.report;
         let mut notes = Vec::new();
         if !r.capped_allow.is_empty() || !r.capped_block.is_empty() {
@@ -169,6 +202,13 @@ fn table(resolution: &lists::Resolution, policies: &[(&str, DevicePolicy)]) -> S
                 "capped {} allow + {} block entries",
                 r.capped_allow.len(),
                 r.capped_block.len()
+            ));
+        }
+        if !r.capped_allow_v6.is_empty() || !r.capped_block_v6.is_empty() {
+            notes.push(format!(
+                "capped {} allow + {} block IPv6 entries",
+                r.capped_allow_v6.len(),
+                r.capped_block_v6.len()
             ));
         }
         if !r.protected.is_empty() {
@@ -189,15 +229,33 @@ fn table(resolution: &lists::Resolution, policies: &[(&str, DevicePolicy)]) -> S
         if let Some(((_, a), (_, b))) = r.aggregated {
             notes.push(format!("aggregated to {a} allow + {b} block"));
         }
+        if let Some(((_, a), (_, b))) = r.aggregated_v6 {
+            notes.push(format!("IPv6 aggregated to {a} allow + {b} block"));
+        }
+        if r.ipv6_not_carried > 0 {
+            notes.push(format!(
+                "{} IPv6 items not carried: no device of this policy has `ipv6: true`",
+                r.ipv6_not_carried
+            ));
+        }
         if !r.shrink_overridden.is_empty() {
             notes.push(format!(
                 "shrink accepted for {}",
                 r.shrink_overridden.join(", ")
             ));
         }
+        let v6 = if *ipv6 {
+            format!(
+                " (IPv4); {} block, {} allow entries (IPv6)",
+                d.block_v6.len(),
+                d.allow_v6.len()
+            )
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             out,
-            "policy {name}: {} block, {} allow entries{}{}",
+            "policy {name}: {} block, {} allow entries{v6}{}{}",
             d.block.len(),
             d.allow.len(),
             if notes.is_empty() { "" } else { "; " },
@@ -209,7 +267,7 @@ fn table(resolution: &lists::Resolution, policies: &[(&str, DevicePolicy)]) -> S
 
 fn json_report(
     resolution: &lists::Resolution,
-    policies: &[(&str, DevicePolicy)],
+    policies: &[Checked],
     output: Option<&crate::files::Output>,
 ) -> serde_json::Value {
     let snapshot = &resolution.snapshot;
@@ -224,12 +282,14 @@ fn json_report(
                 .flat_map(|f| &f.failed_over)
                 .map(|f| json!({"server": f.server, "error": f.error.to_string()}))
                 .collect();
+            let (v4, v6) = per_family(l);
             json!({
                 "name": l.name,
                 "server": l.server,
                 "elapsed_ms": l.elapsed_ms,
                 "record_types": l.record_types,
-                "prefixes": l.prefixes.len(),
+                "prefixes": v4,
+                "prefixes_v6": v6,
                 "excluded": l.excluded.len(),
                 "skipped": l.skipped,
                 "sublists": l.sublists,
@@ -239,14 +299,20 @@ fn json_report(
         .collect();
     let policies: Vec<_> = policies
         .iter()
-        .map(|(name, d)| {
+        .map(|(name, ipv6, d)| {
             let r = &d.report;
             json!({
                 "name": name,
+                "ipv6": ipv6,
                 "block": d.block.len(),
                 "allow": d.allow.len(),
+                "block_v6": d.block_v6.len(),
+                "allow_v6": d.allow_v6.len(),
                 "capped_allow": r.capped_allow,
                 "capped_block": r.capped_block,
+                "capped_allow_v6": r.capped_allow_v6,
+                "capped_block_v6": r.capped_block_v6,
+                "ipv6_not_carried": r.ipv6_not_carried,
                 "protected": r.protected,
                 "canonicalised": r.canonicalised.iter().map(|c| json!({"list": c.list, "published": c.published, "used": c.used})).collect::<Vec<_>>(),
                 "too_broad": r.too_broad.iter().map(|c| json!({"list": c.list, "prefix": c.prefix})).collect::<Vec<_>>(),

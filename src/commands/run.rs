@@ -364,6 +364,18 @@ fn log_recorded(update: &Update) {
             update.kept.join(", ")
         );
     }
+    if !update.moved_v6.is_empty() {
+        tracing::info!(
+            "shrink guard: the next runs compare the IPv6 part of {} with this apply",
+            update.moved_v6.join(", ")
+        );
+    }
+    if !update.kept_v6.is_empty() {
+        tracing::warn!(
+            "shrink guard: the IPv6 part of {} keeps the baseline of an earlier apply: an `ipv6: true` device that carries them failed or was skipped",
+            update.kept_v6.join(", ")
+        );
+    }
 }
 
 /// Check the report outputs before anything is done (exit 3, nothing

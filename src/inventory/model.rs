@@ -2,7 +2,7 @@
 //! an error with its line and column, not a silently ignored setting.
 
 use super::Secret;
-use ipnet::Ipv4Net;
+use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -70,14 +70,17 @@ pub struct Policy {
     pub block: Vec<String>,
     #[serde(default)]
     pub allow: Vec<String>,
-    /// Prefixes that must never be blocked (management networks).
+    /// Prefixes that must never be blocked (management networks), IPv4 or IPv6.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub protect: Vec<Ipv4Net>,
+    pub protect: Vec<IpNet>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_policy_size: Option<usize>,
     /// Shortest prefix accepted from a list (default /8).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_prefix_len: Option<u8>,
+    /// Shortest IPv6 prefix accepted from a list (default /16).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_prefix_len_v6: Option<u8>,
     /// Merge adjacent prefixes (covers exactly the same addresses).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aggregate: Option<bool>,

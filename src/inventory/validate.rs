@@ -185,6 +185,14 @@ fn check_policies(inv: &Inventory, tree: &Located, f: &mut Findings) {
                 ),
             ));
         }
+        if let Some(len) = p.min_prefix_len_v6.filter(|&l| l > 128) {
+            f.errors.push(Diagnostic::new(
+                at("min_prefix_len_v6"),
+                format!(
+                    "policy `{name}`: `min_prefix_len_v6` {len} is not an IPv6 prefix length (0–128)"
+                ),
+            ));
+        }
         if let Some(s) = p.max_shrink.filter(|s| !(0.0..=1.0).contains(s)) {
             f.errors.push(
                 Diagnostic::new(at("max_shrink"), format!("policy `{name}`: `max_shrink` {s} is not a fraction"))
@@ -429,6 +437,32 @@ mod tests {
                 .contains("64")
         );
         assert_eq!(object_group_name_problem(&"a".repeat(64)), None);
+    }
+
+    #[test]
+    fn prefix_floors_and_protect_of_either_family() {
+        let text = "policies:\n\
+                    \x20 corp:\n\
+                    \x20   block: [b.example]\n\
+                    \x20   protect: [192.0.2.0/24, 2001:db8::/32]\n\
+                    \x20   min_prefix_len: 33\n\
+                    \x20   min_prefix_len_v6: 129\n";
+        let paths = crate::inventory::effective::PathContext {
+            base_dir: std::path::Path::new("/"),
+            home: None,
+        };
+        // An IPv6 `protect:` prefix is valid; each floor has its own range.
+        let messages: Vec<String> = (crate::inventory::check_text(text, &paths).unwrap_err())
+            .into_iter()
+            .map(|d| format!("{}: {}", d.loc.unwrap().line, d.message))
+            .collect();
+        assert_eq!(
+            messages,
+            [
+                "5: policy `corp`: `min_prefix_len` 33 is not an IPv4 prefix length (0–32)",
+                "6: policy `corp`: `min_prefix_len_v6` 129 is not an IPv6 prefix length (0–128)",
+            ]
+        );
     }
 
     #[test]

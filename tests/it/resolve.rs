@@ -191,7 +191,76 @@ async fn negated_items_ipv6_and_several_items_and_records_per_name() {
             .any(|p| p.contains(&"10.2.0.1".parse::<std::net::Ipv4Addr>().unwrap()))
     );
     assert_eq!(d.report.canonicalised.len(), 1);
-    assert_eq!(d.report.skipped, 2);
+    // Built without IPv6: its two IPv6 items are counted, not built.
+    assert_eq!((d.report.skipped, d.report.ipv6_not_carried), (0, 2));
+    assert!(d.block_v6.is_empty());
+}
+
+/// With an `ipv6: true` device on the policy, `resolve` builds and shows
+/// the IPv6 side; without one it says the IPv6 items are not carried.
+#[test]
+fn resolve_shows_each_family_and_builds_ipv6_for_an_ipv6_device() {
+    let zone = Zone::new().line(
+        "dual IN APL 1:192.0.2.0/24 1:198.51.100.0/24 2:2001:db8::/32 2:2001:db9::/48 2:2000::/12 !2:2001:db8:1::/48",
+    );
+    let nsd = Nsd::start(&zone);
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = harness::inventory(&["127.0.0.1".into()], nsd.port, "tcp", &["dual"], &[]);
+    let device = |ipv6: bool| {
+        format!(
+            "devices:\n  - name: rtr-001\n    host: 127.0.0.1\n    username: u\n    password: p\n    policy: corp\n    ipv6: {ipv6}\n"
+        )
+    };
+    let run = |ipv6: bool| {
+        let text = yaml.replace("devices: []\n", &device(ipv6));
+        assert_ne!(text, yaml, "{yaml}");
+        std::fs::write(dir.path().join("inv.yaml"), text).unwrap();
+        let out = harness::tsfleet(&["resolve", "-i", "inv.yaml", "--json", "-"], dir.path());
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        assert_eq!(out.status.code(), Some(0), "{stderr}");
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+        (report, stderr)
+    };
+
+    let (report, table) = run(true);
+    let list = &report["lists"][0];
+    assert_eq!(
+        (&list["prefixes"], &list["prefixes_v6"]),
+        (&2.into(), &3.into()),
+        "{report:#}"
+    );
+    let p = &report["policies"][0];
+    assert_eq!(p["ipv6"], true);
+    // 2001:db8::/32 minus the /48 (16 prefixes) and 2001:db9::/48; 2000::/12
+    // is below the /16 floor.
+    assert_eq!(
+        (&p["block"], &p["block_v6"]),
+        (&2.into(), &17.into()),
+        "{p:#}"
+    );
+    assert_eq!(p["too_broad"][0]["prefix"], "2000::/12");
+    let header = table.lines().find(|l| l.starts_with("LIST")).unwrap();
+    assert!(
+        header.contains("IPV4") && header.contains("IPV6"),
+        "{table}"
+    );
+    assert!(
+        table.contains(
+            "policy corp: 2 block, 0 allow entries (IPv4); 17 block, 0 allow entries (IPv6)"
+        ),
+        "{table}"
+    );
+
+    let (report, table) = run(false);
+    let p = &report["policies"][0];
+    assert_eq!(
+        (&p["ipv6"], &p["block_v6"], &p["ipv6_not_carried"]),
+        (&false.into(), &0.into(), &4.into())
+    );
+    assert!(
+        table.contains("4 IPv6 items not carried: no device of this policy has `ipv6: true`"),
+        "{table}"
+    );
 }
 
 #[test]
@@ -384,7 +453,7 @@ fn writes_a_snapshot_and_json_report_then_guards_a_shrink() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{stderr}");
     assert!(
-        stderr.contains("shrank from 100 to 10 prefixes"),
+        stderr.contains("IPv4 prefixes shrank from 100 to 10"),
         "{stderr}"
     );
     assert_eq!(

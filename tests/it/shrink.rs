@@ -4,7 +4,7 @@
 //! (simulated fleet over SSH, lists served by the list server).
 
 use crate::harness;
-use ipnet::Ipv4Net;
+use ipnet::{IpNet, Ipv4Net};
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::process::Output;
@@ -40,7 +40,11 @@ pub(crate) struct Bed {
 }
 
 impl Bed {
-    pub(crate) async fn start(devices: usize, profile: &str, prefixes: Vec<Ipv4Net>) -> Bed {
+    pub(crate) async fn start(
+        devices: usize,
+        profile: &str,
+        prefixes: impl IntoIterator<Item = impl Into<IpNet>>,
+    ) -> Bed {
         Bed::start_with(devices, profile, prefixes, |b| b).await
     }
 
@@ -48,7 +52,7 @@ impl Bed {
     pub(crate) async fn start_with(
         devices: usize,
         profile: &str,
-        prefixes: Vec<Ipv4Net>,
+        prefixes: impl IntoIterator<Item = impl Into<IpNet>>,
         more: impl FnOnce(TestBedBuilder) -> TestBedBuilder,
     ) -> Bed {
         let dir = tempfile::tempdir().unwrap();
@@ -74,7 +78,7 @@ impl Bed {
         }
     }
 
-    pub(crate) async fn publish(&self, prefixes: Vec<Ipv4Net>) {
+    pub(crate) async fn publish(&self, prefixes: impl IntoIterator<Item = impl Into<IpNet>>) {
         let list = PublishedList {
             name: LIST.into(),
             prefixes: prefixes.into_iter().map(Into::into).collect(),
@@ -235,4 +239,60 @@ async fn a_failed_device_keeps_the_old_baseline_and_plan_never_moves_it() {
     let all = text(&out);
     assert_eq!(out.status.code(), Some(3), "{all}");
     assert!(all.contains("from 3000 to 1400"), "{all}");
+}
+
+/// `v4` IPv4 host prefixes and `v6` IPv6 /48s.
+fn dual(v4: u32, v6: u32) -> Vec<IpNet> {
+    let v6 = (0..v6).map(|i| format!("2001:db8:{i:x}::/48").parse::<IpNet>().unwrap());
+    hosts(v4).into_iter().map(IpNet::from).chain(v6).collect()
+}
+
+/// The IPv6 part of a list has its own baseline: an apply to an `ipv6:
+/// true` IOS XE device records it, and a list whose IPv6 part then shrank
+/// is refused before any login even though its IPv4 part grew; an
+/// inventory with no `ipv6: true` device never builds nor guards it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_list_whose_ipv6_part_shrank_is_refused_though_its_ipv4_part_grew() {
+    // rtr-001 is IOS XE with `ipv6: true`, rtr-002 classic IOS.
+    let bed = Bed::start_with(2, "", dual(10, 100), |b| b.ios_xe("rtr-001")).await;
+    let out = bed.run("apply", &["--yes"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let record = bed.record();
+    assert_eq!(record.lists[LIST].prefixes, 10);
+    assert_eq!(record.lists_v6[LIST].prefixes, 100, "{record:?}");
+    let v6 = |name: &str| {
+        let running = bed.bed.fleet().device(name).unwrap().snapshot().running;
+        let group = running
+            .v6_groups
+            .iter()
+            .find(|g| g.name == "threatstop-block-v6");
+        group.map_or(0, |g| g.entries.len())
+    };
+    assert_eq!((v6("rtr-001"), v6("rtr-002")), (100, 0));
+
+    // IPv4 grew from 10 to 20, IPv6 went from 100 to 5.
+    bed.publish(dual(20, 5)).await;
+    let logins = bed.logins();
+    for command in ["plan", "apply"] {
+        let args: &[&str] = if command == "apply" { &["--yes"] } else { &[] };
+        let out = bed.run(command, args).await;
+        let all = text(&out);
+        assert_eq!(out.status.code(), Some(3), "{command}: {all}");
+        let refusal =
+            format!("list {LIST}'s IPv6 prefixes shrank from 100 to 5 since the last apply");
+        assert!(all.contains(&refusal), "{command}: {all}");
+        assert_eq!(bed.logins(), logins, "{command}: a device was contacted");
+    }
+
+    // Without an `ipv6: true` device, the IPv6 part is neither built nor guarded.
+    let yaml = std::fs::read_to_string(&bed.inventory).unwrap();
+    assert!(yaml.contains("ipv6: true"), "{yaml}");
+    std::fs::write(&bed.inventory, yaml.replace("ipv6: true", "ipv6: false")).unwrap();
+    let out = bed.run("plan", &["-v"]).await;
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert!(
+        all.contains("5 IPv6 items of its lists not carried: no selected device of this policy has `ipv6: true`"),
+        "{all}"
+    );
 }
