@@ -146,6 +146,7 @@ async fn one_list_into_both_families_on_a_mixed_fleet() {
     let out = lab
         .run(&[
             "plan",
+            "--detailed-exitcode",
             "--diff",
             "--json",
             &plan_json_arg,
