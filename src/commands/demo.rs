@@ -103,7 +103,12 @@ pub async fn run(args: DemoArgs, quiet: bool) -> Result<Outcome, Error> {
             Policy {
                 block: vec![BLOCK_LIST.into()],
                 allow: vec![ALLOW_LIST.into()],
-                protect: vec!["192.0.2.0/24".parse().expect("valid")],
+                // One documentation range of each family: the demo's
+                // IPv6 items leave 2001:db8::/48 free (`sim::lab`).
+                protect: vec![
+                    "192.0.2.0/24".parse().expect("valid"),
+                    "2001:db8::/48".parse().expect("valid"),
+                ],
                 ..Policy::default()
             },
         )

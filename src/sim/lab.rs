@@ -131,12 +131,16 @@ pub fn lists(block: &str, allow: &str, spec: BlockSpec) -> Vec<PublishedList> {
     ]
 }
 
-/// The lab's policy: its two lists; the loopback range protected.
+/// The lab's policy: its two lists; the loopback addresses of both
+/// families protected.
 pub fn policy() -> Policy {
     Policy {
         block: vec![BLOCK_LIST.into()],
         allow: vec![ALLOW_LIST.into()],
-        protect: vec!["127.0.0.0/8".parse().expect("valid")],
+        protect: vec![
+            "127.0.0.0/8".parse().expect("valid"),
+            "::1/128".parse().expect("valid"),
+        ],
         ..Policy::default()
     }
 }

@@ -1205,6 +1205,12 @@ fn the_demo_runs_plan_apply_plan_with_failure_rows() {
         groups(&apply, "rtr-002")[..],
         "the IPv4 groups of the IOS XE router get what the others get"
     );
+    let v6: Vec<u64> = groups(&apply, "rtr-001")[2..].iter().map(|g| g.2).collect();
+    assert_eq!(
+        v6,
+        [1, 100],
+        "the lists' IPv6 items filled the v6-network groups (allow, block)"
+    );
     let last: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(dir.path().join("reports/3-plan.json")).unwrap(),
     )
