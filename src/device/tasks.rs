@@ -121,8 +121,8 @@ pub async fn check<L: Link>(
 /// What `remove` did on one device.
 #[derive(Clone, Debug, Default)]
 pub struct RemoveOutcome {
-    /// Groups deleted, with the entries they held.
-    pub removed: Vec<(String, usize)>,
+    /// Groups deleted, with their family and the entries they held.
+    pub removed: Vec<(String, crate::domain::Family, usize)>,
     pub saved: bool,
 }
 
@@ -173,7 +173,9 @@ pub async fn remove<L: Link>(
         let header = format!("{}{}", ios::group_header(group.family), group.name);
         if output.lines().any(|l| l.trim() == header) {
             let entries = output.lines().filter(|l| l.starts_with(' ')).count();
-            outcome.removed.push((group.name.clone(), entries));
+            outcome
+                .removed
+                .push((group.name.clone(), group.family, entries));
             lines.push(format!(
                 "no {}",
                 ios::group_command(group.family, &group.name)

@@ -304,7 +304,7 @@ impl DeviceReport {
     pub fn removed(
         name: impl Into<String>,
         host: impl Into<String>,
-        groups: &[(String, usize)],
+        groups: &[(String, Family, usize)],
         saved: bool,
         duration: Duration,
         lines_sent: u64,
@@ -317,7 +317,10 @@ impl DeviceReport {
         let mut report = Self::empty(name.into(), host.into(), status, duration);
         report.groups = groups
             .iter()
-            .map(|(g, n)| GroupReport::counts(g.clone(), 0, *n as u64, 0, 0))
+            .map(|(g, family, n)| GroupReport {
+                family: *family,
+                ..GroupReport::counts(g.clone(), 0, *n as u64, 0, 0)
+            })
             .collect();
         report.removed = report.groups.iter().map(|g| g.removed).sum();
         report.saved = saved;

@@ -451,7 +451,7 @@ edge-05  skipped     -  not started: 1 of the 2 canary devices failed
             DeviceReport::removed(
                 "edge-01",
                 "10.0.0.1",
-                &[("threatstop-block".into(), 4952)],
+                &[("threatstop-block".into(), crate::domain::Family::Ipv4, 4952)],
                 true,
                 ms(1500),
                 4,

@@ -176,6 +176,16 @@ async fn check_says_where_ipv6_groups_work_and_remove_deletes_both_families() {
         removed.running
     );
     assert!(removed.saved());
+    let families: Vec<&str> = (device(&report, "rtr-004")["groups"]
+        .as_array()
+        .unwrap()
+        .iter())
+    .map(|g| g["family"].as_str().unwrap())
+    .collect();
+    assert!(
+        families.contains(&"ipv4") && families.contains(&"ipv6"),
+        "the report says which kind of group went: {families:?}"
+    );
     // Not tsfleet's: an IPv4 group under the IPv6 group's name is left alone.
     assert_eq!(device(&report, "rtr-005")["status"], "ok", "{report}");
     assert_eq!(snapshot("rtr-005").running.groups.len(), 1);
