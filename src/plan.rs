@@ -92,9 +92,10 @@ pub struct ChangeSet {
     /// The object-group the lines go to.
     #[schemars(length(min = 1))]
     group: String,
-    /// `ipv4` (`object-group network`) or `ipv6` (`object-group
-    /// v6-network`); reports written before IPv6 groups read as `ipv4`.
-    #[serde(default)]
+    /// `ipv6` for an `object-group v6-network` group; absent for an IPv4
+    /// one, written as before IPv6 groups existed, so the saved plans and
+    /// reports of an older tsfleet read (and digest) the same.
+    #[serde(default, skip_serializing_if = "Family::is_ipv4")]
     family: Family,
     /// Entries added (`host 198.51.100.7`, `10.0.0.0 255.0.0.0`), in the
     /// order pushed; all go in before any removal.
@@ -308,7 +309,16 @@ mod tests {
         let json = serde_json::to_value(&set).unwrap();
         assert_eq!(
             json,
-            serde_json::json!({"group": "g", "family": "ipv4", "add": ["host 192.0.2.1"], "remove": []})
+            serde_json::json!({"group": "g", "add": ["host 192.0.2.1"], "remove": []}),
+            "an IPv4 set is written as before IPv6 groups"
+        );
+        let v6 = ChangeSet::new("g6", Family::Ipv6, lines(&["host 2001:DB8::1"]), vec![]);
+        let json6 = serde_json::to_value(&v6).unwrap();
+        assert_eq!(json6["family"], "ipv6");
+        let back6: ChangeSet = serde_json::from_value(json6).unwrap();
+        assert_eq!(
+            (back6.family(), back6.digest()),
+            (Family::Ipv6, v6.digest())
         );
         let old: ChangeSet = serde_json::from_value(
             serde_json::json!({"group": "g", "add": ["host 192.0.2.1"], "remove": []}),

@@ -747,7 +747,8 @@ pub fn record_applied(
         devices,
         &stamp,
     );
-    if !update.moved.is_empty() {
+    // A list's IPv6 count can move alone (its IPv4-only devices failed).
+    if !update.moved.is_empty() || !update.moved_v6.is_empty() {
         file.write(&update.record)?;
     }
     Ok(Some(update))

@@ -76,8 +76,10 @@ pub enum PlannedStatus {
 #[serde(deny_unknown_fields)]
 pub struct PlannedGroupEntry {
     pub name: String,
-    /// Which `object-group` it is (plans made before IPv6 groups: `ipv4`).
-    #[serde(default)]
+    /// Which `object-group` it is. Written only for `ipv6`, so an IPv4
+    /// group is written as before IPv6 groups existed: the digest of a
+    /// plan made by an older tsfleet still matches (absent: `ipv4`).
+    #[serde(default, skip_serializing_if = "crate::domain::Family::is_ipv4")]
     pub family: crate::domain::Family,
     /// The digest of the managed entries the plan read.
     pub observed: String,
@@ -330,6 +332,45 @@ mod tests {
         std::fs::write(&path, serde_json::to_vec(&other).unwrap()).unwrap();
         let e = SavedPlan::read(&path).unwrap_err();
         assert!(e.to_string().contains("has version 2"), "{e}");
+    }
+
+    #[test]
+    fn an_ipv4_plan_is_written_as_before_ipv6_groups_and_an_ipv6_group_keeps_its_family() {
+        // No `family` for IPv4: a plan an older tsfleet saved (no such key)
+        // reads back to the same digest.
+        let text = serde_json::to_string(&plan()).unwrap();
+        assert!(!text.contains("family"), "{text}");
+        let set = ChangeSet::new(
+            "g6",
+            crate::domain::Family::Ipv6,
+            vec!["host 2001:DB8::2".into()],
+            vec![],
+        );
+        let mut d = device("a", Some(&set));
+        d.groups[0].family = crate::domain::Family::Ipv6;
+        let pin = InventoryPin {
+            path: "fleet.yaml".into(),
+            sha256: sha256_digest([b"devices: []\n"]),
+        };
+        let plan = SavedPlan::new(
+            pin,
+            Snapshot::new(vec![], vec![]),
+            [(&d, "127.0.0.1:22".to_string())],
+            SystemTime::now(),
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plan.json");
+        plan.write(&Output::File(path.clone())).unwrap();
+        let back = SavedPlan::read(&path).unwrap();
+        assert_eq!(
+            back.devices[0].groups[0].family,
+            crate::domain::Family::Ipv6
+        );
+        let digest = back.devices[0].groups[0].change_set.as_deref();
+        assert_eq!(
+            back.change_set(digest).unwrap().family(),
+            crate::domain::Family::Ipv6
+        );
     }
 
     #[test]

@@ -60,8 +60,8 @@ impl Family {
         }
     }
 
-    /// Whether a report read from JSON left the field out (reports written
-    /// before IPv6 groups were all IPv4).
+    /// For `skip_serializing_if`: IPv4 is left out where files written
+    /// before IPv6 groups must read and digest the same (saved plans).
     pub fn is_ipv4(&self) -> bool {
         *self == Family::Ipv4
     }

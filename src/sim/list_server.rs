@@ -591,25 +591,19 @@ mod tests {
     }
 
     fn prefix_set(snapshot: &Snapshot, list: &str) -> BTreeSet<Ipv4Net> {
-        let l = snapshot.list(list).expect("list in snapshot");
-        l.prefixes
-            .iter()
-            .map(|e| e.prefix)
-            .filter_map(|p| match p {
-                ipnet::IpNet::V4(n) => Some(n),
-                _ => None,
-            })
-            .collect()
+        v4_set(&snapshot.list(list).expect("list in snapshot").prefixes)
     }
 
     fn excluded_set(snapshot: &Snapshot, list: &str) -> BTreeSet<Ipv4Net> {
-        let l = snapshot.list(list).expect("list in snapshot");
-        l.excluded
-            .iter()
-            .map(|e| e.prefix)
-            .filter_map(|p| match p {
+        v4_set(&snapshot.list(list).expect("list in snapshot").excluded)
+    }
+
+    /// The IPv4 prefixes of snapshot entries.
+    fn v4_set(entries: &[crate::lists::snapshot::Entry]) -> BTreeSet<Ipv4Net> {
+        (entries.iter())
+            .filter_map(|e| match e.prefix {
                 ipnet::IpNet::V4(n) => Some(n),
-                _ => None,
+                ipnet::IpNet::V6(_) => None,
             })
             .collect()
     }

@@ -296,3 +296,27 @@ async fn a_list_whose_ipv6_part_shrank_is_refused_though_its_ipv4_part_grew() {
         "{all}"
     );
 }
+
+#[tokio::test]
+async fn the_ipv6_count_is_recorded_though_an_ipv4_only_device_failed() {
+    // rtr-001 (IOS XE, `ipv6: true`) takes the list; rtr-002, classic IOS
+    // carrying only its IPv4 part, fails. The IPv4 count stays unrecorded,
+    // the IPv6 count moves, and the file is written for it alone.
+    let profile = "devices: { rtr-002: { faults: { wrong_password: true } } }";
+    let bed = Bed::start_with(2, profile, dual(10, 100), |b| b.ios_xe("rtr-001")).await;
+    let out = bed.run("apply", &["--yes"]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let record = bed.record();
+    assert!(!record.lists.contains_key(LIST), "{record:?}");
+    assert_eq!(record.lists_v6[LIST].prefixes, 100, "{record:?}");
+
+    // And it guards: the IPv6 part going from 100 to 5 is refused.
+    bed.publish(dual(10, 5)).await;
+    let out = bed.run("plan", &[]).await;
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(
+        text(&out).contains("IPv6 prefixes shrank from 100 to 5"),
+        "{}",
+        text(&out)
+    );
+}
