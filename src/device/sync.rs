@@ -215,6 +215,8 @@ async fn sync_inner<L: Link>(
     let group_outputs = &outputs[batch.len() - shows.len()..];
     let mut current = Vec::with_capacity(request.groups.len());
     let mut targets = Vec::with_capacity(request.groups.len());
+    // Groups whose change would empty them: never pushed (see `held_back`).
+    let mut held: Vec<(String, DeviceError)> = Vec::new();
     for ((group, output), command) in request.groups.iter().zip(group_outputs).zip(&shows) {
         let contents = parse_group_output(session, command, output, group)?;
         // A saved plan's group is compared with what was read: always then.
@@ -240,6 +242,11 @@ async fn sync_inner<L: Link>(
                 entries(&diff.remove),
             ))
         });
+        if !diff.is_empty()
+            && let Err(e) = plan::order(&diff)
+        {
+            held.push(held_back(session.device(), &group, &e));
+        }
         outcome.groups.push(GroupOutcome {
             name: group.name.clone(),
             family: group.family,
@@ -254,8 +261,13 @@ async fn sync_inner<L: Link>(
         current.push(contents);
         targets.push(group);
     }
-    if !request.apply || !outcome.changed() {
-        return Ok(());
+    let pushable = |g: &GroupOutcome| g.added + g.removed > 0 && !held.iter().any(|(n, _)| *n == g.name);
+    if !request.apply || !outcome.groups.iter().any(pushable) {
+        // A plan says it now; an apply with nothing else to push too.
+        return match held.into_iter().next() {
+            Some((_, e)) if outcome.changed() => Err(e),
+            _ => Ok(()),
+        };
     }
     let total: usize = outcome.groups.iter().map(|g| g.added + g.removed).sum();
     if session.cancel.is_cancelled() {
@@ -265,22 +277,10 @@ async fn sync_inner<L: Link>(
             total,
         });
     }
-    // Every changed group's order is checked before the first line goes
-    // out: a group that would be emptied refuses the device with nothing
-    // sent, not after the groups before it were pushed.
-    for ((group, contents), g) in targets.iter().zip(&current).zip(&outcome.groups) {
-        if g.added + g.removed > 0 {
-            plan::order(&plan::diff(&contents.managed, &group.desired)).map_err(|e| {
-                DeviceError::Refused {
-                    device: session.device().to_string(),
-                    group: group.name.clone(),
-                    reason: e.to_string(),
-                }
-            })?;
-        }
-    }
     // From here the counts are what reached the device.
-    let planned: Vec<usize> = outcome.groups.iter().map(|g| g.added + g.removed).collect();
+    let planned: Vec<usize> = (outcome.groups.iter())
+        .map(|g| if pushable(g) { g.added + g.removed } else { 0 })
+        .collect();
     for g in &mut outcome.groups {
         (g.added, g.removed) = (0, 0);
     }
@@ -333,10 +333,31 @@ async fn sync_inner<L: Link>(
     } else {
         session.command("end").await?;
     }
-    match refused {
+    // A held-back group fails the device once the others are in and saved.
+    match refused.or_else(|| held.into_iter().next().map(|(_, e)| e)) {
         Some(e) => Err(e),
         None => Ok(()),
     }
+}
+
+/// A group whose change would empty it (its list has nothing left, most
+/// often an IPv6 part that lost every item) is held back: never pushed,
+/// left as it is, while the device's other groups still get their lists.
+/// The device then fails `refused`, naming it.
+fn held_back(device: &str, group: &GroupTarget, e: &plan::PlanError) -> (String, DeviceError) {
+    let what = match group.family {
+        Family::Ipv4 => "",
+        Family::Ipv6 => {
+            "; its lists have no IPv6 item now. The group is left as it is: if that is right, \
+             remove it (and the ACL lines using it) by hand, or set `ipv6: false` for the device"
+        }
+    };
+    let error = DeviceError::Refused {
+        device: device.to_string(),
+        group: group.name.clone(),
+        reason: format!("{e}{what}"),
+    };
+    (group.name.clone(), error)
 }
 
 /// Push one group's changes step by step (all adds, then the removals; see
@@ -1715,26 +1736,41 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_group_that_would_be_emptied_refuses_the_device_before_anything_is_sent() {
-        // The IPv6 list lost all its items; the IPv4 groups come first and
-        // have changes, but nothing is pushed to any group.
-        let state = holding6(&nets6(0..2));
-        let req = dual_request(
-            nets(0..10),
-            nets(100..101),
-            BTreeSet::new(),
-            BTreeSet::new(),
-        );
+    async fn a_group_that_would_be_emptied_is_held_back_while_the_others_get_their_lists() {
+        // The IPv6 list lost all its items: its group is left as it is,
+        // the IPv4 groups still get theirs (saved), and the device fails
+        // `refused` naming the group.
+        let old6 = nets6(0..2);
+        let state = holding6(&old6);
+        let (block, allow) = (nets(0..10), nets(100..101));
+        let req = dual_request(block.clone(), allow.clone(), BTreeSet::new(), BTreeSet::new());
         let err = healthy(&state, &req).await.unwrap_err();
         assert_eq!(err.class(), ErrorClass::Refused, "{err}");
-        assert!(err.reached().is_none(), "nothing reached the device: {err}");
+        let message = err.to_string();
         assert!(
-            err.to_string().contains("threatstop-block-v6") && err.to_string().contains("empty"),
-            "{err}"
+            message.contains("threatstop-block-v6")
+                && message.contains("empty")
+                && message.contains("ipv6: false"),
+            "{message}"
         );
-        let s = state.lock().unwrap();
-        assert_eq!(s.stats.config_lines, 0);
-        assert!(s.running.groups.is_empty() && s.saved());
+        let reached = err.reached().expect("the IPv4 groups reached it");
+        assert_eq!(reached.groups[1].added, 10, "{err}");
+        assert_eq!((reached.groups[3].added, reached.groups[3].removed), (0, 0));
+        assert!(reached.saved, "{err}");
+        assert_eq!(managed(&state, "threatstop-block"), block);
+        assert_eq!(managed6(&state, "threatstop-block-v6"), old6, "untouched");
+        assert!(state.lock().unwrap().saved());
+
+        // A plan says so, and an apply with nothing else to push sends nothing.
+        let mut plan = req.clone();
+        plan.apply = false;
+        let err = healthy(&state, &plan).await.unwrap_err();
+        assert!(err.to_string().contains("threatstop-block-v6"), "{err}");
+        let lines = state.lock().unwrap().stats.config_lines;
+        let err = healthy(&state, &req).await.unwrap_err();
+        assert_eq!(err.class(), ErrorClass::Refused, "{err}");
+        assert!(err.reached().is_none(), "{err}");
+        assert_eq!(state.lock().unwrap().stats.config_lines, lines);
     }
 
     #[tokio::test]
