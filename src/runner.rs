@@ -81,8 +81,8 @@ pub struct Job {
     pub host: String,
     pub target: SshTarget,
     pub request: SyncRequest,
-    /// Entries the policy cap cut for this device.
-    pub capped: u64,
+    /// Entries the policy cap cut, per group of `request.groups` (same order).
+    pub capped: Vec<u64>,
     /// The lists its policy uses, as the snapshot names them.
     pub lists: Vec<String>,
     /// What the policy build found worth a line in the device's report.
@@ -526,6 +526,17 @@ impl DesiredSets {
     }
 }
 
+/// What the policy cap cut of each of `d`'s groups, in
+/// [`DesiredSets::targets`]'s order.
+fn capped_per_group(built: &DevicePolicy, d: &ResolvedDevice) -> Vec<u64> {
+    let r = &built.report;
+    let mut cut = vec![r.capped_allow.len(), r.capped_block.len()];
+    if d.ipv6 {
+        cut.extend([r.capped_allow_v6.len(), r.capped_block_v6.len()]);
+    }
+    cut.into_iter().map(|n| n as u64).collect()
+}
+
 fn job(
     loaded: &LoadedInventory,
     d: &ResolvedDevice,
@@ -578,12 +589,11 @@ fn job(
             connect_timeout: d.connect_timeout,
         },
         request,
-        capped: built.report.capped() as u64,
+        capped: capped_per_group(built, d),
         lists: Vec::new(),
-        notes: built
-            .report
-            .own_protected
-            .iter()
+        // An own address of a family the device does not carry is not its news.
+        notes: (built.report.own_protected.iter())
+            .filter(|hit| d.ipv6 || hit.address.is_ipv4())
             .map(ToString::to_string)
             .collect(),
         transcript: options
@@ -816,7 +826,7 @@ async fn run_job(
             &job.name,
             &job.host,
             &outcome,
-            job.capped,
+            &job.capped,
             took,
             stats.lines_sent,
         ),

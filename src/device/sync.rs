@@ -261,7 +261,8 @@ async fn sync_inner<L: Link>(
         current.push(contents);
         targets.push(group);
     }
-    let pushable = |g: &GroupOutcome| g.added + g.removed > 0 && !held.iter().any(|(n, _)| *n == g.name);
+    let pushable =
+        |g: &GroupOutcome| g.added + g.removed > 0 && !held.iter().any(|(n, _)| *n == g.name);
     if !request.apply || !outcome.groups.iter().any(pushable) {
         // A plan says it now; an apply with nothing else to push too.
         return match held.into_iter().next() {
@@ -1743,7 +1744,12 @@ mod tests {
         let old6 = nets6(0..2);
         let state = holding6(&old6);
         let (block, allow) = (nets(0..10), nets(100..101));
-        let req = dual_request(block.clone(), allow.clone(), BTreeSet::new(), BTreeSet::new());
+        let req = dual_request(
+            block.clone(),
+            allow.clone(),
+            BTreeSet::new(),
+            BTreeSet::new(),
+        );
         let err = healthy(&state, &req).await.unwrap_err();
         assert_eq!(err.class(), ErrorClass::Refused, "{err}");
         let message = err.to_string();

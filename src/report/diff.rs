@@ -133,7 +133,7 @@ mod tests {
             groups,
             saved: false,
         };
-        DeviceReport::from_outcome(name, "h", &outcome, 0, Duration::ZERO, 0)
+        DeviceReport::from_outcome(name, "h", &outcome, &[], Duration::ZERO, 0)
     }
 
     fn report(devices: Vec<DeviceReport>) -> RunReport {

@@ -75,12 +75,13 @@ fn case(device: &DeviceReport, classname: &str) -> TestCase {
     for g in &device.groups {
         let _ = writeln!(
             out,
-            "{} {}: +{} -{} kept {}",
+            "{} {}: +{} -{} kept {} capped {}",
             g.family.object_group(),
             g.name,
             g.added,
             g.removed,
-            g.kept
+            g.kept,
+            g.capped
         );
     }
     case.set_system_out(out);

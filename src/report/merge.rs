@@ -187,7 +187,7 @@ mod tests {
     fn change_sets_are_united_by_digest() {
         use crate::report::tests::{change_set, outcome};
         let changed = |name: &str, block| {
-            DeviceReport::from_outcome(name, "h", &outcome(block, false), 0, Duration::ZERO, 1)
+            DeviceReport::from_outcome(name, "h", &outcome(block, false), &[], Duration::ZERO, 1)
         };
         let report = |index, devices| {
             let r = RunReport::new(

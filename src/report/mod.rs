@@ -143,6 +143,11 @@ pub struct GroupReport {
     pub kept: u64,
     /// Entries tsfleet does not manage (`range`, `group-object`, …), left alone.
     pub unmanaged: u64,
+    /// Entries of this group's list that the policy's `max_policy_size`
+    /// cut (allow groups are filled first, per address family). Reports
+    /// written before read as 0.
+    #[serde(default)]
+    pub capped: u64,
     /// The digest of this group's lines in the report's `change_sets`:
     /// planned (`plan`), pushed (`apply`); for a `failed` device, the plan,
     /// while the counts say what reached it. `null` when nothing changes.
@@ -167,6 +172,7 @@ impl GroupReport {
             name,
             family: Family::Ipv4,
             added,
+            capped: 0,
             removed,
             kept,
             unmanaged,
@@ -243,7 +249,7 @@ impl DeviceReport {
         name: impl Into<String>,
         host: impl Into<String>,
         outcome: &SyncOutcome,
-        capped: u64,
+        capped: &[u64],
         duration: Duration,
         lines_sent: u64,
     ) -> Self {
@@ -254,7 +260,10 @@ impl DeviceReport {
         } else {
             Status::Ok
         };
-        report.capped = capped;
+        for (g, &cut) in report.groups.iter_mut().zip(capped) {
+            g.capped = cut;
+        }
+        report.capped = report.groups.iter().map(|g| g.capped).sum();
         report.lines_sent = lines_sent;
         report.lines_per_sec = rate(lines_sent, duration);
         report
@@ -621,7 +630,7 @@ pub(crate) mod tests {
                 "edge-03",
                 "10.0.0.3",
                 &outcome((0, 0, 5000), false),
-                0,
+                &[],
                 Duration::from_millis(800),
                 0,
             ),
@@ -629,7 +638,7 @@ pub(crate) mod tests {
                 "edge-01",
                 "10.0.0.1",
                 &outcome((50, 7, 4950), apply),
-                12,
+                &[0, 12],
                 Duration::from_millis(2500),
                 if apply { 70 } else { 13 },
             ),
@@ -677,7 +686,14 @@ pub(crate) mod tests {
     }
 
     fn ok(name: &str) -> DeviceReport {
-        DeviceReport::from_outcome(name, "h", &outcome((0, 0, 10), false), 0, Duration::ZERO, 0)
+        DeviceReport::from_outcome(
+            name,
+            "h",
+            &outcome((0, 0, 10), false),
+            &[],
+            Duration::ZERO,
+            0,
+        )
     }
 
     fn changed(name: &str) -> DeviceReport {
@@ -685,7 +701,7 @@ pub(crate) mod tests {
             name,
             "h",
             &outcome((1, 0, 10), true),
-            0,
+            &[],
             Duration::from_secs(1),
             1,
         )
@@ -697,13 +713,18 @@ pub(crate) mod tests {
             "R1",
             "192.0.2.1",
             &outcome((50, 7, 4950), true),
-            3,
+            &[1, 2],
             Duration::from_millis(2000),
             57,
         );
         assert_eq!(d.status, Status::Changed);
         assert_eq!((d.added, d.removed, d.kept, d.capped), (50, 7, 4952, 3));
         assert_eq!(d.groups[1].unmanaged, 1);
+        assert_eq!(
+            (d.groups[0].capped, d.groups[1].capped),
+            (1, 2),
+            "per group"
+        );
         assert_eq!(d.duration_ms, 2000);
         assert_eq!(d.lines_per_sec, 28.5);
         assert!(d.saved && d.error.is_none() && d.reason.is_none());

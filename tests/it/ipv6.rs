@@ -252,7 +252,7 @@ async fn reports_count_the_ipv6_groups() {
     );
     let xml = std::fs::read_to_string(&junit).unwrap();
     assert!(
-        xml.contains("object-group v6-network threatstop-block-v6: +"),
+        xml.contains("object-group v6-network threatstop-block-v6: +") && xml.contains(" capped 0"),
         "{xml}"
     );
     let metrics = std::fs::read_to_string(&prom).unwrap();
