@@ -67,7 +67,8 @@ pub struct PolicyReport {
     pub excluded: usize,
     /// Identical or nested prefixes dropped.
     pub redundant: usize,
-    /// Block prefixes cut back because they overlapped a `protect:` prefix.
+    /// Block prefixes cut back because they overlapped a `protect:` prefix
+    /// (or an IPv6 range the router needs, [`IPV6_ROUTER_NEEDS`]).
     pub protected: Vec<IpNet>,
     /// List prefixes that covered an address tsfleet depends on (not already
     /// under `protect:`): that address was left out of the block side.
@@ -412,7 +413,7 @@ fn family<N: Prefix>(
         Family::Ipv4 => settings.floor,
         Family::Ipv6 => settings.floor_v6,
     };
-    let protect: Vec<N> = (protect.iter())
+    let mut protect: Vec<N> = (protect.iter())
         .filter_map(|&p| N::of(p))
         .map(|p| p.trunc())
         .collect();
@@ -442,6 +443,9 @@ fn family<N: Prefix>(
     };
     let allow = side(Side::Allow);
     let mut block = side(Side::Block);
+    // What the router itself needs (after the own-address hits, which only
+    // the operator's `protect:` silences) is never blocked either.
+    protect.extend(router_needs::<N>());
 
     if !protect.is_empty() {
         let hit: Vec<N> = (block.iter())
@@ -471,6 +475,23 @@ fn family<N: Prefix>(
     let mut capped = cap(allow, block, settings.max_size);
     capped.aggregated = aggregated;
     capped
+}
+
+/// Addresses a router needs whatever a list says, protected like `protect:`
+/// prefixes: for IPv6, link-local `fe80::/10` (neighbour discovery, routing
+/// protocol next hops), multicast `ff00::/8` (neighbour discovery, OSPFv3,
+/// DHCPv6), the unspecified `::/128` (duplicate address detection) and
+/// loopback `::1/128`. Blocking them would cut a branch off its own link,
+/// and no threat list has a reason to name them. None for IPv4, as before.
+pub const IPV6_ROUTER_NEEDS: [&str; 4] = ["fe80::/10", "ff00::/8", "::/128", "::1/128"];
+
+fn router_needs<N: Prefix>() -> Vec<N> {
+    match N::FAMILY {
+        Family::Ipv4 => Vec::new(),
+        Family::Ipv6 => (IPV6_ROUTER_NEEDS.iter())
+            .filter_map(|p| N::of(p.parse().expect("valid prefixes")))
+            .collect(),
+    }
 }
 
 fn find<'a>(snapshot: &'a Snapshot, name: &str) -> Result<&'a ListSnapshot, PolicyError> {
@@ -517,10 +538,14 @@ impl Guard<'_> {
         // list without IPv4 prefixes is the classic failure that silently
         // unblocks everything. Its IPv6 part may be empty: many lists have
         // none.
-        if side == Side::Block && v4 == 0 {
+        // Built with IPv6, a block list of IPv6 prefixes only is a list of
+        // its own (a device whose IPv4 group would be emptied by it holds
+        // that group back, `crate::device::sync`).
+        let v6 = count(&list.prefixes, Family::Ipv6);
+        if side == Side::Block && v4 == 0 && (v6 == 0 || !self.ipv6) {
             return Some(PolicyError::EmptyList {
                 list: list.name.clone(),
-                ipv6: count(&list.prefixes, Family::Ipv6),
+                ipv6: v6,
             });
         }
         let families: &[Family] = if self.ipv6 {
@@ -1061,6 +1086,40 @@ mod tests {
     }
 
     #[test]
+    fn link_local_multicast_unspecified_and_loopback_ipv6_are_never_blocked() {
+        // A hostile or broken list naming what neighbour discovery and
+        // routing protocols use: the block side keeps the rest only.
+        let snap = Snapshot::new(
+            vec![],
+            vec![list(
+                "b",
+                &[
+                    "10.0.0.0/8",
+                    "fe80::/16",
+                    "ff02::/16",
+                    "::/96",
+                    "2001:db8::/32",
+                ],
+                &[],
+            )],
+        );
+        let mut p = policy(&["b"], &[]);
+        p.min_prefix_len_v6 = Some(16);
+        let d = build(&snap, &p, None, false, &[], true).unwrap();
+        let blocked = |a: &str| {
+            let a: std::net::Ipv6Addr = a.parse().unwrap();
+            d.block_v6.iter().any(|n| n.contains(&a))
+        };
+        for kept in ["fe80::1", "ff02::5", "ff02::1:ff00:1", "::", "::1"] {
+            assert!(!blocked(kept), "{kept} blocked: {:?}", d.block_v6);
+        }
+        assert!(blocked("::2") && blocked("2001:db8::1"), "{:?}", d.block_v6);
+        let cut: Vec<String> = d.report.protected.iter().map(ToString::to_string).collect();
+        assert_eq!(cut, ["::/96", "fe80::/16", "ff02::/16"], "reported");
+        assert_eq!(d.block, nets(&["10.0.0.0/8"]), "IPv4 unchanged");
+    }
+
+    #[test]
     fn ipv6_items_go_through_the_same_steps_as_ipv4() {
         let snap = Snapshot::new(
             vec![],
@@ -1299,19 +1358,23 @@ mod tests {
     }
 
     #[test]
-    fn a_block_list_without_ipv4_prefixes_is_refused_even_with_ipv6_ones() {
+    fn a_block_list_of_ipv6_prefixes_only_is_refused_unless_ipv6_is_built() {
         let snap = Snapshot::new(vec![], vec![list("b", &["2001:db8::/32"], &[])]);
         let p = policy(&["b"], &[]);
-        for ipv6 in [false, true] {
-            let err = build(&snap, &p, None, false, &[], ipv6).unwrap_err();
-            assert_eq!(
-                err.to_string(),
-                "block list b came back with no IPv4 prefix (only 1 IPv6 ones); refusing to \
-                 unblock everything (--allow-shrink accepts it)"
-            );
-        }
-        let d = build(&snap, &p, None, true, &[], true).unwrap();
+        let err = build(&snap, &p, None, false, &[], false).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "block list b came back with no IPv4 prefix (only 1 IPv6 ones); refusing to \
+             unblock everything (--allow-shrink accepts it)"
+        );
+        let d = build(&snap, &p, None, false, &[], true).unwrap();
         assert_eq!(d.block_v6, nets6(&["2001:db8::/32"]));
+        assert!(d.block.is_empty());
+        let empty = Snapshot::new(vec![], vec![list("b", &[], &[])]);
+        assert!(matches!(
+            build(&empty, &p, None, false, &[], true),
+            Err(PolicyError::EmptyList { ipv6: 0, .. })
+        ));
         // An IPv4 list without IPv6 items is ordinary, with IPv6 built.
         let v4 = Snapshot::new(vec![], vec![list("b", &["10.0.0.0/8"], &[])]);
         assert!(build(&v4, &p, None, false, &[], true).is_ok());
