@@ -145,7 +145,8 @@ pub async fn prepare(
         }
         (None, None, true) => Some(lists::resolve(&loaded.inventory).await?.snapshot),
     };
-    let (record, previous) = shrink_baseline(options, snapshot.as_ref())?;
+    let ipv6_used = devices.iter().any(|d| d.ipv6);
+    let (record, previous) = shrink_baseline(options, snapshot.as_ref(), ipv6_used)?;
     // A saved plan's change sets are the truth: no policy is built again
     // (the own-address protection depends on the machine it runs on).
     let build_policies = needs_lists && saved.is_none();
@@ -291,6 +292,7 @@ fn planned_groups(
 fn shrink_baseline(
     options: &RunOptions,
     snapshot: Option<&Snapshot>,
+    ipv6_used: bool,
 ) -> Result<(Option<Applied>, Option<policy::Baseline>), ListsError> {
     let (Some(snapshot), file) = (snapshot, &options.applied) else {
         return Ok((None, None));
@@ -320,6 +322,18 @@ fn shrink_baseline(
     {
         tracing::info!(
             "list {}: never applied to this inventory: no shrink guard for it this run",
+            list.name
+        );
+    }
+    let v6_unrecorded = (snapshot.lists.iter()).filter(|l| {
+        found.lists.contains_key(&l.name)
+            && !found.lists_v6.contains_key(&l.name)
+            && l.prefixes.iter().any(|e| e.prefix.addr().is_ipv6())
+    });
+    for list in v6_unrecorded.filter(|_| ipv6_used) {
+        tracing::info!(
+            "list {}: its IPv6 part was never applied to this inventory: no IPv6 shrink guard for it \
+             this run (an apply to its `ipv6: true` devices records one)",
             list.name
         );
     }
@@ -506,8 +520,10 @@ impl DesiredSets {
     }
 
     /// The groups of device `d`, in the order they are handled: allow
-    /// before block, IPv4 before IPv6.
-    fn targets(&self, d: &ResolvedDevice) -> Vec<GroupTarget> {
+    /// before block, IPv4 before IPv6. `remove` takes the IPv6 groups of a
+    /// device whatever its `ipv6` says: groups an earlier `ipv6: true` left
+    /// behind are tsfleet's to delete too (a device without them has none).
+    fn targets(&self, d: &ResolvedDevice, command: Command) -> Vec<GroupTarget> {
         let target = |name: &String, family, desired: &Arc<BTreeSet<IpNet>>| GroupTarget {
             name: name.clone(),
             family,
@@ -518,7 +534,7 @@ impl DesiredSets {
             target(&d.allow_group, Family::Ipv4, &self.allow),
             target(&d.block_group, Family::Ipv4, &self.block),
         ];
-        if d.ipv6 {
+        if d.ipv6 || command == Command::Remove {
             groups.push(target(&d.allow_group_v6, Family::Ipv6, &self.allow_v6));
             groups.push(target(&d.block_group_v6, Family::Ipv6, &self.block_v6));
         }
@@ -567,7 +583,7 @@ fn job(
         .unwrap_or(policy::DEFAULT_MAX_POLICY_SIZE);
     let request = SyncRequest {
         enable_secret,
-        groups: desired.targets(d),
+        groups: desired.targets(d, options.command),
         apply: options.command.pushes_lists(),
         record_observed: options.record_observed,
         save_config: d.save_config,

@@ -249,9 +249,14 @@ pub fn parse_show_version(output: &str) -> Option<IosVersion> {
         }
         if line.starts_with("Cisco IOS Software") || line.starts_with("IOS (tm)") {
             let at = line.find("Version ")? + "Version ".len();
+            // IOS XE 3.x (ASR 1000, ISR 4000) names its IOSd release first
+            // (`Version 15.5(3)S4b`) and says `IOS XE Version: 03.16…` later.
+            let ios_xe = output
+                .lines()
+                .any(|l| l.trim().starts_with("IOS XE Version:"));
             return Some(IosVersion {
                 version: line[at..].split([',', ' ']).next()?.to_string(),
-                ios_xe: false,
+                ios_xe,
             });
         }
     }
@@ -390,6 +395,18 @@ mod tests {
         }
         assert_eq!(entry_line(&net("192.0.2.1/32")), "host 192.0.2.1");
         assert_eq!(entry_line(&net("10.0.0.0/8")), "10.0.0.0 255.0.0.0");
+    }
+
+    #[test]
+    fn ios_xe_3_is_ios_xe_though_it_names_its_iosd_release_first() {
+        let out = "Cisco IOS Software, ASR1000 Software (X86_64_LINUX_IOSD-UNIVERSALK9-M), \
+                   Version 15.5(3)S4b, RELEASE SOFTWARE (fc1)\n\
+                   Technical Support: http://www.cisco.com/techsupport\n\
+                   Copyright (c) 1986-2016 by Cisco Systems, Inc.\n\
+                   Compiled Tue 04-Oct-16 11:41 by mcpre\n\n\n\
+                   IOS XE Version: 03.16.04b.S\n";
+        let v = parse_show_version(out).unwrap();
+        assert_eq!((v.version.as_str(), v.ios_xe), ("15.5(3)S4b", true));
     }
 
     #[test]

@@ -104,10 +104,13 @@ pub async fn check<L: Link>(
                 group.family, group.family
             ));
         } else if !defined_as(group.family) {
-            outcome.notes.push(format!(
-                "{} group {name} does not exist yet (apply creates it)",
-                group.family
-            ));
+            outcome.notes.push(match group.family {
+                Family::Ipv4 => format!("IPv4 group {name} does not exist yet (apply creates it)"),
+                // IOS XE keeps no empty IPv6 group.
+                Family::Ipv6 => format!(
+                    "IPv6 group {name} does not exist yet (apply creates it once its lists have IPv6 items)"
+                ),
+            });
         } else if ios::acl_references(config, name).is_empty() {
             outcome.notes.push(format!(
                 "{} group {name} is not used by any {acl}, so it blocks nothing (`tsfleet acl` prints the lines)",

@@ -176,6 +176,7 @@ pub enum PolicyError {
 fn empty_what(ipv6: usize) -> String {
     match ipv6 {
         0 => "empty".to_string(),
+        1 => "with no IPv4 prefix (only 1 IPv6 one)".to_string(),
         n => format!("with no IPv4 prefix (only {n} IPv6 ones)"),
     }
 }
@@ -1364,7 +1365,7 @@ mod tests {
         let err = build(&snap, &p, None, false, &[], false).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "block list b came back with no IPv4 prefix (only 1 IPv6 ones); refusing to \
+            "block list b came back with no IPv4 prefix (only 1 IPv6 one); refusing to \
              unblock everything (--allow-shrink accepts it)"
         );
         let d = build(&snap, &p, None, false, &[], true).unwrap();

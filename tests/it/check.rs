@@ -11,7 +11,8 @@ use tsfleet::inventory::Policy;
 use tsfleet::sim::testbed::TestBed;
 
 /// rtr-001: IOS XE, ipv6, its v6 block group used by an IPv6 ACL;
-/// rtr-002: classic IOS with ipv6 on; rtr-003: IOS XE, ipv6 off;
+/// rtr-002: classic IOS with ipv6 on; rtr-003: IOS XE, ipv6 off, a v6
+/// group left from when it was on;
 /// rtr-004: IOS XE, ipv6, all four groups held and used by nothing;
 /// rtr-005: IOS XE, ipv6, an IPv4 group holding the v6 block group's name.
 const PROFILE: &str = "devices:
@@ -21,7 +22,10 @@ const PROFILE: &str = "devices:
       v6_groups: [{ name: threatstop-block-v6, entries: ['host 2001:DB8::1'] }]
       v6_acls: [{ name: EDGE-V6, lines: ['deny ipv6 object-group threatstop-block-v6 any'] }]
   rtr-002: { version: '15.7(3)M5' }
-  rtr-003: { version: '16.09.03' }
+  rtr-003:
+    version: '16.09.03'
+    running:
+      v6_groups: [{ name: threatstop-allow-v6, entries: ['host 2001:DB8::3'] }]
   rtr-004:
     version: '17.9.4a'
     running:
@@ -152,7 +156,7 @@ async fn check_says_where_ipv6_groups_work_and_remove_deletes_both_families() {
         );
     }
 
-    let (out, report) = tsfleet(dir.path(), &["remove", "--yes", "--limit", "rtr-00[145]"]).await;
+    let (out, report) = tsfleet(dir.path(), &["remove", "--yes", "--limit", "rtr-00[1345]"]).await;
     assert_eq!(code(&out), 1, "{}", text(&out));
     let refused = device(&report, "rtr-001");
     assert_eq!(refused["error"]["class"], "refused", "{report}");
@@ -186,6 +190,9 @@ async fn check_says_where_ipv6_groups_work_and_remove_deletes_both_families() {
         families.contains(&"ipv4") && families.contains(&"ipv6"),
         "the report says which kind of group went: {families:?}"
     );
+    // `ipv6` is off now, but the v6 group it left is tsfleet's to delete.
+    assert_eq!(device(&report, "rtr-003")["status"], "changed", "{report}");
+    assert!(snapshot("rtr-003").running.v6_groups.is_empty());
     // Not tsfleet's: an IPv4 group under the IPv6 group's name is left alone.
     assert_eq!(device(&report, "rtr-005")["status"], "ok", "{report}");
     assert_eq!(snapshot("rtr-005").running.groups.len(), 1);

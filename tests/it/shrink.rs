@@ -320,3 +320,23 @@ async fn the_ipv6_count_is_recorded_though_an_ipv4_only_device_failed() {
         text(&out)
     );
 }
+
+#[tokio::test]
+async fn turning_ipv6_on_says_the_ipv6_part_has_no_guard_until_applied() {
+    let bed = Bed::start_with(1, "", dual(10, 100), |b| b.ios_xe("rtr-001")).await;
+    let yaml = std::fs::read_to_string(&bed.inventory).unwrap();
+    std::fs::write(&bed.inventory, yaml.replace("ipv6: true", "ipv6: false")).unwrap();
+    let out = bed.run("apply", &["--yes"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(bed.record().lists_v6.is_empty(), "IPv4 only so far");
+
+    std::fs::write(&bed.inventory, &yaml).unwrap();
+    let out = bed.run("plan", &["-v"]).await;
+    let all = text(&out);
+    assert!(
+        all.contains(&format!(
+            "list {LIST}: its IPv6 part was never applied to this inventory: no IPv6 shrink guard"
+        )),
+        "{all}"
+    );
+}
