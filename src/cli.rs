@@ -198,7 +198,7 @@ pub struct AclArgs {
     #[arg(long)]
     pub all: bool,
     /// Name of the extended ACL (letters, digits, `-`, `_`, `.`; starting with a letter; at
-    /// most 61 characters, as the IPv6 ACL adds `-V6`).
+    /// most 64 characters, 61 when a device has `ipv6: true`, as its IPv6 ACL adds `-V6`).
     #[arg(long, default_value = crate::device::acl::DEFAULT_ACL_NAME, value_name = "NAME",
           value_parser = acl_name)]
     pub acl_name: String,

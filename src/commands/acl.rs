@@ -2,7 +2,7 @@
 //! effective, printed for the operator to paste. Nothing is contacted.
 
 use crate::cli::AclArgs;
-use crate::device::acl::{AclDevice, V6Groups, render};
+use crate::device::acl::{AclDevice, V6Groups, render, v6_acl_name_problem};
 use crate::error::{Error, Outcome};
 use crate::inventory;
 
@@ -23,6 +23,14 @@ pub fn run(args: AclArgs) -> Result<Outcome, Error> {
             }),
         })
         .collect();
+    let ipv6 = targets.iter().any(|d| d.v6.is_some());
+    if let Some(problem) = ipv6.then(|| v6_acl_name_problem(&args.acl_name)).flatten() {
+        let message = format!(
+            "invalid value '{}' for '--acl-name <NAME>': {problem}",
+            args.acl_name
+        );
+        return Err(clap::Error::raw(clap::error::ErrorKind::ValueValidation, message).into());
+    }
     print!("{}", render(&args.acl_name, &targets));
     Ok(Outcome::Done)
 }

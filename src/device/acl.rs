@@ -13,15 +13,15 @@ pub const DEFAULT_ACL_NAME: &str = "THREATSTOP";
 /// What the IPv6 ACL's name adds to the IPv4 one's.
 pub const V6_SUFFIX: &str = "-V6";
 
-/// Why `name` cannot be an IOS extended named ACL, if it cannot: 1–61
-/// letters, digits, `-`, `_` or `.` (64 with [`V6_SUFFIX`]), starting with a
-/// letter (a name starting with a digit would be read as a numbered ACL).
+/// The longest ACL name IOS takes.
+const MAX_ACL_NAME: usize = 64;
+
+/// Why `name` cannot be an IOS extended named ACL, if it cannot: 1–64
+/// letters, digits, `-`, `_` or `.`, starting with a letter (a name
+/// starting with a digit would be read as a numbered ACL).
 pub fn acl_name_problem(name: &str) -> Option<String> {
-    if name.is_empty() || name.len() + V6_SUFFIX.len() > 64 {
-        return Some(format!(
-            "must be 1-{} characters (the IPv6 ACL's name adds `{V6_SUFFIX}`)",
-            64 - V6_SUFFIX.len()
-        ));
+    if name.is_empty() || name.len() > MAX_ACL_NAME {
+        return Some(format!("must be 1-{MAX_ACL_NAME} characters"));
     }
     if !name.starts_with(|c: char| c.is_ascii_alphabetic()) {
         return Some("must start with a letter (a leading digit makes a numbered ACL)".into());
@@ -35,6 +35,17 @@ pub fn acl_name_problem(name: &str) -> Option<String> {
         ));
     }
     None
+}
+
+/// Why `name` leaves no room for the IPv6 ACL's [`V6_SUFFIX`], if it does
+/// not: only asked when a device gets the IPv6 ACL too.
+pub fn v6_acl_name_problem(name: &str) -> Option<String> {
+    (name.len() + V6_SUFFIX.len() > MAX_ACL_NAME).then(|| {
+        format!(
+            "must be at most {} characters when a device has `ipv6: true` (its IPv6 ACL's name adds `{V6_SUFFIX}`)",
+            MAX_ACL_NAME - V6_SUFFIX.len()
+        )
+    })
 }
 
 /// The configuration-mode lines of the ACL, starting with
@@ -302,9 +313,11 @@ mod tests {
         assert!(acl_name_problem("").is_some());
         assert!(acl_name_problem("101").is_some());
         assert!(acl_name_problem("a b").is_some());
-        assert!(acl_name_problem(&"a".repeat(61)).is_none());
+        assert!(acl_name_problem(&"a".repeat(64)).is_none());
+        assert!(acl_name_problem(&"a".repeat(65)).is_some());
+        assert!(v6_acl_name_problem(&"a".repeat(61)).is_none());
         assert!(
-            acl_name_problem(&"a".repeat(62)).is_some(),
+            v6_acl_name_problem(&"a".repeat(62)).is_some(),
             "no room for -V6"
         );
     }

@@ -177,9 +177,32 @@ fn acl_prints_the_groups_each_device_uses() {
          devices:\n  \
            - { name: rtr-001, host: 192.0.2.1 }\n  \
            - { name: rtr-002, host: 192.0.2.2 }\n  \
-           - { name: lab-1, host: 192.0.2.9, groups: [lab] }\n",
+           - { name: lab-1, host: 192.0.2.9, groups: [lab] }\n  \
+           - { name: xe-1, host: 192.0.2.10, ipv6: true }\n",
     )
     .unwrap();
+    // 64 characters fit an IPv4 ACL; with an `ipv6: true` device selected
+    // the IPv6 ACL's `-V6` would not fit: refused, naming the flag.
+    let long = "A".repeat(64);
+    let o = tsfleet(
+        &["acl", "-i", "fleet.yaml", "rtr-*", "--acl-name", &long],
+        d,
+    );
+    assert!(o.status.success(), "{}", err(&o));
+    assert!(out(&o).contains(&format!("ip access-list extended {long}\n")));
+    let o = tsfleet(&["acl", "-i", "fleet.yaml", "xe-1", "--acl-name", &long], d);
+    assert_eq!(o.status.code(), Some(3), "{}", err(&o));
+    assert!(
+        err(&o).contains("--acl-name") && err(&o).contains("at most 61"),
+        "{}",
+        err(&o)
+    );
+    let o = tsfleet(&["acl", "-i", "fleet.yaml", "xe-1"], d);
+    assert!(
+        out(&o).contains("ipv6 access-list THREATSTOP-V6\n"),
+        "{}",
+        out(&o)
+    );
     let o = tsfleet(&["acl", "-i", "fleet.yaml", "--all"], d);
     assert!(o.status.success(), "{}", err(&o));
     let text = out(&o);
