@@ -89,14 +89,7 @@ pub async fn check<L: Link>(
             let definition = ios::group_command(family, name);
             config.lines().any(|l| l.trim() == definition)
         };
-        let other = match group.family {
-            Family::Ipv4 => Family::Ipv6,
-            Family::Ipv6 => Family::Ipv4,
-        };
-        let acl = match group.family {
-            Family::Ipv4 => "ACL",
-            Family::Ipv6 => "IPv6 ACL",
-        };
+        let (other, acl) = (group.family.other(), group.family.acl());
         if defined_as(other) {
             outcome.notes.push(format!(
                 "group {name} exists as an {other} object-group, where tsfleet keeps {} entries: \

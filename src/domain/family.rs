@@ -52,6 +52,23 @@ impl Family {
         }
     }
 
+    /// The other family (IOS has one namespace for both kinds of group).
+    pub fn other(self) -> Family {
+        match self {
+            Family::Ipv4 => Family::Ipv6,
+            Family::Ipv6 => Family::Ipv4,
+        }
+    }
+
+    /// What uses a group of this family: an `ip access-list` ("ACL") or an
+    /// `ipv6 access-list` ("IPv6 ACL").
+    pub fn acl(self) -> &'static str {
+        match self {
+            Family::Ipv4 => "ACL",
+            Family::Ipv6 => "IPv6 ACL",
+        }
+    }
+
     /// As people write it: "IPv4", "IPv6".
     pub fn label(self) -> &'static str {
         match self {
