@@ -563,9 +563,9 @@ fn job(
 ) -> Result<Job, PrepareError> {
     let (password, enable_secret) = (login.password, login.enable_secret);
     let credentials = match (login.private_key, &password) {
-        (Some(path), _) => Credentials::PrivateKey {
-            path,
-            passphrase: None,
+        (Some(file), _) => Credentials::PrivateKey {
+            path: file.path,
+            key: file.key,
         },
         (None, Some(pw)) => Credentials::Password(pw.clone()),
         (None, None) => unreachable!("inventory::login refuses a device without either"),

@@ -16,8 +16,16 @@ use std::path::{Path, PathBuf};
 pub struct Login {
     pub password: Option<String>,
     pub enable_secret: Option<String>,
-    /// Checked readable (a regular file under the size cap).
-    pub private_key: Option<PathBuf>,
+    /// Read (a regular file under the size cap) and decoded.
+    pub private_key: Option<PrivateKeyFile>,
+}
+
+/// A private key, decoded once per run, and the file it came from (for
+/// messages).
+#[derive(Clone)]
+pub struct PrivateKeyFile {
+    pub path: PathBuf,
+    pub key: std::sync::Arc<russh::keys::PrivateKey>,
 }
 
 /// Why a device cannot log in, found without contacting it.
@@ -49,14 +57,19 @@ pub fn login(
     };
     let password = reveal("password", &device.password);
     let enable_secret = reveal("enable_secret", &device.enable_secret);
-    if let Some(path) = &device.private_key
-        && let Err(source) = files.check_key(path)
-    {
-        errors.push(CredentialError::Unreadable {
-            key: "private_key",
-            source,
-        });
-    }
+    let private_key = (device.private_key.as_ref()).and_then(|path| match files.key(path) {
+        Ok(key) => Some(PrivateKeyFile {
+            path: path.clone(),
+            key,
+        }),
+        Err(source) => {
+            errors.push(CredentialError::Unreadable {
+                key: "private_key",
+                source,
+            });
+            None
+        }
+    });
     if device.password.is_none() && device.private_key.is_none() {
         errors.push(CredentialError::Missing);
     }
@@ -64,7 +77,7 @@ pub fn login(
         Ok(Login {
             password,
             enable_secret,
-            private_key: device.private_key.clone(),
+            private_key,
         })
     } else {
         Err(errors)
@@ -139,6 +152,11 @@ fn help(e: &SecretError) -> String {
         SecretError::NotRegular { .. } | SecretError::TooLarge { .. } => {
             "write the secret, alone, in a regular file with mode 0600".into()
         }
+        SecretError::KeyUnusable { path, .. } => format!(
+            "point `private_key` at the private key itself (not the .pub), without a passphrase \
+             (`ssh-keygen -p -f {}` removes one), mode 0600",
+            path.display()
+        ),
     }
 }
 
@@ -187,14 +205,37 @@ mod tests {
             .unwrap();
         assert_eq!(errors.len(), 3, "{errors:?}");
         std::fs::write(&en, "enable\n").unwrap();
-        std::fs::write(&key, "not checked here\n").unwrap();
         let d = ResolvedDevice {
             password: None,
             ..devices[2].clone()
         };
-        let l = login(&d, &mut SecretFiles::default()).ok().unwrap();
+        // A file that is no key is refused now, before any device is
+        // contacted, without showing what it holds.
+        std::fs::write(&key, "hunter2-not-a-key\n").unwrap();
+        let errors = login(&d, &mut SecretFiles::default()).err().unwrap();
+        let text = errors[0].to_string();
+        assert!(
+            text.contains("private key file") && text.contains("cannot be used"),
+            "{text}"
+        );
+        assert!(!text.contains("hunter2"), "{text}");
+        // A real key is decoded once per run, however many devices use it.
+        let real =
+            russh::keys::PrivateKey::random(&mut rand::rng(), russh::keys::Algorithm::Ed25519)
+                .unwrap();
+        let pem = real
+            .to_openssh(russh::keys::ssh_key::LineEnding::LF)
+            .unwrap();
+        std::fs::write(&key, pem.as_bytes()).unwrap();
+        let mut files = SecretFiles::default();
+        let l = login(&d, &mut files).ok().unwrap();
         assert_eq!(l.enable_secret.as_deref(), Some("enable"));
-        assert_eq!(l.private_key, Some(key));
+        let first = l.private_key.unwrap();
+        assert_eq!(first.path, key);
+        assert_eq!(first.key.public_key(), real.public_key());
+        std::fs::remove_file(&key).unwrap();
+        let again = login(&d, &mut files).ok().unwrap().private_key.unwrap();
+        assert!(std::sync::Arc::ptr_eq(&first.key, &again.key), "read once");
     }
 
     #[test]

@@ -33,7 +33,7 @@ pub mod select;
 pub mod starter;
 mod validate;
 
-pub use credentials::{CredentialError, Login, login};
+pub use credentials::{CredentialError, Login, PrivateKeyFile, login};
 pub use diagnostic::Diagnostic;
 pub use effective::{Origin, ResolvedDevice};
 pub use model::*;

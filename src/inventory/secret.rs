@@ -57,6 +57,11 @@ pub enum SecretError {
         "{kind} file {path} is larger than {MAX_SECRET_FILE_BYTES} bytes: it cannot be a {kind}; check the path"
     )]
     TooLarge { kind: FileKind, path: PathBuf },
+    /// Read, but not a private key tsfleet can use (never its content).
+    #[error(
+        "private key file {path} cannot be used: {reason}; tsfleet reads OpenSSH and PEM keys without a passphrase (it has no passphrase setting)"
+    )]
+    KeyUnusable { path: PathBuf, reason: String },
 }
 
 /// What a file read by [`SecretFiles`] holds, for messages.
@@ -88,6 +93,7 @@ impl Secret {
 #[derive(Default)]
 pub struct SecretFiles {
     read: HashMap<PathBuf, Result<Arc<str>, SecretError>>,
+    keys: HashMap<PathBuf, Result<Arc<russh::keys::PrivateKey>, SecretError>>,
 }
 
 impl SecretFiles {
@@ -105,10 +111,24 @@ impl SecretFiles {
         }
     }
 
-    /// Check that a private key file can be read, as [`read_secret_file`]
-    /// reads it (the SSH layer reads it the same way).
-    pub fn check_key(&mut self, path: &Path) -> Result<(), SecretError> {
-        self.read(path, FileKind::PrivateKey).map(drop)
+    /// The private key in `path`, read (as [`read_secret_file`] reads)
+    /// and decoded once per run however many devices use it: a key that
+    /// cannot be used stops the run before any device is contacted, and
+    /// the sessions take the decoded key, never the file.
+    pub fn key(&mut self, path: &Path) -> Result<Arc<russh::keys::PrivateKey>, SecretError> {
+        if let Some(key) = self.keys.get(path) {
+            return key.clone();
+        }
+        let key = self.read(path, FileKind::PrivateKey).and_then(|text| {
+            russh::keys::decode_secret_key(&text, None)
+                .map(Arc::new)
+                .map_err(|e| SecretError::KeyUnusable {
+                    path: path.to_path_buf(),
+                    reason: e.to_string(),
+                })
+        });
+        self.keys.insert(path.to_path_buf(), key.clone());
+        key
     }
 
     fn read(&mut self, path: &Path, kind: FileKind) -> Result<Arc<str>, SecretError> {

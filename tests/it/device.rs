@@ -269,10 +269,7 @@ fn sshd_target(sshd: &Sshd) -> SshTarget {
         host: "127.0.0.1".into(),
         port: sshd.port,
         username: sshd.user.clone(),
-        credentials: Credentials::PrivateKey {
-            path: sshd.client_key.clone(),
-            passphrase: None,
-        },
+        credentials: crate::harness::key_credentials(&sshd.client_key),
         host_key_policy: HostKeyPolicy::AcceptNew,
         known_hosts: sshd.dir.path().join("client_known_hosts"),
         legacy_algorithms: true,

@@ -89,8 +89,16 @@ fn every_kind_of_mistake_is_reported_with_line_column_and_a_fix() {
 fn example_site(dir: &Path) -> Vec<(&'static str, &'static str)> {
     let example = std::fs::read_to_string(repo_root().join("inventory/example.yaml")).unwrap();
     write(dir, "inventory/example.yaml", &example);
-    for file in ["inventory/secrets/enable", "inventory/keys/netops_ed25519"] {
-        let p = write(dir, file, "secret\n");
+    // A real (throwaway) key: a run decodes it before contacting anything.
+    let key = russh::keys::PrivateKey::random(&mut rand::rng(), russh::keys::Algorithm::Ed25519)
+        .unwrap()
+        .to_openssh(russh::keys::ssh_key::LineEnding::LF)
+        .unwrap();
+    for (file, text) in [
+        ("inventory/secrets/enable", "secret\n"),
+        ("inventory/keys/netops_ed25519", key.as_str()),
+    ] {
+        let p = write(dir, file, text);
         std::fs::set_permissions(&p, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     }
     vec![("TSFLEET_PASSWORD", "pw"), ("TSFLEET_NICE_PASSWORD", "pw")]

@@ -340,3 +340,49 @@ async fn turning_ipv6_on_says_the_ipv6_part_has_no_guard_until_applied() {
         "{all}"
     );
 }
+
+#[tokio::test]
+async fn a_private_key_that_is_no_key_stops_the_run_before_any_login() {
+    // Decoded once per run in preparation: a wrong file (a public key, an
+    // encrypted key, junk) is exit 3 naming it, never an auth failure on
+    // each router.
+    let bed = Bed::start(2, "", hosts(5)).await;
+    let key = bed.dir.path().join("id_ed25519");
+    std::fs::write(&key, "ssh-ed25519 AAAAC3Nza-not-a-private-key\n").unwrap();
+    std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let yaml = std::fs::read_to_string(&bed.inventory).unwrap();
+    let yaml = yaml.replacen(
+        "defaults:\n",
+        &format!("defaults:\n  private_key: {}\n", key.display()),
+        1,
+    );
+    std::fs::write(&bed.inventory, yaml).unwrap();
+    let check = || {
+        let args = ["inventory", "check", "-i", bed.inventory.to_str().unwrap()];
+        harness::tsfleet_async(
+            args.map(String::from).to_vec(),
+            bed.dir.path().to_path_buf(),
+        )
+    };
+    for command in ["plan", "apply", "inventory check"] {
+        let out = match command {
+            "plan" => bed.run("plan", &[]).await,
+            "apply" => bed.run("apply", &["--yes"]).await,
+            _ => check().await,
+        };
+        let all = text(&out);
+        assert_eq!(out.status.code(), Some(3), "{command}: {all}");
+        assert!(
+            all.contains(&format!(
+                "private key file {} cannot be used",
+                key.display()
+            )),
+            "{command}: {all}"
+        );
+        assert!(
+            !all.contains("AAAAC3Nza"),
+            "the file's content is not shown: {all}"
+        );
+    }
+    assert_eq!(bed.logins(), 0, "no device was contacted");
+}

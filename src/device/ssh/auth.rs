@@ -1,4 +1,5 @@
-//! Login: the private key loaded before connecting (once per run); the methods the device
+//! Login: the private key (decoded once per run before any device is
+//! contacted, `inventory::login`); the methods the device
 //! offers asked for first (no credential sent); then one attempt: publickey,
 //! or the password by `password` or, when only that is offered, by
 //! `keyboard-interactive`. The failure names what was tried and what the
@@ -11,54 +12,7 @@ use crate::domain::escape_controls;
 use russh::client::{self, AuthResult, KeyboardInteractiveAuthResponse};
 use russh::keys::PrivateKeyWithHashAlg;
 use russh::{MethodKind, MethodSet};
-use sha2::{Digest, Sha256};
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-
-/// Keys this run has read and decrypted, by path and passphrase digest:
-/// every device of a fleet usually logs in with the same key, which is read
-/// (and its KDF run) once per run, not once per device.
-static LOADED_KEYS: Mutex<Vec<LoadedKey>> = Mutex::new(Vec::new());
-
-/// A key file's path, a digest of the passphrase it was decrypted with (so
-/// another passphrase is never answered from here), the key.
-type LoadedKey = (PathBuf, [u8; 32], Arc<russh::keys::PrivateKey>);
-
-/// The private key, read and decrypted once per run; a failure is an auth
-/// error naming the path, never the passphrase.
-pub(super) fn load_key(
-    target: &SshTarget,
-    path: &Path,
-    passphrase: &Option<String>,
-) -> Result<Arc<russh::keys::PrivateKey>, DeviceError> {
-    let phrase: [u8; 32] = Sha256::digest(passphrase.as_deref().unwrap_or("").as_bytes()).into();
-    let mut loaded = LOADED_KEYS.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some((_, _, key)) = loaded.iter().find(|(p, d, _)| p == path && *d == phrase) {
-        return Ok(key.clone());
-    }
-    // Read as the inventory check read it: a regular file under a size cap.
-    let key = crate::inventory::read_secret_file(path, crate::inventory::FileKind::PrivateKey)
-        .map_err(|e| e.to_string())
-        .and_then(|(text, _)| {
-            russh::keys::decode_secret_key(&text, passphrase.as_deref()).map_err(|e| e.to_string())
-        })
-        .map(Arc::new)
-        .map_err(|e| DeviceError::Auth {
-            device: target.device.clone(),
-            user: target.username.clone(),
-            methods: format!(
-                "publickey not tried: cannot load private key {}: {e}; check the path{}",
-                path.display(),
-                if passphrase.is_some() {
-                    " and the passphrase"
-                } else {
-                    " (an encrypted key needs a passphrase)"
-                }
-            ),
-        })?;
-    loaded.push((path.to_path_buf(), phrase, key.clone()));
-    Ok(key)
-}
+use std::sync::Arc;
 
 /// Ask the device which login methods it offers (the `none` method: no
 /// credential is sent, so nothing counts against the account). `None` when
@@ -217,32 +171,4 @@ async fn keyboard_interactive(
         }
     }
     Ok(false)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use russh::keys::ssh_key::LineEnding;
-    use russh::keys::{Algorithm, PrivateKey};
-    use std::os::unix::fs::PermissionsExt;
-
-    #[test]
-    fn a_key_is_read_once_per_run_and_never_for_another_passphrase() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("id_ed25519");
-        let key = PrivateKey::random(&mut rand::rng(), Algorithm::Ed25519).unwrap();
-        std::fs::write(&path, key.to_openssh(LineEnding::LF).unwrap().as_bytes()).unwrap();
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
-        let target = super::super::tests::target("unused");
-        let first = load_key(&target, &path, &None).unwrap();
-        // Gone from the disk: the run still has it, read once.
-        std::fs::remove_file(&path).unwrap();
-        let again = load_key(&target, &path, &None).unwrap();
-        assert!(Arc::ptr_eq(&first, &again));
-        let other = load_key(&target, &path, &Some("another passphrase".into()));
-        assert!(
-            other.is_err(),
-            "another passphrase is not answered from what was read"
-        );
-    }
 }

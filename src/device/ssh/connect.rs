@@ -3,7 +3,7 @@
 //! the user (which stage, and what to check).
 
 use super::algorithms::client_config;
-use super::auth::{authenticate, load_key, offered_methods};
+use super::auth::{authenticate, offered_methods};
 use super::handler::{Client, ClientError, Outcome};
 use super::known_hosts::{HostKeyCheck, known_algorithms};
 use super::{Credentials, HostKeyStatus, Negotiated, Shell, SshTarget};
@@ -28,10 +28,9 @@ pub async fn open_shell(target: &SshTarget) -> Result<Shell, DeviceError> {
 /// connect timeout: the time before it and the time after it are each
 /// bounded by `target.connect_timeout`.
 pub async fn open_shell_gated(target: &SshTarget, login: &mut Login) -> Result<Shell, DeviceError> {
-    // Read the key before touching the device: a bad path or passphrase
-    // should not cost a failed login on a router that may block sources.
+    // Decoded before the run contacted any device (`inventory::login`).
     let key = match &target.credentials {
-        Credentials::PrivateKey { path, passphrase } => Some(load_key(target, path, passphrase)?),
+        Credentials::PrivateKey { key, .. } => Some(key.clone()),
         Credentials::Password(_) => None,
     };
     let mut stage = Stage::Tcp;

@@ -41,9 +41,11 @@ use std::time::Duration;
 pub enum Credentials {
     /// Sent once: by `password`, or by `keyboard-interactive` when only that is offered.
     Password(String),
+    /// Decoded before any device is contacted (`inventory::login`); the
+    /// path is for messages.
     PrivateKey {
         path: PathBuf,
-        passphrase: Option<String>,
+        key: std::sync::Arc<russh::keys::PrivateKey>,
     },
 }
 
@@ -139,10 +141,16 @@ mod tests {
     fn debug_hides_secrets() {
         let t = target("s3cr3t-pw");
         assert!(!format!("{t:?}").contains("s3cr3t-pw"));
+        let key =
+            russh::keys::PrivateKey::random(&mut rand::rng(), russh::keys::Algorithm::Ed25519)
+                .unwrap();
+        let secret = key.to_bytes().unwrap();
         let k = Credentials::PrivateKey {
             path: "/k".into(),
-            passphrase: Some("pass-phrase-9".into()),
+            key: std::sync::Arc::new(key),
         };
-        assert!(!format!("{k:?}").contains("pass-phrase-9"));
+        let shown = format!("{k:?}");
+        assert_eq!(shown, "PrivateKey(/k)");
+        assert!(!secret.is_empty());
     }
 }

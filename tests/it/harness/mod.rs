@@ -112,6 +112,16 @@ pub fn flood_stopped_near(device: &tsfleet::sim::DeviceRuntime, cap: usize) {
 }
 
 /// A port nothing listens on right now.
+/// A private key file as a run hands it to the SSH layer: decoded.
+pub fn key_credentials(path: &Path) -> tsfleet::device::ssh::Credentials {
+    let key = russh::keys::load_secret_key(path, None)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    tsfleet::device::ssh::Credentials::PrivateKey {
+        path: path.to_path_buf(),
+        key: std::sync::Arc::new(key),
+    }
+}
+
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
