@@ -62,9 +62,10 @@ impl Timeouts {
     }
 }
 
-/// Bytes one entry line of `show object-group name G` takes, with margin:
-/// ` range 203.0.113.100 203.0.113.200` is 35.
-pub const ANSWER_BYTES_PER_ENTRY: usize = 40;
+/// Bytes one entry line of `show object-group name G` takes, with its
+/// CRLF: ` range 203.0.113.100 203.0.113.200` is 37, and the longest IPv6
+/// one, ` host` and eight full hextets, is 47.
+pub const ANSWER_BYTES_PER_ENTRY: usize = 48;
 
 /// Room beside the entries for the echo, headers, syslog lines, prompts and
 /// the other commands' answers (`show version`, `show running-config |
@@ -862,8 +863,8 @@ mod tests {
 
     #[test]
     fn an_answer_is_capped_from_the_group_limit_under_a_ceiling() {
-        // The default policy: 30,000 entries, twice, at 40 bytes, plus slack.
-        assert_eq!(answer_cap(30_000), 2_400_000 + ANSWER_SLACK_BYTES);
+        // The default policy: 30,000 entries, twice, at 48 bytes, plus slack.
+        assert_eq!(answer_cap(30_000), 2_880_000 + ANSWER_SLACK_BYTES);
         assert_eq!(answer_cap(0), ANSWER_SLACK_BYTES);
         assert_eq!(answer_cap(10_000_000), ANSWER_CEILING);
         assert_eq!(answer_cap(usize::MAX), ANSWER_CEILING);
@@ -872,9 +873,27 @@ mod tests {
             deadline: Instant::now(),
             answer_bytes: answer_cap(30_000),
         };
-        // The largest answer at 64 KiB/s, plus one silence: about 71 s.
+        // The largest answer at 64 KiB/s, plus one silence: about 78 s.
         let budget = t.answer_budget().as_secs_f64();
-        assert!((70.0..72.0).contains(&budget), "{budget}");
+        assert!((77.0..79.0).contains(&budget), "{budget}");
+    }
+
+    #[test]
+    fn the_longest_entry_line_of_either_family_fits_its_share_of_the_cap() {
+        let longest = [
+            "255.255.255.255/32",
+            "203.0.113.128/25",
+            "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128",
+            "ffff:ffff:ffff:ffff:ffff:ffff:ffff:fff0/124",
+        ];
+        for net in longest {
+            let shown = format!(
+                " {}\r\n",
+                super::super::ios::entry_line(&net.parse().unwrap())
+            );
+            assert!(shown.len() <= ANSWER_BYTES_PER_ENTRY, "{shown:?}");
+        }
+        assert!(" range 203.0.113.100 203.0.113.200\r\n".len() <= ANSWER_BYTES_PER_ENTRY);
     }
 
     #[test]
